@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { StepError } from '../../lib/errors.ts';
+import { defineStepKind } from '../types.ts';
+
+/**
+ * Fails on purpose (for testing retries and failure handling): fails attempts 1..`times`
+ * (all attempts when `times` is omitted) with error type `type`, then succeeds.
+ */
+export const fail = defineStepKind({
+  uses: 'fail',
+  version: '1',
+  description: 'Fails the first `times` attempts (default: always) with `message` and error type `type`.',
+  with: z
+    .object({
+      message: z.string().default('failed on purpose'),
+      times: z.number().int().positive().optional(),
+      type: z.string().default('IntentionalFailure'),
+      non_retryable: z.boolean().default(false),
+    })
+    .strict(),
+  outputs: z.object({ attempts: z.number().int() }),
+  async run(ctx, w) {
+    if (w.times === undefined || ctx.attempt <= w.times) {
+      throw new StepError(`${w.message} (attempt ${ctx.attempt})`, w.type, w.non_retryable);
+    }
+    return { attempts: ctx.attempt };
+  },
+});

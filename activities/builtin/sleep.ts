@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { DURATION_RE, parseDuration } from '../../lib/duration.ts';
+import { StepError } from '../../lib/errors.ts';
+import { defineStepKind } from '../types.ts';
+
+/** Waits `duration`, reporting progress every tick; honours cancellation. */
+export const sleep = defineStepKind({
+  uses: 'sleep',
+  version: '1',
+  description: 'Waits for `duration` (e.g. 2s), reporting progress.',
+  with: z.object({ duration: z.string().regex(DURATION_RE, 'a duration such as 500ms, 10s, 30m') }).strict(),
+  outputs: z.object({ slept_ms: z.number() }),
+  async run(ctx, w) {
+    const total = parseDuration(w.duration);
+    const tick = Math.max(10, Math.min(250, total / 20));
+    let done = 0;
+    while (done < total) {
+      if (ctx.signal.aborted) throw new StepError('sleep aborted', 'Cancelled', true);
+      const dt = Math.min(tick, total - done);
+      await new Promise((r) => setTimeout(r, dt));
+      done += dt;
+      ctx.progress({ fraction: done / total, current: Math.round(done), total });
+    }
+    return { slept_ms: total };
+  },
+});

@@ -1,0 +1,24 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Root of this checkout (the folder holding package.json). */
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * Folder of the shared market data (`../shared/data` beside the checkout by default).
+ * Override with TRADEML_DATA_ROOT.
+ */
+export function dataRoot(): string {
+  return process.env.TRADEML_DATA_ROOT ?? path.resolve(PROJECT_ROOT, '..', 'shared', 'data');
+}
+
+/** True when the shared market data folder exists (tests that need it skip loudly otherwise). */
+export function hasSharedData(): boolean {
+  return existsSync(path.join(dataRoot(), 'sp500_all_stocks_5yr'));
+}
+
+/** Folder of TradeML's local state (run DB, artifacts, registry): TRADEML_HOME or `<cwd>/.trademl`. */
+export function stateHome(): string {
+  return process.env.TRADEML_HOME ?? path.resolve(process.cwd(), '.trademl');
+}
