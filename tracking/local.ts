@@ -1,0 +1,469 @@
+import { randomUUID } from 'node:crypto';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { ArtifactStore } from '../artifacts/store.ts';
+import {
+  TrackerError,
+  VALUE_LIMITS,
+  splitBatch,
+  validateAlias,
+  type ArtifactFile,
+  type DatasetInput,
+  type Experiment,
+  type KeyValue,
+  type Metric,
+  type ModelVersion,
+  type RegisteredModel,
+  type RunData,
+  type RunInfo,
+  type RunStatus,
+  type Tracker,
+} from './types.ts';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS experiments (experiment_id VARCHAR PRIMARY KEY, name VARCHAR UNIQUE NOT NULL, created BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (run_id VARCHAR PRIMARY KEY, experiment_id VARCHAR NOT NULL, run_name VARCHAR NOT NULL, status VARCHAR NOT NULL, start_time BIGINT NOT NULL, end_time BIGINT);
+CREATE TABLE IF NOT EXISTS params (run_id VARCHAR NOT NULL, key VARCHAR NOT NULL, value VARCHAR NOT NULL, PRIMARY KEY (run_id, key));
+CREATE TABLE IF NOT EXISTS tags (run_id VARCHAR NOT NULL, key VARCHAR NOT NULL, value VARCHAR NOT NULL, PRIMARY KEY (run_id, key));
+CREATE TABLE IF NOT EXISTS metrics (run_id VARCHAR NOT NULL, key VARCHAR NOT NULL, value DOUBLE NOT NULL, ts BIGINT NOT NULL, step BIGINT NOT NULL, seq BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS inputs (run_id VARCHAR NOT NULL, name VARCHAR NOT NULL, digest VARCHAR NOT NULL, source_type VARCHAR NOT NULL, source VARCHAR NOT NULL, tags_json VARCHAR NOT NULL, PRIMARY KEY (run_id, name, digest));
+CREATE TABLE IF NOT EXISTS artifacts (run_id VARCHAR NOT NULL, path VARCHAR NOT NULL, uri VARCHAR NOT NULL, bytes BIGINT NOT NULL, PRIMARY KEY (run_id, path));
+CREATE TABLE IF NOT EXISTS registered_models (name VARCHAR PRIMARY KEY, description VARCHAR NOT NULL, created BIGINT NOT NULL, updated BIGINT NOT NULL, tags_json VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS model_versions (name VARCHAR NOT NULL, version INTEGER NOT NULL, source VARCHAR NOT NULL, run_id VARCHAR NOT NULL, description VARCHAR NOT NULL, created BIGINT NOT NULL, tags_json VARCHAR NOT NULL, PRIMARY KEY (name, version));
+CREATE TABLE IF NOT EXISTS aliases (name VARCHAR NOT NULL, alias VARCHAR NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (name, alias));
+`;
+
+/** Per-file promise chain: DuckDB allows one read-write opener per file, so calls in a process queue up. */
+const queues = new Map<string, Promise<unknown>>();
+
+function isLockError(err: unknown): boolean {
+  const m = err instanceof Error ? err.message : String(err);
+  return /lock|Conflicting lock|already open|used by another process/i.test(m);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+type Row = Record<string, unknown>;
+
+/**
+ * The default tracker: DuckDB tables in one file (`stateHome()/tracking.duckdb`, separate from the
+ * run-state DB to avoid DuckDB's single-writer file lock) + the content-addressed artifact store for
+ * artifact bytes. The file is opened per operation and closed at once, so the CLI
+ * (`trademl models list`) can read it while a run is logging; a lock held by another process is
+ * retried with backoff for up to ~10 s.
+ */
+export class LocalTracker implements Tracker {
+  readonly kind = 'local' as const;
+  readonly location: string;
+  private initialised = false;
+
+  /** @param dbFile DuckDB file path; @param store artifact store for artifact bytes. */
+  constructor(
+    readonly dbFile: string,
+    readonly store: ArtifactStore,
+  ) {
+    this.location = dbFile;
+  }
+
+  private async withDb<T>(fn: (con: DuckDBConnection) => Promise<T>): Promise<T> {
+    const key = path.resolve(this.dbFile);
+    const prev = queues.get(key) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(() => this.openAndRun(fn));
+    queues.set(key, next.catch(() => undefined));
+    return next;
+  }
+
+  private async openAndRun<T>(fn: (con: DuckDBConnection) => Promise<T>): Promise<T> {
+    mkdirSync(path.dirname(path.resolve(this.dbFile)), { recursive: true });
+    let delay = 50;
+    for (let attempt = 1; ; attempt++) {
+      let db: DuckDBInstance | undefined;
+      try {
+        db = await DuckDBInstance.create(this.dbFile, { threads: '1' });
+      } catch (err) {
+        if (isLockError(err) && attempt < 12) {
+          await sleep(delay);
+          delay = Math.min(delay * 2, 2000);
+          continue;
+        }
+        throw new TrackerError(`cannot open the local tracker DB ${this.dbFile}: ${(err as Error).message}`, 'LOCKED');
+      }
+      const con = await db.connect();
+      try {
+        if (!this.initialised) {
+          await con.run(SCHEMA);
+          this.initialised = true;
+        }
+        return await fn(con);
+      } finally {
+        con.closeSync();
+        db.closeSync();
+      }
+    }
+  }
+
+  private static async rows(con: DuckDBConnection, sql: string, values: DuckDBValue[] = []): Promise<Row[]> {
+    const r = await con.runAndReadAll(sql, values);
+    return r.getRowObjectsJS() as Row[];
+  }
+
+  async getExperimentByName(name: string): Promise<Experiment | undefined> {
+    return this.withDb(async (con) => {
+      const [r] = await LocalTracker.rows(con, 'SELECT experiment_id, name FROM experiments WHERE name = $1', [name]);
+      return r ? { experimentId: String(r.experiment_id), name: String(r.name) } : undefined;
+    });
+  }
+
+  async getOrCreateExperiment(name: string): Promise<string> {
+    if (!name) throw new TrackerError('experiment name must not be empty', 'INVALID_PARAMETER_VALUE');
+    return this.withDb(async (con) => {
+      const [r] = await LocalTracker.rows(con, 'SELECT experiment_id FROM experiments WHERE name = $1', [name]);
+      if (r) return String(r.experiment_id);
+      const [{ n }] = (await LocalTracker.rows(con, 'SELECT count(*) AS n FROM experiments')) as [{ n: bigint }];
+      const id = String(Number(n) + 1);
+      await con.run('INSERT INTO experiments VALUES ($1, $2, $3)', [id, name, Date.now()]);
+      return id;
+    });
+  }
+
+  async createRun(opts: { experimentId: string; runName?: string; startTime?: number; tags?: Record<string, string> }): Promise<RunInfo> {
+    const runId = randomUUID().replace(/-/g, '');
+    const start = opts.startTime ?? Date.now();
+    await this.withDb(async (con) => {
+      const [e] = await LocalTracker.rows(con, 'SELECT 1 FROM experiments WHERE experiment_id = $1', [opts.experimentId]);
+      if (!e) throw new TrackerError(`experiment ${opts.experimentId} does not exist`, 'RESOURCE_DOES_NOT_EXIST');
+      await con.run('INSERT INTO runs VALUES ($1, $2, $3, $4, $5, NULL)', [runId, opts.experimentId, opts.runName ?? runId, 'RUNNING', start]);
+    });
+    if (opts.tags && Object.keys(opts.tags).length) {
+      await this.logBatch(runId, { tags: Object.entries(opts.tags).map(([key, value]) => ({ key, value })) });
+    }
+    return (await this.getRun(runId)).info;
+  }
+
+  async updateRun(runId: string, patch: { status: RunStatus; endTime?: number; runName?: string }): Promise<RunInfo> {
+    await this.withDb(async (con) => {
+      await this.requireRun(con, runId);
+      await con.run('UPDATE runs SET status = $2, end_time = coalesce($3, end_time), run_name = coalesce($4, run_name) WHERE run_id = $1', [
+        runId,
+        patch.status,
+        patch.endTime ?? null,
+        patch.runName ?? null,
+      ]);
+    });
+    return (await this.getRun(runId)).info;
+  }
+
+  private async requireRun(con: DuckDBConnection, runId: string): Promise<Row> {
+    const [r] = await LocalTracker.rows(con, 'SELECT * FROM runs WHERE run_id = $1', [runId]);
+    if (!r) throw new TrackerError(`run ${runId} does not exist`, 'RESOURCE_DOES_NOT_EXIST');
+    return r;
+  }
+
+  private static info(r: Row): RunInfo {
+    return {
+      runId: String(r.run_id),
+      experimentId: String(r.experiment_id),
+      runName: String(r.run_name),
+      status: String(r.status) as RunStatus,
+      startTime: Number(r.start_time),
+      endTime: r.end_time == null ? undefined : Number(r.end_time),
+      artifactUri: `trademl-local:/${String(r.experiment_id)}/${String(r.run_id)}/artifacts`,
+    };
+  }
+
+  async getRun(runId: string): Promise<RunData> {
+    return this.withDb(async (con) => {
+      const r = await this.requireRun(con, runId);
+      const metrics = await LocalTracker.rows(
+        con,
+        `SELECT key, value, ts, step FROM metrics WHERE run_id = $1
+         QUALIFY row_number() OVER (PARTITION BY key ORDER BY step DESC, ts DESC, seq DESC) = 1 ORDER BY key`,
+        [runId],
+      );
+      const params = await LocalTracker.rows(con, 'SELECT key, value FROM params WHERE run_id = $1 ORDER BY key', [runId]);
+      const tags = await LocalTracker.rows(con, 'SELECT key, value FROM tags WHERE run_id = $1 ORDER BY key', [runId]);
+      const inputs = await LocalTracker.rows(con, 'SELECT * FROM inputs WHERE run_id = $1 ORDER BY name, digest', [runId]);
+      return {
+        info: LocalTracker.info(r),
+        metrics: metrics.map((m) => ({ key: String(m.key), value: Number(m.value), timestamp: Number(m.ts), step: Number(m.step) })),
+        params: params.map((p) => ({ key: String(p.key), value: String(p.value) })),
+        tags: tags.map((t) => ({ key: String(t.key), value: String(t.value) })),
+        inputs: inputs.map((i) => ({
+          name: String(i.name),
+          digest: String(i.digest),
+          sourceType: String(i.source_type),
+          source: String(i.source),
+          tags: JSON.parse(String(i.tags_json)) as Record<string, string>,
+        })),
+      };
+    });
+  }
+
+  async searchRuns(experimentId: string, tags: Record<string, string>, maxResults = 100): Promise<RunInfo[]> {
+    return this.withDb(async (con) => {
+      const entries = Object.entries(tags);
+      const conds = entries.map((_, i) => `EXISTS (SELECT 1 FROM tags t WHERE t.run_id = r.run_id AND t.key = $${2 * i + 2} AND t.value = $${2 * i + 3})`);
+      const values: DuckDBValue[] = [experimentId, ...entries.flatMap(([k, v]) => [k, v])];
+      const rows = await LocalTracker.rows(
+        con,
+        `SELECT * FROM runs r WHERE experiment_id = $1 ${conds.length ? 'AND ' + conds.join(' AND ') : ''} ORDER BY start_time DESC, run_id LIMIT ${Math.max(1, Math.floor(maxResults))}`,
+        values,
+      );
+      return rows.map(LocalTracker.info);
+    });
+  }
+
+  async logBatch(runId: string, batch: { metrics?: Metric[]; params?: KeyValue[]; tags?: KeyValue[] }): Promise<void> {
+    for (const m of batch.metrics ?? []) {
+      checkKey(m.key);
+      if (typeof m.value !== 'number' || Number.isNaN(m.value)) throw new TrackerError(`metric ${m.key} has a non-numeric value`, 'INVALID_PARAMETER_VALUE');
+    }
+    for (const p of batch.params ?? []) checkKv(p, VALUE_LIMITS.paramValue, 'param');
+    for (const t of batch.tags ?? []) checkKv(t, VALUE_LIMITS.tagValue, 'tag');
+    await this.withDb(async (con) => {
+      await this.requireRun(con, runId);
+      for (const chunk of splitBatch(batch)) {
+        await con.run('BEGIN TRANSACTION');
+        try {
+          for (const p of chunk.params) {
+            const [old] = await LocalTracker.rows(con, 'SELECT value FROM params WHERE run_id = $1 AND key = $2', [runId, p.key]);
+            if (old && String(old.value) !== p.value) {
+              throw new TrackerError(
+                `param "${p.key}" of run ${runId} is already "${String(old.value)}"; params are immutable (tried "${p.value}")`,
+                'INVALID_PARAMETER_VALUE',
+              );
+            }
+            if (!old) await con.run('INSERT INTO params VALUES ($1, $2, $3)', [runId, p.key, p.value]);
+          }
+          for (const t of chunk.tags) {
+            await con.run('INSERT OR REPLACE INTO tags VALUES ($1, $2, $3)', [runId, t.key, t.value]);
+          }
+          if (chunk.metrics.length) {
+            const [{ s }] = (await LocalTracker.rows(con, 'SELECT coalesce(max(seq), 0) AS s FROM metrics')) as [{ s: bigint | number }];
+            let seq = Number(s);
+            for (const m of chunk.metrics) {
+              seq++;
+              const v = Number.isFinite(m.value) ? m.value : m.value > 0 ? Number.MAX_VALUE : -Number.MAX_VALUE;
+              await con.run('INSERT INTO metrics VALUES ($1, $2, $3, $4, $5, $6)', [runId, m.key, v, m.timestamp, m.step, seq]);
+            }
+          }
+          await con.run('COMMIT');
+        } catch (err) {
+          await con.run('ROLLBACK');
+          throw err;
+        }
+      }
+    });
+  }
+
+  async getMetricHistory(runId: string, key: string): Promise<Metric[]> {
+    return this.withDb(async (con) => {
+      await this.requireRun(con, runId);
+      const rows = await LocalTracker.rows(con, 'SELECT key, value, ts, step FROM metrics WHERE run_id = $1 AND key = $2 ORDER BY step, ts, seq', [runId, key]);
+      return rows.map((m) => ({ key: String(m.key), value: Number(m.value), timestamp: Number(m.ts), step: Number(m.step) }));
+    });
+  }
+
+  async logInputs(runId: string, inputs: DatasetInput[]): Promise<void> {
+    await this.withDb(async (con) => {
+      await this.requireRun(con, runId);
+      for (const i of inputs) {
+        await con.run('INSERT OR REPLACE INTO inputs VALUES ($1, $2, $3, $4, $5, $6)', [runId, i.name, i.digest, i.sourceType, i.source, JSON.stringify(i.tags ?? {})]);
+      }
+    });
+  }
+
+  async logArtifact(runId: string, localPath: string, artifactPath: string): Promise<void> {
+    const rel = normaliseArtifactPath(artifactPath);
+    const ref = await this.store.putFile(localPath, { name: path.posix.basename(rel), move: false });
+    await this.withDb(async (con) => {
+      await this.requireRun(con, runId);
+      await con.run('INSERT OR REPLACE INTO artifacts VALUES ($1, $2, $3, $4)', [runId, rel, ref.uri, ref.bytes]);
+    });
+  }
+
+  async downloadArtifact(runId: string, artifactPath: string, destPath: string): Promise<void> {
+    const rel = normaliseArtifactPath(artifactPath);
+    const uri = await this.withDb(async (con) => {
+      await this.requireRun(con, runId);
+      const [r] = await LocalTracker.rows(con, 'SELECT uri FROM artifacts WHERE run_id = $1 AND path = $2', [runId, rel]);
+      if (!r) throw new TrackerError(`run ${runId} has no artifact ${rel}`, 'RESOURCE_DOES_NOT_EXIST');
+      return String(r.uri);
+    });
+    mkdirSync(path.dirname(path.resolve(destPath)), { recursive: true });
+    copyFileSync(this.store.path(uri), destPath);
+  }
+
+  /** Artifact-store URI of a run's artifact (local tracker only; lets steps reference bytes without copying). */
+  async artifactUri(runId: string, artifactPath: string): Promise<string | undefined> {
+    const rel = normaliseArtifactPath(artifactPath);
+    return this.withDb(async (con) => {
+      const [r] = await LocalTracker.rows(con, 'SELECT uri FROM artifacts WHERE run_id = $1 AND path = $2', [runId, rel]);
+      return r ? String(r.uri) : undefined;
+    });
+  }
+
+  async listArtifacts(runId: string, dir = ''): Promise<ArtifactFile[]> {
+    const prefix = dir ? normaliseArtifactPath(dir) + '/' : '';
+    const rows = await this.withDb(async (con) => {
+      await this.requireRun(con, runId);
+      return LocalTracker.rows(con, 'SELECT path, bytes FROM artifacts WHERE run_id = $1 AND starts_with(path, $2) ORDER BY path', [runId, prefix]);
+    });
+    const seen = new Map<string, ArtifactFile>();
+    for (const r of rows) {
+      const rest = String(r.path).slice(prefix.length);
+      const slash = rest.indexOf('/');
+      if (slash < 0) seen.set(rest, { path: prefix + rest, isDir: false, fileSize: Number(r.bytes) });
+      else if (!seen.has(rest.slice(0, slash))) seen.set(rest.slice(0, slash), { path: prefix + rest.slice(0, slash), isDir: true });
+    }
+    return [...seen.values()];
+  }
+
+  private static model(r: Row, aliases: Row[]): RegisteredModel {
+    return {
+      name: String(r.name),
+      description: String(r.description),
+      creationTimestamp: Number(r.created),
+      lastUpdatedTimestamp: Number(r.updated),
+      tags: JSON.parse(String(r.tags_json)) as Record<string, string>,
+      aliases: aliases.map((a) => ({ alias: String(a.alias), version: String(a.version) })),
+    };
+  }
+
+  async getRegisteredModel(name: string): Promise<RegisteredModel | undefined> {
+    return this.withDb(async (con) => {
+      const [r] = await LocalTracker.rows(con, 'SELECT * FROM registered_models WHERE name = $1', [name]);
+      if (!r) return undefined;
+      return LocalTracker.model(r, await LocalTracker.rows(con, 'SELECT alias, version FROM aliases WHERE name = $1 ORDER BY alias', [name]));
+    });
+  }
+
+  async ensureRegisteredModel(name: string, description = ''): Promise<RegisteredModel> {
+    if (!name || !/^[\w.\- /]+$/.test(name)) throw new TrackerError(`invalid model name "${name}"`, 'INVALID_PARAMETER_VALUE');
+    await this.withDb(async (con) => {
+      const now = Date.now();
+      await con.run('INSERT INTO registered_models VALUES ($1, $2, $3, $3, $4) ON CONFLICT DO NOTHING', [name, description, now, '{}']);
+    });
+    return (await this.getRegisteredModel(name))!;
+  }
+
+  async listRegisteredModels(): Promise<RegisteredModel[]> {
+    return this.withDb(async (con) => {
+      const rows = await LocalTracker.rows(con, 'SELECT * FROM registered_models ORDER BY name');
+      const out: RegisteredModel[] = [];
+      for (const r of rows) out.push(LocalTracker.model(r, await LocalTracker.rows(con, 'SELECT alias, version FROM aliases WHERE name = $1 ORDER BY alias', [String(r.name)])));
+      return out;
+    });
+  }
+
+  private static version(r: Row, aliases: Row[]): ModelVersion {
+    return {
+      name: String(r.name),
+      version: String(r.version),
+      source: String(r.source),
+      runId: String(r.run_id),
+      description: String(r.description),
+      creationTimestamp: Number(r.created),
+      tags: JSON.parse(String(r.tags_json)) as Record<string, string>,
+      aliases: aliases.filter((a) => String(a.version) === String(r.version)).map((a) => String(a.alias)),
+    };
+  }
+
+  async createModelVersion(opts: { name: string; source: string; runId: string; description?: string; tags?: Record<string, string> }): Promise<ModelVersion> {
+    const v = await this.withDb(async (con) => {
+      const [m] = await LocalTracker.rows(con, 'SELECT 1 FROM registered_models WHERE name = $1', [opts.name]);
+      if (!m) throw new TrackerError(`registered model ${opts.name} does not exist`, 'RESOURCE_DOES_NOT_EXIST');
+      const [{ v }] = (await LocalTracker.rows(con, 'SELECT coalesce(max(version), 0) + 1 AS v FROM model_versions WHERE name = $1', [opts.name])) as [{ v: number }];
+      const now = Date.now();
+      await con.run('INSERT INTO model_versions VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+        opts.name,
+        Number(v),
+        opts.source,
+        opts.runId,
+        opts.description ?? '',
+        now,
+        JSON.stringify(opts.tags ?? {}),
+      ]);
+      await con.run('UPDATE registered_models SET updated = $2 WHERE name = $1', [opts.name, now]);
+      return String(v);
+    });
+    return (await this.getModelVersion(opts.name, v))!;
+  }
+
+  async getModelVersion(name: string, version: string): Promise<ModelVersion | undefined> {
+    if (!/^\d+$/.test(version)) return undefined;
+    return this.withDb(async (con) => {
+      const [r] = await LocalTracker.rows(con, 'SELECT * FROM model_versions WHERE name = $1 AND version = $2', [name, Number(version)]);
+      if (!r) return undefined;
+      return LocalTracker.version(r, await LocalTracker.rows(con, 'SELECT alias, version FROM aliases WHERE name = $1', [name]));
+    });
+  }
+
+  async listModelVersions(name: string): Promise<ModelVersion[]> {
+    return this.withDb(async (con) => {
+      const rows = await LocalTracker.rows(con, 'SELECT * FROM model_versions WHERE name = $1 ORDER BY version DESC', [name]);
+      const aliases = await LocalTracker.rows(con, 'SELECT alias, version FROM aliases WHERE name = $1', [name]);
+      return rows.map((r) => LocalTracker.version(r, aliases));
+    });
+  }
+
+  async setModelVersionTag(name: string, version: string, key: string, value: string): Promise<void> {
+    checkKv({ key, value }, VALUE_LIMITS.tagValue, 'tag');
+    await this.withDb(async (con) => {
+      const [r] = await LocalTracker.rows(con, 'SELECT tags_json FROM model_versions WHERE name = $1 AND version = $2', [name, Number(version)]);
+      if (!r) throw new TrackerError(`model version ${name}/${version} does not exist`, 'RESOURCE_DOES_NOT_EXIST');
+      const tags = JSON.parse(String(r.tags_json)) as Record<string, string>;
+      tags[key] = value;
+      await con.run('UPDATE model_versions SET tags_json = $3 WHERE name = $1 AND version = $2', [name, Number(version), JSON.stringify(tags)]);
+    });
+  }
+
+  async setAlias(name: string, alias: string, version: string): Promise<void> {
+    validateAlias(alias);
+    await this.withDb(async (con) => {
+      const [r] = await LocalTracker.rows(con, 'SELECT 1 FROM model_versions WHERE name = $1 AND version = $2', [name, Number(version)]);
+      if (!r) throw new TrackerError(`model version ${name}/${version} does not exist`, 'RESOURCE_DOES_NOT_EXIST');
+      await con.run('INSERT OR REPLACE INTO aliases VALUES ($1, $2, $3)', [name, alias, Number(version)]);
+      await con.run('UPDATE registered_models SET updated = $2 WHERE name = $1', [name, Date.now()]);
+    });
+  }
+
+  async getVersionByAlias(name: string, alias: string): Promise<ModelVersion | undefined> {
+    const v = await this.withDb(async (con) => {
+      const [r] = await LocalTracker.rows(con, 'SELECT version FROM aliases WHERE name = $1 AND alias = $2', [name, alias]);
+      return r ? String(r.version) : undefined;
+    });
+    return v ? this.getModelVersion(name, v) : undefined;
+  }
+
+  async deleteAlias(name: string, alias: string): Promise<void> {
+    await this.withDb(async (con) => {
+      await con.run('DELETE FROM aliases WHERE name = $1 AND alias = $2', [name, alias]);
+    });
+  }
+
+  async close(): Promise<void> {
+    const key = path.resolve(this.dbFile);
+    await (queues.get(key) ?? Promise.resolve());
+  }
+}
+
+function checkKey(key: string): void {
+  if (!key || key.length > VALUE_LIMITS.key || !/^[\w.\- /]+$/.test(key)) {
+    throw new TrackerError(`invalid key "${key}": use letters, digits, '_', '-', '.', '/', ' ' (≤ ${VALUE_LIMITS.key} chars)`, 'INVALID_PARAMETER_VALUE');
+  }
+}
+
+function checkKv(kv: KeyValue, maxValue: number, what: string): void {
+  checkKey(kv.key);
+  if (typeof kv.value !== 'string') throw new TrackerError(`${what} ${kv.key} must be a string`, 'INVALID_PARAMETER_VALUE');
+  if (kv.value.length > maxValue) throw new TrackerError(`${what} ${kv.key} is ${kv.value.length} chars; the limit is ${maxValue}`, 'INVALID_PARAMETER_VALUE');
+}
+
+/** `a/b/c` with no leading slash, no `..`, no empty segments. */
+export function normaliseArtifactPath(p: string): string {
+  const parts = p.split(/[\\/]+/).filter((s) => s && s !== '.');
+  if (!parts.length || parts.includes('..')) throw new TrackerError(`bad artifact path "${p}": use a relative path like model/model.onnx`, 'INVALID_PARAMETER_VALUE');
+  return parts.join('/');
+}
