@@ -36,6 +36,9 @@ CREATE TABLE IF NOT EXISTS aliases (name VARCHAR NOT NULL, alias VARCHAR NOT NUL
 
 /** Per-file promise chain: DuckDB allows one read-write opener per file, so calls in a process queue up. */
 const queues = new Map<string, Promise<unknown>>();
+/** Open handles by file, closed after {@link IDLE_CLOSE_MS} without use. */
+const handles = new Map<string, { db: DuckDBInstance; con: DuckDBConnection; timer: NodeJS.Timeout | undefined }>();
+const IDLE_CLOSE_MS = 300;
 
 function isLockError(err: unknown): boolean {
   const m = err instanceof Error ? err.message : String(err);
@@ -49,9 +52,9 @@ type Row = Record<string, unknown>;
 /**
  * The default tracker: DuckDB tables in one file (`stateHome()/tracking.duckdb`, separate from the
  * run-state DB to avoid DuckDB's single-writer file lock) + the content-addressed artifact store for
- * artifact bytes. The file is opened per operation and closed at once, so the CLI
- * (`trademl models list`) can read it while a run is logging; a lock held by another process is
- * retried with backoff for up to ~10 s.
+ * artifact bytes. Calls in a process are serialised; the file stays open only while calls keep
+ * coming (closed after 300 ms idle), so the CLI (`trademl models list`) can read it while a run is
+ * logging; a lock held by another process is retried with backoff for up to ~10 s.
  */
 export class LocalTracker implements Tracker {
   readonly kind = 'local' as const;
@@ -75,30 +78,46 @@ export class LocalTracker implements Tracker {
   }
 
   private async openAndRun<T>(fn: (con: DuckDBConnection) => Promise<T>): Promise<T> {
+    const key = path.resolve(this.dbFile);
+    let h = handles.get(key);
+    if (h) clearTimeout(h.timer);
+    else {
+      h = { ...(await this.open()), timer: undefined };
+      handles.set(key, h);
+    }
+    const handle = h;
+    try {
+      if (!this.initialised) {
+        await handle.con.run(SCHEMA);
+        this.initialised = true;
+      }
+      return await fn(handle.con);
+    } finally {
+      // Keep the file open for a short idle window (bursts of calls share one open), then release
+      // the lock so other processes (the CLI, another worker) can open it.
+      handle.timer = setTimeout(() => {
+        if (handles.get(key) === handle) handles.delete(key);
+        handle.con.closeSync();
+        handle.db.closeSync();
+      }, IDLE_CLOSE_MS);
+      handle.timer.unref();
+    }
+  }
+
+  private async open(): Promise<{ db: DuckDBInstance; con: DuckDBConnection }> {
     mkdirSync(path.dirname(path.resolve(this.dbFile)), { recursive: true });
     let delay = 50;
     for (let attempt = 1; ; attempt++) {
-      let db: DuckDBInstance | undefined;
       try {
-        db = await DuckDBInstance.create(this.dbFile, { threads: '1' });
+        const db = await DuckDBInstance.create(this.dbFile, { threads: '1' });
+        return { db, con: await db.connect() };
       } catch (err) {
         if (isLockError(err) && attempt < 12) {
           await sleep(delay);
           delay = Math.min(delay * 2, 2000);
           continue;
         }
-        throw new TrackerError(`cannot open the local tracker DB ${this.dbFile}: ${(err as Error).message}`, 'LOCKED');
-      }
-      const con = await db.connect();
-      try {
-        if (!this.initialised) {
-          await con.run(SCHEMA);
-          this.initialised = true;
-        }
-        return await fn(con);
-      } finally {
-        con.closeSync();
-        db.closeSync();
+        throw new TrackerError(`cannot open the local tracker DB ${this.dbFile}: ${(err as Error).message}; another process may hold it (retry when it is done)`, 'LOCKED');
       }
     }
   }
@@ -242,10 +261,16 @@ export class LocalTracker implements Tracker {
           if (chunk.metrics.length) {
             const [{ s }] = (await LocalTracker.rows(con, 'SELECT coalesce(max(seq), 0) AS s FROM metrics')) as [{ s: bigint | number }];
             let seq = Number(s);
-            for (const m of chunk.metrics) {
-              seq++;
-              const v = Number.isFinite(m.value) ? m.value : m.value > 0 ? Number.MAX_VALUE : -Number.MAX_VALUE;
-              await con.run('INSERT INTO metrics VALUES ($1, $2, $3, $4, $5, $6)', [runId, m.key, v, m.timestamp, m.step, seq]);
+            for (let i = 0; i < chunk.metrics.length; i += 200) {
+              const part = chunk.metrics.slice(i, i + 200);
+              const values: DuckDBValue[] = [];
+              const tuples = part.map((m, j) => {
+                const v = Number.isFinite(m.value) ? m.value : m.value > 0 ? Number.MAX_VALUE : -Number.MAX_VALUE;
+                values.push(runId, m.key, v, Math.round(m.timestamp), Math.round(m.step), ++seq);
+                const b = j * 6;
+                return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6})`;
+              });
+              await con.run(`INSERT INTO metrics VALUES ${tuples.join(', ')}`, values);
             }
           }
           await con.run('COMMIT');
@@ -443,9 +468,17 @@ export class LocalTracker implements Tracker {
     });
   }
 
+  /** Waits for queued calls and closes the file now (releasing DuckDB's lock). */
   async close(): Promise<void> {
     const key = path.resolve(this.dbFile);
     await (queues.get(key) ?? Promise.resolve());
+    const h = handles.get(key);
+    if (h) {
+      clearTimeout(h.timer);
+      handles.delete(key);
+      h.con.closeSync();
+      h.db.closeSync();
+    }
   }
 }
 
