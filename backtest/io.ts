@@ -1,0 +1,140 @@
+import { DuckDBDataChunk, INTEGER, DOUBLE, VARCHAR, type DuckDBConnection, type DuckDBType, type DuckDBVector } from '@duckdb/node-api';
+import { sqlString, queryRows } from '../lib/duckdb.ts';
+import { UserError } from '../lib/errors.ts';
+import type { PricePanel } from './panel.ts';
+
+/** Streams a query's result chunk by chunk: `fn(columns, rowCount)`. */
+export async function forEachChunk(con: DuckDBConnection, sql: string, fn: (cols: DuckDBVector[], n: number) => void): Promise<void> {
+  const res = await con.run(sql);
+  for (let ch = await res.fetchChunk(); ch && ch.rowCount > 0; ch = await res.fetchChunk()) {
+    const cols: DuckDBVector[] = [];
+    for (let c = 0; c < ch.columnCount; c++) cols.push(ch.getColumnVector(c));
+    fn(cols, ch.rowCount);
+  }
+}
+
+/** Checks that a Parquet file has the named columns; UserError naming the missing ones. */
+export async function requireColumns(con: DuckDBConnection, file: string, what: string, cols: string[]): Promise<string[]> {
+  const rows = await queryRows<{ column_name: string }>(con, `SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet(${sqlString(file)}))`);
+  const have = rows.map((r) => r.column_name);
+  const missing = cols.filter((c) => !have.includes(c));
+  if (missing.length) throw new UserError(`${what} lacks column(s) ${missing.join(', ')} (has ${have.join(', ')}); see docs/contracts.md`);
+  return have;
+}
+
+/**
+ * Loads canonical daily OHLCV (docs/contracts.md) into a dense panel; registers DuckDB tables
+ * `_dates(di, date)` and `_symbols(si, symbol)` on `con` for later joins.
+ */
+export async function loadPanel(con: DuckDBConnection, file: string, symbols?: readonly string[]): Promise<PricePanel> {
+  await requireColumns(con, file, `curated OHLCV ${file}`, ['date', 'symbol', 'open', 'close', 'volume']);
+  const symFilter = symbols ? `WHERE symbol IN (${symbols.map(sqlString).join(', ')})` : '';
+  await con.run(`CREATE OR REPLACE TEMP TABLE _px AS SELECT CAST(date AS DATE) AS date, symbol, CAST(open AS DOUBLE) AS open, CAST(close AS DOUBLE) AS close, CAST(volume AS DOUBLE) AS volume FROM read_parquet(${sqlString(file)}) ${symFilter}`);
+  await con.run(`CREATE OR REPLACE TEMP TABLE _dates AS SELECT CAST(row_number() OVER (ORDER BY date) - 1 AS INTEGER) AS di, date FROM (SELECT DISTINCT date FROM _px)`);
+  await con.run(`CREATE OR REPLACE TEMP TABLE _symbols AS SELECT CAST(row_number() OVER (ORDER BY symbol) - 1 AS INTEGER) AS si, symbol FROM (SELECT DISTINCT symbol FROM _px)`);
+  const dates = (await queryRows<{ d: string }>(con, `SELECT strftime(date, '%Y-%m-%d') AS d FROM _dates ORDER BY di`)).map((r) => r.d);
+  const syms = (await queryRows<{ symbol: string }>(con, `SELECT symbol FROM _symbols ORDER BY si`)).map((r) => r.symbol);
+  const T = dates.length;
+  const N = syms.length;
+  if (T < 2 || N < 1) throw new UserError(`curated OHLCV ${file} has ${T} dates and ${N} symbols; need at least 2 dates`);
+  const open = new Float64Array(T * N).fill(NaN);
+  const close = new Float64Array(T * N).fill(NaN);
+  const volume = new Float64Array(T * N).fill(NaN);
+  await forEachChunk(con, `SELECT d.di, s.si, p.open, p.close, p.volume FROM _px p JOIN _dates d USING (date) JOIN _symbols s USING (symbol)`, (c, n) => {
+    for (let j = 0; j < n; j++) {
+      const k = (c[0]!.getItem(j) as number) * N + (c[1]!.getItem(j) as number);
+      open[k] = (c[2]!.getItem(j) as number | null) ?? NaN;
+      close[k] = (c[3]!.getItem(j) as number | null) ?? NaN;
+      volume[k] = (c[4]!.getItem(j) as number | null) ?? NaN;
+    }
+  });
+  return { dates, symbols: syms, T, N, open, close, volume };
+}
+
+/**
+ * Loads per-path dense score matrices (T×N, NaN = no prediction) from an OOF Parquet with columns
+ * `path, date, symbol, <scoreCol>`; needs the `_dates`/`_symbols` tables of {@link loadPanel}.
+ * Rows whose date or symbol is not in the price panel are dropped and counted.
+ * Throws UserError on duplicate (path, date, symbol).
+ */
+export async function loadScores(con: DuckDBConnection, file: string, scoreCol: string, panel: PricePanel, what: string): Promise<{ paths: Map<number, Float64Array>; dropped: number }> {
+  await requireColumns(con, file, what, ['path', 'date', 'symbol', scoreCol]);
+  const dup = await queryRows<{ n: bigint }>(con, `SELECT count(*) AS n FROM (SELECT path, date, symbol FROM read_parquet(${sqlString(file)}) GROUP BY ALL HAVING count(*) > 1)`);
+  if (Number(dup[0]!.n) > 0) throw new UserError(`${what}: ${dup[0]!.n} duplicated (path, date, symbol) rows; the contract requires them unique`);
+  const { T, N } = panel;
+  const paths = new Map<number, Float64Array>();
+  const total = await queryRows<{ n: bigint }>(con, `SELECT count(*) AS n FROM read_parquet(${sqlString(file)})`);
+  let kept = 0;
+  await forEachChunk(
+    con,
+    `SELECT CAST(o.path AS INTEGER), d.di, s.si, CAST(o."${scoreCol}" AS DOUBLE) FROM read_parquet(${sqlString(file)}) o
+     JOIN _dates d ON d.date = CAST(o.date AS DATE) JOIN _symbols s ON s.symbol = o.symbol`,
+    (c, n) => {
+      for (let j = 0; j < n; j++) {
+        const p = c[0]!.getItem(j) as number;
+        let m = paths.get(p);
+        if (!m) paths.set(p, (m = new Float64Array(T * N).fill(NaN)));
+        m[(c[1]!.getItem(j) as number) * N + (c[2]!.getItem(j) as number)] = (c[3]!.getItem(j) as number | null) ?? NaN;
+        kept++;
+      }
+    },
+  );
+  return { paths, dropped: Number(total[0]!.n) - kept };
+}
+
+/** Column spec of {@link appendColumns}. */
+export interface ColumnSpec {
+  name: string;
+  type: 'INTEGER' | 'DOUBLE' | 'VARCHAR';
+  values: ArrayLike<number> | readonly string[];
+}
+
+/** Creates table `name` and bulk-appends equal-length columns (2,048-row data chunks). */
+export async function appendColumns(con: DuckDBConnection, name: string, cols: ColumnSpec[]): Promise<void> {
+  await con.run(`CREATE OR REPLACE TEMP TABLE ${name} (${cols.map((c) => `"${c.name}" ${c.type}`).join(', ')})`);
+  const n = cols[0]?.values.length ?? 0;
+  const types: DuckDBType[] = cols.map((c) => (c.type === 'INTEGER' ? INTEGER : c.type === 'DOUBLE' ? DOUBLE : VARCHAR));
+  const app = await con.createAppender(name);
+  const CH = 2048;
+  for (let off = 0; off < n; off += CH) {
+    const m = Math.min(CH, n - off);
+    const chunk = DuckDBDataChunk.create(types, m);
+    cols.forEach((c, ci) => {
+      const arr: (number | string)[] = new Array(m);
+      for (let j = 0; j < m; j++) arr[j] = (c.values as ArrayLike<number | string>)[off + j]!;
+      chunk.setColumnValues(ci, arr);
+    });
+    app.appendDataChunk(chunk);
+  }
+  app.closeSync();
+}
+
+/**
+ * Writes sparse per-path weights (non-zero cells only) as the Portfolio contract Parquet
+ * `path INTEGER, date DATE, symbol VARCHAR, weight DOUBLE`, ordered by path, date, symbol.
+ */
+export async function writeWeightsParquet(con: DuckDBConnection, out: string, weights: Map<number, Float64Array>, panel: PricePanel): Promise<number> {
+  const P: number[] = [];
+  const D: number[] = [];
+  const S: number[] = [];
+  const V: number[] = [];
+  for (const [p, W] of [...weights.entries()].sort((a, b) => a[0] - b[0])) {
+    for (let k = 0; k < W.length; k++) {
+      const w = W[k]!;
+      if (w !== 0 && w === w) {
+        P.push(p);
+        D.push(Math.floor(k / panel.N));
+        S.push(k % panel.N);
+        V.push(w);
+      }
+    }
+  }
+  await appendColumns(con, '_w', [
+    { name: 'path', type: 'INTEGER', values: P },
+    { name: 'di', type: 'INTEGER', values: D },
+    { name: 'si', type: 'INTEGER', values: S },
+    { name: 'weight', type: 'DOUBLE', values: V },
+  ]);
+  await con.run(`COPY (SELECT w.path, d.date, s.symbol, w.weight FROM _w w JOIN _dates d USING (di) JOIN _symbols s USING (si) ORDER BY w.path, d.date, s.symbol) TO ${sqlString(out)} (FORMAT parquet)`);
+  return V.length;
+}

@@ -1,0 +1,33 @@
+import { z } from 'zod';
+
+const bar = <T extends z.ZodRawShape>(shape: T, blocking: boolean) => z.object({ ...shape, blocking: z.boolean().default(blocking) }).strict();
+
+/**
+ * Promotion bars (configs/promotion.yml). Sharpe is annualised (√252) on daily NET returns; drawdown is a
+ * positive fraction; turnover is annualised one-way (Σ|Δw| per day × 252); DSR/PSR are probabilities.
+ * Path metrics are aggregated over the CPCV paths with `path_aggregate` (median by default).
+ */
+export const promotionConfigSchema = z
+  .object({
+    path_aggregate: z.enum(['median', 'min', 'mean']).default('median'),
+    sharpe: bar({ min: z.number().default(1.0) }, true).default({ min: 1.0, blocking: true }),
+    max_drawdown: bar({ max: z.number().positive().default(0.2) }, true).default({ max: 0.2, blocking: true }),
+    dsr: bar({ min: z.number().min(0).max(1).default(0.95) }, true).default({ min: 0.95, blocking: true }),
+    psr: bar({ min: z.number().min(0).max(1).default(0.95) }, false).default({ min: 0.95, blocking: false }),
+    pbo: bar({ max: z.number().min(0).max(1).default(0.05), blocks: z.number().int().min(2).max(24).default(16) }, true).default({ max: 0.05, blocks: 16, blocking: true }),
+    turnover: bar({ annual_max: z.number().positive().default(50) }, true).default({ annual_max: 50, blocking: true }),
+    stack_vs_sleeves: bar({ pbo_tolerance: z.number().min(0).default(0) }, true).default({ pbo_tolerance: 0, blocking: true }),
+    calibration: bar({ brier_max: z.number().positive().default(0.25), ece_max: z.number().positive().default(0.05), bins: z.number().int().min(2).default(10) }, true).default({
+      brier_max: 0.25,
+      ece_max: 0.05,
+      bins: 10,
+      blocking: true,
+    }),
+    ope: bar({}, false).default({ blocking: false }),
+    champion: bar({}, true).default({ blocking: true }),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.pbo.blocks % 2 !== 0) ctx.addIssue({ code: 'custom', path: ['pbo', 'blocks'], message: 'must be even (CSCV splits the blocks in halves)' });
+  });
+export type PromotionConfig = z.output<typeof promotionConfigSchema>;

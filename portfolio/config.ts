@@ -1,0 +1,72 @@
+import { readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { UserError } from '../lib/errors.ts';
+
+/**
+ * Portfolio construction config (configs/portfolio.yml). Weights are fractions of capital.
+ * - `per_name_cap`: max |w| per name, applied to the base book and again to the final (levered) weights.
+ * - `gross`: Σ|w| of the base book; `net_target`: Σw of the base book (long/short only).
+ * - `kelly.fraction` (0.5–1): fractional Kelly multiplier on the growth-optimal leverage μ/σ².
+ * - `vol_target.annual`: annualised volatility target of the book (e.g. 0.10 = 10%/yr).
+ * - `max_leverage`: hard ceiling on the multiplier applied to the base book.
+ * - `execution`: trade targets at the decision day's `close` or the `next_open`.
+ * - `max_forward_ic`: look-ahead ceiling for the engine's timing check (mean daily rank IC).
+ */
+export const portfolioConfigSchema = z
+  .object({
+    mode: z.enum(['long_short', 'long_only']).default('long_short'),
+    per_name_cap: z.number().positive().max(1).default(0.05),
+    gross: z.number().positive().max(10).default(1.0),
+    net_target: z.number().min(-1).max(1).default(0),
+    min_names: z.number().int().min(2).default(10),
+    kelly: z
+      .object({
+        enabled: z.boolean().default(true),
+        fraction: z.number().min(0.5).max(1).default(0.5),
+        window: z.number().int().min(5).default(126),
+        min_obs: z.number().int().min(2).default(60),
+      })
+      .strict()
+      .default({ enabled: true, fraction: 0.5, window: 126, min_obs: 60 }),
+    vol_target: z
+      .object({
+        enabled: z.boolean().default(true),
+        annual: z.number().positive().default(0.1),
+        window: z.number().int().min(5).default(63),
+        min_obs: z.number().int().min(2).default(20),
+      })
+      .strict()
+      .default({ enabled: true, annual: 0.1, window: 63, min_obs: 20 }),
+    max_leverage: z.number().positive().default(2),
+    execution: z.enum(['close', 'next_open']).default('close'),
+    max_forward_ic: z.number().positive().max(1).default(0.1),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.mode === 'long_short' && Math.abs(c.net_target) > c.gross) ctx.addIssue({ code: 'custom', path: ['net_target'], message: `|net_target| must be ≤ gross (${c.gross})` });
+  });
+export type PortfolioConfig = z.output<typeof portfolioConfigSchema>;
+
+/**
+ * Reads a YAML config file relative to `projectRoot` and validates it with `schema`.
+ * `section` picks a top-level key (e.g. `costs`). Throws UserError naming the file and the field.
+ */
+export function loadYamlConfig<S extends z.ZodType>(projectRoot: string, rel: string, schema: S, section?: string): z.output<S> {
+  const file = path.resolve(projectRoot, rel);
+  if (!existsSync(file)) throw new UserError(`config file ${rel} not found (looked at ${file})`);
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UserError(`${rel}: invalid YAML: ${(e as Error).message}`);
+  }
+  const body = section ? ((doc ?? {}) as Record<string, unknown>)[section] : doc;
+  const r = schema.safeParse(body ?? {});
+  if (!r.success) {
+    const msgs = r.error.issues.map((i) => `${rel}: ${[section, ...i.path.map(String)].filter(Boolean).join('.') || '(root)'}: ${i.message}`);
+    throw new UserError(msgs.join('\n'));
+  }
+  return r.data;
+}
