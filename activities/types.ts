@@ -78,6 +78,11 @@ export interface StepKind<W extends z.ZodType = z.ZodType, O extends z.ZodType =
   outputs: O;
   /** Queue the kind prefers when the step does not set one. */
   defaultQueue?: 'cpu' | 'gpu';
+  /**
+   * Config files (paths relative to the checkout) this step reads for the given `with`; their
+   * content enters the cache key, so editing a config re-runs the step and its dependents.
+   */
+  configFiles?(withArgs: z.output<W>): string[];
   run(ctx: StepContext, withArgs: z.output<W>): Promise<z.input<O>>;
 }
 

@@ -1,4 +1,5 @@
 import type { StepKind } from '../types.ts';
+import { fitCpcv } from './cpcv.ts';
 
 /** Step kinds of this concern, registered in activities/registry.ts. */
-export const kinds: StepKind[] = [];
+export const kinds: StepKind[] = [fitCpcv] as StepKind[];

@@ -1,0 +1,41 @@
+import { formatDuration } from '../lib/duration.ts';
+import type { RunObserver } from '../tracking/observer.ts';
+import type { LocalRuntime, RunOutcome } from '../workers/local/runtime.ts';
+import { describeStep } from './render.ts';
+
+/** The run observer the CLI attaches to the local runtime (experiment tracking + reports). */
+export async function observerFor(home: string): Promise<RunObserver | undefined> {
+  void home;
+  return undefined;
+}
+
+/**
+ * Prints the end-of-run summary: every step's final line, the wall time, headline figures that
+ * steps published under an output named `headline` (a flat name → value map), and where reports are.
+ */
+export async function printRunSummary(rt: LocalRuntime, out: RunOutcome, wallMs: number): Promise<void> {
+  const run = await rt.store.getRun(out.runId);
+  rt.store.close();
+  const plan = run.plan;
+  const width = Math.max(8, ...plan.steps.map((s) => s.id.length));
+  const lines: string[] = ['', `run ${out.runId}: ${out.status} in ${formatDuration(wallMs)}`];
+  const states = plan.steps.map((s) => out.state.steps[s.id]!);
+  const work = plan.steps.filter((s) => s.uses !== 'approval').map((s) => out.state.steps[s.id]!);
+  const cached = work.filter((s) => s.status === 'succeeded' && s.cacheHit).length;
+  const executed = work.filter((s) => s.status === 'succeeded' && !s.cacheHit).length;
+  const fully = out.status === 'succeeded' && cached === work.length;
+  lines.push(`  ${executed} executed, ${cached} cached${fully ? ' — fully cached: nothing changed since the last run' : ''}, ${states.filter((s) => s.status === 'failed').length} failed, ${states.filter((s) => s.status === 'skipped').length} skipped`);
+  for (const s of plan.steps) lines.push('  ' + describeStep(s.id, out.state.steps[s.id]!, width));
+  for (const s of plan.steps) {
+    const o = out.state.steps[s.id]?.outputs as { headline?: Record<string, unknown>; report_html?: string; report_path?: string } | undefined;
+    if (o?.headline && typeof o.headline === 'object') {
+      lines.push('', `headline figures (${s.id}):`);
+      for (const [k, v] of Object.entries(o.headline)) lines.push(`  ${k.padEnd(28)} ${typeof v === 'number' ? (Number.isInteger(v) ? v : v.toFixed(4)) : typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+    }
+    if (o?.report_path) lines.push(`report: ${o.report_path}`);
+  }
+  if (out.status === 'failed') lines.push('', `retry the failed step(s) with: trademl retry ${out.runId}`);
+  if (out.status === 'interrupted') lines.push('', `continue with: trademl resume ${out.runId}`);
+  if (out.status === 'waiting_approval') lines.push('', `waiting for approval: trademl status ${out.runId}`);
+  process.stdout.write(lines.join('\n') + '\n');
+}

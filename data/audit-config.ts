@@ -1,0 +1,95 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { UserError } from '../lib/errors.ts';
+import { contractsDir, parseWithSchema, readYamlFile } from './contract.ts';
+
+export const AUDIT_ACTIONS = ['drop', 'ffill', 'flag'] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+const ruleBase = {
+  action: z.enum(AUDIT_ACTIONS).default('flag'),
+  ffill_limit: z.number().int().min(0).default(1),
+  affects_status: z.boolean().default(true),
+  enabled: z.boolean().default(true),
+};
+
+/** Schema of the audit configuration (configs/data/audit.yml merged with overrides). */
+export const auditConfigSchema = z.object({
+  status: z.object({
+    green_coverage: z.number().min(0).max(1),
+    amber_coverage: z.number().min(0).max(1),
+    amber_flagged_fraction: z.number().min(0).max(1),
+    red_flagged_fraction: z.number().min(0).max(1),
+    off_calendar: z.enum(['GREEN', 'AMBER', 'RED']).default('AMBER'),
+  }),
+  market_adjust_min_symbols: z.number().int().min(1).default(20),
+  worst_offenders: z.number().int().min(1).default(20),
+  examples_per_rule: z.number().int().min(0).default(25),
+  rules: z.object({
+    missing_day: z.object({ ...ruleBase, affects_status: z.boolean().default(false), ffill_limit: z.number().int().min(0).default(0) }),
+    return_outlier: z.object({
+      ...ruleBase,
+      window: z.number().int().min(3),
+      n_sigma: z.number().positive(),
+      min_abs_return: z.number().min(0).default(0),
+      market_adjust: z.boolean().default(true),
+    }),
+    bad_print: z.object({ ...ruleBase, reversal_ratio: z.number().positive().max(1) }),
+    corporate_action: z.object({ ...ruleBase, min_move: z.number().positive(), persist_days: z.number().int().min(1) }),
+    stale_price: z.object({ ...ruleBase, days: z.number().int().min(1) }),
+    open_outside_range: z.object(ruleBase),
+    close_outside_range: z.object(ruleBase),
+    missing_ohlc: z.object(ruleBase),
+    zero_volume: z.object(ruleBase),
+    off_calendar: z.object({ ...ruleBase, action: z.enum(AUDIT_ACTIONS).default('drop') }),
+  }),
+});
+
+export type AuditConfig = z.output<typeof auditConfigSchema>;
+export type AuditRuleName = keyof AuditConfig['rules'];
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Deep merge of plain objects (arrays and scalars of `over` replace those of `base`). */
+export function deepMerge(base: unknown, over: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(over)) return over === undefined ? base : over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = k in base ? deepMerge(base[k], v) : v;
+  return out;
+}
+
+/** Step-level overrides accepted by `qc.audit` `with:` (shortcuts for the common thresholds). */
+export interface AuditOverrides {
+  green_coverage?: number;
+  amber_coverage?: number;
+  amber_flagged_fraction?: number;
+  red_flagged_fraction?: number;
+  rules?: Record<string, unknown>;
+}
+
+/**
+ * Resolves the audit configuration: `configs/data/audit.yml` (defaults), then the dataset
+ * contract's `audit:` block, then step overrides. Throws UserError naming the file/field on
+ * invalid values, or when amber_coverage > green_coverage.
+ */
+export function resolveAuditConfig(projectRoot: string, contractAudit: Record<string, unknown> | undefined, contractFile: string, overrides: AuditOverrides = {}): AuditConfig {
+  const file = path.join(contractsDir(projectRoot), 'audit.yml');
+  if (!existsSync(file)) throw new UserError(`missing audit defaults ${file}`);
+  const { value, doc } = readYamlFile(file);
+  parseWithSchema(auditConfigSchema, value, file, doc);
+  let merged = deepMerge(value, contractAudit ?? {});
+  if (contractAudit) parseWithSchema(auditConfigSchema, merged, `${contractFile} (audit:)`);
+  const { rules, ...status } = overrides;
+  merged = deepMerge(merged, { status: Object.fromEntries(Object.entries(status).filter(([, v]) => v !== undefined)), rules: rules ?? {} });
+  const cfg = parseWithSchema(auditConfigSchema, merged, 'qc.audit with:');
+  if (cfg.status.amber_coverage > cfg.status.green_coverage) {
+    throw new UserError(`audit thresholds: amber_coverage (${cfg.status.amber_coverage}) must be <= green_coverage (${cfg.status.green_coverage})`);
+  }
+  if (cfg.status.amber_flagged_fraction > cfg.status.red_flagged_fraction) {
+    throw new UserError(`audit thresholds: amber_flagged_fraction must be <= red_flagged_fraction`);
+  }
+  return cfg;
+}

@@ -1,0 +1,127 @@
+import { rmSync } from 'node:fs';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { ArtifactRef, ArtifactStore } from '../../artifacts/store.ts';
+import { queryRows, sqlString } from '../../lib/duckdb.ts';
+import { StepError } from '../../lib/errors.ts';
+import type { ScannedFile } from '../scan.ts';
+
+/** Hooks an ingest function gets from its caller (step context or CLI). */
+export interface IngestEnv {
+  store: ArtifactStore;
+  dataRoot: string;
+  signal?: AbortSignal;
+  progress?: (p: { fraction?: number; message?: string }) => void;
+}
+
+/** Throws a StepError when the run was cancelled. */
+export function checkAbort(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw new StepError(`${what}: cancelled`, 'Cancelled', true);
+}
+
+/** Synthetic positional column names c0..c{n-1} (raw headers may hold spaces and non-ASCII signs). */
+export function positional(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `c${i}`);
+}
+
+/**
+ * Loads CSV files into table `raw_<name>` with every column VARCHAR (raw text kept for the
+ * quarantine), plus `src` (path relative to the data root) and `line` (1-based line number in its
+ * file; the header is line 1). Row order inside a file is the file's order (DuckDB preserves
+ * insertion order); the pre-scan guarantees one record per line, so `line` is exact.
+ * Checks that DuckDB read as many rows per file as the pre-scan counted.
+ */
+export async function loadRawCsv(
+  con: DuckDBConnection,
+  table: string,
+  files: ScannedFile[],
+  opts: { delimiter: string; header: boolean; nColumns: number },
+): Promise<void> {
+  const cols = positional(opts.nColumns);
+  const colSpec = `{${cols.map((c) => `'${c}':'VARCHAR'`).join(', ')}}`;
+  const list = files.map((f) => sqlString(f.abs)).join(', ');
+  await con.run(`CREATE OR REPLACE TEMP TABLE _rawload AS SELECT * FROM read_csv([${list}], header=${opts.header}, auto_detect=false,
+      delim=${sqlString(opts.delimiter)}, quote='"', escape='"', columns=${colSpec}, filename=true, strict_mode=true)`);
+  const idx = files.map((f, i) => `(${sqlString(f.abs)}, ${sqlString(f.rel)}, ${i})`).join(', ');
+  await con.run(`CREATE OR REPLACE TEMP TABLE _fidx AS SELECT * FROM (VALUES ${idx}) v(filename, src, file_no)`);
+  // Rows of one file are contiguous in insertion order: line = rowid - first rowid of the file + header.
+  await con.run(`CREATE OR REPLACE TEMP TABLE _fspan AS SELECT filename, min(rowid) AS r0, max(rowid) AS r1, count(*)::INTEGER AS n FROM _rawload GROUP BY filename`);
+  const spans = await queryRows<{ filename: string; r0: bigint; r1: bigint; n: number }>(con, `SELECT * FROM _fspan`);
+  const byFile = new Map(spans.map((s) => [s.filename, s]));
+  for (const f of files) {
+    const s = byFile.get(f.abs);
+    const n = s?.n ?? 0;
+    if (n !== f.rows) throw new StepError(`source file ${f.rel}: DuckDB read ${n} rows but the file has ${f.rows} records; check quoting and line endings`, 'InputFileError', true);
+    if (s && Number(s.r1 - s.r0) + 1 !== n) throw new StepError(`internal: rows of ${f.rel} were not read contiguously; cannot assign line numbers`, 'IngestError', true);
+  }
+  await con.run(`CREATE OR REPLACE TEMP TABLE ${table} AS
+    SELECT ${cols.map((c) => `r.${c}`).join(', ')}, x.src, (r.rowid - s.r0 + ${opts.header ? 2 : 1})::BIGINT AS line, x.file_no
+    FROM _rawload r JOIN _fidx x ON r.filename = x.filename JOIN _fspan s ON r.filename = s.filename`);
+  await con.run(`DROP TABLE _rawload; DROP TABLE _fspan; DROP TABLE _fidx`);
+}
+
+/** SQL expression: trimmed `col`, NULL when it is NULL or one of the contract's null strings. */
+export function nullable(col: string, nullValues: string[]): string {
+  const nulls = nullValues.filter((v) => v !== '').map(sqlString);
+  const t = `trim(${col})`;
+  return `CASE WHEN ${col} IS NULL OR ${t} = ''${nulls.length ? ` OR ${t} IN (${nulls.join(', ')})` : ''} THEN NULL ELSE ${t} END`;
+}
+
+/** SQL expression: a DOUBLE parsed from a (nullable) text expression; NaN/inf count as unparseable (NULL). */
+export function toDouble(expr: string): string {
+  return `(CASE WHEN isfinite(TRY_CAST(replace(${expr}, ',', '') AS DOUBLE)) THEN TRY_CAST(replace(${expr}, ',', '') AS DOUBLE) END)`;
+}
+
+/** SQL expression: a JSON object text of raw source values, keyed by the source header names. */
+export function rawJson(names: string[], cols: string[]): string {
+  return `json_object(${names.map((n, i) => `${sqlString(n)}, ${cols[i]}`).join(', ')})::VARCHAR`;
+}
+
+/** Temp files written during a step; moved into the store only once every file is complete. */
+export class PendingArtifacts {
+  private files: { tmp: string; name: string }[] = [];
+  constructor(private store: ArtifactStore) {}
+
+  /** A temp path for an artifact named `name` (written later by COPY or writeFile). */
+  path(name: string): string {
+    const tmp = this.store.tempPath(name);
+    this.files.push({ tmp, name });
+    return tmp;
+  }
+
+  /** Writes `sql`'s result as Parquet (ZSTD) to a new temp path; returns the path. */
+  async parquet(con: DuckDBConnection, sql: string, name: string): Promise<string> {
+    const tmp = this.path(name);
+    await con.run(`COPY (${sql}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+    return tmp;
+  }
+
+  /** Moves every pending file into the store (atomic per object); returns refs by name. */
+  async commit(): Promise<Record<string, ArtifactRef>> {
+    const out: Record<string, ArtifactRef> = {};
+    for (const f of this.files) out[f.name] = await this.store.putFile(f.tmp, { name: f.name, move: true });
+    this.files = [];
+    return out;
+  }
+
+  /** Removes temp files after a failure: nothing partial reaches the store. */
+  discard(): void {
+    for (const f of this.files) rmSync(f.tmp, { force: true });
+    this.files = [];
+  }
+}
+
+/** Quarantine Parquet columns (same for every dataset kind). */
+export const QUARANTINE_COLUMNS = 'rule VARCHAR, source_file VARCHAR, line BIGINT, symbol VARCHAR, date VARCHAR, raw VARCHAR, detail VARCHAR';
+
+/** Counts of quarantine table rows by rule, as a plain object sorted by rule. */
+export async function countByRule(con: DuckDBConnection, table: string): Promise<Record<string, number>> {
+  const rows = await queryRows<{ rule: string; n: number }>(con, `SELECT rule, count(*)::INTEGER AS n FROM ${table} GROUP BY rule ORDER BY rule`);
+  return Object.fromEntries(rows.map((r) => [r.rule, r.n]));
+}
+
+/** Wraps a non-StepError thrown during ingest (e.g. a DuckDB error) into a StepError naming the dataset. */
+export function wrapIngestError(dataset: string, e: unknown): Error {
+  if (e instanceof StepError) return e;
+  if (e instanceof Error && e.name === 'UserError') return e;
+  return new StepError(`ingest of dataset ${dataset} failed: ${e instanceof Error ? e.message : String(e)}`, 'IngestError', false);
+}

@@ -1,0 +1,185 @@
+import type { ArtifactRef } from '../../artifacts/store.ts';
+import { queryRows, sqlString, withDuckDB } from '../../lib/duckdb.ts';
+import { StepError, UserError } from '../../lib/errors.ts';
+import { expandGlobs, resolveFiles, type LoadedContract, type OhlcvContract } from '../contract.ts';
+import { InputFileError, scanDelimitedFile, type ScannedFile } from '../scan.ts';
+import {
+  checkAbort,
+  countByRule,
+  loadRawCsv,
+  nullable,
+  PendingArtifacts,
+  positional,
+  QUARANTINE_COLUMNS,
+  rawJson,
+  toDouble,
+  wrapIngestError,
+  type IngestEnv,
+} from './common.ts';
+
+/** Small JSON result of an OHLCV ingest (the `ingest.ohlcv` step outputs). */
+export interface OhlcvIngestResult {
+  dataset: string;
+  table: ArtifactRef;
+  quarantine: ArtifactRef;
+  manifest: ArtifactRef;
+  rows: number;
+  rows_in: number;
+  symbols: number;
+  dates: number;
+  first_date: string | null;
+  last_date: string | null;
+  quarantined: number;
+  quarantined_by_rule: Record<string, number>;
+  duplicates: number;
+  calendar: unknown;
+}
+
+/** Resolves a contract's source files and runs the structural pre-scan on each (in path order). */
+export function scanSources(
+  dataRoot: string,
+  globs: string[],
+  opts: { delimiter: string; expectedHeader: string[] | false; expectedFields?: number },
+  signal?: AbortSignal,
+): ScannedFile[] {
+  const files = resolveFiles(dataRoot, globs, (m) => {
+    throw new InputFileError(m);
+  });
+  return files.map((f) => {
+    checkAbort(signal, 'scan');
+    return scanDelimitedFile(f, dataRoot, opts);
+  });
+}
+
+function columnIndex(header: string[], name: string, field: string, file: string): number {
+  const i = header.indexOf(name);
+  if (i < 0) throw new UserError(`${file}: columns.${field} = "${name}" is not in source.header [${header.join(', ')}]`);
+  return i;
+}
+
+/**
+ * Ingests a daily OHLCV dataset (contract kind `ohlcv`) into the canonical table
+ * `date DATE, symbol VARCHAR, open/high/low/close DOUBLE, volume DOUBLE` sorted by (symbol, date).
+ *
+ * Contract rules (first matching rule wins; the row goes to the quarantine with its raw values):
+ * `unparseable` (a non-missing value that is not a number/date), `missing_required` (date, symbol
+ * or close missing), `non_positive_price` (any price ≤ 0), `negative_volume`, `high_below_low`,
+ * `conflicting_duplicate` (same (symbol, date) with different values: every version quarantined).
+ * Exact duplicates are collapsed and counted. Missing open/high/low are kept as NULL (the audit
+ * flags them). Artifacts: table + quarantine Parquet, manifest JSON (source files with sha256,
+ * rows in/out, quarantine counts); written only when every step succeeded.
+ * Throws InputFileError (non-retryable, naming file and line) for structural file defects and
+ * UserError for contract mistakes.
+ */
+export async function ingestOhlcv(loaded: LoadedContract, env: IngestEnv): Promise<OhlcvIngestResult> {
+  const c = loaded.contract as OhlcvContract;
+  if (c.source.header === false) throw new UserError(`${loaded.file}: source.header must list the column names for kind ohlcv`);
+  const header = c.source.header;
+  const map = Object.fromEntries(
+    (['date', 'symbol', 'open', 'high', 'low', 'close', 'volume'] as const).map((k) => [k, `c${columnIndex(header, c.columns[k], `columns.${k}`, loaded.file)}`]),
+  ) as Record<'date' | 'symbol' | 'open' | 'high' | 'low' | 'close' | 'volume', string>;
+  const progress = env.progress ?? (() => {});
+  progress({ fraction: 0, message: `scanning ${c.name} sources` });
+  const files = scanSources(env.dataRoot, expandGlobs(c.source.files, c.symbols), { delimiter: c.source.delimiter, expectedHeader: header }, env.signal);
+  const rowsIn = files.reduce((s, f) => s + f.rows, 0);
+  if (rowsIn === 0) throw new InputFileError(`dataset ${c.name}: the ${files.length} source file(s) hold no data rows (only headers)`);
+  progress({ fraction: 0.2, message: `reading ${files.length} files (${rowsIn} rows)` });
+  const pending = new PendingArtifacts(env.store);
+  try {
+    return await withDuckDB(async (con) => {
+      await loadRawCsv(con, 'raw', files, { delimiter: c.source.delimiter, header: true, nColumns: header.length });
+      checkAbort(env.signal, `ingest ${c.name}`);
+      progress({ fraction: 0.5, message: 'normalising' });
+      const n = (k: keyof typeof map) => nullable(map[k], c.source.null_values);
+      const symbolFilter = c.symbols?.length ? `WHERE ${n('symbol')} IN (${c.symbols.map(sqlString).join(', ')})` : '';
+      await con.run(`CREATE TEMP TABLE parsed AS
+        SELECT src, line, ${rawJson(header, positional(header.length))} AS raw,
+          ${n('date')} AS date_s, ${n('symbol')} AS symbol,
+          ${n('open')} AS open_s, ${n('high')} AS high_s, ${n('low')} AS low_s, ${n('close')} AS close_s, ${n('volume')} AS volume_s,
+          try_strptime(${n('date')}, ${sqlString(c.date_format)})::DATE AS date,
+          ${toDouble(n('open'))} AS open, ${toDouble(n('high'))} AS high, ${toDouble(n('low'))} AS low,
+          ${toDouble(n('close'))} AS close, ${toDouble(n('volume'))} AS volume
+        FROM raw ${symbolFilter}`);
+      const outOfScope = rowsIn - Number((await queryRows<{ n: number }>(con, `SELECT count(*)::INTEGER AS n FROM parsed`))[0]!.n);
+      await con.run(`CREATE TEMP TABLE ruled AS SELECT *,
+        CASE
+          WHEN (date_s IS NOT NULL AND date IS NULL) OR (open_s IS NOT NULL AND open IS NULL) OR (high_s IS NOT NULL AND high IS NULL)
+            OR (low_s IS NOT NULL AND low IS NULL) OR (close_s IS NOT NULL AND close IS NULL) OR (volume_s IS NOT NULL AND volume IS NULL) THEN 'unparseable'
+          WHEN date IS NULL OR symbol IS NULL OR close IS NULL THEN 'missing_required'
+          WHEN close <= 0 OR open <= 0 OR high <= 0 OR low <= 0 THEN 'non_positive_price'
+          WHEN volume < 0 THEN 'negative_volume'
+          WHEN high < low THEN 'high_below_low'
+        END AS rule FROM parsed`);
+      // Duplicates among contract-valid rows: exact copies collapse, conflicting versions go to quarantine.
+      await con.run(`CREATE TEMP TABLE keyed AS SELECT *,
+          count(*) OVER k AS n_key,
+          count(DISTINCT (open, high, low, close, volume)) OVER k AS n_versions
+        FROM ruled WHERE rule IS NULL WINDOW k AS (PARTITION BY symbol, date)`);
+      await con.run(`CREATE TEMP TABLE quarantine (${QUARANTINE_COLUMNS})`);
+      await con.run(`INSERT INTO quarantine SELECT rule, src, line, symbol, date_s, raw,
+          CASE rule WHEN 'high_below_low' THEN printf('high %s < low %s', high_s, low_s) ELSE NULL END
+        FROM ruled WHERE rule IS NOT NULL`);
+      await con.run(`INSERT INTO quarantine SELECT 'conflicting_duplicate', src, line, symbol, date_s, raw,
+          printf('%d versions of (%s, %s) in %d rows', n_versions, symbol, date_s, n_key)
+        FROM keyed WHERE n_versions > 1`);
+      const dup = await queryRows<{ d: number }>(con, `SELECT coalesce(sum(n_key - 1), 0)::INTEGER AS d FROM (SELECT DISTINCT symbol, date, n_key FROM keyed WHERE n_versions = 1 AND n_key > 1)`);
+      const duplicates = dup[0]!.d;
+      checkAbort(env.signal, `ingest ${c.name}`);
+      progress({ fraction: 0.7, message: 'writing Parquet' });
+      const tableSql = `SELECT date, symbol, open, high, low, close, volume FROM keyed WHERE n_versions = 1
+        QUALIFY row_number() OVER (PARTITION BY symbol, date ORDER BY src, line) = 1 ORDER BY symbol, date`;
+      await con.run(`CREATE TEMP TABLE canon AS ${tableSql}`);
+      await pending.parquet(con, `SELECT * FROM canon ORDER BY symbol, date`, 'ohlcv.parquet');
+      await pending.parquet(con, `SELECT * FROM quarantine ORDER BY source_file, line, rule`, 'quarantine.parquet');
+      const stats = (
+        await queryRows<{ rows: number; symbols: number; dates: number; first: string | null; last: string | null }>(
+          con,
+          `SELECT count(*)::INTEGER AS rows, count(DISTINCT symbol)::INTEGER AS symbols, count(DISTINCT date)::INTEGER AS dates,
+                  strftime(min(date), '%Y-%m-%d') AS first, strftime(max(date), '%Y-%m-%d') AS last FROM canon`,
+        )
+      )[0]!;
+      if (stats.rows === 0) throw new StepError(`dataset ${c.name}: no usable rows after the contract checks (every row quarantined); see the quarantine counts`, 'IngestError', true);
+      const byRule = await countByRule(con, 'quarantine');
+      const quarantined = Object.values(byRule).reduce((s, v) => s + v, 0);
+      const manifest = {
+        dataset: c.name,
+        kind: c.kind,
+        schema: 'ohlcv/1: date DATE, symbol VARCHAR, open/high/low/close DOUBLE, volume DOUBLE; sorted by (symbol, date)',
+        contract: { file: `configs/data/${c.name}.yml`, digest: loaded.digest, units: c.units, timezone: c.timezone, calendar: c.calendar },
+        sources: files.map((f) => ({ path: f.rel, sha256: f.sha256, bytes: f.bytes, rows: f.rows })),
+        rows_in: rowsIn,
+        rows_out_of_scope: outOfScope,
+        rows_out: stats.rows,
+        duplicates_collapsed: duplicates,
+        quarantined,
+        quarantined_by_rule: byRule,
+        symbols: stats.symbols,
+        dates: stats.dates,
+        first_date: stats.first,
+        last_date: stats.last,
+      };
+      const refs = await pending.commit();
+      const manifestRef = await env.store.putJson(manifest, 'manifest.json');
+      progress({ fraction: 1, message: `${stats.rows} rows, ${quarantined} quarantined` });
+      return {
+        dataset: c.name,
+        table: refs['ohlcv.parquet']!,
+        quarantine: refs['quarantine.parquet']!,
+        manifest: manifestRef,
+        rows: stats.rows,
+        rows_in: rowsIn,
+        symbols: stats.symbols,
+        dates: stats.dates,
+        first_date: stats.first,
+        last_date: stats.last,
+        quarantined,
+        quarantined_by_rule: byRule,
+        duplicates,
+        calendar: c.calendar,
+      };
+    });
+  } catch (e) {
+    pending.discard();
+    throw wrapIngestError(c.name, e);
+  }
+}

@@ -1,0 +1,146 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { sqlString } from '../lib/duckdb.ts';
+
+/**
+ * Triple-barrier labelling (López de Prado, *Advances in Financial Machine Learning*, 2018, ch. 3.4).
+ *
+ * For the symbol's row i (entry at the close C_i):
+ * - σ_i = sample std (n−1) of the daily log returns ln(C_t/C_{t−1}) over the last `vol_window` rows up
+ *   to and including i (daily, not annualised; known at the close of i).
+ * - upper barrier u = +tp_sigma·σ_i, lower barrier d = −sl_sigma·σ_i, both in log return from C_i;
+ *   a multiplier of 0 disables that barrier (López de Prado's pt_sl = 0).
+ * - vertical barrier: `max_h` rows of the symbol after i.
+ * - Touches are read from the daily bars j = i+1 .. i+max_h, in order:
+ *   1. the open gaps through a barrier (ln(O_j/C_i) ≥ u, or ≤ d): that barrier, filled at the open
+ *      (ret = ln(O_j/C_i), beyond the barrier);
+ *   2. else the high reaches u (ln(H_j/C_i) ≥ u) and/or the low reaches d (ln(L_j/C_i) ≤ d): that
+ *      barrier, filled at the barrier (ret = u or d). When both are reached on the same day the daily
+ *      bar cannot tell which came first: the `tie` rule decides ('sl', the conservative default, or 'tp').
+ *   A missing high/low/open falls back to the close of that day.
+ * - first touch → label +1 (tp) / −1 (sl), t1 = that day; no touch → barrier 'vertical',
+ *   t1 = date of row i+max_h, ret = ln(C_{i+max_h}/C_i), label 0 (`vertical_label: zero`) or
+ *   sign(ret) (`vertical_label: sign`).
+ * Rows without max_h later rows, without a full volatility window, or with σ = 0 get no label.
+ * Computed in DuckDB SQL: `lead(·, j)` windows for j = 1..max_h, first touch by COALESCE over j.
+ */
+export interface TripleBarrierParams {
+  vol_window: number;
+  tp_sigma: number;
+  sl_sigma: number;
+  max_h: number;
+  tie: 'sl' | 'tp';
+  vertical_label: 'zero' | 'sign';
+}
+
+export interface TripleBarrierStats {
+  n_rows: number;
+  n_symbols: number;
+  n_dates: number;
+  /** Count of labels −1, 0, +1 (keys "-1", "0", "1"). */
+  label_counts: Record<string, number>;
+  label_fractions: Record<string, number>;
+  barrier_counts: Record<string, number>;
+  /** Mean number of trading days (rows) from entry to t1. */
+  mean_holding_days: number | null;
+  ret_mean: number | null;
+}
+
+const lnRatio = (a: string, b: string) => `CASE WHEN (${a}) > 0 AND (${b}) > 0 THEN ln((${a}) / (${b})) END`;
+
+/** SQL of the triple-barrier labels (columns date, symbol, t1, label, ret, barrier, sigma, holding_days; sorted by date, symbol). */
+export function tripleBarrierSql(input: string, p: TripleBarrierParams): string {
+  const H = p.max_h;
+  const VW = p.vol_window;
+  const js = Array.from({ length: H }, (_, i) => i + 1);
+  const fwd = js
+    .map((j) => {
+      const c = `lead(close, ${j}) OVER w`;
+      return [
+        `${lnRatio(`coalesce(lead(high, ${j}) OVER w, ${c})`, 'close')} AS h${j}`,
+        `${lnRatio(`coalesce(lead(low, ${j}) OVER w, ${c})`, 'close')} AS l${j}`,
+        `${lnRatio(`coalesce(lead(open, ${j}) OVER w, ${c})`, 'close')} AS o${j}`,
+        `lead(date, ${j}) OVER w AS d${j}`,
+      ].join(', ');
+    })
+    .join(',\n    ');
+  const hasTp = p.tp_sigma > 0;
+  const hasSl = p.sl_sigma > 0;
+  const touch = (j: number) => {
+    const tp = (r: string) => `{'d': d${j}, 'n': ${j}, 'b': 'tp', 'r': ${r}}`;
+    const sl = (r: string) => `{'d': d${j}, 'n': ${j}, 'b': 'sl', 'r': ${r}}`;
+    const whens: string[] = [];
+    if (hasTp) whens.push(`WHEN o${j} >= up THEN ${tp(`o${j}`)}`);
+    if (hasSl) whens.push(`WHEN o${j} <= dn THEN ${sl(`o${j}`)}`);
+    const tpBar = hasTp ? `WHEN h${j} >= up THEN ${tp('up')}` : '';
+    const slBar = hasSl ? `WHEN l${j} <= dn THEN ${sl('dn')}` : '';
+    // Order of the intraday WHENs is the tie rule: the first listed wins when both are touched.
+    whens.push(...(p.tie === 'sl' ? [slBar, tpBar] : [tpBar, slBar]).filter(Boolean));
+    return whens.length > 0 ? `CASE ${whens.join(' ')} END` : 'NULL';
+  };
+  const verticalLabel = p.vertical_label === 'sign' ? 'CAST(sign(ret_h) AS DOUBLE)' : '0.0';
+  return `
+WITH src AS (
+  SELECT date, symbol, CAST(open AS DOUBLE) AS open, CAST(high AS DOUBLE) AS high, CAST(low AS DOUBLE) AS low,
+         CAST(close AS DOUBLE) AS close
+  FROM read_parquet(${sqlString(input)})
+), r AS (
+  SELECT *, ${lnRatio('close', 'lag(close) OVER w')} AS lr
+  FROM src WINDOW w AS (PARTITION BY symbol ORDER BY date)
+), s AS (
+  SELECT *, CASE WHEN count(lr) OVER wv = ${VW} THEN stddev_samp(lr) OVER wv END AS sigma
+  FROM r WINDOW wv AS (PARTITION BY symbol ORDER BY date ROWS BETWEEN ${VW - 1} PRECEDING AND CURRENT ROW)
+), fw AS (
+  SELECT date, symbol, sigma, ${p.tp_sigma} * sigma AS up, -${p.sl_sigma} * sigma AS dn,
+    ${fwd},
+    ${lnRatio(`lead(close, ${H}) OVER w`, 'close')} AS ret_h
+  FROM s WINDOW w AS (PARTITION BY symbol ORDER BY date)
+), ev AS (
+  SELECT date, symbol, sigma, d${H} AS d_h, ret_h,
+    ${js.length === 1 ? touch(1) : `coalesce(${js.map(touch).join(',\n      ')})`} AS hit
+  FROM fw WHERE sigma > 0 AND d${H} IS NOT NULL AND ret_h IS NOT NULL
+)
+SELECT date, symbol,
+  coalesce(hit.d, d_h) AS t1,
+  CASE WHEN hit.b = 'tp' THEN 1.0 WHEN hit.b = 'sl' THEN -1.0 ELSE ${verticalLabel} END AS label,
+  coalesce(hit.r, ret_h) AS ret,
+  coalesce(hit.b, 'vertical') AS barrier,
+  sigma,
+  CAST(coalesce(hit.n, ${H}) AS INTEGER) AS holding_days
+FROM ev
+ORDER BY date, symbol`;
+}
+
+/** Writes the triple-barrier labels of `input` to the Parquet `output`; returns the label distribution. */
+export async function computeTripleBarrierLabels(
+  con: DuckDBConnection,
+  input: string,
+  output: string,
+  p: TripleBarrierParams,
+): Promise<TripleBarrierStats> {
+  await con.run(`CREATE OR REPLACE TEMP TABLE lbl_tb AS ${tripleBarrierSql(input, p)}`);
+  await con.run(`COPY lbl_tb TO ${sqlString(output)} (FORMAT parquet, COMPRESSION zstd)`);
+  const [tot] = (
+    await con.runAndReadAll(`SELECT count(*), count(DISTINCT symbol), count(DISTINCT date),
+      avg(holding_days ORDER BY date, symbol), avg(ret ORDER BY date, symbol) FROM lbl_tb`)
+  ).getRowsJS();
+  const byLabel = (await con.runAndReadAll(`SELECT CAST(label AS INTEGER), count(*) FROM lbl_tb GROUP BY 1 ORDER BY 1`)).getRowsJS();
+  const byBarrier = (await con.runAndReadAll(`SELECT barrier, count(*) FROM lbl_tb GROUP BY 1 ORDER BY 1`)).getRowsJS();
+  await con.run('DROP TABLE lbl_tb');
+  const n = Number(tot![0]);
+  const labelCounts: Record<string, number> = { '-1': 0, '0': 0, '1': 0 };
+  for (const [l, c] of byLabel) labelCounts[String(l)] = Number(c);
+  const barrierCounts: Record<string, number> = { tp: 0, sl: 0, vertical: 0 };
+  for (const [b, c] of byBarrier) barrierCounts[String(b)] = Number(c);
+  const frac = Object.fromEntries(Object.entries(labelCounts).map(([k, c]) => [k, n > 0 ? Math.round((c / n) * 1e6) / 1e6 : 0]));
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  return {
+    n_rows: n,
+    n_symbols: Number(tot![1]),
+    n_dates: Number(tot![2]),
+    label_counts: labelCounts,
+    label_fractions: frac,
+    barrier_counts: barrierCounts,
+    mean_holding_days: num(tot![3]),
+    ret_mean: num(tot![4]),
+  };
+}

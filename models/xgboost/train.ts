@@ -1,0 +1,74 @@
+import { StepError } from '../../lib/errors.ts';
+import { Booster, type BoosterParams, type DMatrix } from './binding.ts';
+
+export interface TrainOptions {
+  /** XGBoost learning parameters (objective, eta, max_depth, tree_method, seed, nthread, eval_metric ...). */
+  params: BoosterParams;
+  dtrain: DMatrix;
+  /** Time-ordered validation tail for early stopping (optional). */
+  dvalid?: DMatrix;
+  /** Maximum number of boosting rounds. */
+  numRounds: number;
+  /** Stop when the validation metric has not improved for this many rounds (needs dvalid). */
+  earlyStoppingRounds?: number;
+  signal?: AbortSignal;
+  /** Called after each round (for progress); `score` = validation metric when evaluated. */
+  onRound?(iter: number, score: number | undefined): void;
+}
+
+export interface TrainResult {
+  booster: Booster;
+  /** 0-based round with the best validation metric (last round without early stopping). */
+  bestIteration: number;
+  bestScore: number | null;
+  /** Rounds actually boosted. */
+  rounds: number;
+  /** Name of the validation metric used for early stopping (e.g. `valid-rmse`). */
+  metric: string | null;
+}
+
+/**
+ * Boosts up to `numRounds` rounds with optional early stopping on `dvalid`'s first eval metric
+ * (lower is better: rmse, logloss, mlogloss, ...), like xgboost.train(early_stopping_rounds=…).
+ * Round 0 runs synchronously (so configuration errors carry libxgboost's own message); later rounds
+ * run on koffi's async worker so the event loop keeps flowing between rounds.
+ * The caller owns (and must free) the returned booster; on error it is freed here.
+ * Throws StepError('Cancelled') when `signal` aborts.
+ */
+export async function trainBooster(o: TrainOptions): Promise<TrainResult> {
+  const cache = o.dvalid ? [o.dtrain, o.dvalid] : [o.dtrain];
+  const booster = new Booster(o.params, cache);
+  let bestIteration = 0;
+  let bestScore: number | null = null;
+  let metric: string | null = null;
+  let rounds = 0;
+  try {
+    for (let iter = 0; iter < o.numRounds; iter++) {
+      if (o.signal?.aborted) throw new StepError('training cancelled (run cancelled or attempt timed out)', 'Cancelled', true);
+      if (iter === 0) booster.updateOneIter(iter, o.dtrain);
+      else await booster.updateOneIterAsync(iter, o.dtrain);
+      rounds = iter + 1;
+      let score: number | undefined;
+      if (o.dvalid) {
+        const res = booster.evalOneIter(iter, [o.dvalid], ['valid']);
+        const first = Object.keys(res)[0];
+        if (first) {
+          metric = first;
+          score = res[first]!;
+          if (bestScore === null || score < bestScore) {
+            bestScore = score;
+            bestIteration = iter;
+          }
+        }
+      } else {
+        bestIteration = iter;
+      }
+      o.onRound?.(iter, score);
+      if (o.dvalid && o.earlyStoppingRounds && iter - bestIteration >= o.earlyStoppingRounds) break;
+    }
+  } catch (e) {
+    booster.free();
+    throw e;
+  }
+  return { booster, bestIteration, bestScore, rounds, metric };
+}

@@ -1,0 +1,172 @@
+import { formatDuration } from '../lib/duration.ts';
+import type { ReportData, ReportSeries } from './model.ts';
+
+/** A rendered chart: a title, a static SVG string (no scripts, no external references) and its Vega-Lite spec. */
+export interface Chart {
+  id: string;
+  title: string;
+  svg: string;
+  caption?: string;
+}
+
+type Spec = Record<string, unknown>;
+
+const STATUS_COLORS = { domain: ['succeeded', 'failed', 'skipped', 'cancelled', 'running', 'waiting_approval'], range: ['#2e7d32', '#c62828', '#9e9e9e', '#6d4c41', '#1565c0', '#f9a825'] };
+const CONFIG = { font: 'DejaVu Sans, Arial, sans-serif', view: { stroke: null }, axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 11 } };
+
+/**
+ * Renders a Vega-Lite spec to a static SVG string in Node (vega's headless View, renderer 'none').
+ * Throws when the spec does not compile.
+ */
+export async function renderSvg(spec: Spec): Promise<string> {
+  const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
+  const compiled = vl.compile({ $schema: 'https://vega.github.io/schema/vega-lite/v6.json', config: CONFIG, background: 'white', ...spec } as never).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/** Builds and renders every chart the data supports (skips sections without data). */
+export async function buildCharts(data: ReportData, series: ReportSeries): Promise<Chart[]> {
+  const out: Chart[] = [];
+  const add = async (id: string, title: string, spec: Spec, caption?: string) => out.push({ id, title, svg: await renderSvg(spec), caption });
+
+  // DAG: nodes by layer, edges as rules; colour = status.
+  const pos = new Map(data.steps.map((s) => [s.stepId, s]));
+  const nodes = data.steps.map((s) => ({ id: s.stepId, uses: s.uses, status: s.status, x: s.layer, y: s.row, label: `${s.stepId}${s.durationMs !== undefined ? ` · ${fmtMs(s.durationMs)}` : ''}${s.cacheHit ? ' (cached)' : ''}` }));
+  const edges = data.edges.map((e) => ({ x: pos.get(e.from)!.layer, y: pos.get(e.from)!.row, x2: pos.get(e.to)!.layer, y2: pos.get(e.to)!.row }));
+  const maxLayer = Math.max(0, ...nodes.map((n) => n.x));
+  const maxRow = Math.max(0, ...nodes.map((n) => n.y));
+  await add('dag', 'Pipeline DAG', {
+    width: Math.max(360, (maxLayer + 1) * 120),
+    height: Math.max(80, (maxRow + 1) * 46),
+    layer: [
+      { data: { values: edges }, mark: { type: 'rule', color: '#90a4ae', strokeWidth: 1.5 }, encoding: { x: { field: 'x', type: 'quantitative', axis: null, scale: { domain: [-0.5, maxLayer + 0.9] } }, y: { field: 'y', type: 'quantitative', axis: null, scale: { domain: [maxRow + 0.6, -0.6] } }, x2: { field: 'x2' }, y2: { field: 'y2' } } },
+      {
+        data: { values: nodes },
+        layer: [
+          { mark: { type: 'circle', size: 260, opacity: 1 }, encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, color: { field: 'status', type: 'nominal', scale: STATUS_COLORS, legend: { title: 'status', orient: 'bottom' } }, tooltip: [{ field: 'id' }, { field: 'uses' }, { field: 'status' }] } },
+          { mark: { type: 'text', dy: -14, fontSize: 10, align: 'center' }, encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, text: { field: 'label' } } },
+        ],
+      },
+    ],
+  }, data.edges.length ? 'Edges follow `needs`; columns are DAG depth.' : 'Step dependencies were not recorded for this run; steps are shown in run order.');
+
+  const timed = data.steps.filter((s) => s.offset_ms !== undefined && s.durationMs !== undefined).map((s) => ({ id: s.stepId, status: s.status, start: s.offset_ms! / 1000, end: (s.offset_ms! + Math.max(s.durationMs!, 1)) / 1000, dur: fmtMs(s.durationMs!) }));
+  if (timed.length) {
+    await add('timings', 'Step timings', {
+      width: 640,
+      height: { step: 20 },
+      data: { values: timed },
+      layer: [
+        { mark: { type: 'bar', cornerRadius: 2 }, encoding: { y: { field: 'id', type: 'nominal', sort: { field: 'start' }, title: null }, x: { field: 'start', type: 'quantitative', title: 'seconds since run start' }, x2: { field: 'end' }, color: { field: 'status', type: 'nominal', scale: STATUS_COLORS, legend: null } } },
+        { mark: { type: 'text', align: 'left', dx: 4, fontSize: 10 }, encoding: { y: { field: 'id', type: 'nominal', sort: { field: 'start' } }, x: { field: 'end', type: 'quantitative' }, text: { field: 'dur' } } },
+      ],
+    });
+  }
+
+  if (data.audit && Object.keys(data.audit.by_status).length) {
+    await add('audit', 'Data audit: dates by status', {
+      width: 300,
+      height: 120,
+      data: { values: Object.entries(data.audit.by_status).map(([status, n]) => ({ status, n })) },
+      mark: 'bar',
+      encoding: { y: { field: 'status', type: 'nominal', sort: ['GREEN', 'AMBER', 'RED'], title: null }, x: { field: 'n', type: 'quantitative', title: 'dates' }, color: { field: 'status', type: 'nominal', scale: { domain: ['GREEN', 'AMBER', 'RED'], range: ['#2e7d32', '#f9a825', '#c62828'] }, legend: null } },
+    });
+  }
+
+  if (data.ic) {
+    for (const [kind, pts] of [['split', data.ic.splits], ['path', data.ic.paths]] as const) {
+      if (!pts.length) continue;
+      const field = pts.some((p) => p.rank_ic !== undefined) ? 'rank_ic' : 'ic';
+      await add(`ic-${kind}`, `${field === 'rank_ic' ? 'Rank IC' : 'IC'} per CPCV ${kind}`, {
+        width: Math.max(240, pts.length * 22),
+        height: 180,
+        data: { values: pts.map((p) => ({ id: p.id, v: p[field] ?? null, sign: (p[field] ?? 0) >= 0 ? 'positive' : 'negative' })) },
+        layer: [
+          { mark: 'bar', encoding: { x: { field: 'id', type: 'ordinal', title: kind }, y: { field: 'v', type: 'quantitative', title: field }, color: { field: 'sign', type: 'nominal', scale: { domain: ['positive', 'negative'], range: ['#1565c0', '#c62828'] }, legend: null } } },
+          { mark: { type: 'rule', color: '#424242' }, encoding: { y: { datum: 0 } } },
+        ],
+      });
+    }
+  }
+
+  if (series.equity.length) {
+    const eq = thin(series.equity, 4000);
+    await add('equity', 'Equity per CPCV path (net of costs)', {
+      width: 640,
+      height: 240,
+      data: { values: eq },
+      mark: { type: 'line', strokeWidth: 1.2 },
+      encoding: { x: { field: 'date', type: 'temporal', title: null }, y: { field: 'equity', type: 'quantitative', title: 'equity (start = 1)', scale: { zero: false } }, color: { field: 'path', type: 'nominal', title: 'path' } },
+    });
+    await add('drawdown', 'Drawdown per CPCV path', {
+      width: 640,
+      height: 160,
+      data: { values: eq },
+      mark: { type: 'line', strokeWidth: 1 },
+      encoding: { x: { field: 'date', type: 'temporal', title: null }, y: { field: 'drawdown', type: 'quantitative', title: 'drawdown', axis: { format: '%' } }, color: { field: 'path', type: 'nominal', title: 'path' } },
+    });
+  }
+
+  if (data.backtest?.paths.length) {
+    const rows = data.backtest.paths.flatMap((p) => (['fee', 'spread', 'impact', 'borrow'] as const).map((c) => ({ path: p.path, component: c, bps: p[c] * 1e4 })));
+    await add('costs', 'Cost breakdown per path (sum of daily costs, bps of capital)', {
+      width: Math.max(240, data.backtest.paths.length * 30),
+      height: 200,
+      data: { values: rows },
+      mark: 'bar',
+      encoding: { x: { field: 'path', type: 'ordinal' }, y: { field: 'bps', type: 'quantitative', title: 'bps', stack: 'zero' }, color: { field: 'component', type: 'nominal', scale: { domain: ['fee', 'spread', 'impact', 'borrow'], range: ['#5c6bc0', '#26a69a', '#ef6c00', '#8d6e63'] } } },
+    });
+  }
+
+  if (data.calibration?.bins.length) {
+    const c = data.calibration;
+    const lo = Math.min(...c.bins.map((b) => Math.min(b.mean_pred, b.mean_outcome)));
+    const hi = Math.max(...c.bins.map((b) => Math.max(b.mean_pred, b.mean_outcome)));
+    const diag = c.task === 'classification' ? [{ a: Math.min(0, lo), b: Math.min(0, lo) }, { a: Math.max(1, hi), b: Math.max(1, hi) }] : [];
+    await add('calibration', c.task === 'classification' ? 'Reliability diagram (OOF)' : 'Score calibration (OOF deciles)', {
+      width: 320,
+      height: 260,
+      layer: [
+        ...(diag.length ? [{ data: { values: diag }, mark: { type: 'line', strokeDash: [4, 4], color: '#9e9e9e' }, encoding: { x: { field: 'a', type: 'quantitative' }, y: { field: 'b', type: 'quantitative' } } }] : []),
+        { data: { values: c.bins }, mark: { type: 'line', point: true, color: '#1565c0' }, encoding: { x: { field: 'mean_pred', type: 'quantitative', title: c.task === 'classification' ? 'mean predicted' : 'mean score', scale: { zero: false } }, y: { field: 'mean_outcome', type: 'quantitative', title: c.task === 'classification' ? 'observed' : 'mean realised return', scale: { zero: false } }, tooltip: [{ field: 'bin' }, { field: 'count' }] } },
+      ],
+    }, c.note);
+  }
+
+  if (data.ope && data.ope.estimate !== undefined) {
+    const o = data.ope;
+    const vals = [{ what: 'DR estimate', v: o.estimate, lo: o.lcb ?? o.estimate, hi: o.ucb ?? o.estimate }, ...(o.baseline_value !== undefined ? [{ what: 'baseline', v: o.baseline_value, lo: o.baseline_value, hi: o.baseline_value }] : [])];
+    await add('ope', 'Off-policy evaluation (doubly robust, with confidence bounds)', {
+      width: 320,
+      height: 90,
+      data: { values: vals },
+      layer: [
+        { mark: { type: 'rule', strokeWidth: 2 }, encoding: { y: { field: 'what', type: 'nominal', title: null }, x: { field: 'lo', type: 'quantitative', title: 'policy value', scale: { zero: false } }, x2: { field: 'hi' } } },
+        { mark: { type: 'point', filled: true, size: 80 }, encoding: { y: { field: 'what', type: 'nominal' }, x: { field: 'v', type: 'quantitative' }, color: { field: 'what', type: 'nominal', legend: null } } },
+      ],
+    });
+  }
+  return out;
+}
+
+function thin<T extends { path: number }>(rows: T[], max: number): T[] {
+  if (rows.length <= max) return rows;
+  const keepEvery = Math.ceil(rows.length / max);
+  const out: T[] = [];
+  let i = 0;
+  let last = -1;
+  for (const r of rows) {
+    // keep the first and every k-th point of each path
+    if (r.path !== last || i % keepEvery === 0) out.push(r);
+    last = r.path;
+    i++;
+  }
+  return out;
+}
+
+const fmtMs = formatDuration;

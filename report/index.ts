@@ -1,0 +1,46 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ArtifactRef, ArtifactStore } from '../artifacts/store.ts';
+import { canonicalJson } from '../lib/canonical.ts';
+import { stateHome } from '../lib/paths.ts';
+import { buildCharts } from './charts.ts';
+import { renderHtml } from './html.ts';
+import { buildReportData, type ReportData, type ReportInput } from './model.ts';
+
+export type { ReportData, ReportInput, ReportStep } from './model.ts';
+
+/** Folder where a run's latest report is written: `stateHome()/reports/<run-id>/`. */
+export function reportDir(runId: string, home = stateHome()): string {
+  if (!/^[\w.\-]+$/.test(runId)) throw new Error(`bad run id "${runId}"`);
+  return path.join(home, 'reports', runId);
+}
+
+export interface WrittenReport {
+  data: ReportData;
+  html: string;
+  /** report.json and report.html in the artifact store. */
+  refs: { json: ArtifactRef; html: ArtifactRef };
+  /** Local copies (when `dir` was given). */
+  files?: { json: string; html: string };
+  charts: string[];
+}
+
+/**
+ * Builds report.json + a self-contained report.html for a run, stores both in the artifact store,
+ * and (when `dir` is given) writes copies there. Charts are static SVG rendered with Vega-Lite.
+ */
+export async function writeReport(input: ReportInput, store: ArtifactStore, dir?: string): Promise<WrittenReport> {
+  const { data, series } = await buildReportData(input, store);
+  const charts = await buildCharts(data, series);
+  const html = renderHtml(data, charts);
+  const json = canonicalJson(data);
+  const refs = { json: await store.putBytes(json, 'report.json', 'application/json'), html: await store.putBytes(html, 'report.html', 'text/html') };
+  let files: WrittenReport['files'];
+  if (dir) {
+    mkdirSync(dir, { recursive: true });
+    files = { json: path.join(dir, 'report.json'), html: path.join(dir, 'report.html') };
+    writeFileSync(files.json, JSON.stringify(data, null, 2));
+    writeFileSync(files.html, html);
+  }
+  return { data, html, refs, files, charts: charts.map((c) => c.id) };
+}

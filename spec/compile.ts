@@ -1,0 +1,143 @@
+import { readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { getStepKind } from '../activities/registry.ts';
+import { topoSort } from '../engine/graph.ts';
+import type { Plan, PlanStep, RetryPolicy } from '../engine/plan.ts';
+import { parseDuration } from '../lib/duration.ts';
+import { UserError } from '../lib/errors.ts';
+import { digestJson } from '../lib/hash.ts';
+import { interpolate } from './expressions.ts';
+import { BUILTIN_DEFAULTS, type Spec, type SpecDefaults, type SpecStep } from './schema.ts';
+import { formatDiagnostic } from './source.ts';
+import { paramDefault, paramType, suggest, validateSpecText } from './validate.ts';
+
+export interface CompileOptions {
+  /** `--param k=v` overrides, parsed by each param's declared type. */
+  params?: Record<string, string | number | boolean>;
+  /** Overrides the total concurrency (`--concurrency N`). */
+  concurrency?: number;
+  /** Disables the cache for every step (`--no-cache`). */
+  noCache?: boolean;
+}
+
+/**
+ * Reads and validates a pipelines.yaml file. Throws a UserError whose message lists every
+ * diagnostic as `file:line:col: message — hint` when the file is invalid or missing.
+ */
+export function loadSpec(file: string): Spec {
+  if (!existsSync(file)) throw new UserError(`${file} not found — run from the checkout root or pass the file path`);
+  const rel = path.relative(process.cwd(), file) || file;
+  const r = validateSpecText(readFileSync(file, 'utf8'), rel);
+  if (r.diagnostics.length) {
+    throw new UserError(`${r.diagnostics.length} problem(s) in ${rel}:\n${r.diagnostics.map(formatDiagnostic).join('\n')}`);
+  }
+  return r.spec!;
+}
+
+/** Parses `k=v` CLI strings into a map (values stay strings; {@link compilePlan} types them). */
+export function parseParamArgs(args: string[] = []): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const a of args) {
+    const i = a.indexOf('=');
+    if (i <= 0) throw new UserError(`bad --param "${a}": use --param name=value`);
+    out[a.slice(0, i)] = a.slice(i + 1);
+  }
+  return out;
+}
+
+/**
+ * Compiles one pipeline of a validated spec into a Plan: params resolved (defaults + overrides,
+ * typed), `${{ params.* }}` substituted, defaults merged into every step, steps topologically
+ * ordered, durations in ms, digest = sha256 of the canonical JSON. Throws UserError on unknown
+ * pipeline or bad overrides.
+ */
+export function compilePlan(spec: Spec, pipeline: string, opts: CompileOptions = {}): Plan {
+  const p = spec.pipelines[pipeline];
+  if (!p) throw new UserError(`unknown pipeline "${pipeline}" — ${suggest(pipeline, Object.keys(spec.pipelines), 'pipelines')}`);
+  const d: SpecDefaults = spec.defaults ?? {};
+  const declared = p.params ?? {};
+  const params: Record<string, unknown> = {};
+  for (const [k, decl] of Object.entries(declared)) params[k] = paramDefault(decl);
+  for (const [k, raw] of Object.entries(opts.params ?? {})) {
+    const decl = declared[k];
+    if (decl === undefined) throw new UserError(`unknown param "${k}" for pipeline ${pipeline} — ${suggest(k, Object.keys(declared), 'params')}`);
+    params[k] = coerceParam(k, raw, paramType(decl), typeof decl === 'object' ? decl.enum : undefined);
+  }
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined) throw new UserError(`param "${k}" of pipeline ${pipeline} has no default — pass --param ${k}=<value>`);
+  }
+
+  const needs: Record<string, string[]> = {};
+  for (const [id, s] of Object.entries(p.steps)) needs[id] = normNeeds(s);
+  const order = topoSort(Object.keys(p.steps), needs);
+  const conc = { ...BUILTIN_DEFAULTS.concurrency, ...d.concurrency, ...p.concurrency };
+  if (opts.concurrency) conc.total = opts.concurrency;
+
+  const steps: PlanStep[] = order.map((id) => compileStep(id, p.steps[id]!, d, params, needs[id]!, opts));
+  const body: Omit<Plan, 'digest'> = {
+    format: 1,
+    pipeline,
+    description: p.description ?? '',
+    params,
+    schedule: p.schedule
+      ? { cron: p.schedule.cron, timezone: p.schedule.timezone, overlap: p.schedule.overlap, catchup_window_ms: parseDuration(p.schedule.catchup_window), paused: p.schedule.paused }
+      : undefined,
+    concurrency: conc,
+    steps,
+  };
+  return { ...body, digest: digestJson(body) };
+}
+
+function compileStep(id: string, s: SpecStep, d: SpecDefaults, params: Record<string, unknown>, needs: string[], opts: CompileOptions): PlanStep {
+  const kind = getStepKind(s.uses);
+  const r = { ...BUILTIN_DEFAULTS.retry, ...d.retry, ...s.retry };
+  const retry: RetryPolicy = {
+    maximum_attempts: r.maximum_attempts,
+    initial_interval_ms: parseDuration(r.initial_interval),
+    backoff_coefficient: r.backoff_coefficient,
+    maximum_interval_ms: parseDuration(r.maximum_interval),
+    non_retryable: [...new Set(['DataQualityError', 'GateFailed', 'ApprovalRejected', ...r.non_retryable])],
+  };
+  const cache = !opts.noCache && toBool(s.cache ?? d.cache ?? BUILTIN_DEFAULTS.cache);
+  const withResolved = interpolate(s.with ?? {}, (ref) => (ref.kind === 'param' ? params[ref.name] : undefined), 'param') as Record<string, unknown>;
+  return {
+    id,
+    uses: s.uses,
+    kind_version: kind.version,
+    description: s.description,
+    needs,
+    with: withResolved,
+    queue: s.queue ?? kind.defaultQueue ?? d.queue ?? BUILTIN_DEFAULTS.queue,
+    retry,
+    timeout_ms: parseDuration(s.timeout ?? d.timeout ?? BUILTIN_DEFAULTS.timeout),
+    heartbeat_timeout_ms: parseDuration(s.heartbeat_timeout ?? d.heartbeat_timeout ?? BUILTIN_DEFAULTS.heartbeat_timeout),
+    cache,
+    when: s.when ?? 'on_success',
+    on_failure: s.on_failure ?? d.on_failure ?? BUILTIN_DEFAULTS.on_failure,
+    on_failure_timeout_ms: parseDuration(d.on_failure_timeout ?? BUILTIN_DEFAULTS.on_failure_timeout),
+  };
+}
+
+function normNeeds(s: SpecStep): string[] {
+  return s.needs === undefined ? [] : Array.isArray(s.needs) ? s.needs : [s.needs];
+}
+
+function toBool(v: boolean | 'on' | 'off'): boolean {
+  return v === true || v === 'on';
+}
+
+function coerceParam(name: string, raw: string | number | boolean, type: string, allowed?: (string | number)[]): string | number | boolean {
+  let v: string | number | boolean = raw;
+  if (typeof raw === 'string') {
+    if (type === 'number' || type === 'integer') {
+      v = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(v)) throw new UserError(`param "${name}" must be a ${type}, got "${raw}"`);
+      if (type === 'integer' && !Number.isInteger(v)) throw new UserError(`param "${name}" must be an integer, got "${raw}"`);
+    } else if (type === 'boolean') {
+      if (!['true', 'false'].includes(raw)) throw new UserError(`param "${name}" must be true or false, got "${raw}"`);
+      v = raw === 'true';
+    }
+  }
+  if (allowed && !allowed.includes(v as string | number)) throw new UserError(`param "${name}" must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+  return v;
+}

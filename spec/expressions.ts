@@ -1,0 +1,75 @@
+/**
+ * `${{ ... }}` interpolation in pipelines.yaml. Pure (no Node imports).
+ *   ${{ params.<name> }}                       resolved at compile time
+ *   ${{ steps.<id>.outputs.<name>[.<key>…] }}  resolved when the step runs
+ * A string that is exactly one expression takes the referenced value's type; otherwise the
+ * expression's value is stringified into the string.
+ */
+
+export type Ref = { kind: 'param'; name: string } | { kind: 'output'; step: string; output: string; path: string[] };
+
+const EXPR = /\$\{\{\s*(.*?)\s*\}\}/g;
+const WHOLE = /^\$\{\{\s*(.*?)\s*\}\}$/;
+
+/** Parses one expression body (`params.x`, `steps.a.outputs.b`); returns null when malformed. */
+export function parseRef(body: string): Ref | null {
+  const p = /^params\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(body);
+  if (p) return { kind: 'param', name: p[1]! };
+  const s = /^steps\.([A-Za-z_][A-Za-z0-9_-]*)\.outputs\.([A-Za-z_][A-Za-z0-9_]*)((?:\.[A-Za-z0-9_]+)*)$/.exec(body);
+  if (s) return { kind: 'output', step: s[1]!, output: s[2]!, path: s[3] ? s[3].slice(1).split('.') : [] };
+  return null;
+}
+
+/** Every expression in a string: its body and parsed ref (null when malformed). */
+export function findExpressions(text: string): { body: string; ref: Ref | null }[] {
+  return [...text.matchAll(EXPR)].map((m) => ({ body: m[1]!, ref: parseRef(m[1]!) }));
+}
+
+/** Visits every string leaf of a JSON value with its path. */
+export function walkStrings(value: unknown, visit: (s: string, path: (string | number)[]) => void, path: (string | number)[] = []): void {
+  if (typeof value === 'string') visit(value, path);
+  else if (Array.isArray(value)) value.forEach((v, i) => walkStrings(v, visit, [...path, i]));
+  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) walkStrings(v, visit, [...path, k]);
+}
+
+/**
+ * Replaces expressions in every string of `value` using `lookup` (which returns the referenced
+ * value or throws). Returns a new value; the input is not mutated.
+ * `only` restricts substitution to one ref kind (the compiler resolves params, the executor outputs).
+ */
+export function interpolate(value: unknown, lookup: (ref: Ref, body: string) => unknown, only?: Ref['kind']): unknown {
+  if (typeof value === 'string') {
+    const whole = WHOLE.exec(value);
+    if (whole && !whole[1]!.includes('}}')) {
+      const ref = parseRef(whole[1]!);
+      if (ref && (!only || ref.kind === only)) return lookup(ref, whole[1]!);
+      return value;
+    }
+    return value.replace(EXPR, (m, body: string) => {
+      const ref = parseRef(body);
+      if (!ref || (only && ref.kind !== only)) return m;
+      const v = lookup(ref, body);
+      return typeof v === 'string' ? v : JSON.stringify(v);
+    });
+  }
+  if (Array.isArray(value)) return value.map((v) => interpolate(v, lookup, only));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, lookup, only)]));
+  }
+  return value;
+}
+
+/** True when the string is exactly one `${{ … }}` expression. */
+export function isWholeExpression(s: string): boolean {
+  return WHOLE.test(s);
+}
+
+/** Reads `path` inside a value (`outputs.metrics.ic`); throws with the missing key named. */
+export function pick(value: unknown, path: string[], what: string): unknown {
+  let v = value;
+  for (const key of path) {
+    if (v === null || typeof v !== 'object' || !(key in (v as object))) throw new Error(`${what}: no key "${key}"`);
+    v = (v as Record<string, unknown>)[key];
+  }
+  return v;
+}

@@ -1,0 +1,282 @@
+import { Cron } from 'croner';
+import { closest, distance } from 'fastest-levenshtein';
+import type { z } from 'zod';
+import { STEP_KINDS } from '../activities/registry.ts';
+import type { StepKind } from '../activities/types.ts';
+import { findCycle, ancestorsOf } from '../engine/graph.ts';
+import { findExpressions, interpolate, isWholeExpression, parseRef, walkStrings, type Ref } from './expressions.ts';
+import { defaultsSchema, paramSchema, pipelineSchema, scheduleSchema, specSchema, stepSchema, type Spec, type SpecParam } from './schema.ts';
+import { YamlSource, type Diagnostic } from './source.ts';
+import { allowedKeys, schemaAt, typeName } from './zod-walk.ts';
+
+type Path = (string | number)[];
+
+export interface ValidationResult {
+  diagnostics: Diagnostic[];
+  /** The parsed spec (defaults applied) when there are no diagnostics. */
+  spec?: Spec;
+  source: YamlSource;
+}
+
+/** "did you mean" hint for `word` among `candidates`, or a list of the allowed ones. */
+export function suggest(word: string, candidates: readonly string[], what = 'allowed'): string {
+  if (candidates.length === 0) return `no ${what} values here`;
+  const best = closest(word, candidates as string[]);
+  if (best && distance(word, best) <= Math.max(2, Math.floor(word.length / 3))) return `did you mean "${best}"?`;
+  return `${what}: ${candidates.join(', ')}`;
+}
+
+/** Param default value (typed) of a param declaration. */
+export function paramDefault(p: SpecParam): string | number | boolean | undefined {
+  return typeof p === 'object' ? p.default : p;
+}
+
+/** Declared type of a param. */
+export function paramType(p: SpecParam): 'string' | 'number' | 'integer' | 'boolean' {
+  if (typeof p === 'object') return p.type;
+  return typeof p === 'number' ? (Number.isInteger(p) ? 'number' : 'number') : typeof p === 'boolean' ? 'boolean' : 'string';
+}
+
+/**
+ * Validates pipelines.yaml text against the spec schema, the registered step kinds and the DAG
+ * rules, collecting ALL problems (never throws for user errors). See docs/pipelines-reference.md.
+ */
+export function validateSpecText(text: string, file = 'pipelines.yaml', kinds: ReadonlyMap<string, StepKind> = STEP_KINDS): ValidationResult {
+  const src = new YamlSource(file, text);
+  const diags: Diagnostic[] = src.syntaxDiagnostics();
+  if (diags.length) return { diagnostics: diags, source: src };
+  const root = src.toJS() as Record<string, unknown> | null;
+  if (!root || typeof root !== 'object' || Array.isArray(root)) {
+    return { diagnostics: [src.at([], 'the file must be a mapping with keys version, defaults, pipelines', 'start from the example in README.md')], source: src };
+  }
+  const zodIssues = (schema: z.ZodType, value: unknown, base: Path): boolean => {
+    const r = schema.safeParse(value);
+    if (r.success) return true;
+    for (const issue of r.error.issues) diags.push(...issueToDiagnostics(src, schema, issue, base));
+    return false;
+  };
+
+  // top level (keys, version, defaults)
+  for (const k of Object.keys(root)) {
+    if (!['version', 'defaults', 'pipelines'].includes(k)) diags.push(src.at([k], `unknown top-level key "${k}"`, suggest(k, ['version', 'defaults', 'pipelines']), true));
+  }
+  if (root.version === undefined) diags.push(src.at([], 'missing "version"', 'add `version: 1` at the top'));
+  else if (root.version !== 1) diags.push(src.at(['version'], `unsupported version ${JSON.stringify(root.version)}`, 'this TradeML reads version: 1'));
+  if (root.defaults !== undefined) zodIssues(defaultsSchema, root.defaults, ['defaults']);
+  const pipelines = root.pipelines;
+  if (pipelines === undefined || pipelines === null) {
+    diags.push(src.at([], 'missing "pipelines"', 'declare at least one pipeline under `pipelines:`'));
+  } else if (typeof pipelines !== 'object' || Array.isArray(pipelines)) {
+    diags.push(src.at(['pipelines'], '"pipelines" must be a mapping of pipeline names to pipelines', 'e.g. pipelines: { nightly: { steps: { ... } } }'));
+  } else {
+    for (const [name, p] of Object.entries(pipelines as Record<string, unknown>)) validatePipeline(src, diags, name, p, kinds, zodIssues);
+  }
+  diags.sort((a, b) => a.line - b.line || a.col - b.col);
+  if (diags.length) return { diagnostics: diags, source: src };
+  const parsed = specSchema.safeParse(root);
+  if (!parsed.success) {
+    // every schema rule is checked above; this is a safety net so nothing slips through silently
+    for (const issue of parsed.error.issues) diags.push(...issueToDiagnostics(src, specSchema, issue, []));
+    return { diagnostics: diags, source: src };
+  }
+  return { diagnostics: [], spec: parsed.data, source: src };
+}
+
+function validatePipeline(
+  src: YamlSource,
+  diags: Diagnostic[],
+  name: string,
+  raw: unknown,
+  kinds: ReadonlyMap<string, StepKind>,
+  zodIssues: (s: z.ZodType, v: unknown, base: Path) => boolean,
+): void {
+  const base: Path = ['pipelines', name];
+  if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(name)) diags.push(src.at(base, `bad pipeline name "${name}"`, 'use letters, digits, _ and -', true));
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
+    diags.push(src.at(base, `pipeline "${name}" must be a mapping`, 'give it `steps:` (and optionally description, params, schedule)'));
+    return;
+  }
+  const p = raw as Record<string, unknown>;
+  const { steps: rawSteps, ...rest } = p;
+  zodIssues(pipelineSchema.omit({ steps: true }), rest, base);
+  if (rawSteps === undefined || rawSteps === null || typeof rawSteps !== 'object' || Array.isArray(rawSteps) || Object.keys(rawSteps).length === 0) {
+    diags.push(src.at(rawSteps === undefined ? base : [...base, 'steps'], `pipeline "${name}" has no steps`, 'add a `steps:` mapping of step ids to steps', rawSteps === undefined));
+    return;
+  }
+
+  // params
+  const params: Record<string, SpecParam> = {};
+  if (p.params && typeof p.params === 'object' && !Array.isArray(p.params)) {
+    for (const [pn, pv] of Object.entries(p.params as Record<string, unknown>)) {
+      const r = paramSchema.safeParse(pv);
+      if (!r.success) continue; // reported by the pipeline schema
+      params[pn] = r.data;
+      if (typeof r.data === 'object') {
+        const d = r.data.default;
+        const t = r.data.type;
+        const ok = d === undefined || (t === 'boolean' ? typeof d === 'boolean' : t === 'string' ? typeof d === 'string' : typeof d === 'number' && (t === 'number' || Number.isInteger(d)));
+        if (!ok) diags.push(src.at([...base, 'params', pn, 'default'], `param "${pn}" default ${JSON.stringify(d)} is not of type ${t}`, `give a ${t} default or change the type`));
+        if (r.data.enum && d !== undefined && !r.data.enum.includes(d as string | number)) {
+          diags.push(src.at([...base, 'params', pn, 'default'], `param "${pn}" default ${JSON.stringify(d)} is not one of its enum values`, `use one of ${r.data.enum.join(', ')}`));
+        }
+      }
+    }
+  }
+
+  // schedule: cron + timezone
+  if (p.schedule && typeof p.schedule === 'object') {
+    const s = scheduleSchema.safeParse(p.schedule);
+    if (s.success) {
+      const tzOk = isValidTimeZone(s.data.timezone);
+      if (!tzOk) diags.push(src.at([...base, 'schedule', 'timezone'], `unknown time zone "${s.data.timezone}"`, 'use an IANA name such as America/New_York or UTC'));
+      const fields = s.data.cron.trim().split(/\s+/).length;
+      try {
+        if (fields !== 5) throw new Error(`expected 5 fields (minute hour day-of-month month day-of-week), got ${fields}`);
+        new Cron(s.data.cron, { paused: true, timezone: tzOk ? s.data.timezone : 'UTC' });
+      } catch (e) {
+        diags.push(src.at([...base, 'schedule', 'cron'], `bad cron "${s.data.cron}": ${(e as Error).message}`, 'use 5 fields, e.g. "0 2 * * 1-5" (02:00 on weekdays)'));
+      }
+    }
+  }
+
+  // steps: shape, kinds, needs
+  const steps = rawSteps as Record<string, unknown>;
+  const stepIds = Object.keys(steps);
+  const needs: Record<string, string[]> = {};
+  const parsedSteps: Record<string, z.output<typeof stepSchema>> = {};
+  for (const [id, sv] of Object.entries(steps)) {
+    const sp: Path = [...base, 'steps', id];
+    if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(id)) diags.push(src.at(sp, `bad step id "${id}"`, 'use letters, digits, _ and -', true));
+    if (!sv || typeof sv !== 'object' || Array.isArray(sv)) {
+      diags.push(src.at(sp, `step "${id}" must be a mapping`, 'give it at least `uses: <step kind>`'));
+      continue;
+    }
+    if (!('uses' in sv)) {
+      diags.push(src.at(sp, `step "${id}" has no "uses"`, 'add `uses: <step kind>`, e.g. uses: noop', true));
+    }
+    if (!zodIssues(stepSchema, sv, sp)) {
+      const n = (sv as Record<string, unknown>).needs;
+      needs[id] = Array.isArray(n) ? n.filter((x) => typeof x === 'string') : typeof n === 'string' ? [n] : [];
+      continue;
+    }
+    const st = stepSchema.parse(sv);
+    parsedSteps[id] = st;
+    needs[id] = st.needs === undefined ? [] : Array.isArray(st.needs) ? st.needs : [st.needs];
+    needs[id].forEach((n, i) => {
+      if (!stepIds.includes(n)) {
+        const at: Path = Array.isArray(st.needs) ? [...sp, 'needs', i] : [...sp, 'needs'];
+        diags.push(src.at(at, `step "${id}" needs unknown step "${n}"`, suggest(n, stepIds.filter((x) => x !== id), 'steps of this pipeline')));
+      } else if (n === id) {
+        diags.push(src.at([...sp, 'needs'], `step "${id}" needs itself`, 'remove it from its own needs'));
+      }
+    });
+    if (!kinds.has(st.uses)) diags.push(src.at([...sp, 'uses'], `unknown step kind "${st.uses}"`, suggest(st.uses, [...kinds.keys()].sort(), 'known kinds')));
+  }
+  const cycle = findCycle(needs);
+  if (cycle && cycle.length > 2) diags.push(src.at([...base, 'steps', cycle[0]!, 'needs'], `dependency cycle: ${cycle.join(' → ')}`, 'remove one of these needs so the steps form a DAG'));
+
+  // `with`: param/output references and the kind's schema
+  for (const [id, st] of Object.entries(parsedSteps)) {
+    const kind = kinds.get(st.uses);
+    const wp: Path = [...base, 'steps', id, 'with'];
+    const w = st.with ?? {};
+    const refPaths: Path[] = [];
+    walkStrings(w, (s, path) => {
+      for (const { body, ref } of findExpressions(s)) {
+        const at = [...wp, ...path];
+        if (!ref) {
+          diags.push(src.at(at, `bad expression "\${{ ${body} }}"`, 'use ${{ params.<name> }} or ${{ steps.<id>.outputs.<name> }}'));
+          continue;
+        }
+        if (ref.kind === 'param') {
+          if (!(ref.name in params)) diags.push(src.at(at, `unknown param "${ref.name}"`, Object.keys(params).length ? suggest(ref.name, Object.keys(params), 'params') : `declare it under pipelines.${name}.params`));
+          continue;
+        }
+        if (isWholeExpression(s)) refPaths.push(path);
+        checkOutputRef(src, diags, at, id, ref, parsedSteps, stepIds, needs, kinds, kind, path);
+      }
+    });
+    if (st.uses === 'approval' && Array.isArray((w as Record<string, unknown>).show)) {
+      ((w as Record<string, unknown>).show as unknown[]).forEach((s, i) => {
+        if (typeof s === 'string' && !stepIds.includes(s)) diags.push(src.at([...wp, 'show', i], `approval shows unknown step "${s}"`, suggest(s, stepIds, 'steps')));
+      });
+    }
+    if (!kind) continue;
+    const resolved = interpolate(w, (ref) => (ref.kind === 'param' ? paramDefault(params[ref.name] ?? '') ?? '' : ''), 'param');
+    const r = kind.with.safeParse(resolved);
+    if (!r.success) {
+      for (const issue of r.error.issues) {
+        const ip = issue.path.map((x) => (typeof x === 'symbol' ? String(x) : x)) as Path;
+        if (refPaths.some((rp) => rp.every((seg, i) => ip[i] === seg))) continue; // resolved at run time
+        diags.push(...issueToDiagnostics(src, kind.with, issue, wp, `step "${id}" (${st.uses}) with`));
+      }
+    }
+  }
+}
+
+function checkOutputRef(
+  src: YamlSource,
+  diags: Diagnostic[],
+  at: Path,
+  id: string,
+  ref: Extract<Ref, { kind: 'output' }>,
+  parsedSteps: Record<string, z.output<typeof stepSchema>>,
+  stepIds: string[],
+  needs: Record<string, string[]>,
+  kinds: ReadonlyMap<string, StepKind>,
+  kind: StepKind | undefined,
+  withPath: Path,
+): void {
+  if (!stepIds.includes(ref.step)) {
+    diags.push(src.at(at, `reference to unknown step "${ref.step}"`, suggest(ref.step, stepIds, 'steps')));
+    return;
+  }
+  if (!ancestorsOf(id, needs).has(ref.step)) {
+    diags.push(src.at(at, `step "${id}" reads outputs of "${ref.step}" but does not depend on it`, `add "${ref.step}" to needs of "${id}"`));
+  }
+  const up = parsedSteps[ref.step];
+  const upKind = up ? kinds.get(up.uses) : undefined;
+  if (!upKind) return;
+  const outKeys = allowedKeys(upKind.outputs);
+  if (outKeys.length === 0) return; // open output schema (e.g. noop)
+  if (!outKeys.includes(ref.output)) {
+    diags.push(src.at(at, `step "${ref.step}" (${up!.uses}) has no output "${ref.output}"`, suggest(ref.output, outKeys, 'its outputs')));
+    return;
+  }
+  if (!kind || ref.path.length) return;
+  const outType = typeName(schemaAt(upKind.outputs, [ref.output]));
+  const wantType = typeName(schemaAt(kind.with, withPath));
+  if (outType !== 'unknown' && wantType !== 'unknown' && outType !== 'literal' && wantType !== 'literal' && outType !== wantType) {
+    diags.push(src.at(at, `type mismatch: steps.${ref.step}.outputs.${ref.output} is ${outType} but ${withPath.join('.')} expects ${wantType}`, `reference an output of type ${wantType}`));
+  }
+}
+
+function isValidTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Turns one zod issue into located diagnostics (unknown keys get one each, with suggestions). */
+function issueToDiagnostics(src: YamlSource, schema: z.ZodType, issue: z.core.$ZodIssue, base: Path, what?: string): Diagnostic[] {
+  const ip = issue.path.map((x) => (typeof x === 'symbol' ? String(x) : x)) as Path;
+  const full = [...base, ...ip];
+  const label = what ? `${what}${ip.length ? '.' + ip.join('.') : ''}` : full.join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const allowed = allowedKeys(schema, ip);
+    return issue.keys.map((k) => src.at([...full, k], `unknown key "${k}" in ${label || 'the document'}`, suggest(k, allowed, 'allowed keys'), true));
+  }
+  if (issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined) {
+    return [src.at(full.slice(0, -1), `missing required "${String(full.at(-1))}" in ${full.slice(0, -1).join('.') || 'the document'}`, `add ${String(full.at(-1))}: <${issue.expected}>`)];
+  }
+  if (issue.code === 'invalid_union') {
+    return [src.at(full, `${label}: invalid value`, 'see docs/pipelines-reference.md for the accepted forms')];
+  }
+  const hint = issue.code === 'invalid_type' ? `expected ${issue.expected}` : issue.code === 'invalid_value' ? `use one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` : undefined;
+  return [src.at(full, `${label}: ${issue.message}`, hint)];
+}
+
+export { parseRef };

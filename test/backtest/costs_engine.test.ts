@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import { costConfigSchema, impactCost, linearCosts, borrowCost, borrowAnnualBps, riskInputs } from '../../execution/cost_models.ts';
+import { runPath } from '../../backtest/engine.ts';
+import { panelFromRows } from '../../backtest/panel.ts';
+import { baseBookRow, kellyLeverage, buildWeights } from '../../portfolio/construct.ts';
+import { portfolioConfigSchema } from '../../portfolio/config.ts';
+import { pathMetrics } from '../../backtest/metrics.ts';
+
+const costs = costConfigSchema.parse({});
+
+describe('cost model arithmetic', () => {
+  it('fees and half-spread are bps of traded notional', () => {
+    const c = linearCosts(0.4, costConfigSchema.parse({ fee_bps: 1, half_spread_bps: 5 }));
+    expect(c.fee).toBeCloseTo(0.4 * 1e-4, 15);
+    expect(c.spread).toBeCloseTo(0.4 * 5e-4, 15);
+  });
+  it('square-root impact: |Δw|·Y·σ·√(|Δw|·capital/ADV)', () => {
+    const cfg = costConfigSchema.parse({ capital_usd: 1e8, impact: { coefficient: 0.5 } });
+    // trade 1% of 100M = 1M USD in a name with ADV 25M and σ 2%: rate = 0.5·0.02·√(0.04) = 0.002
+    expect(impactCost(0.01, 0.02, 25e6, cfg)).toBeCloseTo(0.01 * 0.002, 15);
+    expect(impactCost(-0.01, 0.02, 25e6, cfg)).toBeCloseTo(0.01 * 0.002, 15);
+    // 4× the size → √4 = 2× the rate, 8× the cost
+    expect(impactCost(0.04, 0.02, 25e6, cfg) / impactCost(0.01, 0.02, 25e6, cfg)).toBeCloseTo(8, 10);
+    // unknown ADV → missing_bps
+    expect(impactCost(0.01, 0.02, NaN, cfg)).toBeCloseTo(0.01 * 50e-4, 15);
+  });
+  it('borrow is tiered by ADV and charged per day (/252)', () => {
+    expect(borrowAnnualBps(5e8, costs.borrow.tiers)).toBe(25);
+    expect(borrowAnnualBps(5e7, costs.borrow.tiers)).toBe(75);
+    expect(borrowAnnualBps(1e6, costs.borrow.tiers)).toBe(300);
+    expect(borrowCost(-0.1, 1e6, costs)).toBeCloseTo((0.1 * 0.03) / 252, 15);
+    expect(borrowCost(0.1, 1e6, costs)).toBe(0);
+  });
+});
+
+/** Two names, 4 days, hand-checkable prices. */
+function tinyPanel() {
+  const rows = [
+    ['2020-01-01', 'A', 100, 100, 1e6],
+    ['2020-01-02', 'A', 101, 110, 1e6],
+    ['2020-01-03', 'A', 111, 99, 1e6],
+    ['2020-01-06', 'A', 99, 99, 1e6],
+    ['2020-01-01', 'B', 50, 50, 2e6],
+    ['2020-01-02', 'B', 50, 45, 2e6],
+    ['2020-01-03', 'B', 44, 45, 2e6],
+    ['2020-01-06', 'B', 45, 54, 2e6],
+  ] as const;
+  return panelFromRows(rows.map(([date, symbol, open, close, volume]) => ({ date, symbol, open, close, volume })));
+}
+
+describe('engine timing and P&L (known answers)', () => {
+  const panel = tinyPanel();
+  const risk = riskInputs(panel, 20, 20);
+  const free = costConfigSchema.parse({ fee_bps: 0, half_spread_bps: 0, impact: { coefficient: 0, missing_bps: 0 }, borrow: { tiers: [{ min_adv_usd: 0, annual_bps: 0 }] } });
+  // +50% A / −50% B decided at the close of day 0, flat afterwards
+  const W = new Float64Array(panel.T * panel.N);
+  W[0] = 0.5;
+  W[1] = -0.5;
+
+  it('close execution earns the close-to-close return of the NEXT day only', () => {
+    const s = runPath(W, panel, risk, free, 'close');
+    expect(s.gross[0]).toBe(0);
+    expect(s.gross[1]).toBeCloseTo(0.5 * 0.1 + -0.5 * -0.1, 12); // +10% A, −10% B
+    expect(s.gross[2]).toBe(0); // flat after the day-1 close
+    expect(s.turnover[0]).toBeCloseTo(1, 12);
+    // drifted holdings at day-1 close: A 0.55, B −0.45 over capital 1.1 → traded to 0
+    expect(s.turnover[1]).toBeCloseTo((0.55 + 0.45) / 1.1, 12);
+  });
+
+  it('next_open execution: traded at the open of t+1, earns open→close of t+1', () => {
+    const s = runPath(W, panel, risk, free, 'next_open');
+    expect(s.turnover[0]).toBe(0);
+    expect(s.turnover[1]).toBeCloseTo(1, 12);
+    expect(s.gross[1]).toBeCloseTo(0.5 * (110 / 101 - 1) + -0.5 * (45 / 50 - 1), 12);
+  });
+
+  it('costs are charged on the execution day and net = gross − costs', () => {
+    const c = costConfigSchema.parse({ fee_bps: 1, half_spread_bps: 5, impact: { missing_bps: 20 }, borrow: { tiers: [{ min_adv_usd: 0, annual_bps: 252 }] } });
+    const s = runPath(W, panel, risk, c, 'close');
+    expect(s.fee[0]).toBeCloseTo(1e-4, 15);
+    expect(s.spread[0]).toBeCloseTo(5e-4, 15);
+    expect(s.impact[0]).toBeCloseTo(20e-4, 15); // no σ/ADV history yet → missing_bps
+    expect(s.borrow[1]).toBeCloseTo(0.5 * 0.0252 / 252, 15); // short B held overnight day 0→1
+    for (let t = 0; t < panel.T; t++) expect(s.net[t]).toBeCloseTo(s.gross[t]! - s.fee[t]! - s.spread[t]! - s.impact[t]! - s.borrow[t]!, 15);
+  });
+});
+
+describe('portfolio construction', () => {
+  const cfg = portfolioConfigSchema.parse({});
+  it('rank z-score book: gross 1, net 0, per-name cap respected with water-filling', () => {
+    const N = 30;
+    const score = Float64Array.from({ length: N }, (_, i) => (i === 0 ? 1e6 : i)); // an outlier does not matter after ranking
+    const close = new Float64Array(N).fill(10);
+    const out = new Float64Array(N);
+    baseBookRow(score, close, 0, N, cfg, out, { idx: new Uint32Array(N), z: new Float64Array(N) });
+    const gross = out.reduce((a, b) => a + Math.abs(b), 0);
+    const net = out.reduce((a, b) => a + b, 0);
+    expect(gross).toBeCloseTo(1, 10);
+    expect(net).toBeCloseTo(0, 10);
+    expect(Math.max(...out.map(Math.abs))).toBeLessThanOrEqual(0.05 + 1e-12);
+    expect(out.filter((w) => Math.abs(w - 0.05) < 1e-12 || Math.abs(w + 0.05) < 1e-12).length).toBeGreaterThan(0); // caps bind
+    expect(out[0]).toBeCloseTo(0.05, 12); // highest score is long at the cap
+  });
+  it('long-only with fewer names than gross/cap sits every name at the cap', () => {
+    const c = portfolioConfigSchema.parse({ mode: 'long_only', min_names: 2 });
+    const N = 20;
+    const out = new Float64Array(N);
+    baseBookRow(Float64Array.from({ length: N }, (_, i) => i), new Float64Array(N).fill(1), 0, N, c, out, { idx: new Uint32Array(N), z: new Float64Array(N) });
+    // 10 names with z > 0, 10·5% = 50% < gross 1 → all at 5%
+    expect(out.filter((w) => w > 0).length).toBe(10);
+    expect(out.reduce((a, b) => a + b, 0)).toBeCloseTo(0.5, 12);
+    expect(Math.min(...out)).toBe(0);
+  });
+  it('fractional Kelly leverage = f·μ/σ² (0 for a negative edge)', () => {
+    expect(kellyLeverage(0.0004, 0.0001, 0.5)).toBeCloseTo(2, 12);
+    expect(kellyLeverage(0.0004, 0.0001, 1)).toBeCloseTo(4, 12);
+    expect(kellyLeverage(-0.0004, 0.0001, 0.5)).toBe(0);
+  });
+  it('Kelly and vol targeting scale the book by trailing base-book statistics', () => {
+    // two names, A always +0.1%/day, B always −0.1%/day plus alternating noise; score prefers A
+    const T = 200;
+    const rows: { date: string; symbol: string; open: number; close: number; volume: number }[] = [];
+    let a = 100;
+    let b = 100;
+    for (let t = 0; t < T; t++) {
+      const d = new Date(Date.UTC(2015, 0, 1) + t * 864e5).toISOString().slice(0, 10);
+      if (t > 0) {
+        a *= 1.001 + (t % 2 ? 0.01 : -0.01);
+        b *= 0.999;
+      }
+      rows.push({ date: d, symbol: 'A', open: a, close: a, volume: 1e6 }, { date: d, symbol: 'B', open: b, close: b, volume: 1e6 });
+    }
+    const panel = panelFromRows(rows);
+    const risk = riskInputs(panel);
+    const scores = new Float64Array(T * 2);
+    for (let t = 0; t < T; t++) {
+      scores[t * 2] = 1;
+      scores[t * 2 + 1] = -1;
+    }
+    const c = portfolioConfigSchema.parse({ min_names: 2, per_name_cap: 1, max_leverage: 100, vol_target: { enabled: false }, kelly: { fraction: 0.5, window: 50, min_obs: 20 } });
+    const built = buildWeights(scores, panel, risk.ret, c);
+    // base book +0.5 A / −0.5 B; its daily return over the last 50 days, by hand:
+    const base: number[] = [];
+    for (let t = T - 50; t < T; t++) base.push(0.5 * risk.ret[t * 2]! - 0.5 * risk.ret[t * 2 + 1]!);
+    const mu = base.reduce((x, y) => x + y, 0) / 50;
+    const v = base.reduce((x, y) => x + (y - mu) ** 2, 0) / 49;
+    expect(built.leverage[T - 1]).toBeCloseTo(0.5 * (mu / v), 8);
+    expect(built.weights[(T - 1) * 2]).toBeCloseTo(Math.min(1, 0.5 * built.leverage[T - 1]!), 10); // final per-name cap 1
+    // vol targeting alone: leverage = target / (σ·√252)
+    const cv = portfolioConfigSchema.parse({ min_names: 2, per_name_cap: 1, max_leverage: 100, kelly: { enabled: false }, vol_target: { annual: 0.1, window: 50, min_obs: 20 } });
+    const bv = buildWeights(scores, panel, risk.ret, cv);
+    expect(bv.leverage[T - 1]).toBeCloseTo(0.1 / Math.sqrt(v * 252), 8);
+    const m = pathMetrics(runPath(bv.weights, panel, risk, costConfigSchema.parse({}), 'close'), 60);
+    expect(m.ann_vol).toBeGreaterThan(0.07);
+    expect(m.ann_vol).toBeLessThan(0.13);
+  });
+});

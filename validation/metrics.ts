@@ -1,0 +1,170 @@
+/**
+ * Cross-sectional signal metrics on a panel sorted by (date, symbol), where `blocks[d]..blocks[d+1]`
+ * are the rows of date d. NaN predictions/labels are skipped.
+ *
+ * - IC: Pearson correlation between the signal and the realised label across symbols on one date;
+ *   rank IC: Spearman (Pearson of average ranks). Mean over dates; ICIR = mean / stdev of the daily
+ *   series (Grinold & Kahn, *Active Portfolio Management*, ch. 6 "information coefficient").
+ * - Classification: log loss and ROC AUC (Mann–Whitney U statistic).
+ * - Long/short stream: the daily return of a dollar-neutral, rank-weighted long/short portfolio.
+ */
+
+/** Average ranks (1-based, ties get their mean rank) of `values`. */
+export function averageRanks(values: ArrayLike<number>): Float64Array {
+  const n = values.length;
+  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => values[a]! - values[b]!);
+  const ranks = new Float64Array(n);
+  let i = 0;
+  while (i < n) {
+    let j = i;
+    while (j + 1 < n && values[idx[j + 1]!] === values[idx[i]!]) j++;
+    const r = (i + j) / 2 + 1;
+    for (let t = i; t <= j; t++) ranks[idx[t]!] = r;
+    i = j + 1;
+  }
+  return ranks;
+}
+
+/** Pearson correlation; NaN when fewer than 3 points or a side has zero variance. */
+export function pearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  const n = x.length;
+  if (n < 3) return NaN;
+  let mx = 0, my = 0;
+  for (let i = 0; i < n; i++) {
+    mx += x[i]!;
+    my += y[i]!;
+  }
+  mx /= n;
+  my /= n;
+  let sxy = 0, sxx = 0, syy = 0;
+  for (let i = 0; i < n; i++) {
+    const a = x[i]! - mx, b = y[i]! - my;
+    sxy += a * b;
+    sxx += a * a;
+    syy += b * b;
+  }
+  if (sxx <= 0 || syy <= 0) return NaN;
+  return sxy / Math.sqrt(sxx * syy);
+}
+
+/** Spearman rank correlation (Pearson on average ranks). */
+export function spearman(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  return pearson(averageRanks(x), averageRanks(y));
+}
+
+/** Row ranges of each date: blocks[d] = first row of date d, blocks[nDates] = nRows. */
+export function dateBlocks(dateIdx: Int32Array, nDates: number): Int32Array {
+  const blocks = new Int32Array(nDates + 1).fill(-1);
+  for (let i = dateIdx.length - 1; i >= 0; i--) blocks[dateIdx[i]!] = i;
+  blocks[nDates] = dateIdx.length;
+  for (let d = nDates - 1; d >= 0; d--) if (blocks[d] === -1) blocks[d] = blocks[d + 1]!;
+  for (let i = 1; i < dateIdx.length; i++) if (dateIdx[i]! < dateIdx[i - 1]!) throw new Error('dateBlocks: rows are not sorted by date');
+  return blocks;
+}
+
+/** Daily IC series: `ic[d]`, `rankIc[d]` (NaN where the date has < 3 usable rows or `rows` excludes it). */
+export function dailyIc(blocks: Int32Array, pred: ArrayLike<number>, label: ArrayLike<number>, include?: Uint8Array): { ic: Float64Array; rankIc: Float64Array } {
+  const nDates = blocks.length - 1;
+  const ic = new Float64Array(nDates).fill(NaN);
+  const rankIc = new Float64Array(nDates).fill(NaN);
+  const xs: number[] = [], ys: number[] = [];
+  for (let d = 0; d < nDates; d++) {
+    xs.length = 0;
+    ys.length = 0;
+    for (let i = blocks[d]!; i < blocks[d + 1]!; i++) {
+      if (include && !include[i]) continue;
+      const p = pred[i]!, l = label[i]!;
+      if (Number.isNaN(p) || Number.isNaN(l)) continue;
+      xs.push(p);
+      ys.push(l);
+    }
+    if (xs.length < 3) continue;
+    ic[d] = pearson(xs, ys);
+    rankIc[d] = spearman(xs, ys);
+  }
+  return { ic, rankIc };
+}
+
+/** Mean, sample stdev and count of the finite values. */
+export function meanStd(values: ArrayLike<number>): { mean: number; std: number; n: number } {
+  let n = 0, s = 0;
+  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i]!)) {
+    n++;
+    s += values[i]!;
+  }
+  if (n === 0) return { mean: NaN, std: NaN, n };
+  const mean = s / n;
+  let v = 0;
+  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i]!)) v += (values[i]! - mean) ** 2;
+  return { mean, std: n > 1 ? Math.sqrt(v / (n - 1)) : NaN, n };
+}
+
+/** Summary of a daily IC series pair: mean IC, mean rank IC, ICIR (mean/stdev of daily rank IC), t-stat, dates. */
+export interface IcSummary {
+  ic: number;
+  rank_ic: number;
+  icir: number;
+  rank_ic_tstat: number;
+  n_dates: number;
+}
+
+export function summarizeIc(ic: ArrayLike<number>, rankIc: ArrayLike<number>): IcSummary {
+  const a = meanStd(ic), r = meanStd(rankIc);
+  const icir = r.std > 0 ? r.mean / r.std : NaN;
+  return { ic: a.mean, rank_ic: r.mean, icir, rank_ic_tstat: icir * Math.sqrt(r.n), n_dates: r.n };
+}
+
+/**
+ * ROC AUC of `score` for the binary target `positive` (1/0) via the Mann–Whitney U statistic with
+ * average ranks for ties. NaN when a class is empty.
+ */
+export function rocAuc(score: ArrayLike<number>, positive: ArrayLike<number>): number {
+  const r = averageRanks(score);
+  let nPos = 0, sumPos = 0;
+  for (let i = 0; i < r.length; i++) if (positive[i]) {
+    nPos++;
+    sumPos += r[i]!;
+  }
+  const nNeg = r.length - nPos;
+  if (nPos === 0 || nNeg === 0) return NaN;
+  return (sumPos - (nPos * (nPos + 1)) / 2) / (nPos * nNeg);
+}
+
+/**
+ * Daily return of a dollar-neutral, rank-weighted long/short portfolio (the trial return stream).
+ * On each date d with ≥ 3 usable rows: w_i = (rank_i − mean rank) / Σ|rank_j − mean rank|
+ * (Σw = 0, Σ|w| = 1, i.e. gross exposure 1), return_d = Σ w_i · r_i where r_i = `retDaily[i]`, the
+ * realised forward return per day of holding (the label's log return divided by its length in trading
+ * days). NaN on dates without signal.
+ */
+export function longShortReturns(blocks: Int32Array, pred: ArrayLike<number>, retDaily: ArrayLike<number>): Float64Array {
+  const nDates = blocks.length - 1;
+  const out = new Float64Array(nDates).fill(NaN);
+  const xs: number[] = [], rs: number[] = [];
+  for (let d = 0; d < nDates; d++) {
+    xs.length = 0;
+    rs.length = 0;
+    for (let i = blocks[d]!; i < blocks[d + 1]!; i++) {
+      const p = pred[i]!, r = retDaily[i]!;
+      if (Number.isNaN(p) || Number.isNaN(r)) continue;
+      xs.push(p);
+      rs.push(r);
+    }
+    if (xs.length < 3) continue;
+    const ranks = averageRanks(xs);
+    const m = (ranks.length + 1) / 2;
+    let gross = 0;
+    for (let i = 0; i < ranks.length; i++) gross += Math.abs(ranks[i]! - m);
+    if (gross === 0) continue;
+    let ret = 0;
+    for (let i = 0; i < ranks.length; i++) ret += ((ranks[i]! - m) / gross) * rs[i]!;
+    out[d] = ret;
+  }
+  return out;
+}
+
+/** Annualised Sharpe ratio (√252 · mean/stdev) of a daily return series, NaNs skipped. */
+export function annualizedSharpe(daily: ArrayLike<number>): number {
+  const s = meanStd(daily);
+  return s.std > 0 ? (s.mean / s.std) * Math.sqrt(252) : NaN;
+}
