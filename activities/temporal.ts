@@ -47,7 +47,7 @@ export function createTemporalActivities(deps: TemporalActivityDeps): PipelineAc
       const ctx = Context.current();
       const temporalAttempt = ctx.info.attempt;
       const attempt = req.attemptBase + temporalAttempt;
-      const log = deps.log.child({ run: req.runId, step: req.step.id, attempt, workflow: ctx.info.workflowExecution.workflowId });
+      const log = deps.log.child({ run: req.runId, step: req.step.id, attempt, workflow: ctx.info.workflowExecution?.workflowId });
       let progress: StepProgress = {};
       const beat = () => ctx.heartbeat(heartbeatDetails(req.step.id, attempt, progress));
       const every = deps.heartbeatEveryMs ?? Math.max(50, Math.min(10_000, Math.floor(req.step.heartbeat_timeout_ms / 3)));

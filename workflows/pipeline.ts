@@ -148,7 +148,7 @@ function toStepFailure(e: unknown, step: PlanStep): StepFailure {
     const maxed = e.retryState === 'MAXIMUM_ATTEMPTS_REACHED' ? step.retry.maximum_attempts : 1;
     if (cause instanceof ApplicationFailure) {
       const d = (cause.details?.[0] ?? undefined) as StepFailureDetails | undefined;
-      return { message: cause.message, type: cause.type ?? 'Error', nonRetryable: cause.nonRetryable, attempts: d?.attempt ?? maxed, cancelled: false, ...(d?.details !== undefined ? { details: d.details } : {}) };
+      return { message: cause.message, type: cause.type ?? 'Error', nonRetryable: cause.nonRetryable === true, attempts: d?.attempt ?? maxed, cancelled: false, ...(d?.details !== undefined ? { details: d.details } : {}) };
     }
     if (cause instanceof TimeoutFailure) {
       const type = cause.timeoutType === 'HEARTBEAT' ? 'HeartbeatTimeout' : 'Timeout';
