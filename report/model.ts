@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import type { ArtifactStore } from '../artifacts/store.ts';
+import type { ArtifactRef, ArtifactStore } from '../artifacts/store.ts';
 import { queryRows, sqlString, withDuckDB } from '../lib/duckdb.ts';
 
 /** One step as the report sees it (from the runtime's StepRecord, or from a step's ancestors). */
@@ -60,10 +60,10 @@ export interface ReportSeries {
   equity: EquityPoint[];
 }
 
-interface ArtifactRefLike { uri: string; digest: string; name: string; media_type?: string; bytes?: number }
 
-export function isRef(v: unknown): v is ArtifactRefLike {
-  return !!v && typeof v === 'object' && typeof (v as ArtifactRefLike).uri === 'string' && (v as ArtifactRefLike).uri.startsWith('artifact://') && typeof (v as ArtifactRefLike).digest === 'string';
+/** True for an ArtifactRef-shaped value (`uri` artifact://…, `digest`). */
+export function isRef(v: unknown): v is ArtifactRef {
+  return !!v && typeof v === 'object' && typeof (v as ArtifactRef).uri === 'string' && (v as ArtifactRef).uri.startsWith('artifact://') && typeof (v as ArtifactRef).digest === 'string';
 }
 
 /** A JSON output that is either inline or an artifact reference; undefined when absent or unreadable. */

@@ -16,6 +16,8 @@ export interface StepRecord {
   with?: unknown;
   outputs: StepOutputs;
   error?: { message: string; type: string; details?: unknown };
+  /** Optional: the step's `needs` (the report draws DAG edges from them). */
+  needs?: string[];
 }
 
 export interface RunRecord {
@@ -26,6 +28,11 @@ export interface RunRecord {
   status: 'running' | 'succeeded' | 'failed' | 'waiting_approval' | 'cancelled';
   startedAt: string;
   endedAt?: string;
+  /**
+   * Optional plan summary. When given, the report draws the DAG's edges from `needs`, and the
+   * tracking observer takes the registered model's name from the `promote` step's `with.model`.
+   */
+  plan?: { steps: Array<{ id: string; uses: string; needs: string[]; with?: unknown }> };
 }
 
 /**

@@ -24,10 +24,10 @@ describe('strict MLflow test server (the contract the client is held to)', () =>
     const api = got.extend({ prefixUrl: `${s.url}/api/2.0/mlflow`, throwHttpErrors: false, responseType: 'json', retry: { limit: 0 } });
     const unknown = await api.post('experiments/create', { json: { name: 'x', colour: 'red' } });
     expect(unknown.statusCode).toBe(400);
-    expect((unknown.body as { error_code: string }).error_code).toBe('INVALID_PARAMETER_VALUE');
+    expect((unknown.body as unknown as { error_code: string }).error_code).toBe('INVALID_PARAMETER_VALUE');
     const exp = await api.post('experiments/create', { json: { name: 'e' } });
-    const run = await api.post('runs/create', { json: { experiment_id: (exp.body as { experiment_id: string }).experiment_id } });
-    const runId = (run.body as { run: { info: { run_id: string } } }).run.info.run_id;
+    const run = await api.post('runs/create', { json: { experiment_id: (exp.body as unknown as { experiment_id: string }).experiment_id } });
+    const runId = (run.body as unknown as { run: { info: { run_id: string } } }).run.info.run_id;
     const tooMany = await api.post('runs/log-batch', { json: { run_id: runId, params: Array.from({ length: 101 }, (_, i) => ({ key: `p${i}`, value: '1' })) } });
     expect(tooMany.statusCode).toBe(400);
     expect(JSON.stringify(tooMany.body)).toMatch(/at most 100 params/);
