@@ -75,6 +75,7 @@ export const fitCpcv = defineStepKind({
   with: fitWithSchema,
   outputs: fitOutputsSchema,
   defaultQueue: 'cpu',
+  configFiles: (w) => [w.config],
   async run(ctx, w) {
     const { runCpcvFit } = await import('./cpcv_run.ts');
     return runCpcvFit(ctx, w);
