@@ -277,6 +277,9 @@ export class LocalRuntime {
       if (d.wakeAt !== undefined) waits.push(Math.max(0, d.wakeAt - Date.now()));
       if (plan.steps.some((s) => state.steps[s.id]!.status === 'waiting_approval')) waits.push(this.opts.approvalPollMs ?? 1000);
       waits.push(HEARTBEAT_MS);
+      // nothing in flight (waiting for an approval or a retry backoff): release the state file so
+      // other processes (`trademl approve`, `trademl status`) can open it meanwhile
+      if (running.size === 0) this.store.close();
       if (completions.length === 0) {
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, Math.min(...waits));
