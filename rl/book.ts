@@ -48,6 +48,8 @@ async function columns(con: DuckDBConnection, sql: string): Promise<Record<strin
  */
 export async function loadBooks(src: BookSources, env: EnvConfig, opts: { maxPaths: number }): Promise<{ books: PathBook[]; diagnostics: BookDiagnostics }> {
   return withDuckDB(async (con) => {
+    // one thread: parallel floating-point sums are order-dependent, and the dataset must be byte-identical across runs
+    await con.run(`SET threads = 1`);
     await con.run(`CREATE TEMP TABLE px AS
       SELECT symbol, CAST(date AS DATE) AS date, CAST(close AS DOUBLE) AS close, CAST(volume AS DOUBLE) AS volume,
         close / lag(close) OVER w - 1 AS r1,

@@ -169,6 +169,8 @@ export async function writeDatasetParquet(ds: RlDataset, file: string, tmpCsv: s
   const types: Record<string, string> = { path: 'INTEGER', date: 'DATE', t: 'INTEGER', split: 'VARCHAR', episode: 'INTEGER', step: 'INTEGER', action: 'INTEGER', done: 'BOOLEAN' };
   const colTypes = header.map((h) => `${sqlString(h)}: ${sqlString(types[h] ?? 'DOUBLE')}`).join(', ');
   await withDuckDB(async (con) => {
+    // one thread: DuckDB's parallel Parquet writer may cut row groups differently from run to run
+    await con.run(`SET threads = 1`);
     await con.run(`COPY (SELECT * FROM read_csv(${sqlString(tmpCsv)}, header=true, columns={${colTypes}}) ORDER BY path, t)
       TO ${sqlString(file)} (FORMAT parquet)`);
   });
