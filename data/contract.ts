@@ -130,8 +130,8 @@ export const klinesContractSchema = z.object({
    * `columns.volume` is replaced by the symbol's base asset taken from the file name pattern.
    */
   file_pattern: z.string().optional(),
-  /** A bar whose high/low ratio exceeds this is implausible for one interval and is quarantined. */
-  max_high_low_ratio: z.number().gt(1).default(1.5),
+  /** A bar whose open and close differ by more than this factor is implausible for one interval and is quarantined. */
+  max_open_close_ratio: z.number().gt(1).default(1.5),
   calendar: calendarSchema.default('24x7'),
 });
 

@@ -81,8 +81,8 @@ export function scanDelimitedFile(
       throw new InputFileError(`source file ${rel} line ${line}: empty line inside the file; remove it`, { file: rel, line });
     }
     if (line === 1 && opts.expectedHeader !== false) {
-      header = buf.toString('utf8', lineStartPos, endPos).replace(/\r$/, '').split(opts.delimiter).map((h) => h.trim().replace(/^"(.*)"$/, '$1').trim());
-      const want = opts.expectedHeader;
+      header = buf.toString('utf8', lineStartPos, endPos).replace(/\r$/, '').split(opts.delimiter).map(normalizeHeaderName);
+      const want = opts.expectedHeader.map(normalizeHeaderName);
       if (header.length !== want.length || header.some((h, i) => h !== want[i])) {
         throw new InputFileError(
           `source file ${rel} line 1: wrong header [${header.join(', ')}]; the dataset contract expects [${want.join(', ')}] ` +
@@ -124,6 +124,11 @@ export function scanDelimitedFile(
     throw new InputFileError(`source file ${rel} has no header line; expected [${opts.expectedHeader.join(', ')}]`, { file: rel, line: 1 });
   }
   return { abs, rel, sha256, bytes: buf.length, rows: records, header };
+}
+
+/** Header names are compared trimmed, unquoted, with inner whitespace runs collapsed to one space. */
+export function normalizeHeaderName(h: string): string {
+  return h.trim().replace(/^"(.*)"$/, '$1').trim().replace(/\s+/g, ' ');
 }
 
 function countLines(buf: Buffer, end: number): number {

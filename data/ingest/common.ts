@@ -125,3 +125,36 @@ export function wrapIngestError(dataset: string, e: unknown): Error {
   if (e instanceof Error && e.name === 'UserError') return e;
   return new StepError(`ingest of dataset ${dataset} failed: ${e instanceof Error ? e.message : String(e)}`, 'IngestError', false);
 }
+
+/**
+ * Splits contract-valid rows of `src` (rows with `rule IS NULL`) by key: exact duplicates (same key
+ * and same `valueCols`) collapse to one row (the first by file and line), keys with different
+ * versions go to `quarantine` as `conflicting_duplicate` (every version). `src` must have columns
+ * src, line, symbol, date_s, raw, rule (the ingest's parsed table). Creates table `dst`
+ * with the surviving rows. Returns the number of collapsed duplicate rows.
+ */
+export async function dedupeByKey(
+  con: DuckDBConnection,
+  src: string,
+  dst: string,
+  keyCols: string[],
+  valueCols: string[],
+): Promise<number> {
+  const key = keyCols.join(', ');
+  await con.run(`CREATE OR REPLACE TEMP TABLE _keyed AS SELECT *, count(*) OVER k AS n_key,
+      count(DISTINCT (${valueCols.join(', ')})) OVER k AS n_versions
+    FROM ${src} WHERE rule IS NULL WINDOW k AS (PARTITION BY ${key})`);
+  await con.run(`INSERT INTO quarantine SELECT 'conflicting_duplicate', src, line, symbol, date_s, raw,
+      format('{} versions of the same key in {} rows', n_versions, n_key)
+    FROM _keyed WHERE n_versions > 1`);
+  const d = await queryRows<{ d: number }>(con, `SELECT coalesce(sum(n_key - 1), 0)::INTEGER AS d FROM (SELECT DISTINCT ${key}, n_key FROM _keyed WHERE n_versions = 1 AND n_key > 1)`);
+  await con.run(`CREATE OR REPLACE TEMP TABLE ${dst} AS SELECT * EXCLUDE (n_key, n_versions) FROM _keyed WHERE n_versions = 1
+    QUALIFY row_number() OVER (PARTITION BY ${key} ORDER BY src, line) = 1`);
+  await con.run(`DROP TABLE _keyed`);
+  return d[0]!.d;
+}
+
+/** Manifest `sources` entries of scanned files. */
+export function sourcesOf(files: ScannedFile[]): { path: string; sha256: string; bytes: number; rows: number }[] {
+  return files.map((f) => ({ path: f.rel, sha256: f.sha256, bytes: f.bytes, rows: f.rows }));
+}
