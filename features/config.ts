@@ -33,6 +33,13 @@ export const FEATURE_KINDS = [
 ] as const;
 export type FeatureKind = (typeof FEATURE_KINDS)[number];
 
+/** A feature computed in TypeScript over a symbol's rows (features/rolling.ts), not in SQL. */
+export type TsSpec =
+  | { op: 'std'; input: 'lr'; window: number; scale: number }
+  | { op: 'mean'; input: 'dv' | 'gap'; window: number; log: boolean }
+  | { op: 'z'; input: 'close'; window: number; k: number; population: boolean }
+  | { op: 'beta'; window: number };
+
 interface KindInfo {
   /** Column-name prefix; the name is `<prefix>_<window>` for windowed kinds. */
   prefix: string;
@@ -41,18 +48,24 @@ interface KindInfo {
   warmup(window: number): number;
   definition(window: number, annualisation: number): string;
   /**
-   * SQL expression over the `base` relation (columns date, symbol, open, high, low, close, volume,
-   * lr = r_t, gap, dv = close·volume, mkt_lr = equal-weight universe log return of the date).
-   * Windows are named `w` (whole symbol history, ordered by date) and `w<n>` (last n rows).
+   * Either a SQL expression over the `base` relation (columns date, symbol, open, high, low, close,
+   * volume, lr = r_t, gap; window `w` = the symbol's rows by date, `w<n>` = its last n rows), used for
+   * what SQL computes exactly and point-in-time (lags, max, calendar) …
    */
-  sql(window: number, annualisation: number): string;
-  /** Frames (window sizes) the SQL refers to as w<n>. */
-  frames(window: number): number[];
+  sql?: (window: number, annualisation: number) => string;
+  /**
+   * … or a trailing-window statistic computed in TypeScript (rolling.ts): windowed means, standard
+   * deviations and regressions, which DuckDB's segment-tree windows would not reproduce bit-exactly on
+   * truncated data.
+   */
+  ts?: (window: number, annualisation: number) => TsSpec;
 }
 
-const full = (col: string, w: number) => `count(${col}) OVER w${w} = ${w}`;
-
-/** The catalogue. Formulas: standard technical definitions (e.g. Bollinger 1992; realised vol as in Andersen et al. 2003). */
+/**
+ * The catalogue. Formulas: standard technical definitions (momentum and realised volatility as in
+ * e.g. Jegadeesh & Titman 1993, Andersen et al. 2003; Bollinger 2001; CAPM beta by OLS on the
+ * equal-weight universe return).
+ */
 export const KINDS: Record<FeatureKind, KindInfo> = {
   momentum: {
     prefix: 'mom',
@@ -60,23 +73,20 @@ export const KINDS: Record<FeatureKind, KindInfo> = {
     warmup: (w) => w + 1,
     definition: (w) => `log return over ${w} trading days: ln(C_t / C_{t-${w}})`,
     sql: (w) => `CASE WHEN close > 0 AND lag(close, ${w}) OVER w > 0 THEN ln(close / lag(close, ${w}) OVER w) END`,
-    frames: () => [],
   },
   realized_vol: {
     prefix: 'rvol',
     windowed: true,
     warmup: (w) => w + 1,
     definition: (w, a) => `realised volatility: sample std (n-1) of the last ${w} daily log returns r_t = ln(C_t/C_{t-1}), annualised by sqrt(${a})`,
-    sql: (w, a) => `CASE WHEN ${full('lr', w)} THEN stddev_samp(lr) OVER w${w} * sqrt(${a}) END`,
-    frames: (w) => [w],
+    ts: (w, a) => ({ op: 'std', input: 'lr', window: w, scale: Math.sqrt(a) }),
   },
   adv: {
     prefix: 'adv',
     windowed: true,
     warmup: (w) => w,
     definition: (w) => `ln of the mean dollar volume (close * volume, USD) over the last ${w} trading days`,
-    sql: (w) => `CASE WHEN ${full('dv', w)} AND avg(dv) OVER w${w} > 0 THEN ln(avg(dv) OVER w${w}) END`,
-    frames: (w) => [w],
+    ts: (w) => ({ op: 'mean', input: 'dv', window: w, log: true }),
   },
   dow_sin: {
     prefix: 'dow_sin',
@@ -84,7 +94,6 @@ export const KINDS: Record<FeatureKind, KindInfo> = {
     warmup: () => 1,
     definition: () => `sin(2*pi*d/5), d = ISO weekday - 1 (Monday 0 .. Friday 4)`,
     sql: () => `sin(2 * pi() * (isodow(date) - 1) / 5)`,
-    frames: () => [],
   },
   dow_cos: {
     prefix: 'dow_cos',
@@ -92,16 +101,13 @@ export const KINDS: Record<FeatureKind, KindInfo> = {
     warmup: () => 1,
     definition: () => `cos(2*pi*d/5), d = ISO weekday - 1 (Monday 0 .. Friday 4)`,
     sql: () => `cos(2 * pi() * (isodow(date) - 1) / 5)`,
-    frames: () => [],
   },
   zscore_close: {
     prefix: 'zclose',
     windowed: true,
     warmup: (w) => w,
-    definition: (w) => `rolling z-score of the close: (C_t - mean(C, ${w})) / std_samp(C, ${w}) over the last ${w} trading days`,
-    sql: (w) =>
-      `CASE WHEN ${full('close', w)} AND stddev_samp(close) OVER w${w} > 0 THEN (close - avg(close) OVER w${w}) / stddev_samp(close) OVER w${w} END`,
-    frames: (w) => [w],
+    definition: (w) => `rolling z-score of the close: (C_t - mean(C)) / std_samp(C) over the last ${w} trading days`,
+    ts: (w) => ({ op: 'z', input: 'close', window: w, k: 1, population: false }),
   },
   bollinger: {
     prefix: 'boll',
@@ -109,9 +115,7 @@ export const KINDS: Record<FeatureKind, KindInfo> = {
     warmup: (w) => w,
     definition: (w) =>
       `distance to the Bollinger bands: (C_t - MA${w}) / (2 * sigma${w}), sigma = population std of the close over the last ${w} trading days (Bollinger's convention); +-1 = on the upper/lower band`,
-    sql: (w) =>
-      `CASE WHEN ${full('close', w)} AND stddev_pop(close) OVER w${w} > 0 THEN (close - avg(close) OVER w${w}) / (2 * stddev_pop(close) OVER w${w}) END`,
-    frames: (w) => [w],
+    ts: (w) => ({ op: 'z', input: 'close', window: w, k: 2, population: true }),
   },
   gap: {
     prefix: 'gap',
@@ -119,23 +123,22 @@ export const KINDS: Record<FeatureKind, KindInfo> = {
     warmup: () => 2,
     definition: () => `overnight gap: O_t / C_{t-1} - 1 (simple return)`,
     sql: () => `gap`,
-    frames: () => [],
   },
   gap_mean: {
     prefix: 'gap_mean',
     windowed: true,
     warmup: (w) => w + 1,
     definition: (w) => `mean overnight gap (O_t / C_{t-1} - 1) over the last ${w} trading days`,
-    sql: (w) => `CASE WHEN ${full('gap', w)} THEN avg(gap) OVER w${w} END`,
-    frames: (w) => [w],
+    ts: (w) => ({ op: 'mean', input: 'gap', window: w, log: false }),
   },
   drawdown: {
     prefix: 'dd',
     windowed: true,
     warmup: (w) => w,
     definition: (w) => `drawdown from the ${w}-day high: C_t / max(C over the last ${w} trading days) - 1 (<= 0; highs on closes)`,
-    sql: (w) => `CASE WHEN ${full('close', w)} THEN close / max(close) OVER w${w} - 1 END`,
-    frames: (w) => [w],
+    sql: (w) =>
+      `CASE WHEN count(close) OVER (PARTITION BY symbol ORDER BY date ROWS BETWEEN ${w - 1} PRECEDING AND CURRENT ROW) = ${w} ` +
+      `THEN close / max(close) OVER (PARTITION BY symbol ORDER BY date ROWS BETWEEN ${w - 1} PRECEDING AND CURRENT ROW) - 1 END`,
   },
   beta: {
     prefix: 'beta',
@@ -143,8 +146,7 @@ export const KINDS: Record<FeatureKind, KindInfo> = {
     warmup: (w) => w + 1,
     definition: (w) =>
       `OLS beta of r_t on the equal-weight universe log return m_t (mean of r over the symbols with a return that date, the symbol included) over the last ${w} trading days: cov(r, m) / var(m)`,
-    sql: (w) => `CASE WHEN regr_count(lr, mkt_lr) OVER w${w} = ${w} THEN regr_slope(lr, mkt_lr) OVER w${w} END`,
-    frames: (w) => [w],
+    ts: (w) => ({ op: 'beta', window: w }),
   },
 };
 
@@ -185,7 +187,10 @@ export interface FeatureSpec {
   /** Rows of the symbol's history a non-NULL value needs (the row itself included). */
   warmup_rows: number;
   definition: string;
-  sql: string;
+  /** SQL expression when computed in SQL, else null. */
+  sql: string | null;
+  /** Trailing-window statistic computed in TypeScript, else null. */
+  ts: TsSpec | null;
 }
 
 export interface ResolvedFeatureSet {
@@ -261,7 +266,8 @@ export function loadFeatureSet(projectRoot: string, relPath: string, windowOverr
       normalize: f.normalize ?? config.normalize_default,
       warmup_rows: info.warmup(w),
       definition: info.definition(w, config.annualisation_days),
-      sql: info.sql(w, config.annualisation_days),
+      sql: info.sql ? info.sql(w, config.annualisation_days) : null,
+      ts: info.ts ? info.ts(w, config.annualisation_days) : null,
     };
   });
   const seen = new Map<string, number>();
@@ -277,11 +283,4 @@ export function loadFeatureSet(projectRoot: string, relPath: string, windowOverr
 export function derivedName(kind: FeatureKind, window: number | null): string {
   const info = KINDS[kind];
   return info.windowed ? `${info.prefix}_${window}` : info.prefix;
-}
-
-/** Distinct frame sizes (w<n> windows) the resolved features use. */
-export function framesOf(features: FeatureSpec[]): number[] {
-  const s = new Set<number>();
-  for (const f of features) for (const w of KINDS[f.kind].frames(f.window ?? 0)) s.add(w);
-  return [...s].sort((a, b) => a - b);
 }

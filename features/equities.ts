@@ -1,8 +1,9 @@
-import { DOUBLE, DuckDBDataChunk, type DuckDBConnection, type DuckDBDoubleVector, type DuckDBIntegerVector } from '@duckdb/node-api';
+import { DOUBLE, DuckDBDataChunk, type DuckDBConnection, type DuckDBDoubleVector, type DuckDBIntegerVector, type DuckDBVarCharVector } from '@duckdb/node-api';
 import { sqlString } from '../lib/duckdb.ts';
 import { StepError } from '../lib/errors.ts';
-import { framesOf, type FeatureSpec } from './config.ts';
+import type { FeatureSpec } from './config.ts';
 import { dateBlocks, rankNormalize, zscoreNormalize } from './normalize.ts';
+import { rollingBeta, rollingMean, rollingStd, rollingZ } from './rolling.ts';
 
 export interface ComputeFeaturesOptions {
   /** Apply each feature's cross-sectional normalisation (false: raw values, for inspection and tests). */
@@ -24,20 +25,17 @@ export interface FeatureStats {
 }
 
 /**
- * SQL of the raw (not yet normalised) feature panel over the canonical OHLCV Parquet `input`:
- * columns date, symbol, then one DOUBLE per feature in `features` order. Per-symbol windows are row
- * windows (`PARTITION BY symbol ORDER BY date ROWS BETWEEN n-1 PRECEDING AND CURRENT ROW`), so a
- * "trading day" is a row of that symbol. Every expression only reads rows at or before the current one,
- * except the universe return `mkt_lr`, which averages the returns of the same date (point-in-time).
- * The universe mean is an ordered aggregate so its floating-point sum is deterministic.
+ * SQL of the SQL-computed part of the feature panel over the canonical OHLCV Parquet `input`: the keys
+ * (date, symbol), the per-symbol series the TypeScript features read (close, lr = ln(C_t/C_{t−1}),
+ * gap = O_t/C_{t−1} − 1, dv = close·volume, mkt_lr = equal-weight mean of lr over the symbols of the
+ * date) and every feature with a `sql` definition, sorted by (date, symbol). Per-symbol windows are
+ * row windows, so a "trading day" is a row of that symbol. Every expression reads only rows at or before
+ * the current one, except mkt_lr, which averages the same date's returns (still point-in-time); it is
+ * an ordered aggregate so its floating-point sum does not depend on thread scheduling.
  */
-export function rawFeatureSql(input: string, features: FeatureSpec[]): string {
-  const frames = framesOf(features);
-  const needsMkt = features.some((f) => f.kind === 'beta');
-  const windows = [
-    `w AS (PARTITION BY symbol ORDER BY date)`,
-    ...frames.map((n) => `w${n} AS (PARTITION BY symbol ORDER BY date ROWS BETWEEN ${n - 1} PRECEDING AND CURRENT ROW)`),
-  ];
+export function baseFeatureSql(input: string, features: FeatureSpec[]): string {
+  const needsMkt = features.some((f) => f.ts?.op === 'beta');
+  const sqlFeatures = features.filter((f) => f.sql !== null);
   return `
 WITH src AS (
   SELECT date, symbol, CAST(open AS DOUBLE) AS open, CAST(high AS DOUBLE) AS high, CAST(low AS DOUBLE) AS low,
@@ -54,22 +52,26 @@ WITH src AS (
       ? `, mkt AS (
   SELECT date, avg(lr ORDER BY symbol) AS mkt_lr FROM base0 GROUP BY date
 ), base AS (SELECT base0.*, mkt.mkt_lr FROM base0 JOIN mkt USING (date))`
-      : `, base AS (SELECT * FROM base0)`
+      : `, base AS (SELECT *, CAST(NULL AS DOUBLE) AS mkt_lr FROM base0)`
   }
-SELECT date, symbol,
-  ${features.map((f) => `CAST(${f.sql} AS DOUBLE) AS "${f.name}"`).join(',\n  ')}
+SELECT date, symbol, close, lr, gap, dv, mkt_lr${sqlFeatures.map((f) => `,\n  CAST(${f.sql} AS DOUBLE) AS "${f.name}"`).join('')}
 FROM base
-WINDOW ${windows.join(',\n  ')}
+WINDOW w AS (PARTITION BY symbol ORDER BY date)
 ORDER BY date, symbol`;
 }
 
+const SERIES = ['close', 'lr', 'gap', 'dv', 'mkt_lr'] as const;
+type Series = (typeof SERIES)[number];
+
 /**
  * Computes the equities feature panel from the canonical OHLCV Parquet `input` and writes it to
- * `output` (Parquet, `date DATE, symbol VARCHAR, <feature> DOUBLE...`, sorted by date then symbol;
- * NULL during warm-up). Per-symbol time-series features run as DuckDB window functions; the
- * cross-sectional normalisation (rank / z-score per date, see normalize.ts) runs over typed arrays and
- * is appended back to DuckDB, then joined positionally with the raw panel. Deterministic: identical
- * inputs give byte-identical output.
+ * `output` (Parquet, `date DATE, symbol VARCHAR, <feature> DOUBLE...` in `features` order, sorted by
+ * date then symbol; NULL during warm-up, never 0-filled).
+ * Three stages: (1) DuckDB computes the lag/max/calendar features and the per-symbol series;
+ * (2) TypeScript computes the trailing-window moments per symbol (rolling.ts) and the cross-sectional
+ * normalisation per date (normalize.ts) over typed arrays; (3) the TypeScript columns are appended to
+ * DuckDB and joined positionally with stage 1 into the Parquet file. Deterministic (identical inputs give
+ * byte-identical output) and point-in-time (tests truncate the data and compare bit for bit).
  * Throws StepError when aborted.
  */
 export async function computeEquityFeatures(
@@ -83,25 +85,45 @@ export async function computeEquityFeatures(
   const checkAbort = () => {
     if (opts.signal?.aborted) throw new StepError('feature computation cancelled', 'Cancelled', true);
   };
-  await con.run(`CREATE OR REPLACE TEMP TABLE feat_raw AS ${rawFeatureSql(input, features)}`);
+  await con.run(`CREATE OR REPLACE TEMP TABLE feat_base AS ${baseFeatureSql(input, features)}`);
   checkAbort();
-  progress(0.4, 'time-series features computed');
+  progress(0.35, 'SQL features computed');
 
-  const toNormalize = opts.normalize ? features.filter((f) => f.normalize !== 'none') : [];
-  if (toNormalize.length > 0) {
-    const n = Number((await con.runAndReadAll('SELECT count(*) FROM feat_raw')).getColumns()[0]![0]);
+  // Columns produced in TypeScript: every ts feature, plus the SQL features to normalise.
+  const tsFeatures = features.filter((f) => f.ts !== null);
+  const sqlToNormalize = opts.normalize ? features.filter((f) => f.sql !== null && f.normalize !== 'none') : [];
+  const jsCols = features.filter((f) => f.ts !== null || sqlToNormalize.includes(f));
+  if (jsCols.length > 0) {
+    const needed = new Set<Series>();
+    for (const f of tsFeatures) {
+      const t = f.ts!;
+      if (t.op === 'beta') {
+        needed.add('lr');
+        needed.add('mkt_lr');
+      } else needed.add(t.input);
+    }
+    const series = SERIES.filter((c) => needed.has(c));
+    const readCols = [...series, ...sqlToNormalize.map((f) => `"${f.name}"`)];
+    const n = Number((await con.runAndReadAll('SELECT count(*) FROM feat_base')).getColumns()[0]![0]);
     const days = new Int32Array(n);
-    const cols = toNormalize.map(() => new Float64Array(n));
-    const res = await con.run(
-      `SELECT CAST(date_diff('day', DATE '1970-01-01', date) AS INTEGER) AS d, ${toNormalize.map((f) => `"${f.name}"`).join(', ')} FROM feat_raw`,
-    );
+    const symIds = new Int32Array(n);
+    const symIndex = new Map<string, number>();
+    const cols = readCols.map(() => new Float64Array(n));
+    const res = await con.run(`SELECT CAST(date_diff('day', DATE '1970-01-01', date) AS INTEGER) AS d, symbol${readCols.map((c) => `, ${c}`).join('')} FROM feat_base`);
     let off = 0;
     for (let ch = await res.fetchChunk(); ch && ch.rowCount > 0; ch = await res.fetchChunk()) {
       const rc = ch.rowCount;
       const dv = ch.getColumnVector(0) as DuckDBIntegerVector;
-      for (let i = 0; i < rc; i++) days[off + i] = dv.getItem(i)!;
+      const sv = ch.getColumnVector(1) as DuckDBVarCharVector;
+      for (let i = 0; i < rc; i++) {
+        days[off + i] = dv.getItem(i)!;
+        const s = sv.getItem(i)!;
+        let id = symIndex.get(s);
+        if (id === undefined) symIndex.set(s, (id = symIndex.size));
+        symIds[off + i] = id;
+      }
       for (let c = 0; c < cols.length; c++) {
-        const v = ch.getColumnVector(c + 1) as DuckDBDoubleVector;
+        const v = ch.getColumnVector(c + 2) as DuckDBDoubleVector;
         const col = cols[c]!;
         for (let i = 0; i < rc; i++) {
           const x = v.getItem(i);
@@ -112,26 +134,70 @@ export async function computeEquityFeatures(
     }
     if (off !== n) throw new StepError(`feature panel read ${off} of ${n} rows`, 'InternalError');
     checkAbort();
-    progress(0.55, 'normalising cross-sections');
+    progress(0.5, 'rolling-window features');
 
-    const blocks = dateBlocks(days);
-    for (let c = 0; c < cols.length; c++) {
-      if (toNormalize[c]!.normalize === 'rank') rankNormalize(cols[c]!, blocks);
-      else zscoreNormalize(cols[c]!, blocks, opts.zscoreClip);
+    // Rows of each symbol in date order (stable counting sort of the date-major rows by symbol id).
+    const nSym = symIndex.size;
+    const symStart = new Int32Array(nSym + 1);
+    for (let i = 0; i < n; i++) symStart[symIds[i]! + 1]++;
+    for (let s = 0; s < nSym; s++) symStart[s + 1] += symStart[s]!;
+    const order = new Int32Array(n);
+    const fill = symStart.slice(0, nSym);
+    for (let i = 0; i < n; i++) order[fill[symIds[i]!]++] = i;
+    let maxLen = 0;
+    for (let s = 0; s < nSym; s++) maxLen = Math.max(maxLen, symStart[s + 1]! - symStart[s]!);
+    const xa = new Float64Array(maxLen);
+    const xb = new Float64Array(maxLen);
+    const xo = new Float64Array(maxLen);
+    const seriesCol = (name: Series) => cols[series.indexOf(name)]!;
+
+    const outCols = new Map<string, Float64Array>();
+    for (const f of tsFeatures) {
+      const t = f.ts!;
+      const out = new Float64Array(n);
+      const a = seriesCol(t.op === 'beta' ? 'lr' : t.input);
+      const b = t.op === 'beta' ? seriesCol('mkt_lr') : null;
+      for (let s = 0; s < nSym; s++) {
+        const lo = symStart[s]!;
+        const len = symStart[s + 1]! - lo;
+        const x = xa.subarray(0, len);
+        const y = xb.subarray(0, len);
+        const o = xo.subarray(0, len);
+        for (let k = 0; k < len; k++) x[k] = a[order[lo + k]!]!;
+        if (b) for (let k = 0; k < len; k++) y[k] = b[order[lo + k]!]!;
+        if (t.op === 'std') rollingStd(x, t.window, t.scale, o);
+        else if (t.op === 'mean') rollingMean(x, t.window, o, t.log);
+        else if (t.op === 'z') rollingZ(x, t.window, t.k, t.population, o);
+        else rollingBeta(x, y, t.window, o);
+        for (let k = 0; k < len; k++) out[order[lo + k]!] = o[k]!;
+      }
+      outCols.set(f.name, out);
       checkAbort();
     }
-    progress(0.7, 'writing normalised features');
+    sqlToNormalize.forEach((f, i) => outCols.set(f.name, cols[series.length + i]!));
+    progress(0.65, 'normalising cross-sections');
 
-    await con.run(`CREATE OR REPLACE TEMP TABLE feat_norm (${toNormalize.map((f) => `"${f.name}" DOUBLE`).join(', ')})`);
-    const app = await con.createAppender('feat_norm');
-    const types = toNormalize.map(() => DOUBLE);
+    if (opts.normalize) {
+      const blocks = dateBlocks(days);
+      for (const f of jsCols) {
+        if (f.normalize === 'rank') rankNormalize(outCols.get(f.name)!, blocks);
+        else if (f.normalize === 'zscore') zscoreNormalize(outCols.get(f.name)!, blocks, opts.zscoreClip);
+        checkAbort();
+      }
+    }
+    progress(0.75, 'writing features');
+
+    await con.run(`CREATE OR REPLACE TEMP TABLE feat_js (${jsCols.map((f) => `"${f.name}" DOUBLE`).join(', ')})`);
+    const app = await con.createAppender('feat_js');
+    const types = jsCols.map(() => DOUBLE);
+    const arrays = jsCols.map((f) => outCols.get(f.name)!);
     const CH = 2048;
     for (let lo = 0; lo < n; lo += CH) {
       const rc = Math.min(CH, n - lo);
       const chunk = DuckDBDataChunk.create(types, rc);
-      for (let c = 0; c < cols.length; c++) {
+      for (let c = 0; c < arrays.length; c++) {
         const v = chunk.getColumnVector(c) as DuckDBDoubleVector;
-        const col = cols[c]!;
+        const col = arrays[c]!;
         for (let i = 0; i < rc; i++) {
           const x = col[lo + i]!;
           v.setItem(i, x === x ? x : null);
@@ -144,24 +210,25 @@ export async function computeEquityFeatures(
     checkAbort();
   }
 
-  // feat_raw was created with ORDER BY date, symbol and DuckDB preserves insertion order on scans, so the
+  // feat_base was created with ORDER BY date, symbol and DuckDB preserves insertion order on scans, so the
   // positional join lines rows up and the file comes out sorted (tests check both).
-  const normalized = new Set(toNormalize.map((f) => f.name));
-  const select = features.map((f) => (normalized.has(f.name) ? `n."${f.name}"` : `r."${f.name}"`)).join(', ');
-  const from = toNormalize.length > 0 ? 'feat_raw r POSITIONAL JOIN feat_norm n' : 'feat_raw r';
-  await con.run(`COPY (SELECT r.date, r.symbol, ${select} FROM ${from}) TO ${sqlString(output)} (FORMAT parquet, COMPRESSION zstd)`);
+  const fromJs = new Set(jsCols.map((f) => f.name));
+  const select = features.map((f) => (fromJs.has(f.name) ? `j."${f.name}"` : `b."${f.name}"`)).join(', ');
+  const from = jsCols.length > 0 ? 'feat_base b POSITIONAL JOIN feat_js j' : 'feat_base b';
+  await con.run(`CREATE OR REPLACE TEMP TABLE feat_out AS SELECT b.date, b.symbol, ${select} FROM ${from}`);
+  await con.run(`COPY feat_out TO ${sqlString(output)} (FORMAT parquet, COMPRESSION zstd)`);
   progress(0.95, 'features written');
 
   const statsSql = `SELECT count(*) AS n, count(DISTINCT symbol) AS s, count(DISTINCT date) AS d,
       CAST(min(date) AS VARCHAR) AS dmin, CAST(max(date) AS VARCHAR) AS dmax,
-      ${features.map((f, i) => `count("${f.name}") AS c${i}`).join(', ')} FROM feat_raw`;
+      ${features.map((f, i) => `count("${f.name}") AS c${i}`).join(', ')} FROM feat_out`;
   const row = (await con.runAndReadAll(statsSql)).getRowsJS()[0]!;
   const nRows = Number(row[0]);
   const nullFraction: Record<string, number> = {};
   features.forEach((f, i) => {
     nullFraction[f.name] = nRows > 0 ? round6(1 - Number(row[5 + i]) / nRows) : 0;
   });
-  await con.run('DROP TABLE IF EXISTS feat_raw; DROP TABLE IF EXISTS feat_norm');
+  await con.run('DROP TABLE IF EXISTS feat_base; DROP TABLE IF EXISTS feat_js; DROP TABLE IF EXISTS feat_out');
   return {
     n_rows: nRows,
     n_symbols: Number(row[1]),

@@ -95,6 +95,7 @@ export const featuresEquities = defineStepKind({
         warmup_rows: f.warmup_rows,
         definition: f.definition,
         sql: f.sql,
+        ts: f.ts,
         dtype: 'DOUBLE',
       })),
     };

@@ -37,7 +37,7 @@ export function readRawRows(symbol: string): RawRow[] {
 }
 
 /** A test context whose upstream is a qc.audit step with `curated` = the given OHLCV artifact. */
-export function contextWithOhlcv(ref: ArtifactRef, over: Partial<StepContext> = {}): StepContext {
+export function contextWithOhlcv(ref: ArtifactRef, over: Parameters<typeof makeTestContext>[0] = {}): StepContext {
   const base = makeTestContext(over);
   return {
     ...base,
