@@ -329,3 +329,15 @@ function summaryOf(outputs: Record<string, unknown>): Record<string, string | nu
   }
   return out;
 }
+
+/**
+ * The observer the CLI/local runtime attaches for state home `home`: the process's tracker
+ * (`openTracker`, MLflow when MLFLOW_TRACKING_URI is set, else `home/tracking.duckdb`) and the
+ * artifact store `home/artifacts`; reports go to `home/reports/<run-id>/`.
+ */
+export async function createTrackingObserver(home: string, log?: Logger): Promise<TrackingObserver> {
+  const { ArtifactStore } = await import('../artifacts/store.ts');
+  const { openTracker } = await import('./index.ts');
+  const store = new ArtifactStore(path.join(home, 'artifacts'));
+  return new TrackingObserver({ tracker: openTracker({ home, store }), store, home, log });
+}

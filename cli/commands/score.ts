@@ -1,0 +1,60 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { ArtifactStore } from '../../artifacts/store.ts';
+import { UserError } from '../../lib/errors.ts';
+import { PROJECT_ROOT } from '../../lib/paths.ts';
+import { scoreDate } from '../../tracking/score.ts';
+import { homeOption, withRegistry } from './models.ts';
+
+/** `trademl score --model NAME@ALIAS [--date D] [--ohlcv FILE]`: target weights of one date from a registered model. */
+export function register(program: Command): void {
+  program
+    .command('score')
+    .description("score one date with a registered model (default alias champion): that date's features → ONNX → target weights + JSON/Markdown report")
+    .requiredOption('--model <ref>', 'NAME@ALIAS (e.g. equities_xs@champion) or NAME/VERSION')
+    .option('--date <YYYY-MM-DD>', 'trading date to score (default: the last date in the OHLCV)')
+    .option('--ohlcv <parquet>', "canonical daily OHLCV Parquet (default: the curated OHLCV recorded in the model's lineage)")
+    .option('--out <dir>', 'output folder (default: <home>/scores/<model>/<date>)')
+    .option('--quantile <q>', 'fraction of the universe held on each side', '0.1')
+    .option('--gross <g>', 'gross exposure, fraction of capital', '1')
+    .option('--long-only', 'long the top quantile only')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { model: string; date?: string; ohlcv?: string; out?: string; quantile: string; gross: string; longOnly?: boolean; json?: boolean }, cmd: Command) => {
+      if (o.date && !/^\d{4}-\d{2}-\d{2}$/.test(o.date)) throw new UserError(`--date ${o.date}: use YYYY-MM-DD`);
+      const quantile = Number(o.quantile);
+      const gross = Number(o.gross);
+      if (!(quantile > 0 && quantile <= 0.5)) throw new UserError(`--quantile ${o.quantile}: use a number in (0, 0.5]`);
+      if (!(gross > 0)) throw new UserError(`--gross ${o.gross}: use a positive number`);
+      const home = homeOption(cmd);
+      const res = await withRegistry(cmd, async (reg) => {
+        const v = await reg.resolve(o.model);
+        const work = path.join(home, 'scores', '.model', `${v.name}-v${v.version}`);
+        const files = await reg.fetchFiles(v, work);
+        let ohlcv = o.ohlcv ? path.resolve(o.ohlcv) : undefined;
+        if (!ohlcv && files.lineage) {
+          const lin = JSON.parse((await import('node:fs')).readFileSync(files.lineage, 'utf8')) as { ohlcv?: string };
+          const store = new ArtifactStore(path.join(home, 'artifacts'));
+          if (lin.ohlcv && store.has(lin.ohlcv)) ohlcv = store.path(lin.ohlcv);
+        }
+        if (!ohlcv) throw new UserError(`model ${v.name} v${v.version} has no curated OHLCV in this state home; pass --ohlcv <canonical OHLCV parquet> (docs/contracts.md)`);
+        return scoreDate({
+          model: v.name,
+          version: v.version,
+          onnxPath: files.onnx,
+          featureListPath: files.featureList,
+          ohlcvPath: ohlcv,
+          date: o.date,
+          projectRoot: PROJECT_ROOT,
+          outDir: o.out ? path.resolve(o.out) : path.join(home, 'scores', v.name, o.date ?? 'latest'),
+          scheme: { quantile, gross, longOnly: Boolean(o.longOnly) },
+        });
+      });
+      if (o.json) process.stdout.write(JSON.stringify(res, null, 2) + '\n');
+      else {
+        process.stdout.write(
+          `${res.model} v${res.version} on ${res.date}: ${res.n_scored}/${res.n_universe} scored, ${res.n_long} long / ${res.n_short} short, gross ${(res.gross * 100).toFixed(1)}%, net ${(res.net * 100).toFixed(1)}%\n` +
+            `weights: ${res.files.weights}\nreport:  ${res.files.markdown}\n`,
+        );
+      }
+    });
+}
