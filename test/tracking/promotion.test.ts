@@ -1,0 +1,190 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command } from 'commander';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ArtifactStore } from '../../artifacts/store.ts';
+import { promote, scoreDaily, report } from '../../activities/tracking/index.ts';
+import type { UpstreamStep } from '../../activities/types.ts';
+import { queryRows, sqlString, withDuckDB } from '../../lib/duckdb.ts';
+import { register as registerModels } from '../../cli/commands/models.ts';
+import { register as registerScore } from '../../cli/commands/score.ts';
+import { register as registerReport } from '../../cli/commands/report.ts';
+import { LocalTracker } from '../../tracking/local.ts';
+import type { StepRecord } from '../../tracking/observer.ts';
+import { ModelRegistry } from '../../tracking/registry.ts';
+import { TrackingObserver } from '../../tracking/trackingObserver.ts';
+import { makeTestContext, runKind, tempDir } from '../support/context.ts';
+import { nightlyRunFixture, type RunFixture } from './support/fixtures.ts';
+
+const home = tempDir('trademl-promo-home-');
+process.env.TRADEML_HOME = home;
+delete process.env.MLFLOW_TRACKING_URI;
+const store = new ArtifactStore(path.join(home, 'artifacts'));
+const tracker = new LocalTracker(path.join(home, 'tracking.duckdb'), store);
+const registry = new ModelRegistry(tracker);
+const observer = new TrackingObserver({ tracker, store, home });
+const MODEL = 'equities_xs';
+
+function ancestorsOf(steps: StepRecord[]): Record<string, UpstreamStep> {
+  return Object.fromEntries(steps.map((s) => [s.stepId, { uses: s.uses, status: s.status === 'cancelled' ? 'failed' : s.status, outputs: s.outputs, error: s.error }]));
+}
+
+/** Drives the observer through a nightly run as the runtime would, up to (not including) promote. */
+async function nightly(runId: string, opts: { gatePassed?: boolean; approval?: 'approved' | 'rejected' | 'pending' }): Promise<RunFixture> {
+  const fx = await nightlyRunFixture(store, { runId, ...opts });
+  await observer.runStarted(fx.run);
+  for (const s of fx.steps) {
+    if (s.uses === 'approval') {
+      await observer.runFinished({ ...fx.run, status: 'waiting_approval' }, fx.steps.filter((x) => x.uses !== 'approval'));
+      const ok = s.status === 'succeeded';
+      await observer.approvalDecided({ runId, stepId: s.stepId, approved: ok, by: ok ? 'alice' : 'bob', at: '2024-03-01T03:00:00Z', comment: ok ? 'IC and DSR look fine' : 'drawdown too deep' });
+    }
+    await observer.stepFinished(s);
+  }
+  return fx;
+}
+
+async function promoteStep(fx: RunFixture) {
+  const ctx = makeTestContext({ store, runId: fx.run.runId, pipeline: 'nightly', stepId: 'promote', params: fx.run.params, ancestors: ancestorsOf(fx.steps) });
+  return runKind(promote as never, { model: MODEL }, ctx);
+}
+
+async function cli(args: string[]): Promise<string> {
+  const program = new Command('trademl').option('--home <dir>').exitOverride();
+  registerModels(program);
+  registerScore(program);
+  registerReport(program);
+  const chunks: string[] = [];
+  const orig = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((s: string | Uint8Array) => {
+    chunks.push(String(s));
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    await program.parseAsync(['node', 'trademl', '--home', home, ...args]);
+  } finally {
+    process.stdout.write = orig;
+  }
+  return chunks.join('');
+}
+
+const aliases = async () => {
+  const s = await registry.show(MODEL);
+  return { champion: s.champion?.version, previous: s.previousChampion?.version, challenger: s.challenger?.version };
+};
+
+describe('champion/challenger promotion on the local tracker (acceptance)', () => {
+  let run1: RunFixture;
+  beforeAll(async () => {
+    run1 = await nightly('nightly-1', { approval: 'approved' });
+  });
+
+  it('a nightly run whose gate passes registers a challenger; approving and promoting makes it champion', async () => {
+    const v = await registry.versionForRun(MODEL, 'nightly-1');
+    expect(v?.version).toBe('1');
+    expect(v?.tags['trademl.approval']).toBe('approved'); // approvalDecided recorded on the candidate
+    expect((await aliases()).challenger).toBe('1');
+    const out = await promoteStep(run1);
+    expect(out).toMatchObject({ model: MODEL, version: '1', champion: '1', previous_champion: null, changed: true, approved_by: 'alice' });
+    expect(await aliases()).toEqual({ champion: '1', previous: undefined, challenger: undefined });
+    // A retried promote is a no-op.
+    expect((await promoteStep(run1)).changed).toBe(false);
+    // The candidate carries its files and lineage.
+    const files = await registry.fetchFiles(v!, path.join(tempDir(), 'm'));
+    expect(readFileSync(files.onnx).equals(readFileSync(store.path(run1.refs.model!)))).toBe(true);
+    const lineage = JSON.parse(readFileSync(files.lineage!, 'utf8')) as { plan_digest: string; datasets: Record<string, string>; ohlcv: string };
+    expect(lineage.plan_digest).toBe(run1.run.planDigest);
+    expect(lineage.datasets['fit.model']).toBe(run1.refs.model!.digest);
+    expect(lineage.ohlcv).toBe(run1.refs.curated!.uri);
+  });
+
+  it('logs params, metrics, lineage inputs and the report on the tracker run', async () => {
+    await observer.runFinished({ ...run1.run, status: 'succeeded', endedAt: '2024-03-01T02:01:00Z' }, run1.steps);
+    const exp = await tracker.getOrCreateExperiment('trademl/nightly');
+    const [r] = await tracker.searchRuns(exp, { 'trademl.run_id': 'nightly-1' });
+    const data = await tracker.getRun(r!.runId);
+    expect(data.info.status).toBe('FINISHED');
+    expect(data.params).toContainEqual({ key: 'fit.n_groups', value: '8' });
+    expect(data.params).toContainEqual({ key: 'params.horizon_days', value: '5' });
+    expect(data.metrics.find((m) => m.key === 'fit.mean_rank_ic')?.value).toBeCloseTo(0.034, 12);
+    expect(data.tags).toContainEqual({ key: 'approval.approve.by', value: 'alice' });
+    expect(data.inputs.find((i) => i.name === 'fit.model')?.digest).toBe(run1.refs.model!.digest);
+    expect(data.inputs.find((i) => i.name === 'plan')?.digest).toBe(run1.run.planDigest);
+    expect((await tracker.listArtifacts(r!.runId, 'report')).map((f) => f.path).sort()).toEqual(['report/report.html', 'report/report.json']);
+    const out = await cli(['report', 'nightly-1']);
+    expect(out).toContain(path.join(home, 'reports', 'nightly-1', 'report.html'));
+    expect(existsSync(path.join(home, 'reports', 'nightly-1', 'report.html'))).toBe(true);
+  });
+
+  it('a second approved run becomes champion and `models show` lists champion and previous-champion', async () => {
+    const fx = await nightly('nightly-2', { approval: 'approved' });
+    expect((await aliases()).challenger).toBe('2');
+    expect(await promoteStep(fx)).toMatchObject({ version: '2', champion: '2', previous_champion: '1' });
+    expect(await aliases()).toEqual({ champion: '2', previous: '1', challenger: undefined });
+    const shown = JSON.parse(await cli(['models', 'show', MODEL, '--json'])) as { champion: { version: string }; previous_champion: { version: string } };
+    expect([shown.champion.version, shown.previous_champion.version]).toEqual(['2', '1']);
+    const text = await cli(['models', 'show', MODEL]);
+    expect(text).toMatch(/champion:\s+v2 \(run nightly-2\)/);
+    expect(text).toMatch(/previous-champion:\s+v1 \(run nightly-1\)/);
+    expect(await cli(['models', 'list'])).toMatch(/equities_xs\s+v2\s+v1\s+-/);
+  });
+
+  it('a rejected approval changes no alias, and promote refuses to run', async () => {
+    const fx = await nightly('nightly-3', { approval: 'rejected' });
+    const v3 = await registry.versionForRun(MODEL, 'nightly-3');
+    expect(v3?.tags['trademl.approval']).toBe('rejected');
+    const before = await aliases();
+    expect(before).toEqual({ champion: '2', previous: '1', challenger: '3' }); // challenger was set when the gate passed
+    await expect(promoteStep(fx)).rejects.toMatchObject({ type: 'PromotionBlocked' });
+    expect(await aliases()).toEqual(before);
+  });
+
+  it('a failed gate registers nothing and changes no alias', async () => {
+    const before = await aliases();
+    const n = (await tracker.listModelVersions(MODEL)).length;
+    const fx = await nightly('nightly-4', { gatePassed: false });
+    expect(await registry.versionForRun(MODEL, 'nightly-4')).toBeUndefined();
+    expect((await tracker.listModelVersions(MODEL)).length).toBe(n);
+    expect(await aliases()).toEqual(before);
+    const ctx = makeTestContext({ store, runId: 'nightly-4', ancestors: { ...ancestorsOf(fx.steps), approve: { uses: 'approval', status: 'succeeded', outputs: { approved: true, by: 'x', at: 'y', comment: '' } } } });
+    await expect(runKind(promote as never, { model: MODEL }, ctx)).rejects.toThrow(/did not pass/);
+    // The report step (when: always) still reports the failed gate.
+    const rep = await runKind(report as never, {}, makeTestContext({ store, runId: 'nightly-4', ancestors: ancestorsOf(fx.steps) }));
+    expect((rep as { charts: string[] }).charts).toContain('equity');
+    expect(store.readJson<{ gate: { passed: boolean } }>(rep.report_json as never).gate.passed).toBe(false);
+  });
+
+  it('`models rollback` moves champion back to previous-champion', async () => {
+    expect(JSON.parse(await cli(['models', 'rollback', MODEL, '--json']))).toEqual({ name: MODEL, champion: '1', previous_champion: '2' });
+    expect(await aliases()).toMatchObject({ champion: '1', previous: '2' });
+  });
+
+  it("score.daily and `trademl score` turn the champion's ONNX scores of a date into long/short target weights", async () => {
+    const date = '2018-03-09';
+    const workDir = path.join(tempDir(), 'w');
+    const ctx = makeTestContext({ store, runId: 'score-1', params: { model: MODEL }, workDir, ancestors: { audit: { uses: 'qc.audit', status: 'succeeded', outputs: { curated: run1.refs.curated } } }, inputs: { audit: { curated: run1.refs.curated } } });
+    const out = (await runKind(scoreDaily as never, { date, quantile: 0.2 }, ctx)) as Record<string, unknown>;
+    expect(out).toMatchObject({ model: MODEL, version: '1', date, n_universe: 30, n_scored: 30, n_long: 6, n_short: 6 });
+    expect(out.gross as number).toBeCloseTo(1, 12);
+    expect(out.net as number).toBeCloseTo(0, 12);
+    // Independent check: score = features · w + b from the features the step computed for that date.
+    const feats = await withDuckDB((con) => queryRows<Record<string, number | string | null>>(con, `SELECT * FROM read_parquet(${sqlString(path.join(workDir, 'score', 'features.parquet'))}) WHERE date = DATE '${date}' ORDER BY symbol`));
+    const expected = feats.map((r) => ({ symbol: String(r.symbol), score: run1.featureNames.reduce((a, n, j) => a + Number(r[n] ?? NaN) * run1.weights[j]!, 0.01) }));
+    const weights = await withDuckDB((con) => queryRows<{ symbol: string; score: number; weight: number }>(con, `SELECT symbol, score, weight FROM read_parquet(${sqlString(store.path(out.weights as never))}) ORDER BY symbol`));
+    expect(weights).toHaveLength(30);
+    for (const w of weights) expect(w.score).toBeCloseTo(expected.find((e) => e.symbol === w.symbol)!.score, 4);
+    const ranked = [...weights].sort((a, b) => b.score - a.score);
+    expect(ranked.slice(0, 6).every((w) => Math.abs(w.weight - 0.5 / 6) < 1e-12)).toBe(true);
+    expect(ranked.slice(-6).every((w) => Math.abs(w.weight + 0.5 / 6) < 1e-12)).toBe(true);
+    expect(ranked.slice(6, -6).every((w) => w.weight === 0)).toBe(true);
+    expect(store.readText(out.report_md as never)).toContain(`# Scores for ${date}`);
+
+    // The CLI finds the curated OHLCV through the model's lineage and gives the same weights.
+    const res = JSON.parse(await cli(['score', '--model', `${MODEL}@champion`, '--date', date, '--quantile', '0.2', '--json'])) as { version: string; n_long: number; files: { weights: string } };
+    expect(res.version).toBe('1');
+    const cliWeights = await withDuckDB((con) => queryRows<{ symbol: string; weight: number }>(con, `SELECT symbol, weight FROM read_parquet(${sqlString(res.files.weights)}) ORDER BY symbol`));
+    expect(cliWeights.map((w) => [w.symbol, w.weight])).toEqual(weights.map((w) => [w.symbol, w.weight]));
+    await expect(cli(['score', '--model', `${MODEL}@champion`, '--date', '2018-03-10'])).rejects.toThrow(/not a trading date/);
+    await expect(cli(['score', '--model', 'nosuch@champion'])).rejects.toThrow(/no registered model named "nosuch"/);
+  });
+});
