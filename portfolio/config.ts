@@ -12,7 +12,7 @@ import { UserError } from '../lib/errors.ts';
  * - `vol_target.annual`: annualised volatility target of the book (e.g. 0.10 = 10%/yr).
  * - `max_leverage`: hard ceiling on the multiplier applied to the base book.
  * - `execution`: trade targets at the decision day's `close` or the `next_open`.
- * - `max_forward_ic`: look-ahead ceiling for the engine's timing check (mean daily rank IC).
+ * - `max_forward_ic`: look-ahead ceiling for the engine timing check (mean daily IC of targets vs next-day return).
  */
 export const portfolioConfigSchema = z
   .object({

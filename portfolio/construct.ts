@@ -1,5 +1,20 @@
 import type { PricePanel } from '../backtest/panel.ts';
 import type { PortfolioConfig } from './config.ts';
+import { rankInto } from '../backtest/engine.ts';
+
+/** Reusable buffers of {@link baseBookRow} (all length N). */
+export interface BookScratch {
+  idx: Uint32Array;
+  z: Float64Array;
+  vals: Float64Array;
+  sorted: Float64Array;
+  ranks: Float64Array;
+}
+
+/** Allocates {@link BookScratch} for N names. */
+export function bookScratch(N: number): BookScratch {
+  return { idx: new Uint32Array(N), z: new Float64Array(N), vals: new Float64Array(N), sorted: new Float64Array(N), ranks: new Float64Array(N) };
+}
 
 /** Result of {@link buildWeights} for one path (arrays aligned with the panel). */
 export interface BuiltWeights {
@@ -21,7 +36,7 @@ export interface BuiltWeights {
  * and the book is smaller). Names with a non-finite score or no close on the date get 0.
  * Fewer than `min_names` valid names → all 0.
  */
-export function baseBookRow(score: Float64Array, close: Float64Array, rowOff: number, N: number, cfg: PortfolioConfig, out: Float64Array, scratch: { idx: Uint32Array; z: Float64Array }): void {
+export function baseBookRow(score: Float64Array, close: Float64Array, rowOff: number, N: number, cfg: PortfolioConfig, out: Float64Array, scratch: BookScratch): void {
   out.fill(0);
   const { idx, z } = scratch;
   let n = 0;
@@ -31,16 +46,11 @@ export function baseBookRow(score: Float64Array, close: Float64Array, rowOff: nu
   }
   if (n < cfg.min_names) return;
   const sub = idx.subarray(0, n);
-  sub.sort((a, b) => score[rowOff + a]! - score[rowOff + b]!);
-  // average ranks 0..n-1, then z-score (mean (n−1)/2, std of ranks)
-  let i = 0;
-  while (i < n) {
-    let j = i;
-    while (j + 1 < n && score[rowOff + sub[j + 1]!] === score[rowOff + sub[i]!]) j++;
-    const r = (i + j) / 2;
-    for (let k = i; k <= j; k++) z[sub[k]!] = r;
-    i = j + 1;
-  }
+  // average ranks 0..n-1 (ties averaged), then z-score (mean (n−1)/2, std of ranks)
+  const vals = scratch.vals.subarray(0, n);
+  for (let k = 0; k < n; k++) vals[k] = score[rowOff + sub[k]!]!;
+  rankInto(vals, n, scratch.sorted, scratch.ranks);
+  for (let k = 0; k < n; k++) z[sub[k]!] = scratch.ranks[k]!;
   const mean = (n - 1) / 2;
   let ss = 0;
   for (let k = 0; k < n; k++) ss += (z[sub[k]!]! - mean) ** 2;
@@ -58,34 +68,46 @@ export function baseBookRow(score: Float64Array, close: Float64Array, rowOff: nu
 /** Water-filling: weights ∝ side·z over names with side·z > 0, summing to `size`, each ≤ cap. */
 function fillBook(names: Uint32Array, z: Float64Array, side: 1 | -1, size: number, cap: number, out: Float64Array): void {
   if (size <= 0) return;
-  const members: number[] = [];
-  for (const i of names) if (side * z[i]! > 0) members.push(i);
-  if (members.length === 0) return;
-  if (members.length * cap <= size) {
-    for (const i of members) out[i] = side * cap;
+  let m = 0;
+  let free = 0;
+  for (let k = 0; k < names.length; k++) {
+    const v = side * z[names[k]!]!;
+    if (v > 0) {
+      m++;
+      free += v;
+    }
+  }
+  if (m === 0) return;
+  if (m * cap <= size) {
+    for (let k = 0; k < names.length; k++) if (side * z[names[k]!]! > 0) out[names[k]!] = side * cap;
     return;
   }
-  const capped = new Set<number>();
-  for (let iter = 0; iter < members.length; iter++) {
-    let free = 0;
-    for (const i of members) if (!capped.has(i)) free += side * z[i]!;
-    const remaining = size - capped.size * cap;
-    const scale = remaining / free;
+  // Iterate: scale the uncapped names to fill what the capped ones leave; cap any that exceed.
+  // `out` holds ±cap for capped names and 0 for the others while iterating.
+  let nCapped = 0;
+  for (let iter = 0; iter <= m; iter++) {
+    const scale = (size - nCapped * cap) / free;
     let newly = 0;
-    for (const i of members) {
-      if (capped.has(i)) continue;
-      const w = side * z[i]! * scale;
-      if (w > cap + 1e-15) {
-        capped.add(i);
+    for (let k = 0; k < names.length; k++) {
+      const i = names[k]!;
+      const v = side * z[i]!;
+      if (v <= 0 || out[i] !== 0) continue;
+      if (v * scale > cap + 1e-15) {
+        out[i] = side * cap;
+        nCapped++;
+        free -= v;
         newly++;
       }
     }
-    if (newly === 0) {
-      for (const i of members) out[i] = side * (capped.has(i) ? cap : side * z[i]! * scale);
+    if (newly === 0 || free <= 0) {
+      for (let k = 0; k < names.length; k++) {
+        const i = names[k]!;
+        const v = side * z[i]!;
+        if (v > 0 && out[i] === 0) out[i] = side * v * scale;
+      }
       return;
     }
   }
-  for (const i of members) out[i] = side * cap;
 }
 
 /**
@@ -110,7 +132,7 @@ export function buildWeights(scores: Float64Array, panel: PricePanel, ret: Float
   const { T, N, close } = panel;
   const base = new Float64Array(T * N);
   const row = new Float64Array(N);
-  const scratch = { idx: new Uint32Array(N), z: new Float64Array(N) };
+  const scratch = bookScratch(N);
   for (let t = 0; t < T; t++) {
     baseBookRow(scores, close, t * N, N, cfg, row, scratch);
     base.set(row, t * N);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { costConfigSchema, impactCost, linearCosts, borrowCost, borrowAnnualBps, riskInputs } from '../../execution/cost_models.ts';
 import { runPath } from '../../backtest/engine.ts';
 import { panelFromRows } from '../../backtest/panel.ts';
-import { baseBookRow, kellyLeverage, buildWeights } from '../../portfolio/construct.ts';
+import { baseBookRow, bookScratch, kellyLeverage, buildWeights } from '../../portfolio/construct.ts';
 import { portfolioConfigSchema } from '../../portfolio/config.ts';
 import { pathMetrics } from '../../backtest/metrics.ts';
 
@@ -92,7 +92,7 @@ describe('portfolio construction', () => {
     const score = Float64Array.from({ length: N }, (_, i) => (i === 0 ? 1e6 : i)); // an outlier does not matter after ranking
     const close = new Float64Array(N).fill(10);
     const out = new Float64Array(N);
-    baseBookRow(score, close, 0, N, cfg, out, { idx: new Uint32Array(N), z: new Float64Array(N) });
+    baseBookRow(score, close, 0, N, cfg, out, bookScratch(N));
     const gross = out.reduce((a, b) => a + Math.abs(b), 0);
     const net = out.reduce((a, b) => a + b, 0);
     expect(gross).toBeCloseTo(1, 10);
@@ -105,7 +105,7 @@ describe('portfolio construction', () => {
     const c = portfolioConfigSchema.parse({ mode: 'long_only', min_names: 2 });
     const N = 20;
     const out = new Float64Array(N);
-    baseBookRow(Float64Array.from({ length: N }, (_, i) => i), new Float64Array(N).fill(1), 0, N, c, out, { idx: new Uint32Array(N), z: new Float64Array(N) });
+    baseBookRow(Float64Array.from({ length: N }, (_, i) => i), new Float64Array(N).fill(1), 0, N, c, out, bookScratch(N));
     // 10 names with z > 0, 10·5% = 50% < gross 1 → all at 5%
     expect(out.filter((w) => w > 0).length).toBe(10);
     expect(out.reduce((a, b) => a + b, 0)).toBeCloseTo(0.5, 12);
