@@ -497,7 +497,7 @@ export async function runCpcvFit(ctx: StepContext, w: FitWith): Promise<FitOutpu
     ]);
     const oofPath = ctx.artifacts.tempPath('oof.parquet');
     const probSel = probCol ? ', o.prob_up' : '';
-    await con.run(`COPY (SELECT p.date, p.symbol, o.path, o.split, o.test_group, o.pred, p.label, p.ret${probSel}
+    await con.run(`COPY (SELECT p.date, p.symbol, o.path, o.split, o.test_group, o.pred, p.label, p.ret, p.t1${probSel}
       FROM oof_rows o JOIN panel p USING (row_id) ORDER BY o.path, p.date, p.symbol) TO ${sqlString(oofPath)} (FORMAT parquet)`);
     const oof = await ctx.artifacts.putFile(oofPath);
 
@@ -511,7 +511,7 @@ export async function runCpcvFit(ctx: StepContext, w: FitWith): Promise<FitOutpu
       ...(probCol ? [{ name: 'prob_up', type: 'DOUBLE' as const, values: wfIdx.map((i) => wfProb[i]!) }] : []),
     ]);
     const wfPath = ctx.artifacts.tempPath('oof_walk_forward.parquet');
-    await con.run(`COPY (SELECT p.date, p.symbol, 0::INTEGER AS path, o.split, o.test_group, o.pred, p.label, p.ret${probSel}
+    await con.run(`COPY (SELECT p.date, p.symbol, 0::INTEGER AS path, o.split, o.test_group, o.pred, p.label, p.ret, p.t1${probSel}
       FROM wf_rows o JOIN panel p USING (row_id) ORDER BY p.date, p.symbol) TO ${sqlString(wfPath)} (FORMAT parquet)`);
     const oofWalkForward = await ctx.artifacts.putFile(wfPath);
 

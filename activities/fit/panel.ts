@@ -55,24 +55,36 @@ export async function loadPanel(con: DuckDBConnection, featuresPath: string, lab
     JOIN read_parquet(${sqlString(labelsPath)}) l ON CAST(l.date AS DATE) = CAST(f.date AS DATE) AND l.symbol = f.symbol
     WHERE l.label IS NOT NULL AND isfinite(l.label) AND l.ret IS NOT NULL AND isfinite(l.ret) AND l.t1 IS NOT NULL
       AND NOT (${allNull})`);
-  const reader = await con.runAndReadAll(`SELECT (date - DATE '1970-01-01')::INTEGER AS d, (t1 - DATE '1970-01-01')::INTEGER AS t1d, label, ret,
-      ${featureNames.map((c) => q('f_' + c)).join(', ')} FROM panel ORDER BY row_id`);
-  const cols = reader.getColumnsJS() as (number | null)[][];
-  const n = cols[0]!.length;
-  if (n === 0) throw new StepError('features ⋈ labels on (date, symbol) is empty: do the two steps cover the same dates and symbols?', 'BadInput', true);
+  const nRows = Number((await con.runAndReadAll('SELECT count(*) FROM panel')).getRows()[0]![0]);
+  if (nRows === 0) throw new StepError('features ⋈ labels on (date, symbol) is empty: do the two steps cover the same dates and symbols?', 'BadInput', true);
+  const n = nRows;
   const F = featureNames.length;
-  const date = Int32Array.from(cols[0]! as number[]);
-  const t1 = Int32Array.from(cols[1]! as number[]);
-  const label = Float64Array.from(cols[2]! as number[]);
-  const ret = Float64Array.from(cols[3]! as number[]);
+  const date = new Int32Array(n), t1 = new Int32Array(n);
+  const label = new Float64Array(n), ret = new Float64Array(n);
   const X = new Float32Array(n * F);
-  for (let j = 0; j < F; j++) {
-    const c = cols[4 + j]!;
-    for (let i = 0; i < n; i++) {
-      const v = c[i];
-      X[i * F + j] = v === null || v === undefined ? NaN : v;
+  // Chunked read straight into typed arrays (no per-row JS objects).
+  const res = await con.run(`SELECT (date - DATE '1970-01-01')::INTEGER AS d, (t1 - DATE '1970-01-01')::INTEGER AS t1d, label, ret,
+      ${featureNames.map((c) => q('f_' + c)).join(', ')} FROM panel ORDER BY row_id`);
+  let off = 0;
+  for (let chunk = await res.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await res.fetchChunk()) {
+    const m = chunk.rowCount;
+    const vd = chunk.getColumnVector(0), vt = chunk.getColumnVector(1), vl = chunk.getColumnVector(2), vr = chunk.getColumnVector(3);
+    for (let i = 0; i < m; i++) {
+      date[off + i] = vd.getItem(i) as number;
+      t1[off + i] = vt.getItem(i) as number;
+      label[off + i] = vl.getItem(i) as number;
+      ret[off + i] = vr.getItem(i) as number;
     }
+    for (let j = 0; j < F; j++) {
+      const v = chunk.getColumnVector(4 + j);
+      for (let i = 0; i < m; i++) {
+        const x = v.getItem(i) as number | null;
+        X[(off + i) * F + j] = x === null ? NaN : x;
+      }
+    }
+    off += m;
   }
+  if (off !== n) throw new StepError(`panel read ${off} rows, expected ${n}`, 'InternalError', false);
   const uniq: number[] = [];
   for (let i = 0; i < n; i++) if (i === 0 || date[i] !== date[i - 1]) uniq.push(date[i]!);
   const uniqueDates = Int32Array.from(uniq);

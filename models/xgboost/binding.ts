@@ -52,36 +52,38 @@ export function xgboostLibraryCandidates(): string[] {
 }
 
 /**
+ * Opens the first loadable library among `candidates`. Throws XGBoostError (non-retryable) listing
+ * what was tried and how to install libxgboost when none loads.
+ */
+export function openXGBoostLibrary(candidates: string[]): { lib: LibraryHandle; libPath: string } {
+  const tried: string[] = [];
+  for (const cand of candidates) {
+    try {
+      return { lib: koffi.load(cand), libPath: cand };
+    } catch (e) {
+      tried.push(`${cand}: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  throw new XGBoostError(
+    `cannot load libxgboost (tried ${tried.join('; ')}). Install it with \`apt-get install -y libxgboost0 libxgboost-dev\` ` +
+      `(Debian/Ubuntu, XGBoost ≥ 1.7), or point TRADEML_XGBOOST_LIB at a libxgboost.so (e.g. a CUDA build on a GPU worker).`,
+  );
+}
+
+/**
  * Loads libxgboost once per process and returns the bound C functions.
  * Throws XGBoostError (non-retryable) saying how to install the library when none loads.
  */
 export function xgboostApi(): Api {
   if (api) return api;
-  const tried: string[] = [];
-  let lib: LibraryHandle | undefined;
-  let libPath = '';
-  for (const cand of xgboostLibraryCandidates()) {
-    try {
-      lib = koffi.load(cand);
-      libPath = cand;
-      break;
-    } catch (e) {
-      tried.push(`${cand}: ${(e as Error).message.split('\n')[0]}`);
-    }
-  }
-  if (!lib) {
-    throw new XGBoostError(
-      `cannot load libxgboost (tried ${tried.join('; ')}). Install it with \`apt-get install -y libxgboost0 libxgboost-dev\` ` +
-        `(Debian/Ubuntu, XGBoost ≥ 1.7), or point TRADEML_XGBOOST_LIB at a libxgboost.so (e.g. a CUDA build on a GPU worker).`,
-    );
-  }
+  const { lib, libPath } = openXGBoostLibrary(xgboostLibraryCandidates());
   if (!typesDefined) {
     koffi.pointer('XGDMatrixHandle', koffi.opaque());
     koffi.pointer('XGBoosterHandle', koffi.opaque());
     koffi.alias('xgb_ulong', 'uint64_t');
     typesDefined = true;
   }
-  const f = (sig: string): Fn => lib!.func(sig);
+  const f = (sig: string): Fn => lib.func(sig);
   const XGBoostVersion = f('void XGBoostVersion(_Out_ int *major, _Out_ int *minor, _Out_ int *patch)');
   const maj = [0], min = [0], pat = [0];
   XGBoostVersion(maj, min, pat);

@@ -30,6 +30,7 @@ export interface TrainResult {
 /**
  * Boosts up to `numRounds` rounds with optional early stopping on `dvalid`'s first eval metric
  * (lower is better: rmse, logloss, mlogloss, ...), like xgboost.train(early_stopping_rounds=…).
+ * Deterministic for a given `seed` (seed_per_iteration is set, see below).
  * Round 0 runs synchronously (so configuration errors carry libxgboost's own message); later rounds
  * run on koffi's async worker so the event loop keeps flowing between rounds.
  * The caller owns (and must free) the returned booster; on error it is freed here.
@@ -37,7 +38,10 @@ export interface TrainResult {
  */
 export async function trainBooster(o: TrainOptions): Promise<TrainResult> {
   const cache = o.dvalid ? [o.dtrain, o.dvalid] : [o.dtrain];
-  const booster = new Booster(o.params, cache);
+  // Rounds after the first run on koffi's worker threads; XGBoost's random engine (row/column
+  // subsampling) is thread-local, so it is re-seeded from `seed` and the round number on whichever
+  // thread runs the round — otherwise results would depend on thread scheduling.
+  const booster = new Booster({ seed_per_iteration: true, ...o.params }, cache);
   let bestIteration = 0;
   let bestScore: number | null = null;
   let metric: string | null = null;
