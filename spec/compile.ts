@@ -131,7 +131,7 @@ function coerceParam(name: string, raw: string | number | boolean, type: string,
   if (typeof raw === 'string') {
     if (type === 'number' || type === 'integer') {
       v = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(v)) throw new UserError(`param "${name}" must be a ${type}, got "${raw}"`);
+      if (raw.trim() === '' || !Number.isFinite(v)) throw new UserError(`param "${name}" must be ${type === 'integer' ? 'an' : 'a'} ${type}, got "${raw}"`);
       if (type === 'integer' && !Number.isInteger(v)) throw new UserError(`param "${name}" must be an integer, got "${raw}"`);
     } else if (type === 'boolean') {
       if (!['true', 'false'].includes(raw)) throw new UserError(`param "${name}" must be true or false, got "${raw}"`);

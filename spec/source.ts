@@ -1,4 +1,4 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 
 /** A problem in pipelines.yaml, located by 1-based line and column. */
 export interface Diagnostic {
@@ -26,8 +26,18 @@ export class YamlSource {
 
   /** Syntax errors (including duplicate keys) as diagnostics. */
   syntaxDiagnostics(): Diagnostic[] {
-    return this.doc.errors.map((e) => {
-      const { line, col } = this.pos(e.pos[0]);
+    // one error per offset and per line: the parser's follow-up errors repeat the first one
+    const seenOffsets = new Set<number>();
+    const seenLines = new Set<number>();
+    const errors = this.doc.errors.filter((e) => {
+      const line = this.pos(e.pos[0]).line;
+      if (seenOffsets.has(e.pos[0]) || seenLines.has(line)) return false;
+      seenOffsets.add(e.pos[0]);
+      seenLines.add(line);
+      return true;
+    });
+    return errors.map((e) => {
+      const { line, col } = this.pos(this.errorOffset(e.code, e.pos[0]));
       if (e.code === 'DUPLICATE_KEY') {
         const key = this.keyAt(e.pos[0]);
         const inSteps = this.isUnderSteps(e.pos[0]);
@@ -83,6 +93,25 @@ export class YamlSource {
   private pos(offset: number): { line: number; col: number } {
     const p = this.lines.linePos(offset);
     return { line: p.line, col: p.col };
+  }
+
+  /**
+   * Where a syntax error is best shown: an unclosed quote at the quote that opened the string
+   * (the parser reports it where the file ends), a bad indentation at the line's first character.
+   */
+  private errorOffset(code: string, offset: number): number {
+    if (code === 'MISSING_CHAR') {
+      let open: number | undefined;
+      visit(this.doc, {
+        Scalar: (_k, n) => {
+          if ((n.type === 'QUOTE_DOUBLE' || n.type === 'QUOTE_SINGLE') && n.range && n.range[0] < offset && n.range[1] >= offset) open = n.range[0];
+        },
+      });
+      if (open !== undefined) return open;
+    }
+    let o = offset;
+    while (this.text[o] === ' ') o++;
+    return this.text[o] === undefined || this.text[o] === '\n' ? offset : o;
   }
 
   private keyAt(offset: number): string | undefined {

@@ -4,12 +4,14 @@ import type { z } from 'zod';
 import { STEP_KINDS } from '../activities/registry.ts';
 import type { StepKind } from '../activities/types.ts';
 import { findCycle, ancestorsOf } from '../engine/graph.ts';
+import { DURATION_RE } from '../lib/duration.ts';
 import { findExpressions, interpolate, isWholeExpression, parseRef, walkStrings, type Ref } from './expressions.ts';
 import { defaultsSchema, paramSchema, pipelineSchema, scheduleSchema, specSchema, stepSchema, type Spec, type SpecParam } from './schema.ts';
 import { YamlSource, type Diagnostic } from './source.ts';
-import { allowedKeys, schemaAt, typeName } from './zod-walk.ts';
+import { acceptedForms, allowedKeys, schemaAt, typeName } from './zod-walk.ts';
 
 type Path = (string | number)[];
+type IssueCheck = (schema: z.ZodType, value: unknown, base: Path, skip?: (issue: z.core.$ZodIssue) => boolean) => boolean;
 
 export interface ValidationResult {
   diagnostics: Diagnostic[];
@@ -49,10 +51,10 @@ export function validateSpecText(text: string, file = 'pipelines.yaml', kinds: R
   if (!root || typeof root !== 'object' || Array.isArray(root)) {
     return { diagnostics: [src.at([], 'the file must be a mapping with keys version, defaults, pipelines', 'start from the example in README.md')], source: src };
   }
-  const zodIssues = (schema: z.ZodType, value: unknown, base: Path): boolean => {
+  const zodIssues: IssueCheck = (schema, value, base, skip) => {
     const r = schema.safeParse(value);
     if (r.success) return true;
-    for (const issue of r.error.issues) diags.push(...issueToDiagnostics(src, schema, issue, base));
+    for (const issue of r.error.issues) if (!skip?.(issue)) diags.push(...issueToDiagnostics(src, schema, issue, base, value));
     return false;
   };
 
@@ -76,7 +78,7 @@ export function validateSpecText(text: string, file = 'pipelines.yaml', kinds: R
   const parsed = specSchema.safeParse(root);
   if (!parsed.success) {
     // every schema rule is checked above; this is a safety net so nothing slips through silently
-    for (const issue of parsed.error.issues) diags.push(...issueToDiagnostics(src, specSchema, issue, []));
+    for (const issue of parsed.error.issues) diags.push(...issueToDiagnostics(src, specSchema, issue, [], root));
     return { diagnostics: diags, source: src };
   }
   return { diagnostics: [], spec: parsed.data, source: src };
@@ -88,7 +90,7 @@ function validatePipeline(
   name: string,
   raw: unknown,
   kinds: ReadonlyMap<string, StepKind>,
-  zodIssues: (s: z.ZodType, v: unknown, base: Path) => boolean,
+  zodIssues: IssueCheck,
 ): void {
   const base: Path = ['pipelines', name];
   if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(name)) diags.push(src.at(base, `bad pipeline name "${name}"`, 'use letters, digits, _ and -', true));
@@ -115,7 +117,7 @@ function validatePipeline(
         const d = r.data.default;
         const t = r.data.type;
         const ok = d === undefined || (t === 'boolean' ? typeof d === 'boolean' : t === 'string' ? typeof d === 'string' : typeof d === 'number' && (t === 'number' || Number.isInteger(d)));
-        if (!ok) diags.push(src.at([...base, 'params', pn, 'default'], `param "${pn}" default ${JSON.stringify(d)} is not of type ${t}`, `give a ${t} default or change the type`));
+        if (!ok) diags.push(src.at([...base, 'params', pn, 'default'], `param "${pn}" default ${JSON.stringify(d)} is not of type ${t}`, `give ${t === 'integer' ? 'an' : 'a'} ${t} default or change the type`));
         if (r.data.enum && d !== undefined && !r.data.enum.includes(d as string | number)) {
           diags.push(src.at([...base, 'params', pn, 'default'], `param "${pn}" default ${JSON.stringify(d)} is not one of its enum values`, `use one of ${r.data.enum.join(', ')}`));
         }
@@ -151,45 +153,54 @@ function validatePipeline(
       diags.push(src.at(sp, `step "${id}" must be a mapping`, 'give it at least `uses: <step kind>`'));
       continue;
     }
-    if (!('uses' in sv)) {
+    const hasUses = 'uses' in sv;
+    if (!hasUses) {
       diags.push(src.at(sp, `step "${id}" has no "uses"`, 'add `uses: <step kind>`, e.g. uses: noop', true));
     }
-    if (!zodIssues(stepSchema, sv, sp)) {
-      const n = (sv as Record<string, unknown>).needs;
-      needs[id] = Array.isArray(n) ? n.filter((x) => typeof x === 'string') : typeof n === 'string' ? [n] : [];
-      continue;
-    }
-    const st = stepSchema.parse(sv);
-    parsedSteps[id] = st;
+    // a step with problems in some keys is still checked on the others (needs, kind, with)
+    const ok = zodIssues(stepSchema, sv, sp, (issue) => !hasUses && issue.path.length === 1 && issue.path[0] === 'uses');
+    const st = ok ? stepSchema.parse(sv) : salvageStep(sv as Record<string, unknown>);
     needs[id] = st.needs === undefined ? [] : Array.isArray(st.needs) ? st.needs : [st.needs];
     needs[id].forEach((n, i) => {
+      const at: Path = Array.isArray(st.needs) ? [...sp, 'needs', i] : [...sp, 'needs'];
       if (!stepIds.includes(n)) {
-        const at: Path = Array.isArray(st.needs) ? [...sp, 'needs', i] : [...sp, 'needs'];
         diags.push(src.at(at, `step "${id}" needs unknown step "${n}"`, suggest(n, stepIds.filter((x) => x !== id), 'steps of this pipeline')));
       } else if (n === id) {
-        diags.push(src.at([...sp, 'needs'], `step "${id}" needs itself`, 'remove it from its own needs'));
+        diags.push(src.at(at, `step "${id}" needs itself`, 'remove it from its own needs'));
       }
     });
+    if (st.uses === undefined) continue;
     if (!kinds.has(st.uses)) diags.push(src.at([...sp, 'uses'], `unknown step kind "${st.uses}"`, suggest(st.uses, [...kinds.keys()].sort(), 'known kinds')));
+    if (ok || 'with' in st || !('with' in sv)) parsedSteps[id] = { ...st, uses: st.uses };
   }
   const cycle = findCycle(needs);
-  if (cycle && cycle.length > 2) diags.push(src.at([...base, 'steps', cycle[0]!, 'needs'], `dependency cycle: ${cycle.join(' → ')}`, 'remove one of these needs so the steps form a DAG'));
+  if (cycle && cycle.length > 2) {
+    const [from, to] = [cycle[0]!, cycle[1]!];
+    const raw = (steps[from] as Record<string, unknown>).needs;
+    const at: Path = Array.isArray(raw) ? [...base, 'steps', from, 'needs', raw.indexOf(to)] : [...base, 'steps', from, 'needs'];
+    diags.push(src.at(at, `dependency cycle: ${cycle.join(' → ')}`, 'remove one of these needs so the steps form a DAG'));
+  }
 
   // `with`: param/output references and the kind's schema
   for (const [id, st] of Object.entries(parsedSteps)) {
     const kind = kinds.get(st.uses);
     const wp: Path = [...base, 'steps', id, 'with'];
     const w = st.with ?? {};
+    // paths whose value is only known at run time, or already reported: the kind's schema skips them
     const refPaths: Path[] = [];
     walkStrings(w, (s, path) => {
       for (const { body, ref } of findExpressions(s)) {
         const at = [...wp, ...path];
         if (!ref) {
           diags.push(src.at(at, `bad expression "\${{ ${body} }}"`, 'use ${{ params.<name> }} or ${{ steps.<id>.outputs.<name> }}'));
+          refPaths.push(path);
           continue;
         }
         if (ref.kind === 'param') {
-          if (!(ref.name in params)) diags.push(src.at(at, `unknown param "${ref.name}"`, Object.keys(params).length ? suggest(ref.name, Object.keys(params), 'params') : `declare it under pipelines.${name}.params`));
+          if (!(ref.name in params)) {
+            diags.push(src.at(at, `unknown param "${ref.name}"`, Object.keys(params).length ? suggest(ref.name, Object.keys(params), 'params') : `declare it under pipelines.${name}.params`));
+            refPaths.push(path);
+          } else if (paramDefault(params[ref.name]!) === undefined) refPaths.push(path); // given at run time
           continue;
         }
         if (isWholeExpression(s)) refPaths.push(path);
@@ -208,10 +219,34 @@ function validatePipeline(
       for (const issue of r.error.issues) {
         const ip = issue.path.map((x) => (typeof x === 'symbol' ? String(x) : x)) as Path;
         if (refPaths.some((rp) => rp.every((seg, i) => ip[i] === seg))) continue; // resolved at run time
-        diags.push(...issueToDiagnostics(src, kind.with, issue, wp, `step "${id}" (${st.uses}) with`));
+        const found = issueToDiagnostics(src, kind.with, issue, wp, resolved, `step "${id}" (${st.uses}) with`);
+        const orig = valueAt(w, ip);
+        const viaParam = typeof orig === 'string' && isWholeExpression(orig) ? parseRef(orig.slice(3, -2).trim()) : null;
+        if (viaParam?.kind === 'param' && issue.code !== 'unrecognized_keys') {
+          const hint = `the value comes from \${{ params.${viaParam.name} }} (${paramType(params[viaParam.name]!)}): change that param's type or default`;
+          found.forEach((d) => (d.hint = hint));
+        }
+        diags.push(...found);
       }
     }
   }
+}
+
+/**
+ * The valid part of a step that failed its schema: keys with problems (reported already) are
+ * dropped so the remaining ones (needs, uses, with) can still be checked.
+ */
+function salvageStep(raw: Record<string, unknown>): Partial<z.output<typeof stepSchema>> {
+  const r = stepSchema.safeParse(raw);
+  if (r.success) return r.data;
+  const bad = new Set<string>();
+  for (const issue of r.error.issues) {
+    if (issue.path.length) bad.add(String(issue.path[0]));
+    else if (issue.code === 'unrecognized_keys') issue.keys.forEach((k) => bad.add(k));
+  }
+  const rest = Object.fromEntries(Object.entries(raw).filter(([k]) => !bad.has(k)));
+  const again = stepSchema.partial().safeParse(rest);
+  return again.success ? again.data : {};
 }
 
 function checkOutputRef(
@@ -260,23 +295,77 @@ function isValidTimeZone(tz: string): boolean {
   }
 }
 
+/** The value at `path` inside `value` (undefined when absent). */
+function valueAt(value: unknown, path: Path): unknown {
+  let v = value;
+  for (const seg of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string | number, unknown>)[seg];
+  }
+  return v;
+}
+
+/** A value as the message shows it: `"tpu"`, `-2`, `a list`, `a mapping`. */
+function show(v: unknown): string {
+  if (Array.isArray(v)) return 'a list';
+  if (v === null) return 'null';
+  if (typeof v === 'object') return 'a mapping';
+  return JSON.stringify(v);
+}
+
 /** Turns one zod issue into located diagnostics (unknown keys get one each, with suggestions). */
-function issueToDiagnostics(src: YamlSource, schema: z.ZodType, issue: z.core.$ZodIssue, base: Path, what?: string): Diagnostic[] {
+function issueToDiagnostics(src: YamlSource, schema: z.ZodType, issue: z.core.$ZodIssue, base: Path, value: unknown, what?: string): Diagnostic[] {
   const ip = issue.path.map((x) => (typeof x === 'symbol' ? String(x) : x)) as Path;
   const full = [...base, ...ip];
   const label = what ? `${what}${ip.length ? '.' + ip.join('.') : ''}` : full.join('.');
-  if (issue.code === 'unrecognized_keys') {
-    const allowed = allowedKeys(schema, ip);
-    return issue.keys.map((k) => src.at([...full, k], `unknown key "${k}" in ${label || 'the document'}`, suggest(k, allowed, 'allowed keys'), true));
+  const input = valueAt(value, ip);
+  const diag = (message: string, hint: string) => [src.at(full, `${label}: ${message}`, hint)];
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const allowed = allowedKeys(schema, ip);
+      return issue.keys.map((k) => src.at([...full, k], `unknown key "${k}" in ${label || 'the document'}`, suggest(k, allowed, 'allowed keys'), true));
+    }
+    case 'invalid_type':
+      if (input === undefined) {
+        const parent = full.slice(0, -1);
+        const lbl = what ? `${what}${ip.length > 1 ? '.' + ip.slice(0, -1).join('.') : ''}` : parent.join('.') || 'the document';
+        return [src.at(parent, `missing required "${String(full.at(-1))}" in ${lbl}`, `add ${String(full.at(-1))}: <${issue.expected}>`)];
+      }
+      return diag(
+        `expected ${issue.expected}, got ${typeof input === 'object' ? show(input) : `${typeof input} ${show(input)}`}`,
+        issue.expected === 'string' && (typeof input === 'number' || typeof input === 'boolean')
+          ? `put the value in quotes: "${String(input)}"`
+          : issue.expected === 'number' && typeof input === 'string' && input.trim() !== '' && Number.isFinite(Number(input))
+            ? `remove the quotes: ${input.trim()}`
+            : `use a ${issue.expected}`,
+      );
+    case 'invalid_value': {
+      const allowed = issue.values.map(String);
+      const close = suggest(String(input), allowed);
+      return diag(`invalid value ${show(input)}`, `${close.startsWith('did you mean') ? `${close} ` : ''}use one of: ${allowed.join(', ')}`);
+    }
+    case 'invalid_union': {
+      const forms = acceptedForms(schemaAt(schema, ip));
+      const hint = !forms.length ? 'see docs/pipelines-reference.md for the accepted forms' : forms.every((f) => f.startsWith('a ')) ? `use ${forms.join(' or ')}` : `use one of: ${forms.join(', ')}`;
+      return diag(`invalid value ${show(input)}`, hint);
+    }
+    case 'invalid_format':
+      if (issue.pattern === DURATION_RE.source || /duration/.test(issue.message)) {
+        return diag(`bad duration ${show(input)}`, 'use a number and a unit: 500ms, 10s, 30m, 72h or 7d');
+      }
+      return diag(issue.message, issue.pattern ? `the value must match /${issue.pattern}/` : `use a valid ${issue.format}`);
+    case 'too_small':
+    case 'too_big': {
+      const small = issue.code === 'too_small';
+      const bound = small ? issue.minimum : issue.maximum;
+      const op = `${small ? '>' : '<'}${issue.inclusive ? '=' : ''}`;
+      if (issue.origin === 'string') return diag(small && Number(bound) <= 1 ? 'must not be empty' : issue.message, small ? `give at least ${bound} character(s)` : `use at most ${bound} characters`);
+      if (issue.origin === 'array') return diag(issue.message, `give ${small ? 'at least' : 'at most'} ${bound} item(s)`);
+      return diag(`must be ${op} ${bound}, got ${show(input)}`, `use a number ${op} ${bound}`);
+    }
+    default:
+      return diag(issue.message, 'see docs/pipelines-reference.md');
   }
-  if (issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined) {
-    return [src.at(full.slice(0, -1), `missing required "${String(full.at(-1))}" in ${full.slice(0, -1).join('.') || 'the document'}`, `add ${String(full.at(-1))}: <${issue.expected}>`)];
-  }
-  if (issue.code === 'invalid_union') {
-    return [src.at(full, `${label}: invalid value`, 'see docs/pipelines-reference.md for the accepted forms')];
-  }
-  const hint = issue.code === 'invalid_type' ? `expected ${issue.expected}` : issue.code === 'invalid_value' ? `use one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` : undefined;
-  return [src.at(full, `${label}: ${issue.message}`, hint)];
 }
 
 export { parseRef };

@@ -10,6 +10,8 @@ interface Def {
   element?: z.ZodType;
   in?: z.ZodType;
   catchall?: z.ZodType;
+  entries?: Record<string, string | number>;
+  values?: unknown[];
 }
 
 function def(s: z.ZodType): Def {
@@ -78,5 +80,37 @@ export function typeName(s: z.ZodType | undefined): string {
     }
     default:
       return d.type === 'boolean' || d.type === 'array' ? d.type : 'unknown';
+  }
+}
+
+/**
+ * What a schema accepts, for hints: concrete values (enum members, literals, true/false) and
+ * coarse type phrases ("a string", "a list"), e.g. `true, false, on, off` for the cache setting.
+ */
+export function acceptedForms(s: z.ZodType | undefined): string[] {
+  if (!s) return [];
+  const d = def(unwrap(s));
+  switch (d.type) {
+    case 'union':
+      return [...new Set((d.options ?? []).flatMap((o) => acceptedForms(o)))];
+    case 'enum':
+      return Object.values(d.entries ?? {}).map(String);
+    case 'literal':
+      return (d.values ?? []).map(String);
+    case 'boolean':
+      return ['true', 'false'];
+    case 'string':
+    case 'template_literal':
+      return ['a string'];
+    case 'int':
+    case 'number':
+      return ['a number'];
+    case 'array':
+      return ['a list'];
+    case 'object':
+    case 'record':
+      return ['a mapping'];
+    default:
+      return [];
   }
 }
