@@ -69,8 +69,7 @@ export async function executeStep(req: ExecuteRequest, env: ExecuteEnv): Promise
   }
 
   const workDir = path.join(os.tmpdir(), 'trademl-work', `${req.runId}-${req.step.id}-${req.attempt}-${process.pid}`);
-  rmSync(workDir, { recursive: true, force: true });
-  mkdirSync(workDir, { recursive: true });
+  let workDirMade = false;
   const ac = new AbortController();
   const onAbort = () => ac.abort(env.signal.reason);
   env.signal.addEventListener('abort', onAbort, { once: true });
@@ -89,7 +88,15 @@ export async function executeStep(req: ExecuteRequest, env: ExecuteEnv): Promise
       inputs,
       ancestors,
       artifacts: env.artifacts,
-      workDir,
+      // created on first use: most steps never need scratch space
+      get workDir() {
+        if (!workDirMade) {
+          rmSync(workDir, { recursive: true, force: true });
+          mkdirSync(workDir, { recursive: true });
+          workDirMade = true;
+        }
+        return workDir;
+      },
       projectRoot: env.projectRoot,
       dataRoot: env.dataRoot,
       log: env.log,
@@ -114,7 +121,7 @@ export async function executeStep(req: ExecuteRequest, env: ExecuteEnv): Promise
   } finally {
     clearTimeout(timer);
     env.signal.removeEventListener('abort', onAbort);
-    rmSync(workDir, { recursive: true, force: true });
+    if (workDirMade) rmSync(workDir, { recursive: true, force: true });
   }
 }
 

@@ -8,7 +8,7 @@ import { renderReference } from '../spec/reference.ts';
 import { UserError } from '../lib/errors.ts';
 import { formatDuration } from '../lib/duration.ts';
 import { stateHome } from '../lib/paths.ts';
-import { LocalRuntime, cliUser, readStepLog, type RunOutcome } from '../workers/local/runtime.ts';
+import { LocalRuntime, cliUser, readRunLog, type RunOutcome } from '../workers/local/runtime.ts';
 import { ProgressRenderer, describeStep } from './render.ts';
 import { observerFor, printRunSummary } from './observe.ts';
 
@@ -160,19 +160,11 @@ export function registerCoreCommands(program: Command): void {
       const rt = new LocalRuntime({ home });
       const run = await rt.store.getRun(runId);
       rt.store.close();
-      const ids = o.step ? [o.step] : run.plan.steps.map((s) => s.id);
       if (o.step && !run.plan.steps.some((s) => s.id === o.step)) throw new UserError(`run ${runId} has no step "${o.step}"`);
-      for (const id of ids) {
-        const text = readStepLog(home, runId, id);
-        if (!text) continue;
-        for (const line of text.trimEnd().split('\n')) {
-          try {
-            const j = JSON.parse(line) as { time: number; level: number; msg: string; attempt?: number };
-            process.stdout.write(`${new Date(j.time).toISOString()} ${id}#${j.attempt ?? 1} ${j.level >= 50 ? 'ERROR' : j.level >= 40 ? 'WARN ' : 'INFO '} ${j.msg}\n`);
-          } catch {
-            process.stdout.write(`${id} ${line}\n`);
-          }
-        }
+      const lines = readRunLog(home, runId, o.step);
+      if (!lines.length) process.stderr.write(`no log lines for run ${runId}${o.step ? ` step ${o.step}` : ''}\n`);
+      for (const j of lines) {
+        process.stdout.write(`${new Date(j.time).toISOString()} ${j.step ?? '-'}#${j.attempt ?? 1} ${j.level >= 50 ? 'ERROR' : j.level >= 40 ? 'WARN ' : 'INFO '} ${j.msg}\n`);
       }
     });
 

@@ -97,48 +97,63 @@ export function backoffMs(step: PlanStep, nextAttempt: number): number {
 
 /** Applies one event; returns a new state (inputs are not mutated). Unknown step ids throw. */
 export function reduce(plan: Plan, state: RunState, ev: EngineEvent): RunState {
-  const steps = { ...state.steps };
+  const next: RunState = { steps: { ...state.steps }, cancelled: state.cancelled };
+  applyEvent(plan, next, ev);
+  return next;
+}
+
+/**
+ * Applies one event IN PLACE (step entries are replaced, never mutated) and returns the ids of the
+ * steps whose state changed. O(1) for start/success events, which keeps hosts with thousands of
+ * steps fast; {@link reduce} is the copying wrapper. Unknown step ids throw.
+ */
+export function applyEvent(plan: Plan, state: RunState, ev: EngineEvent): string[] {
+  const steps = state.steps;
   const byId = stepIndex(plan);
+  const changed: string[] = [];
   const get = (id: string): StepState => {
     const s = steps[id];
     if (!s || !byId.has(id)) throw new Error(`unknown step "${id}"`);
     return s;
   };
-  let cancelled = state.cancelled;
+  const set = (id: string, s: StepState) => {
+    steps[id] = s;
+    changed.push(id);
+  };
   switch (ev.type) {
     case 'started': {
       const s = get(ev.stepId);
-      steps[ev.stepId] = { ...s, status: 'running', attempt: s.attempt + 1, startedAt: ev.at, retryAt: undefined, error: undefined, endedAt: undefined };
+      set(ev.stepId, { ...s, status: 'running', attempt: s.attempt + 1, startedAt: ev.at, retryAt: undefined, error: undefined, endedAt: undefined });
       break;
     }
     case 'succeeded':
-      steps[ev.stepId] = { ...get(ev.stepId), status: 'succeeded', outputs: ev.outputs, cacheHit: ev.cacheHit ?? false, endedAt: ev.at, error: undefined };
+      set(ev.stepId, { ...get(ev.stepId), status: 'succeeded', outputs: ev.outputs, cacheHit: ev.cacheHit ?? false, endedAt: ev.at, error: undefined });
       break;
     case 'failed': {
       const s = get(ev.stepId);
       const step = byId.get(ev.stepId)!;
-      const retryable = !ev.final && !ev.nonRetryable && !step.retry.non_retryable.includes(ev.error.type) && s.attempt < step.retry.maximum_attempts && !cancelled;
-      steps[ev.stepId] = retryable
+      const retryable = !ev.final && !ev.nonRetryable && !step.retry.non_retryable.includes(ev.error.type) && s.attempt < step.retry.maximum_attempts && !state.cancelled;
+      set(ev.stepId, retryable
         ? { ...s, status: 'retry_wait', error: ev.error, retryAt: ev.at + backoffMs(step, s.attempt + 1), endedAt: ev.at }
-        : { ...s, status: 'failed', error: ev.error, endedAt: ev.at };
+        : { ...s, status: 'failed', error: ev.error, endedAt: ev.at });
       break;
     }
     case 'approval_waiting': {
       const s = get(ev.stepId);
-      steps[ev.stepId] = { ...s, status: 'waiting_approval', attempt: Math.max(1, s.attempt), startedAt: s.startedAt ?? ev.at };
+      set(ev.stepId, { ...s, status: 'waiting_approval', attempt: Math.max(1, s.attempt), startedAt: s.startedAt ?? ev.at });
       break;
     }
     case 'approved':
-      steps[ev.stepId] = { ...get(ev.stepId), status: 'succeeded', endedAt: ev.at, outputs: { approved: true, by: ev.by, at: new Date(ev.at).toISOString(), comment: ev.comment ?? '' } };
+      set(ev.stepId, { ...get(ev.stepId), status: 'succeeded', endedAt: ev.at, outputs: { approved: true, by: ev.by, at: new Date(ev.at).toISOString(), comment: ev.comment ?? '' } });
       break;
     case 'rejected':
-      steps[ev.stepId] = {
+      set(ev.stepId, {
         ...get(ev.stepId),
         status: 'failed',
         endedAt: ev.at,
         error: { message: `rejected by ${ev.by}${ev.comment ? `: ${ev.comment}` : ''}`, type: 'ApprovalRejected' },
         outputs: { approved: false, by: ev.by, at: new Date(ev.at).toISOString(), comment: ev.comment ?? '' },
-      };
+      });
       break;
     case 'reset': {
       const needs = needsMap(plan);
@@ -148,47 +163,50 @@ export function reduce(plan: Plan, state: RunState, ev: EngineEvent): RunState {
         toReset.add(id);
         for (const d of descendants(id, needs)) toReset.add(d);
       }
-      for (const id of toReset) steps[id] = { status: 'pending', attempt: 0 };
-      cancelled = false;
+      for (const id of toReset) set(id, { status: 'pending', attempt: 0 });
+      state.cancelled = false;
       break;
     }
     case 'skip':
-      steps[ev.stepId] = { ...get(ev.stepId), status: 'skipped', skipReason: 'operator', endedAt: ev.at };
+      set(ev.stepId, { ...get(ev.stepId), status: 'skipped', skipReason: 'operator', endedAt: ev.at });
       // dependents skipped because of this step's failure become runnable again
-      for (const d of descendants(ev.stepId, needsMap(plan))) if (steps[d]!.skipReason === 'upstream_failed') steps[d] = { status: 'pending', attempt: 0 };
+      for (const d of descendants(ev.stepId, needsMap(plan))) if (steps[d]!.skipReason === 'upstream_failed') set(d, { status: 'pending', attempt: 0 });
       break;
     case 'cancel':
-      cancelled = true;
+      state.cancelled = true;
       for (const [id, s] of Object.entries(steps)) {
         if (s.status === 'pending' || s.status === 'retry_wait' || s.status === 'waiting_approval') {
-          steps[id] = { ...s, status: 'skipped', skipReason: 'operator', endedAt: ev.at, error: { message: 'run cancelled', type: 'Cancelled' } };
+          set(id, { ...s, status: 'skipped', skipReason: 'operator', endedAt: ev.at, error: { message: 'run cancelled', type: 'Cancelled' } });
         }
       }
       break;
   }
-  return propagateSkips(plan, { steps, cancelled });
+  // only failures, operator decisions and resets can create new upstream-failed skips
+  if (!(ev.type === 'started' || ev.type === 'succeeded' || ev.type === 'approved' || ev.type === 'approval_waiting')) changed.push(...propagateSkips(plan, state));
+  return [...new Set(changed)];
 }
 
-/** Marks pending `on_success` steps whose needs failed or were skipped (by failure) as skipped. */
-function propagateSkips(plan: Plan, state: RunState): RunState {
-  let changed = true;
+/** Marks pending `on_success` steps whose needs failed or were skipped (by failure) as skipped, in place. */
+function propagateSkips(plan: Plan, state: RunState): string[] {
+  const changed: string[] = [];
   const steps = state.steps;
-  while (changed) {
-    changed = false;
+  for (let again = true; again; ) {
+    again = false;
     for (const step of plan.steps) {
       const s = steps[step.id]!;
       if (s.status !== 'pending' || step.when === 'always') continue;
       const blocked = step.needs.some((n) => {
         const ns = steps[n]!;
-        return ns.status === 'failed' || (ns.status === 'skipped' && ns.skipReason !== 'operator') || (ns.status === 'skipped' && state.cancelled);
+        return ns.status === 'failed' || (ns.status === 'skipped' && (ns.skipReason !== 'operator' || state.cancelled));
       });
       if (blocked) {
         steps[step.id] = { ...s, status: 'skipped', skipReason: 'upstream_failed' };
-        changed = true;
+        changed.push(step.id);
+        again = true;
       }
     }
   }
-  return state;
+  return changed;
 }
 
 /** Whether all of a step's needs allow it to start now. */

@@ -7,7 +7,7 @@ import { executeStep, type ExecuteResult } from '../../activities/execute.ts';
 import type { StepProgress, UpstreamStep } from '../../activities/types.ts';
 import { ancestorsOf } from '../../engine/graph.ts';
 import type { Plan, PlanStep } from '../../engine/plan.ts';
-import { decide, initialState, reduce, runStatus, type EngineEvent, type RunState, type StepState } from '../../engine/scheduler.ts';
+import { applyEvent, decide, initialState, reduce, runStatus, type EngineEvent, type RunState, type StepState } from '../../engine/scheduler.ts';
 import { parseDuration } from '../../lib/duration.ts';
 import { StepError, UserError, errorMessage, errorType } from '../../lib/errors.ts';
 import { PROJECT_ROOT, dataRoot } from '../../lib/paths.ts';
@@ -138,7 +138,8 @@ export class LocalRuntime {
   }
 
   private async loop(runId: string, plan: Plan, initial: RunState, force: Set<string>, createdAt: number): Promise<RunOutcome> {
-    let state = initial;
+    // the loop owns this state and updates it in place (engine applyEvent)
+    const state: RunState = { steps: { ...initial.steps }, cancelled: initial.cancelled };
     const byId = new Map(plan.steps.map((s) => [s.id, s]));
     const needs = Object.fromEntries(plan.steps.map((s) => [s.id, s.needs]));
     const completions: { stepId: string; attempt: number; result?: ExecuteResult; error?: unknown; at: number }[] = [];
@@ -150,14 +151,14 @@ export class LocalRuntime {
     const resolved: Record<string, unknown> = {};
 
     const apply = (ev: EngineEvent, w: Required<Pick<StateWrite, 'events'>> & StateWrite) => {
-      const before = state;
-      state = reduce(plan, state, ev);
-      Object.assign((w.steps ??= {}), changedSteps(before, state));
+      const ws = (w.steps ??= {});
+      for (const id of applyEvent(plan, state, ev)) ws[id] = state.steps[id]!;
       w.events.push({ at: 'at' in ev ? ev.at : Date.now(), step_id: 'stepId' in ev ? ev.stepId : null, type: ev.type, data: eventData(ev) });
-      return before;
     };
 
     for (;;) {
+      // group commit: let completions that land in the same moment share one transaction
+      await new Promise((r) => setImmediate(r));
       const now = Date.now();
       const w: StateWrite & { events: NonNullable<StateWrite['events']> } = { runId, events: [], attemptsStarted: [], attemptsEnded: [] };
       const finishedNow: string[] = [];
@@ -296,9 +297,7 @@ export class LocalRuntime {
     const ac = new AbortController();
     const key = `${step.id}#${attempt}`;
     this.aborts.set(key, ac);
-    const logDir = path.join(this.opts.home, 'logs', runId);
-    mkdirSync(logDir, { recursive: true });
-    const log = pino({ level: process.env.TRADEML_STEP_LOG_LEVEL ?? 'info', base: { step: step.id, attempt } }, pino.destination({ dest: path.join(logDir, `${step.id}.log`), sync: true, append: true }));
+    const log = this.runLog(runId).child({ step: step.id, attempt });
     let lastEmit = 0;
     try {
       return await executeStep(
@@ -324,6 +323,19 @@ export class LocalRuntime {
     } finally {
       this.aborts.delete(key);
     }
+  }
+
+  private logs = new Map<string, pino.Logger>();
+
+  /** The run's log (JSON lines in `<home>/logs/<run-id>.log`, one field `step` per line). */
+  private runLog(runId: string): pino.Logger {
+    let l = this.logs.get(runId);
+    if (!l) {
+      mkdirSync(path.join(this.opts.home, 'logs'), { recursive: true });
+      l = pino({ level: process.env.TRADEML_STEP_LOG_LEVEL ?? 'info', base: undefined }, pino.destination({ dest: path.join(this.opts.home, 'logs', `${runId}.log`), sync: true, append: true }));
+      this.logs.set(runId, l);
+    }
+    return l;
   }
 
   /** Outputs of the steps an approval step shows (`with.show`, default: its needs). */
@@ -434,8 +446,19 @@ function eventData(ev: EngineEvent): unknown {
   }
 }
 
-/** Reads a run's step log file (empty string when the step never logged). */
-export function readStepLog(home: string, runId: string, stepId: string): string {
-  const f = path.join(home, 'logs', runId, `${stepId}.log`);
-  return existsSync(f) ? readFileSync(f, 'utf8') : '';
+/** A run's log lines (parsed JSON), optionally of one step only; empty when nothing was logged. */
+export function readRunLog(home: string, runId: string, stepId?: string): { time: number; level: number; msg: string; step?: string; attempt?: number }[] {
+  const f = path.join(home, 'logs', `${runId}.log`);
+  if (!existsSync(f)) return [];
+  const out = [];
+  for (const line of readFileSync(f, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const j = JSON.parse(line) as { time: number; level: number; msg: string; step?: string; attempt?: number };
+      if (!stepId || j.step === stepId) out.push(j);
+    } catch {
+      // a line cut by a crash: skip it
+    }
+  }
+  return out;
 }

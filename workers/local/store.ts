@@ -157,22 +157,35 @@ export class RunStore {
     await this.use(async (c) => {
       await c.run('BEGIN');
       try {
-        for (const [id, s] of Object.entries(w.steps ?? {})) {
+        const steps = Object.entries(w.steps ?? {});
+        if (steps.length) {
+          const args: (string | number | boolean | null)[] = [];
+          const rows = steps.map(([id, s]) => {
+            args.push(w.runId, id, s.status, s.attempt, s.startedAt ?? null, s.endedAt ?? null, s.retryAt ?? null, s.cacheHit ?? false, s.cache_key ?? null,
+              s.outputs ? JSON.stringify(s.outputs) : null, s.error ? JSON.stringify(s.error) : null, s.skipReason ?? null);
+            return placeholders(args.length - 11, 12);
+          });
+          await c.run(`INSERT OR REPLACE INTO steps (run_id, step_id, status, attempt, started_at, ended_at, retry_at, cache_hit, cache_key, outputs_json, error_json, skip_reason) VALUES ${rows.join(', ')}`, args);
+        }
+        const attempts = [
+          ...(w.attemptsStarted ?? []).map((a) => [w.runId, a.step_id, a.attempt, a.at, null, 'running', null] as const),
+          ...(w.attemptsEnded ?? []).map((a) => [w.runId, a.step_id, a.attempt, null, a.at, a.status, a.error ?? null] as const),
+        ];
+        if (attempts.length) {
+          // upsert keeps started_at of an attempt that ends in this batch or a later one
+          const args: (string | number | null)[] = attempts.flat();
+          const rows = attempts.map((_, i) => placeholders(i * 7 + 1, 7));
           await c.run(
-            `UPDATE steps SET status=$3, attempt=$4, started_at=$5, ended_at=$6, retry_at=$7, cache_hit=$8, cache_key=COALESCE($9, cache_key),
-             outputs_json=$10, error_json=$11, skip_reason=$12 WHERE run_id=$1 AND step_id=$2`,
-            [w.runId, id, s.status, s.attempt, s.startedAt ?? null, s.endedAt ?? null, s.retryAt ?? null, s.cacheHit ?? false, s.cache_key ?? null,
-              s.outputs ? JSON.stringify(s.outputs) : null, s.error ? JSON.stringify(s.error) : null, s.skipReason ?? null],
+            `INSERT INTO attempts VALUES ${rows.join(', ')} ON CONFLICT (run_id, step_id, attempt) DO UPDATE SET
+               started_at = COALESCE(attempts.started_at, EXCLUDED.started_at), ended_at = COALESCE(EXCLUDED.ended_at, attempts.ended_at),
+               status = EXCLUDED.status, error = COALESCE(EXCLUDED.error, attempts.error)`,
+            args,
           );
         }
-        for (const a of w.attemptsStarted ?? []) {
-          await c.run('INSERT OR REPLACE INTO attempts VALUES ($1, $2, $3, $4, NULL, $5, NULL)', [w.runId, a.step_id, a.attempt, a.at, 'running']);
-        }
-        for (const a of w.attemptsEnded ?? []) {
-          await c.run('UPDATE attempts SET ended_at=$4, status=$5, error=$6 WHERE run_id=$1 AND step_id=$2 AND attempt=$3', [w.runId, a.step_id, a.attempt, a.at, a.status, a.error ?? null]);
-        }
-        for (const e of w.events ?? []) {
-          await c.run('INSERT INTO events VALUES ($1, $2, $3, $4, $5)', [w.runId, e.at, e.step_id, e.type, e.data === undefined ? null : JSON.stringify(e.data)]);
+        const events = w.events ?? [];
+        if (events.length) {
+          const args: (string | number | null)[] = events.flatMap((e) => [w.runId, e.at, e.step_id, e.type, e.data === undefined ? null : JSON.stringify(e.data)]);
+          await c.run(`INSERT INTO events VALUES ${events.map((_, i) => placeholders(i * 5 + 1, 5)).join(', ')}`, args);
         }
         for (const a of w.consumedApprovals ?? []) {
           await c.run('UPDATE approvals SET consumed=true WHERE run_id=$1 AND step_id=$2 AND NOT consumed', [w.runId, a.step_id]);
@@ -258,6 +271,11 @@ export class RunStore {
     const rows = await this.use((c) => rowsOf(c, 'SELECT * FROM approvals WHERE run_id=$1 AND NOT consumed ORDER BY ts', [runId]));
     return rows.map((r) => ({ run_id: r.run_id as string, step_id: r.step_id as string, decision: r.decision as 'approve' | 'reject', by: r.approver as string, comment: r.comment as string, at: Number(r.ts), consumed: false }));
   }
+}
+
+/** `($from, $from+1, …)` for one row of `n` parameters. */
+function placeholders(from: number, n: number): string {
+  return `(${Array.from({ length: n }, (_, i) => `$${from + i}`).join(', ')})`;
 }
 
 async function rowsOf(c: DuckDBConnection, sql: string, args: (string | number | null)[] = []): Promise<Record<string, unknown>[]> {
