@@ -193,8 +193,21 @@ export class TrackingObserver implements RunObserver {
   async approvalDecided(d: { runId: string; stepId: string; approved: boolean; by: string; at: string; comment: string }): Promise<void> {
     const st = this.runs.get(d.runId);
     await this.guard(`approvalDecided ${d.stepId}`, async () => {
-      const pipeline = st?.run.pipeline;
-      const id = st ? await this.trackerRun(st) : await this.findTrackerRun(d.runId);
+      // The candidate this run registered: known in memory, else (after a process restart) looked up by run tag.
+      let target = st?.challenger;
+      let trackerRunId: string | undefined;
+      if (!target) {
+        const names = st ? [this.modelName(st)] : (await this.opts.tracker.listRegisteredModels()).map((m) => m.name);
+        for (const model of names) {
+          const v = await this.registry.versionForRun(model, d.runId);
+          if (v) {
+            target = { model, version: v.version };
+            trackerRunId = v.runId;
+            break;
+          }
+        }
+      }
+      const id = st ? await this.trackerRun(st) : trackerRunId;
       if (id) {
         const k = `approval.${safeKey(d.stepId)}`;
         await this.opts.tracker.logBatch(id, {
@@ -206,20 +219,10 @@ export class TrackingObserver implements RunObserver {
           ],
         });
       }
-      // Tag the candidate this run registered (the decision changes no alias).
-      const model = st ? this.modelName(st) : undefined;
-      const version = st?.challenger?.version ?? (model ? (await this.registry.versionForRun(model, d.runId))?.version : undefined);
-      if (model && version) await this.registry.recordDecision(model, version, d);
-      this.log.info({ run: d.runId, step: d.stepId, approved: d.approved, pipeline }, 'approval recorded');
+      // Tag the candidate with the decision; no alias changes here (promote moves champion).
+      if (target) await this.registry.recordDecision(target.model, target.version, d);
+      this.log.info({ run: d.runId, step: d.stepId, approved: d.approved, candidate: target }, 'approval recorded');
     });
-  }
-
-  private async findTrackerRun(runId: string): Promise<string | undefined> {
-    for (const m of await this.opts.tracker.listRegisteredModels()) {
-      const v = await this.registry.versionForRun(m.name, runId);
-      if (v) return v.runId;
-    }
-    return undefined;
   }
 
   async runFinished(run: RunRecord, steps: StepRecord[]): Promise<void> {

@@ -154,6 +154,17 @@ describe('champion/challenger promotion on the local tracker (acceptance)', () =
     expect(store.readJson<{ gate: { passed: boolean } }>(rep.report_json as never).gate.passed).toBe(false);
   });
 
+  it('an approval decided after a process restart (fresh observer) is still recorded on the candidate', async () => {
+    await nightly('nightly-5', { approval: 'pending' });
+    const before = await aliases();
+    expect(before.challenger).toBe((await registry.versionForRun(MODEL, 'nightly-5'))!.version);
+    const fresh = new TrackingObserver({ tracker, store, home });
+    await fresh.approvalDecided({ runId: 'nightly-5', stepId: 'approve', approved: false, by: 'carol', at: '2024-03-02T00:00:00Z', comment: 'not now' });
+    const v = await registry.versionForRun(MODEL, 'nightly-5');
+    expect(v?.tags).toMatchObject({ 'trademl.approval': 'rejected', 'trademl.approved_by': 'carol', 'trademl.approval_comment': 'not now' });
+    expect(await aliases()).toEqual(before);
+  });
+
   it('`models rollback` moves champion back to previous-champion', async () => {
     expect(JSON.parse(await cli(['models', 'rollback', MODEL, '--json']))).toEqual({ name: MODEL, champion: '1', previous_champion: '2' });
     expect(await aliases()).toMatchObject({ champion: '1', previous: '2' });
