@@ -175,7 +175,7 @@ export function runAuditCore(p: PanelColumns, sessions: Int32Array, cfg: AuditCo
         add(i, s, 'off_calendar', NaN, 'row on a date that is not a session of the calendar');
         offCalRows.set(p.day[i]!, (offCalRows.get(p.day[i]!) ?? 0) + 1);
       }
-      if (bad && on('bad_print')) add(i, s, 'bad_print', c, `close ${px(c)} after ${px(prev)}, reverted next row (log returns ${fmt(ret[i]!, 3)} then ${fmt(ret[i + 1]!, 3)})`);
+      if (bad && on('bad_print')) add(i, s, 'bad_print', ret[i]!, `close ${px(c)} after ${px(prev)}, reverted next row (log returns ${fmt(ret[i]!, 3)} then ${fmt(ret[i + 1]!, 3)})`);
       if (outlier[i] && !bad && !isRev && on('return_outlier')) {
         add(i, s, 'return_outlier', ret[i]!, `log return ${fmt(ret[i]!)} (market-adjusted ${fmt(adj[i]!)}) vs window median ${fmt(med[i]!)}, MAD ${fmt(mad[i]!, 5)}`);
       }
