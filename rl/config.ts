@@ -25,7 +25,7 @@ const datasetSchema = z.strictObject({
   eval_fraction: z.number().gt(0).lt(1).default(0.3),
   embargo_days: z.number().int().nonnegative().default(5),
   warmup_days: z.number().int().nonnegative().default(21),
-  horizon: z.number().int().min(1).max(64).default(5),
+  horizon: z.number().int().min(1).max(64).default(3),
   max_paths: z.number().int().min(1).default(8),
   seed: z.number().int().default(7),
 });
@@ -55,7 +55,8 @@ const opeSchema = z.strictObject({
   gamma: z.number().min(0).lt(1).default(0.9),
   bootstrap: z.number().int().min(10).default(200),
   ci_level: z.number().gt(0).lt(1).default(0.9),
-  ridge: z.number().nonnegative().default(1e-3),
+  ridge: z.number().nonnegative().default(0.1),
+  fqe_features: z.enum(['sizing', 'per_action']).default('sizing'),
   margin: z.number().default(0),
   seed: z.number().int().default(13),
 });

@@ -105,7 +105,7 @@ export const rlOpe = defineStepKind({
   async run(ctx, w) {
     const { loadRlConfig } = await import('../../rl/config.ts');
     const { readDatasetParquet } = await import('../../rl/dataset.ts');
-    const { episodesFromDataset, deterministic, evaluatePolicy } = await import('../../rl/ope/index.ts');
+    const { episodesFromDataset, deterministic, evaluatePolicy, sizingQFeatures } = await import('../../rl/ope/index.ts');
     const { mlpForward, argmax } = await import('../../rl/networks.ts');
     const cfg = loadRlConfig(ctx.projectRoot, w.config, w.overrides);
     const margin = w.margin ?? cfg.ope.margin;
@@ -130,6 +130,7 @@ export const rlOpe = defineStepKind({
       bootstrap: cfg.ope.bootstrap,
       ciLevel: cfg.ope.ci_level,
       seed: cfg.ope.seed,
+      qFeatures: cfg.ope.fqe_features === 'sizing' ? sizingQFeatures(pol.actions, ds.featureNames.length - 1, ds.featureNames.length) : undefined,
       signal: ctx.signal,
       onProgress: (f: number) => ctx.progress({ fraction: p0 + (p1 - p0) * f, message: 'bootstrap' }),
     });
@@ -173,8 +174,10 @@ export const rlOpe = defineStepKind({
         margin,
         n_episodes: episodes.length,
         eval_period: meta.split,
-        learned: { ...est, se: { fqe: learned.fqe.se / norm, is: learned.is.se / norm, wis: learned.wis.se / norm, dr: learned.dr.se / norm }, ess: learned.ess },
-        baseline: { ...best, se: { fqe: baseline.fqe.se / norm, is: baseline.is.se / norm, wis: baseline.wis.se / norm, dr: baseline.dr.se / norm }, ess: baseline.ess },
+        learned: { ...est, se: { fqe: learned.fqe.se / norm, is: learned.is.se / norm, wis: learned.wis.se / norm, dr: learned.dr.se / norm }, ess_by_step: learned.ess_by_step },
+        baseline: { ...best, se: { fqe: baseline.fqe.se / norm, is: baseline.is.se / norm, wis: baseline.wis.se / norm, dr: baseline.dr.se / norm }, ess_by_step: baseline.ess_by_step },
+        fqe_features: cfg.ope.fqe_features,
+        ridge: cfg.ope.ridge,
         replay,
         learned_action_share_eval: Object.fromEntries(pol.actions.map((m, k) => [String(m), counts[k]! / Math.max(1, nEvalStates)])),
         behaviour_probs: meta.behaviour_probs,

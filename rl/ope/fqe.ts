@@ -7,6 +7,16 @@ import type { PolicyTable } from './episodes.ts';
  * fitted backwards from h = H − 1. A (h, a) cell with no samples predicts the mean target of step h.
  * With one-hot states and ridge → 0 this is exactly tabular dynamic programming on the empirical MDP.
  */
+/**
+ * Optional pooled function class for Q̂_h: one ridge regression per step over all actions on features
+ * ψ(s, a) (ψ[0] must be the unpenalised intercept 1). `phi` is [1, standardised s]; `raw` is the
+ * unstandardised state. Without it FQE fits one regression per (h, a) on φ(s).
+ */
+export interface QFeatures {
+  dim: number;
+  map(phi: Float64Array, raw: Float64Array, a: number, out: Float64Array): Float64Array;
+}
+
 export interface FqeModel {
   horizon: number;
   nActions: number;
@@ -90,8 +100,9 @@ function phi(s: Float64Array, mu: Float64Array, sd: Float64Array, out: Float64Ar
 export function fitFqe(
   tab: PolicyTable,
   gamma: number,
-  opts: { ridge: number; weights?: ArrayLike<number>; scale?: { mu: Float64Array; sd: Float64Array } },
+  opts: { ridge: number; weights?: ArrayLike<number>; scale?: { mu: Float64Array; sd: Float64Array }; qFeatures?: QFeatures },
 ): FqeFit {
+  if (opts.qFeatures) return fitPooled(tab, gamma, opts as Required<Pick<typeof opts, 'qFeatures'>> & typeof opts);
   const H = tab.horizon;
   const A = tab.nActions;
   const { mu, sd } = opts.scale ?? featureScale(tab);
@@ -167,4 +178,104 @@ export function fitFqe(
     den += c;
   }
   return { model: { horizon: H, nActions: A, dim: d, mu, sd, theta }, qhat, vhat, estimate: den > 0 ? num / den : NaN };
+}
+
+/** Pooled-features FQE: one ridge regression per step h on ψ(s, a) over all logged actions. */
+function fitPooled(
+  tab: PolicyTable,
+  gamma: number,
+  opts: { ridge: number; weights?: ArrayLike<number>; scale?: { mu: Float64Array; sd: Float64Array }; qFeatures: QFeatures },
+): FqeFit {
+  const H = tab.horizon;
+  const A = tab.nActions;
+  const { mu, sd } = opts.scale ?? featureScale(tab);
+  const d = mu.length;
+  const qf = opts.qFeatures;
+  const k = qf.dim;
+  const eps = tab.episodes;
+  const w = (i: number) => (opts.weights ? opts.weights[i]! : 1);
+  // ψ(s, a) for every logged state and every action: psi[i][h][a]
+  const psi = eps.map((e) =>
+    e.states.map((s) => {
+      const ph = phi(s, mu, sd, new Float64Array(d + 1));
+      return Array.from({ length: A }, (_, a) => qf.map(ph, s, a, new Float64Array(k)));
+    }),
+  );
+  const qhat = eps.map((e) => e.states.map(() => new Float64Array(A)));
+  const vhat = eps.map((e) => new Float64Array(e.states.length));
+  const theta: Float64Array[][] = Array.from({ length: H }, () => [new Float64Array(k)]);
+  for (let h = H - 1; h >= 0; h--) {
+    const M = new Float64Array(k * k);
+    const v = new Float64Array(k);
+    let wsum = 0;
+    for (let i = 0; i < eps.length; i++) {
+      const c = w(i);
+      const e = eps[i]!;
+      if (c === 0 || h >= e.actions.length) continue;
+      const y = e.rewards[h]! + (h + 1 < e.actions.length ? gamma * vhat[i]![h + 1]! : 0);
+      const x = psi[i]![h]![e.actions[h]!]!;
+      for (let p = 0; p < k; p++) {
+        const cx = c * x[p]!;
+        v[p] += cx * y;
+        for (let q = 0; q <= p; q++) M[p * k + q] += cx * x[q]!;
+      }
+      wsum += c;
+    }
+    const th = theta[h]![0]!;
+    if (wsum > 0) {
+      for (let p = 0; p < k; p++) for (let q = 0; q < p; q++) M[q * k + p] = M[p * k + q]!;
+      const lam = Math.max(opts.ridge, 1e-10) * wsum;
+      for (let p = 1; p < k; p++) M[p * k + p] += lam;
+      M[0] += 1e-12 * wsum;
+      th.set(solveSpd(M, v, k));
+    }
+    for (let i = 0; i < eps.length; i++) {
+      if (h >= eps[i]!.actions.length) continue;
+      const q = qhat[i]![h]!;
+      const pr = tab.probs[i]![h]!;
+      let val = 0;
+      for (let a = 0; a < A; a++) {
+        const x = psi[i]![h]![a]!;
+        let s = 0;
+        for (let p = 0; p < k; p++) s += th[p]! * x[p]!;
+        q[a] = s;
+        val += pr[a]! * s;
+      }
+      vhat[i]![h] = val;
+    }
+  }
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < eps.length; i++) {
+    const c = w(i);
+    if (c === 0 || eps[i]!.actions.length === 0) continue;
+    num += c * vhat[i]![0]!;
+    den += c;
+  }
+  return { model: { horizon: H, nActions: A, dim: d, mu, sd, theta }, qhat, vhat, estimate: den > 0 ? num / den : NaN };
+}
+
+/**
+ * Q features for the position-sizing MDP (pooled over the multiplier buckets): with φ = [1, z(s)],
+ *   ψ(s, a) = [φ, m_a·φ, m_a², |m_a − m_prev|, |m_a − m_prev|^1.5]
+ * (P&L is linear in the multiplier with state-dependent slope; costs grow with the change of
+ * multiplier, linear plus impact). `prevIndex` is the state's prev_multiplier position.
+ */
+export function sizingQFeatures(actions: readonly number[], prevIndex: number, stateDim: number): QFeatures {
+  const k = stateDim + 1;
+  return {
+    dim: 2 * k + 3,
+    map(ph, raw, a, out) {
+      const m = actions[a]!;
+      const dm = Math.abs(m - raw[prevIndex]!);
+      for (let p = 0; p < k; p++) {
+        out[p] = ph[p]!;
+        out[k + p] = m * ph[p]!;
+      }
+      out[2 * k] = m * m;
+      out[2 * k + 1] = dm;
+      out[2 * k + 2] = Math.pow(dm, 1.5);
+      return out;
+    },
+  };
 }

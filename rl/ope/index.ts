@@ -1,12 +1,12 @@
 import { percentileInterval, bootstrapEpisodes, type Interval } from './bootstrap.ts';
 import { doublyRobust } from './dr.ts';
 import { tabulatePolicy, type OpeEpisode, type PolicyFn } from './episodes.ts';
-import { featureScale, fitFqe } from './fqe.ts';
+import { featureScale, fitFqe, type QFeatures } from './fqe.ts';
 import { cumulativeRatios, perDecisionIS, weightedPerDecisionIS } from './is.ts';
 
 export * from './episodes.ts';
 export * from './bootstrap.ts';
-export { fitFqe, featureScale } from './fqe.ts';
+export { fitFqe, featureScale, sizingQFeatures, type QFeatures } from './fqe.ts';
 export { doublyRobust } from './dr.ts';
 export { cumulativeRatios, perDecisionIS, weightedPerDecisionIS } from './is.ts';
 
@@ -16,6 +16,8 @@ export interface OpeOptions {
   bootstrap: number;
   ciLevel: number;
   seed: number;
+  /** pooled Q function class for FQE / DR (default: one ridge per step and action). */
+  qFeatures?: QFeatures;
   onProgress?: (fraction: number) => void;
   signal?: AbortSignal;
 }
@@ -30,6 +32,8 @@ export interface OpeEstimates {
   horizon: number;
   /** Effective sample size of the final-step cumulative importance weights, (Σρ)²/Σρ². */
   ess: number;
+  /** the same per step h = 0..H−1. */
+  ess_by_step: number[];
 }
 
 /**
@@ -44,7 +48,7 @@ export function evaluatePolicy(episodes: OpeEpisode[], pi: PolicyFn, nActions: n
   const rho = cumulativeRatios(tab);
   const scale = featureScale(tab);
   const all = (w?: Float64Array) => {
-    const f = fitFqe(tab, o.gamma, { ridge: o.ridge, weights: w, scale });
+    const f = fitFqe(tab, o.gamma, { ridge: o.ridge, weights: w, scale, qFeatures: o.qFeatures });
     return {
       fqe: f.estimate,
       is: perDecisionIS(tab, rho, o.gamma, w),
@@ -57,9 +61,12 @@ export function evaluatePolicy(episodes: OpeEpisode[], pi: PolicyFn, nActions: n
     if (o.signal?.aborted) throw new Error('off-policy evaluation aborted');
     return all(w);
   }, (b) => o.onProgress?.(b / o.bootstrap));
-  let s1 = 0;
-  let s2 = 0;
-  for (const r of rho) ((s1 += r[r.length - 1]!), (s2 += r[r.length - 1]! ** 2));
+  const essBy = Array.from({ length: tab.horizon }, (_, h) => {
+    let s1 = 0;
+    let s2 = 0;
+    for (const r of rho) ((s1 += r[h]!), (s2 += r[h]! ** 2));
+    return s2 > 0 ? (s1 * s1) / s2 : 0;
+  });
   return {
     fqe: percentileInterval(point.fqe, reps.fqe, o.ciLevel),
     is: percentileInterval(point.is, reps.is, o.ciLevel),
@@ -67,6 +74,7 @@ export function evaluatePolicy(episodes: OpeEpisode[], pi: PolicyFn, nActions: n
     dr: percentileInterval(point.dr, reps.dr, o.ciLevel),
     n_episodes: episodes.length,
     horizon: tab.horizon,
-    ess: s2 > 0 ? (s1 * s1) / s2 : 0,
+    ess: essBy[essBy.length - 1] ?? 0,
+    ess_by_step: essBy,
   };
 }

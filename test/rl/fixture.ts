@@ -9,17 +9,23 @@ import { tempDir } from '../support/context.ts';
 export const FIXTURE_COSTS = { fee: 0.00005, spread: 0.0002, impact: 0.001, borrow: 0.0002 };
 
 /**
- * Upstream artifacts of the RL steps built from a real S&P slice (30 symbols, 2015-01..2017-06),
+ * Upstream artifacts of the RL steps built from a real S&P slice (default 30 symbols, 2015-01..2017-06),
  * standing in for qc.audit / stack.oof / portfolio.build / backtest.cpcv_paths until those land:
  * - oof: 3 "CPCV paths" of a 20-day momentum score plus a small path-specific perturbation;
- * - weights: per path and date, +0.1 on the 5 highest scores, −0.1 on the 5 lowest (gross 1.0);
+ * - weights: per path and date, +0.5/names on the `names` highest scores, −0.5/names on the lowest (gross 1.0);
  * - returns: daily P&L of the previous date's weights, costs at FIXTURE_COSTS per unit turnover
  *   (impact on turnover^1.5, borrow on short exposure).
  */
-export async function buildRlUpstream(store?: ArtifactStore): Promise<{ store: ArtifactStore; ancestors: Record<string, UpstreamStep> }> {
+export async function buildRlUpstream(
+  store?: ArtifactStore,
+  opts: { symbols?: string[]; from?: string; to?: string; paths?: number; names?: number } = {},
+): Promise<{ store: ArtifactStore; ancestors: Record<string, UpstreamStep> }> {
   const dir = tempDir('trademl-rl-fixture-');
   const st = store ?? new ArtifactStore(path.join(dir, 'artifacts'));
-  const ohlcv = await writeSp500Slice(path.join(dir, 'ohlcv.parquet'), TEST_SYMBOLS, { from: '2015-01-01', to: '2017-06-30' });
+  const ohlcv = await writeSp500Slice(path.join(dir, 'ohlcv.parquet'), opts.symbols ?? TEST_SYMBOLS, { from: opts.from ?? '2015-01-01', to: opts.to ?? '2017-06-30' });
+  const nPaths = opts.paths ?? 3;
+  const names = opts.names ?? 5;
+  const wName = 0.5 / names;
   const oof = path.join(dir, 'oof.parquet');
   const weights = path.join(dir, 'weights.parquet');
   const returns = path.join(dir, 'returns.parquet');
@@ -28,7 +34,7 @@ export async function buildRlUpstream(store?: ArtifactStore): Promise<{ store: A
     await con.run(`CREATE TABLE px AS SELECT symbol, date, close,
         close / lag(close, 20) OVER w - 1 AS mom20, lead(close) OVER w / close - 1 AS r_next, close / lag(close) OVER w - 1 AS r1
       FROM read_parquet(${sqlString(ohlcv)}) WINDOW w AS (PARTITION BY symbol ORDER BY date)`);
-    await con.run(`CREATE TABLE paths AS SELECT * FROM range(1, 4) t(path)`);
+    await con.run(`CREATE TABLE paths AS SELECT * FROM range(1, ${nPaths + 1}) t(path)`);
     await con.run(`COPY (SELECT px.date, px.symbol, CAST(p.path AS INTEGER) AS path,
         px.mom20 + 0.02 * ((hash(px.symbol, px.date, p.path) % 1000) / 1000.0 - 0.5) AS score, px.r_next AS ret
       FROM px, paths p WHERE px.mom20 IS NOT NULL ORDER BY date, symbol, path) TO ${sqlString(oof)} (FORMAT parquet)`);
@@ -36,7 +42,7 @@ export async function buildRlUpstream(store?: ArtifactStore): Promise<{ store: A
       WITH r AS (SELECT path, date, symbol, row_number() OVER (PARTITION BY path, date ORDER BY score DESC, symbol) AS hi,
                         row_number() OVER (PARTITION BY path, date ORDER BY score ASC, symbol) AS lo
                  FROM read_parquet(${sqlString(oof)}))
-      SELECT path, date, symbol, CASE WHEN hi <= 5 THEN 0.1 WHEN lo <= 5 THEN -0.1 ELSE 0.0 END AS weight
+      SELECT path, date, symbol, CASE WHEN hi <= ${names} THEN ${wName} WHEN lo <= ${names} THEN -${wName} ELSE 0.0 END AS weight
       FROM r ORDER BY path, date, symbol) TO ${sqlString(weights)} (FORMAT parquet)`);
     await con.run(`COPY (
       WITH w AS (SELECT * FROM read_parquet(${sqlString(weights)})),
