@@ -32,7 +32,7 @@ const req = (s: PlanStep, attemptBase = 0): StepActivityRequest => ({ runId: 'wf
 describe('runStep activity', () => {
   it('runs a step and returns small JSON with the Temporal attempt', async () => {
     const env = new MockActivityEnvironment({ attempt: 2 });
-    const r = await env.run(acts.runStep, req(step('a', 'noop', { outputs: { rows: 3 } })));
+    const r = (await env.run(acts.runStep, req(step("a", "noop", { outputs: { rows: 3 } })))) as Awaited<ReturnType<typeof acts.runStep>>;
     expect(r).toMatchObject({ outputs: { rows: 3 }, cacheHit: false, attempt: 2 });
     expect(r.cacheKey).toMatch(/^sha256:/);
     expect(finished.at(-1)).toMatchObject({ stepId: 'a', status: 'succeeded', attempts: 2 });
