@@ -3,6 +3,7 @@
  *
  * - Library location: env `TRADEML_XGBOOST_LIB` (a path or soname, e.g. a CUDA-enabled build on a GPU
  *   worker), else `libxgboost.so.0`, else `libxgboost.so`.
+ * - OMP_WAIT_POLICY defaults to `passive` (set before the library loads; an explicit env value wins).
  * - Every C call is checked; failures throw {@link XGBoostError} carrying `XGBGetLastError()`.
  * - Handles are owned by {@link DMatrix} / {@link Booster} objects: call `free()` (idempotent) in a
  *   `finally`; nothing is left to GC finalizers.
@@ -76,6 +77,11 @@ export function openXGBoostLibrary(candidates: string[]): { lib: LibraryHandle; 
  */
 export function xgboostApi(): Api {
   if (api) return api;
+  // libgomp reads this when libxgboost (and with it libgomp) is loaded. Its default busy-waiting
+  // makes OpenMP threads spin between parallel regions; on a small shared worker (2 cores running
+  // several steps) spinning threads starve everything else, so idle threads sleep unless the
+  // operator chose otherwise.
+  process.env.OMP_WAIT_POLICY ??= 'passive';
   const { lib, libPath } = openXGBoostLibrary(xgboostLibraryCandidates());
   if (!typesDefined) {
     koffi.pointer('XGDMatrixHandle', koffi.opaque());
