@@ -68,7 +68,7 @@ export function nullable(col: string, nullValues: string[]): string {
 
 /** SQL expression: a DOUBLE parsed from a (nullable) text expression; NaN/inf count as unparseable (NULL). */
 export function toDouble(expr: string): string {
-  return `(CASE WHEN isfinite(TRY_CAST(replace(${expr}, ',', '') AS DOUBLE)) THEN TRY_CAST(replace(${expr}, ',', '') AS DOUBLE) END)`;
+  return `(CASE WHEN isfinite(TRY_CAST(${expr} AS DOUBLE)) THEN TRY_CAST(${expr} AS DOUBLE) END)`;
 }
 
 /** SQL expression: a JSON object text of raw source values, keyed by the source header names. */
@@ -139,12 +139,19 @@ export async function dedupeByKey(
   dst: string,
   keyCols: string[],
   valueCols: string[],
+  rawExpr = 'raw',
 ): Promise<number> {
   const key = keyCols.join(', ');
+  // Fast path: no repeated key among the valid rows.
+  const dupCheck = (await queryRows<{ n: number; k: number }>(con, `SELECT count(*)::INTEGER AS n, count(DISTINCT (${key}))::INTEGER AS k FROM ${src} WHERE rule IS NULL`))[0]!;
+  if (dupCheck.n === dupCheck.k) {
+    await con.run(`CREATE OR REPLACE TEMP TABLE ${dst} AS SELECT * FROM ${src} WHERE rule IS NULL`);
+    return 0;
+  }
   await con.run(`CREATE OR REPLACE TEMP TABLE _keyed AS SELECT *, count(*) OVER k AS n_key,
       count(DISTINCT (${valueCols.join(', ')})) OVER k AS n_versions
     FROM ${src} WHERE rule IS NULL WINDOW k AS (PARTITION BY ${key})`);
-  await con.run(`INSERT INTO quarantine SELECT 'conflicting_duplicate', src, line, symbol, date_s, raw,
+  await con.run(`INSERT INTO quarantine SELECT 'conflicting_duplicate', src, line, symbol, date_s, ${rawExpr},
       format('{} versions of the same key in {} rows', n_versions, n_key)
     FROM _keyed WHERE n_versions > 1`);
   const d = await queryRows<{ d: number }>(con, `SELECT coalesce(sum(n_key - 1), 0)::INTEGER AS d FROM (SELECT DISTINCT ${key}, n_key FROM _keyed WHERE n_versions = 1 AND n_key > 1)`);

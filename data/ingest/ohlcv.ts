@@ -6,6 +6,7 @@ import { InputFileError, scanDelimitedFile, type ScannedFile } from '../scan.ts'
 import {
   checkAbort,
   countByRule,
+  dedupeByKey,
   loadRawCsv,
   nullable,
   PendingArtifacts,
@@ -91,45 +92,37 @@ export async function ingestOhlcv(loaded: LoadedContract, env: IngestEnv): Promi
       checkAbort(env.signal, `ingest ${c.name}`);
       progress({ fraction: 0.5, message: 'normalising' });
       const n = (k: keyof typeof map) => nullable(map[k], c.source.null_values);
-      const symbolFilter = c.symbols?.length ? `WHERE ${n('symbol')} IN (${c.symbols.map(sqlString).join(', ')})` : '';
-      await con.run(`CREATE TEMP TABLE parsed AS
-        SELECT src, line, ${rawJson(header, positional(header.length))} AS raw,
-          ${n('date')} AS date_s, ${n('symbol')} AS symbol,
-          ${n('open')} AS open_s, ${n('high')} AS high_s, ${n('low')} AS low_s, ${n('close')} AS close_s, ${n('volume')} AS volume_s,
-          try_strptime(${n('date')}, ${sqlString(c.date_format)})::DATE AS date,
-          ${toDouble(n('open'))} AS open, ${toDouble(n('high'))} AS high, ${toDouble(n('low'))} AS low,
-          ${toDouble(n('close'))} AS close, ${toDouble(n('volume'))} AS volume
-        FROM raw ${symbolFilter}`);
-      const outOfScope = rowsIn - Number((await queryRows<{ n: number }>(con, `SELECT count(*)::INTEGER AS n FROM parsed`))[0]!.n);
-      await con.run(`CREATE TEMP TABLE ruled AS SELECT *,
-        CASE
-          WHEN (date_s IS NOT NULL AND date IS NULL) OR (open_s IS NOT NULL AND open IS NULL) OR (high_s IS NOT NULL AND high IS NULL)
-            OR (low_s IS NOT NULL AND low IS NULL) OR (close_s IS NOT NULL AND close IS NULL) OR (volume_s IS NOT NULL AND volume IS NULL) THEN 'unparseable'
-          WHEN date IS NULL OR symbol IS NULL OR close IS NULL THEN 'missing_required'
-          WHEN close <= 0 OR open <= 0 OR high <= 0 OR low <= 0 THEN 'non_positive_price'
-          WHEN volume < 0 THEN 'negative_volume'
-          WHEN high < low THEN 'high_below_low'
-        END AS rule FROM parsed`);
-      // Duplicates among contract-valid rows: exact copies collapse, conflicting versions go to quarantine.
-      await con.run(`CREATE TEMP TABLE keyed AS SELECT *,
-          count(*) OVER k AS n_key,
-          count(DISTINCT (open, high, low, close, volume)) OVER k AS n_versions
-        FROM ruled WHERE rule IS NULL WINDOW k AS (PARTITION BY symbol, date)`);
+      const rawCols = positional(header.length);
+      const symbolFilter = c.symbols?.length ? `WHERE symbol IN (${c.symbols.map(sqlString).join(', ')})` : '';
+      // One materialised table: raw text (for the quarantine), parsed values and the contract rule.
+      await con.run(`CREATE TEMP TABLE p AS
+        SELECT *, CASE
+            WHEN (date_s IS NOT NULL AND date IS NULL) OR (open_s IS NOT NULL AND open IS NULL) OR (high_s IS NOT NULL AND high IS NULL)
+              OR (low_s IS NOT NULL AND low IS NULL) OR (close_s IS NOT NULL AND close IS NULL) OR (volume_s IS NOT NULL AND volume IS NULL) THEN 'unparseable'
+            WHEN date IS NULL OR symbol IS NULL OR close IS NULL THEN 'missing_required'
+            WHEN close <= 0 OR open <= 0 OR high <= 0 OR low <= 0 THEN 'non_positive_price'
+            WHEN volume < 0 THEN 'negative_volume'
+            WHEN high < low THEN 'high_below_low'
+          END AS rule
+        FROM (SELECT *, try_strptime(date_s, ${sqlString(c.date_format)})::DATE AS date,
+                ${toDouble('open_s')} AS open, ${toDouble('high_s')} AS high, ${toDouble('low_s')} AS low,
+                ${toDouble('close_s')} AS close, ${toDouble('volume_s')} AS volume
+              FROM (SELECT src, line, ${rawCols.join(', ')}, ${n('date')} AS date_s, ${n('symbol')} AS symbol,
+                      ${n('open')} AS open_s, ${n('high')} AS high_s, ${n('low')} AS low_s, ${n('close')} AS close_s, ${n('volume')} AS volume_s
+                    FROM raw) ${symbolFilter})`);
+      await con.run(`DROP TABLE raw`);
+      const kept = Number((await queryRows<{ n: number }>(con, `SELECT count(*)::INTEGER AS n FROM p`))[0]!.n);
+      const outOfScope = rowsIn - kept;
+      const rawExpr = rawJson(header, rawCols);
       await con.run(`CREATE TEMP TABLE quarantine (${QUARANTINE_COLUMNS})`);
-      await con.run(`INSERT INTO quarantine SELECT rule, src, line, symbol, date_s, raw,
-          CASE rule WHEN 'high_below_low' THEN printf('high %s < low %s', high_s, low_s) ELSE NULL END
-        FROM ruled WHERE rule IS NOT NULL`);
-      await con.run(`INSERT INTO quarantine SELECT 'conflicting_duplicate', src, line, symbol, date_s, raw,
-          printf('%d versions of (%s, %s) in %d rows', n_versions, symbol, date_s, n_key)
-        FROM keyed WHERE n_versions > 1`);
-      const dup = await queryRows<{ d: number }>(con, `SELECT coalesce(sum(n_key - 1), 0)::INTEGER AS d FROM (SELECT DISTINCT symbol, date, n_key FROM keyed WHERE n_versions = 1 AND n_key > 1)`);
-      const duplicates = dup[0]!.d;
+      await con.run(`INSERT INTO quarantine SELECT rule, src, line, symbol, date_s, ${rawExpr},
+          CASE rule WHEN 'high_below_low' THEN format('high {} < low {}', high_s, low_s) END
+        FROM p WHERE rule IS NOT NULL`);
+      // Duplicates among contract-valid rows: exact copies collapse, conflicting versions go to quarantine.
+      const duplicates = await dedupeByKey(con, 'p', 'canon', ['symbol', 'date'], ['open', 'high', 'low', 'close', 'volume'], rawExpr);
       checkAbort(env.signal, `ingest ${c.name}`);
       progress({ fraction: 0.7, message: 'writing Parquet' });
-      const tableSql = `SELECT date, symbol, open, high, low, close, volume FROM keyed WHERE n_versions = 1
-        QUALIFY row_number() OVER (PARTITION BY symbol, date ORDER BY src, line) = 1 ORDER BY symbol, date`;
-      await con.run(`CREATE TEMP TABLE canon AS ${tableSql}`);
-      await pending.parquet(con, `SELECT * FROM canon ORDER BY symbol, date`, 'ohlcv.parquet');
+      await pending.parquet(con, `SELECT date, symbol, open, high, low, close, volume FROM canon ORDER BY symbol, date`, 'ohlcv.parquet');
       await pending.parquet(con, `SELECT * FROM quarantine ORDER BY source_file, line, rule`, 'quarantine.parquet');
       const stats = (
         await queryRows<{ rows: number; symbols: number; dates: number; first: string | null; last: string | null }>(
