@@ -3,10 +3,13 @@ import type { RunObserver } from '../tracking/observer.ts';
 import type { LocalRuntime, RunOutcome } from '../workers/local/runtime.ts';
 import { describeStep } from './render.ts';
 
-/** The run observer the CLI attaches to the local runtime (experiment tracking + reports). */
-export async function observerFor(home: string): Promise<RunObserver | undefined> {
-  void home;
-  return undefined;
+/**
+ * The run observer the CLI attaches to the local runtime: experiment tracking (local DuckDB
+ * tracker, or MLflow when MLFLOW_TRACKING_URI is set), challenger registration and run reports.
+ */
+export async function observerFor(home: string): Promise<RunObserver> {
+  const { createTrackingObserver } = await import('../tracking/trackingObserver.ts');
+  return createTrackingObserver(home);
 }
 
 /**
