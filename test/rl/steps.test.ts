@@ -9,7 +9,8 @@ import { loadBooks } from '../../rl/book.ts';
 import { loadRlConfig } from '../../rl/config.ts';
 import { readDatasetParquet } from '../../rl/dataset.ts';
 import { MarketEnv } from '../../rl/env.ts';
-import { mlpForward } from '../../rl/networks.ts';
+import { argmax, mlpForward } from '../../rl/networks.ts';
+import { applyPolicyOnnx } from '../../rl/apply.ts';
 import { scoreOnnx } from '../../models/onnx/mlp.ts';
 import { PROJECT_ROOT } from '../../lib/paths.ts';
 import { makeTestContext, runKind } from '../support/context.ts';
@@ -170,6 +171,51 @@ describe('rl.dataset / rl.train / rl.ope on a real S&P slice', () => {
     const lax = await runKind(kind('rl.ope'), { overrides, margin: -1 }, octx());
     expect(lax.accepted).toBe(true);
     expect((lax.policy_onnx as ArtifactRef).digest).toBe((trOut.policy_onnx as ArtifactRef).digest);
+  });
+
+  it('rl.train builds the dataset itself without an rl.dataset ancestor, on the calling thread', async () => {
+    const out = await runKind(kind('rl.train'), { overrides, algo: 'bc', steps: 20, worker: false }, makeTestContext({ store: up.store, ancestors: up.ancestors }));
+    expect((out.dataset as ArtifactRef).digest).toBe((dsOut.dataset as ArtifactRef).digest);
+    expect(out.steps).toBe(20);
+  });
+
+  it('rl.train stops when the run is cancelled', async () => {
+    const ac = new AbortController();
+    const tctx = makeTestContext({
+      store: up.store,
+      ancestors: ancestorsWith({ ds: { uses: 'rl.dataset', status: 'succeeded', outputs: dsOut } }),
+      signal: ac.signal,
+      progress: (p) => (p.current ?? 0) >= 10 && ac.abort(),
+    });
+    await expect(runKind(kind('rl.train'), { overrides, algo: 'cql', steps: 100000 }, tctx)).rejects.toThrow(/aborted/);
+  });
+
+  it('applyPolicyOnnx (what portfolio.build calls) reproduces the policy along a path', async () => {
+    const cfg = loadRlConfig(PROJECT_ROOT);
+    const src = {
+      weights: up.store.path(up.ancestors.portfolio!.outputs.weights as ArtifactRef),
+      ohlcv: up.store.path(up.ancestors.audit!.outputs.curated as ArtifactRef),
+      oof: up.store.path(up.ancestors.stack!.outputs.oof as ArtifactRef),
+      returns: up.store.path(up.ancestors.backtest!.outputs.returns as ArtifactRef),
+    };
+    const { books } = await loadBooks(src, cfg.env, { maxPaths: 1 });
+    const pol = up.store.readJson<PolicyArtifact>(trOut.policy as ArtifactRef);
+    const applied = await applyPolicyOnnx(books, up.store.path(trOut.policy_onnx as ArtifactRef), cfg.env, 21);
+    const b = books[0]!;
+    const env = new MarketEnv(b, cfg.env);
+    const A = cfg.env.actions.length;
+    let st = env.reset(0, cfg.env.actions.indexOf(1));
+    let disagree = 0;
+    for (let t = 0; t < b.dates.length; t++) {
+      const k = t < 21 ? cfg.env.actions.indexOf(1) : argmax(mlpForward(pol.network, env.observe(st), 1), 0, A);
+      if (cfg.env.actions[k] !== applied[0]!.multiplier[t]) disagree++;
+      const r = env.step(st, cfg.env.actions.indexOf(applied[0]!.multiplier[t]!));
+      expect(applied[0]!.net[t]).toBeCloseTo(r.net, 14);
+      st = r.next;
+    }
+    // float32 (ONNX) vs float64 (JS) scoring may split an exact tie, nothing more
+    expect(disagree).toBeLessThanOrEqual(1);
+    expect(applied[0]!.multiplier.length).toBe(b.dates.length);
   });
 
   it('fails clearly without upstream inputs or with a bad config field', async () => {
