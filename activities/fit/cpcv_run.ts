@@ -126,15 +126,38 @@ export function transformTarget(panel: Panel, how: 'none' | 'demean' | 'rank'): 
   return out;
 }
 
-/** Gathers rows into a DMatrix (features, target, optional time-decay weights). */
-function buildDMatrix(panel: Panel, rows: number[], target: Float32Array | null, weights: Float32Array | null): DMatrix {
+/**
+ * Gathers rows (ascending, hence date-ordered) into a DMatrix (features, target, optional
+ * time-decay weights); `perDateGroups` sets one ranking query group per date (rank:* objectives).
+ */
+function buildDMatrix(panel: Panel, rows: number[], target: Float32Array | null, weights: Float32Array | null, perDateGroups = false): DMatrix {
   const F = panel.nFeatures;
   const x = new Float32Array(rows.length * F);
   for (let k = 0; k < rows.length; k++) x.set(panel.X.subarray(rows[k]! * F, rows[k]! * F + F), k * F);
   const info: { label?: Float32Array; weight?: Float32Array } = {};
   if (target) info.label = Float32Array.from(rows, (i) => target[i]!);
-  if (weights) info.weight = Float32Array.from(rows, (i) => weights[i]!);
-  return new DMatrix(x, rows.length, F, info);
+  if (weights && !perDateGroups) info.weight = Float32Array.from(rows, (i) => weights[i]!);
+  const d = new DMatrix(x, rows.length, F, info);
+  if (perDateGroups && target) {
+    try {
+      const sizes: number[] = [];
+      for (let k = 0; k < rows.length; k++) {
+        if (k === 0 || panel.dateIdx[rows[k]!] !== panel.dateIdx[rows[k - 1]!]) sizes.push(0);
+        sizes[sizes.length - 1]!++;
+      }
+      d.setGroups(Uint32Array.from(sizes));
+      // ranking objectives weight queries, not rows: one time-decay weight per date
+      if (weights) {
+        const gw: number[] = [];
+        for (let k = 0; k < rows.length; k++) if (k === 0 || panel.dateIdx[rows[k]!] !== panel.dateIdx[rows[k - 1]!]) gw.push(weights[rows[k]!]!);
+        d.setFloatInfo('weight', Float32Array.from(gw), true);
+      }
+    } catch (e) {
+      d.free();
+      throw e;
+    }
+  }
+  return d;
 }
 
 /** Time-decay weights 0.5^(age/halfLife), age = trading days before the latest of `rows`. */
@@ -191,8 +214,9 @@ async function runFold(args: {
   const testRows: number[] = [];
   for (let i = 0; i < panel.n; i++) if (masks.test[i]) testRows.push(i);
   const w = decayWeights(panel, fitRows, cfg.sampling.half_life_days);
-  const dtrain = buildDMatrix(panel, fitRows, codec.target, w);
-  const dvalid = validRows.length > 0 ? buildDMatrix(panel, validRows, codec.target, null) : undefined;
+  const rank = String(cfg.xgboost.params.objective).startsWith('rank:');
+  const dtrain = buildDMatrix(panel, fitRows, codec.target, w, rank);
+  const dvalid = validRows.length > 0 ? buildDMatrix(panel, validRows, codec.target, null, rank) : undefined;
   const dtest = buildDMatrix(panel, testRows, null, null);
   const perTrial: { best: number; rounds: number; metric: string | null; score: number | null }[] = [];
   try {
@@ -206,6 +230,9 @@ async function runFold(args: {
           numRounds: cfg.xgboost.num_boost_round,
           earlyStoppingRounds: cfg.xgboost.early_stopping_rounds ?? undefined,
           signal: args.ctx.signal,
+          onRound: (iter) => {
+            if (iter % 25 === 24) args.ctx.progress({ message: `split ${split.split} trial ${t} round ${iter + 1}` });
+          },
         });
         booster = res.booster;
         const pred = booster.predict(dtest, { iterationEnd: res.bestIteration + 1 });
@@ -418,7 +445,7 @@ export async function runCpcvFit(ctx: StepContext, w: FitWith): Promise<FitOutpu
     // ---- final refit on all data (selected trial, median best rounds) ----
     const nRounds = sel.metrics.median_best_iteration + 1;
     const allRows = strided(panel, Array.from({ length: panel.n }, (_, i) => i), cfg.sampling.date_stride);
-    const dAll = buildDMatrix(panel, allRows, codec.target, decayWeights(panel, allRows, cfg.sampling.half_life_days));
+    const dAll = buildDMatrix(panel, allRows, codec.target, decayWeights(panel, allRows, cfg.sampling.half_life_days), String(cfg.xgboost.params.objective).startsWith('rank:'));
     let modelJson: Uint8Array;
     let insample: Float32Array;
     let parity: { maxAbsDiff: number; rows: number };

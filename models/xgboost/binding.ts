@@ -30,6 +30,7 @@ interface Api {
   XGBGetLastError: Fn;
   XGDMatrixCreateFromMat: Fn;
   XGDMatrixSetFloatInfo: Fn;
+  XGDMatrixSetUIntInfo: Fn;
   XGDMatrixNumRow: Fn;
   XGDMatrixFree: Fn;
   XGBoosterCreate: Fn;
@@ -103,6 +104,7 @@ export function xgboostApi(): Api {
     XGBGetLastError: f('const char *XGBGetLastError()'),
     XGDMatrixCreateFromMat: f('int XGDMatrixCreateFromMat(const float *data, xgb_ulong nrow, xgb_ulong ncol, float missing, _Out_ XGDMatrixHandle *out)'),
     XGDMatrixSetFloatInfo: f('int XGDMatrixSetFloatInfo(XGDMatrixHandle h, const char *field, const float *array, xgb_ulong len)'),
+    XGDMatrixSetUIntInfo: f('int XGDMatrixSetUIntInfo(XGDMatrixHandle h, const char *field, const uint32_t *array, xgb_ulong len)'),
     XGDMatrixNumRow: f('int XGDMatrixNumRow(XGDMatrixHandle h, _Out_ xgb_ulong *out)'),
     XGDMatrixFree: f('int XGDMatrixFree(XGDMatrixHandle h)'),
     XGBoosterCreate: f('int XGBoosterCreate(XGDMatrixHandle *dmats, xgb_ulong len, _Out_ XGBoosterHandle *out)'),
@@ -156,10 +158,23 @@ export class DMatrix {
     }
   }
 
-  /** Sets a float field (`label`, `weight`, `base_margin`); length must be nrow. */
-  setFloatInfo(field: 'label' | 'weight' | 'base_margin', values: Float32Array): void {
-    if (values.length !== this.nrow) throw new XGBoostError(`DMatrix.${field}: ${values.length} values for ${this.nrow} rows`);
+  /**
+   * Sets a float field (`label`, `weight`, `base_margin`); length must be nrow, or the number of
+   * query groups for `weight` when `perGroup` (ranking objectives weight groups).
+   */
+  setFloatInfo(field: 'label' | 'weight' | 'base_margin', values: Float32Array, perGroup = false): void {
+    if (!perGroup && values.length !== this.nrow) throw new XGBoostError(`DMatrix.${field}: ${values.length} values for ${this.nrow} rows`);
     check(xgboostApi().XGDMatrixSetFloatInfo(this.live(), field, values, values.length), `XGDMatrixSetFloatInfo(${field})`);
+  }
+
+  /**
+   * Query groups for learning-to-rank objectives (rank:pairwise/ndcg/map): consecutive group sizes
+   * summing to nrow (e.g. the rows of each date, for a per-date cross-sectional ranking).
+   */
+  setGroups(sizes: Uint32Array): void {
+    const total = sizes.reduce((a, b) => a + b, 0);
+    if (total !== this.nrow) throw new XGBoostError(`DMatrix.group: group sizes sum to ${total}, expected ${this.nrow} rows`);
+    check(xgboostApi().XGDMatrixSetUIntInfo(this.live(), 'group', sizes, sizes.length), 'XGDMatrixSetUIntInfo(group)');
   }
 
   live(): unknown {

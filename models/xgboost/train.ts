@@ -27,9 +27,12 @@ export interface TrainResult {
   metric: string | null;
 }
 
+/** Evaluation metrics where larger is better (XGBoost's own early-stopping rule, callback.py). */
+const HIGHER_IS_BETTER = /-(auc|aucpr|map|ndcg|pre)(@|$)/;
+
 /**
  * Boosts up to `numRounds` rounds with optional early stopping on `dvalid`'s first eval metric
- * (lower is better: rmse, logloss, mlogloss, ...), like xgboost.train(early_stopping_rounds=…).
+ * (lower is better for rmse, logloss, mlogloss, ...; higher for auc, aucpr, map, ndcg, pre), like xgboost.train(early_stopping_rounds=…).
  * Deterministic for a given `seed` (seed_per_iteration is set, see below).
  * Round 0 runs synchronously (so configuration errors carry libxgboost's own message); later rounds
  * run on koffi's async worker so the event loop keeps flowing between rounds.
@@ -59,7 +62,8 @@ export async function trainBooster(o: TrainOptions): Promise<TrainResult> {
         if (first) {
           metric = first;
           score = res[first]!;
-          if (bestScore === null || score < bestScore) {
+          const better = bestScore === null || (HIGHER_IS_BETTER.test(first) ? score > bestScore : score < bestScore);
+          if (better) {
             bestScore = score;
             bestIteration = iter;
           }

@@ -183,6 +183,19 @@ describe.skipIf(!hasSharedData())('leakage acceptance (fixture panel)', () => {
     await expect(runKind(fitCpcv, { sleeve: 'leaky', ...fixed }, ctx)).rejects.toMatchObject({ type: 'LeakageSuspected', nonRetryable: true, message: expect.stringMatching(/leak_fwd/) });
   });
 
+  it('rank:pairwise with one query group per date trains, early-stops on ndcg and exports to ONNX', async () => {
+    const p = await buildFixturePanel(store, dir, SMALL.slice(0, 8));
+    const out = await runKind(
+      fitCpcv,
+      { sleeve: 'ranker', ...fixed, params: { objective: 'rank:pairwise', eval_metric: 'ndcg' } },
+      makeTestContext({ store, ...fitAncestors(p, 'labels.horizon') }),
+    );
+    expect(Number.isFinite(out.mean_rank_ic as number)).toBe(true);
+    expect(out.onnx_parity_max_abs_diff as number).toBeLessThan(1e-5);
+    const m = store.readJson<{ per_split: { valid_metric: string }[] }>(out.metrics as ArtifactRef);
+    expect(m.per_split[0]!.valid_metric).toBe('valid-ndcg');
+  });
+
   it('identical inputs give byte-identical OOF artifacts; a RED audit refuses to train', async () => {
     const p = await buildFixturePanel(store, dir, SMALL.slice(0, 6));
     const w = { sleeve: 'det', ...fixed, num_boost_round: 15 };

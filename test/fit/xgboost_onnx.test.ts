@@ -93,6 +93,34 @@ describe('XGBoost binding', () => {
     }
   });
 
+  it('query groups reach XGBoost: a per-group offset is ignored by rank:pairwise only when groups are set', async () => {
+    // 50 groups of 20 rows: within a group the label follows x0; x1 is a group-level offset of the label
+    const n = 1000, p = 2;
+    const x = new Float32Array(n * p), y = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const g = Math.floor(i / 20);
+      x[i * p] = ((i * 7919) % 20) / 20;
+      x[i * p + 1] = g / 50;
+      y[i] = x[i * p]! + 5 * x[i * p + 1]!;
+    }
+    const fit = async (groups: boolean): Promise<Float32Array> => {
+      const d = new DMatrix(x, n, p, { label: y });
+      if (groups) d.setGroups(new Uint32Array(50).fill(20));
+      const r = await trainBooster({ params: { objective: 'rank:pairwise', max_depth: 3, seed: 0, nthread: 1 }, dtrain: d, numRounds: 20 });
+      const out = r.booster.predict(d).values;
+      r.booster.free();
+      d.free();
+      return out;
+    };
+    const grouped = await fit(true), pooled = await fit(false);
+    // pooled ranking uses the group offset x1; grouped ranking cannot (pairs never cross groups)
+    const spread = (v: Float32Array): number => Math.abs(v[999]! - v[0]!);
+    expect(spread(pooled)).toBeGreaterThan(spread(grouped));
+    const d = new DMatrix(x, n, p);
+    expect(() => d.setGroups(Uint32Array.from([10, 20]))).toThrow(/sum to 30, expected 1000/);
+    d.free();
+  });
+
   it('a model reloaded from its JSON predicts identically', async () => {
     const { x, y } = synthetic(1000, 3, 5);
     const d = new DMatrix(x, 1000, 3, { label: y });
