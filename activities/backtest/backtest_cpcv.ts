@@ -40,6 +40,7 @@ export const backtestCpcvPaths = defineStepKind({
     forward_ic_max: z.number(),
     sleeves: z.array(z.object({ sleeve: z.string(), step_id: z.string(), task: z.string(), sharpe_median: z.number(), max_drawdown_median: z.number() })),
   }),
+  configFiles: (w) => [w.portfolio, w.costs],
   async run(ctx, w) {
     const { withDuckDB, sqlString } = await import('../../lib/duckdb.ts');
     const { UserError } = await import('../../lib/errors.ts');

@@ -42,6 +42,7 @@ export const gateGovernance = defineStepKind({
     pbo: z.number().nullable(),
     n_trials: z.number().int(),
   }),
+  configFiles: (w) => [w.bars],
   async run(ctx, w) {
     const { evaluateGate } = await import('./gate_eval.ts');
     return evaluateGate(ctx, w);

@@ -27,6 +27,7 @@ export const portfolioBuild = defineStepKind({
     mean_leverage: z.record(z.string(), z.number()),
     dropped_rows: z.number().int(),
   }),
+  configFiles: (w) => [w.portfolio],
   async run(ctx, w) {
     const { withDuckDB } = await import('../../lib/duckdb.ts');
     const { loadYamlConfig, portfolioConfigSchema } = await import('../../portfolio/config.ts');
