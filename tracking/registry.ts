@@ -13,6 +13,8 @@ export const MODEL_FILES = {
   trainingConfig: 'training_config.json',
   metrics: 'metrics.json',
   lineage: 'lineage.json',
+  stacker: 'stacker.json',
+  manifest: 'manifest.json',
 } as const;
 
 /** Tag keys on tracker runs and model versions. */
@@ -90,6 +92,9 @@ export class ModelRegistry {
     trademlRunId: string;
     pipeline: string;
     files: CandidateFiles;
+    /** Several sleeves (stored under model/sleeves/<name>/) blended by `stacker` (model/stacker.json). */
+    sleeves?: Array<{ sleeve: string; files: CandidateFiles }>;
+    stacker?: string;
     lineage: Record<string, unknown>;
     summary?: Record<string, string | number | boolean>;
     workDir: string;
@@ -108,6 +113,20 @@ export class ModelRegistry {
       [lineagePath, MODEL_FILES.lineage],
     ];
     for (const [src, name] of uploads) if (src) await this.tracker.logArtifact(trackerRun, src, `model/${name}`);
+    if (opts.sleeves && opts.sleeves.length > 1) {
+      for (const sl of opts.sleeves) {
+        if (!/^[\w.\-]+$/.test(sl.sleeve)) throw new UserError(`sleeve name "${sl.sleeve}" may only hold letters, digits, '_', '-', '.'`);
+        const f = sl.files;
+        for (const [src, name] of [[f.onnx, MODEL_FILES.onnx], [f.featureList, MODEL_FILES.featureList], [f.trainingConfig, MODEL_FILES.trainingConfig], [f.metrics, MODEL_FILES.metrics]] as Array<[string | undefined, string]>) {
+          if (src) await this.tracker.logArtifact(trackerRun, src, `model/sleeves/${sl.sleeve}/${name}`);
+        }
+      }
+      if (!opts.stacker) throw new UserError('several sleeves need a stacker to blend them');
+      await this.tracker.logArtifact(trackerRun, opts.stacker, `model/${MODEL_FILES.stacker}`);
+    }
+    const manifest = path.join(opts.workDir, MODEL_FILES.manifest);
+    writeFileSync(manifest, JSON.stringify({ sleeves: opts.sleeves && opts.sleeves.length > 1 ? opts.sleeves.map((s) => s.sleeve) : [], stacker: Boolean(opts.sleeves && opts.sleeves.length > 1) }));
+    await this.tracker.logArtifact(trackerRun, manifest, `model/${MODEL_FILES.manifest}`);
     await this.tracker.ensureRegisteredModel(opts.model, `TradeML model ${opts.model}`);
     const info = (await this.tracker.getRun(trackerRun)).info;
     const tags: Record<string, string> = { [TAG.runId]: opts.trademlRunId, [TAG.pipeline]: opts.pipeline };
@@ -218,26 +237,53 @@ export class ModelRegistry {
    * Downloads a version's files (ONNX, feature list, training config, metrics, lineage) into `destDir`.
    * Returns local paths; optional files that were not registered are left undefined.
    */
-  async fetchFiles(v: ModelVersion, destDir: string): Promise<{ onnx: string; featureList: string; trainingConfig?: string; metrics?: string; lineage?: string }> {
+  async fetchFiles(v: ModelVersion, destDir: string): Promise<FetchedModel> {
     mkdirSync(destDir, { recursive: true });
     const present = new Set((await this.tracker.listArtifacts(v.runId, 'model')).map((f) => path.posix.basename(f.path)));
-    const get = async (name: string, required: boolean): Promise<string | undefined> => {
-      if (!present.has(name)) {
-        if (required) throw new UserError(`model ${v.name} v${v.version} lacks model/${name} in tracker run ${v.runId}; re-register it by re-running its pipeline`);
+    const get = async (rel: string, required: boolean): Promise<string | undefined> => {
+      const base = path.posix.basename(rel);
+      if (!rel.includes('/') && !present.has(base)) {
+        if (required) throw new UserError(`model ${v.name} v${v.version} lacks model/${rel} in tracker run ${v.runId}; re-register it by re-running its pipeline`);
         return undefined;
       }
-      const dest = path.join(destDir, name);
-      if (!existsSync(dest)) await this.tracker.downloadArtifact(v.runId, `model/${name}`, dest);
+      const dest = path.join(destDir, ...rel.split('/'));
+      if (!existsSync(dest)) {
+        try {
+          await this.tracker.downloadArtifact(v.runId, `model/${rel}`, dest);
+        } catch (err) {
+          if (required) throw new UserError(`model ${v.name} v${v.version}: cannot fetch model/${rel}: ${(err as Error).message}`);
+          return undefined;
+        }
+      }
       return dest;
     };
+    const manifestPath = await get(MODEL_FILES.manifest, false);
+    const manifest = manifestPath ? (JSON.parse(readFileSync(manifestPath, 'utf8')) as { sleeves?: string[] }) : {};
+    const sleeves: FetchedModel['sleeves'] = [];
+    for (const sl of manifest.sleeves ?? []) {
+      sleeves.push({ sleeve: sl, onnx: (await get(`sleeves/${sl}/${MODEL_FILES.onnx}`, true))!, featureList: (await get(`sleeves/${sl}/${MODEL_FILES.featureList}`, true))! });
+    }
     return {
       onnx: (await get(MODEL_FILES.onnx, true))!,
       featureList: (await get(MODEL_FILES.featureList, true))!,
       trainingConfig: await get(MODEL_FILES.trainingConfig, false),
       metrics: await get(MODEL_FILES.metrics, false),
       lineage: await get(MODEL_FILES.lineage, false),
+      sleeves,
+      stacker: sleeves.length ? await get(MODEL_FILES.stacker, true) : undefined,
     };
   }
+}
+
+/** Local files of a model version. `sleeves` is empty for single-model versions. */
+export interface FetchedModel {
+  onnx: string;
+  featureList: string;
+  trainingConfig?: string;
+  metrics?: string;
+  lineage?: string;
+  sleeves: Array<{ sleeve: string; onnx: string; featureList: string }>;
+  stacker?: string;
 }
 
 /**

@@ -76,35 +76,17 @@ export async function featureSpecsFor(entry: unknown, projectRoot: string): Prom
   return { specs: names.map((n) => byName.get(n)!), normalize, zscoreClip };
 }
 
-/**
- * Scores one date with a model: computes that date's features from the canonical OHLCV Parquet
- * (history before the date is used for warm-up, nothing after it), runs the ONNX model
- * (onnxruntime-node, input [N, F] float32, NaN for NULL features), turns scores into target weights
- * (equal weight within the top/bottom quantile) and writes `weights.parquet`
- * (date, symbol, score, weight), `score.json` and `score.md` to `outDir`.
- * `date` defaults to the last date in the OHLCV. Throws a UserError when the date has no rows.
- */
-export async function scoreDate(opts: {
-  model: string;
-  version: string;
-  onnxPath: string;
-  featureListPath: string;
-  ohlcvPath: string;
-  date?: string;
-  projectRoot: string;
-  outDir: string;
-  scheme: WeightScheme;
-}): Promise<ScoreResult> {
-  if (!(opts.scheme.quantile > 0 && opts.scheme.quantile <= 0.5)) throw new UserError(`quantile must be in (0, 0.5], got ${opts.scheme.quantile}`);
+/** Raw model scores of one date: features from the OHLCV, then the ONNX model. */
+async function sleeveScores(opts: { onnxPath: string; featureListPath: string; ohlcvPath: string; date?: string; projectRoot: string; workDir: string; label: string }): Promise<{ date: string; scores: Map<string, number>; nUniverse: number; nulls: number; cells: number }> {
   const entry = JSON.parse(readFileSync(opts.featureListPath, 'utf8')) as unknown;
   const names = featureNames(entry);
   const { specs, normalize, zscoreClip } = await featureSpecsFor(entry, opts.projectRoot);
   const { computeEquityFeatures } = await import('../features/equities.ts');
-  mkdirSync(opts.outDir, { recursive: true });
-  const sliced = path.join(opts.outDir, 'ohlcv_slice.parquet');
-  const featFile = path.join(opts.outDir, 'features.parquet');
-  const warm = Math.max(...specs.map((s) => s.warmup_rows), 1);
-  const { date, rows, nUniverse } = await withDuckDB(async (con) => {
+  mkdirSync(opts.workDir, { recursive: true });
+  const sliced = path.join(opts.workDir, 'ohlcv_slice.parquet');
+  const featFile = path.join(opts.workDir, 'features.parquet');
+  const warm = Math.max(...specs.map((x) => x.warmup_rows), 1);
+  const { date, rows } = await withDuckDB(async (con) => {
     const src = sqlString(opts.ohlcvPath);
     const [last] = await queryRows<{ d: Date | null }>(con, `SELECT max(date) AS d FROM read_parquet(${src})${opts.date ? ` WHERE date <= DATE ${sqlString(opts.date)}` : ''}`);
     if (!last?.d) throw new UserError(`no OHLCV rows${opts.date ? ` on or before ${opts.date}` : ''} in ${opts.ohlcvPath}`);
@@ -116,10 +98,9 @@ export async function scoreDate(opts: {
     await computeEquityFeatures(con, sliced, featFile, specs as never, { normalize, zscoreClip });
     const cols = names.map((n) => `"${n.replace(/"/g, '""')}"`).join(', ');
     const r = await queryRows<Record<string, number | string | null>>(con, `SELECT symbol, ${cols} FROM read_parquet(${sqlString(featFile)}) WHERE date = DATE ${sqlString(d)} ORDER BY symbol`);
-    return { date: d, rows: r, nUniverse: r.length };
+    return { date: d, rows: r };
   });
   if (!rows.length) throw new UserError(`no features for ${date}`);
-
   const ort = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(opts.onnxPath, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
   const F = names.length;
@@ -135,22 +116,90 @@ export async function scoreDate(opts: {
   let scores: Float32Array;
   try {
     const out = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', X, [rows.length, F]) });
-    const y = out[session.outputNames[0]!]!;
-    scores = y.data as Float32Array;
-    if (scores.length < rows.length) throw new UserError(`model output has ${scores.length} values for ${rows.length} rows`);
+    scores = out[session.outputNames[0]!]!.data as Float32Array;
+    if (scores.length < rows.length) throw new UserError(`${opts.label}: model output has ${scores.length} values for ${rows.length} rows`);
     if (scores.length !== rows.length) {
       // Classifier probabilities [N, C]: use P(last class) − P(first class), the contract's score.
       const C = scores.length / rows.length;
-      scores = Float32Array.from({ length: rows.length }, (_, i) => scores[i * C + C - 1]! - scores[i * C]!);
+      const p = scores;
+      scores = Float32Array.from({ length: rows.length }, (_, i) => p[i * C + C - 1]! - p[i * C]!);
     }
   } catch (err) {
     if (err instanceof UserError) throw err;
-    throw new UserError(`ONNX model ${opts.model} v${opts.version} failed on a [${rows.length}, ${F}] input: ${(err as Error).message}`);
+    throw new UserError(`${opts.label}: ONNX model failed on a [${rows.length}, ${F}] input: ${(err as Error).message}`);
   } finally {
     await session.release();
   }
+  return { date, scores: new Map(rows.map((r, i) => [String(r.symbol), scores[i]!])), nUniverse: rows.length, nulls, cells: rows.length * F };
+}
 
-  const scored = rows.map((r, i) => ({ symbol: String(r.symbol), score: scores[i]! })).filter((s) => Number.isFinite(s.score));
+/** Cross-sectional z-score of the finite values (population sd); NaN for the rest. */
+function zscores(m: Map<string, number>): Map<string, number> {
+  const v = [...m.values()].filter(Number.isFinite);
+  const mean = v.reduce((a, x) => a + x, 0) / v.length;
+  const sd = Math.sqrt(v.reduce((a, x) => a + (x - mean) ** 2, 0) / v.length);
+  return new Map([...m].map(([k, x]) => [k, Number.isFinite(x) ? (sd > 0 ? (x - mean) / sd : 0) : NaN]));
+}
+
+/**
+ * Scores one date with a model: computes that date's features from the canonical OHLCV Parquet
+ * (history before the date is used for warm-up, nothing after it), runs the ONNX model
+ * (onnxruntime-node, input [N, F] float32, NaN for NULL features), turns scores into target weights
+ * (equal weight within the top/bottom quantile) and writes `weights.parquet`
+ * (date, symbol, score, weight), `score.json` and `score.md` to `outDir`.
+ * With several `sleeves` and a `stackerPath` (stack.oof's stacker.json), the score is
+ * `intercept + Σ weight[sleeve] · z(sleeve score)` with z the per-date cross-sectional z-score, as the
+ * stacker was fitted. `date` defaults to the last date in the OHLCV. Throws a UserError when the
+ * date has no rows.
+ */
+export async function scoreDate(opts: {
+  model: string;
+  version: string;
+  onnxPath: string;
+  featureListPath: string;
+  sleeves?: Array<{ sleeve: string; onnx: string; featureList: string }>;
+  stackerPath?: string;
+  ohlcvPath: string;
+  date?: string;
+  projectRoot: string;
+  outDir: string;
+  scheme: WeightScheme;
+}): Promise<ScoreResult> {
+  if (!(opts.scheme.quantile > 0 && opts.scheme.quantile <= 0.5)) throw new UserError(`quantile must be in (0, 0.5], got ${opts.scheme.quantile}`);
+  mkdirSync(opts.outDir, { recursive: true });
+  const base = { ohlcvPath: opts.ohlcvPath, date: opts.date, projectRoot: opts.projectRoot };
+  let date: string;
+  let combined: Map<string, number>;
+  let nUniverse: number;
+  let nulls = 0;
+  let cells = 0;
+  const names = featureNames(JSON.parse(readFileSync(opts.featureListPath, 'utf8')) as unknown);
+  if (opts.sleeves && opts.sleeves.length > 1) {
+    if (!opts.stackerPath) throw new UserError(`model ${opts.model} v${opts.version} has ${opts.sleeves.length} sleeves but no stacker.json`);
+    const stacker = JSON.parse(readFileSync(opts.stackerPath, 'utf8')) as { weights: Record<string, number> | number[]; intercept?: number; sleeves?: string[] };
+    const wOf = (sl: string, i: number): number => {
+      const w = Array.isArray(stacker.weights) ? stacker.weights[(stacker.sleeves ?? []).indexOf(sl) >= 0 ? (stacker.sleeves ?? []).indexOf(sl) : i] : stacker.weights[sl];
+      if (typeof w !== 'number') throw new UserError(`stacker.json has no weight for sleeve ${sl}`);
+      return w;
+    };
+    const per: Array<{ w: number; z: Map<string, number>; r: Awaited<ReturnType<typeof sleeveScores>> }> = [];
+    for (const [i, sl] of opts.sleeves.entries()) {
+      const r = await sleeveScores({ ...base, onnxPath: sl.onnx, featureListPath: sl.featureList, workDir: path.join(opts.outDir, 'sleeves', sl.sleeve), label: `sleeve ${sl.sleeve}` });
+      per.push({ w: wOf(sl.sleeve, i), z: zscores(r.scores), r });
+    }
+    date = per[0]!.r.date;
+    nUniverse = per[0]!.r.nUniverse;
+    nulls = per.reduce((a, p) => a + p.r.nulls, 0);
+    cells = per.reduce((a, p) => a + p.r.cells, 0);
+    combined = new Map([...per[0]!.r.scores.keys()].map((sym) => [sym, per.reduce((a, p) => a + p.w * (p.z.get(sym) ?? NaN), stacker.intercept ?? 0)]));
+  } else {
+    const r = await sleeveScores({ ...base, onnxPath: opts.onnxPath, featureListPath: opts.featureListPath, workDir: opts.outDir, label: `model ${opts.model} v${opts.version}` });
+    ({ date, nUniverse, nulls, cells } = r);
+    combined = r.scores;
+  }
+  const rows = [...combined].map(([symbol, score]) => ({ symbol, score }));
+  const scores = rows.map((r) => r.score);
+  const scored = rows.map((r, i) => ({ symbol: r.symbol, score: scores[i]! })).filter((x) => Number.isFinite(x.score));
   scored.sort((a, b) => b.score - a.score || a.symbol.localeCompare(b.symbol));
   const k = Math.max(1, Math.floor(scored.length * opts.scheme.quantile));
   const longs = scored.slice(0, k);
@@ -178,7 +227,7 @@ export async function scoreDate(opts: {
     n_short: shorts.length,
     gross,
     net,
-    null_fraction: nulls / (rows.length * F),
+    null_fraction: cells ? nulls / cells : 0,
     files,
     top_long: table.slice(0, 10),
     top_short: opts.scheme.longOnly ? [] : table.slice(-10).reverse(),

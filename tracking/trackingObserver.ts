@@ -143,22 +143,29 @@ export class TrackingObserver implements RunObserver {
 
   /** Registers the run's fit.cpcv model as a version and points `challenger` at it. */
   private async registerChallenger(st: RunState, gate: StepRecord): Promise<void> {
-    const fit = [...st.steps.values()].find((s) => s.uses === 'fit.cpcv' && s.status === 'succeeded');
-    if (!fit) {
+    const onlySleeve = (st.run.plan?.steps.find((s) => s.uses === 'promote')?.with as { sleeve?: unknown } | undefined)?.sleeve;
+    const fits = [...st.steps.values()]
+      .filter((s) => s.uses === 'fit.cpcv' && s.status === 'succeeded' && (typeof onlySleeve !== 'string' || s.outputs.sleeve === onlySleeve))
+      .sort((a, b) => a.stepId.localeCompare(b.stepId));
+    if (!fits.length) {
       this.log.warn({ run: st.run.runId }, 'gate passed but no fit.cpcv step output was seen; no challenger registered');
       return;
     }
+    const fit = fits[0]!;
+    const stack = [...st.steps.values()].find((s) => s.uses === 'stack.oof' && s.status === 'succeeded');
     const model = this.modelName(st);
-    const { candidateFiles } = await import('./candidate.ts');
+    const { candidateBundle } = await import('./candidate.ts');
     const workDir = path.join(this.opts.store.root, 'tmp', `candidate-${st.run.runId}`);
-    const files = candidateFiles(this.opts.store, fit.outputs, workDir);
+    const bundle = candidateBundle(this.opts.store, fits, stack?.outputs, workDir);
     const v = await this.registry.registerCandidate({
       model,
       experiment: this.experiment(st.run.pipeline),
       trademlRunId: st.run.runId,
       pipeline: st.run.pipeline,
-      files,
-      lineage: this.lineage(st, gate),
+      files: bundle.primary,
+      sleeves: bundle.sleeves,
+      stacker: bundle.stacker,
+      lineage: { ...this.lineage(st, gate), sleeves: bundle.sleeves.map((x) => x.sleeve) },
       summary: summaryOf(fit.outputs),
       workDir,
     });

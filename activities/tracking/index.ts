@@ -32,7 +32,10 @@ export const promote = defineStepKind({
       model: z.string().optional(),
       /** Alias to move; only `champion` is managed with previous-champion bookkeeping. */
       alias: z.literal('champion').default('champion'),
-      /** Which fit.cpcv to promote when several sleeves are fitted upstream (matches its `sleeve` output). */
+      /**
+       * Promote only this sleeve (a fit.cpcv `sleeve` output). Default: every fitted sleeve, blended at
+       * scoring time by the upstream stack.oof stacker (required when there are several).
+       */
       sleeve: z.string().optional(),
     })
     .strict(),
@@ -57,18 +60,12 @@ export const promote = defineStepKind({
     if (failed.length) throw new StepError(`promote: gate(s) ${failed.map(([id]) => id).join(', ')} did not pass; no alias changed`, 'PromotionBlocked', true);
     let fits = ofKind(ctx, 'fit.cpcv').filter(([, s]) => s.status === 'succeeded');
     if (w.sleeve) fits = fits.filter(([, s]) => s.outputs.sleeve === w.sleeve);
-    if (fits.length !== 1) {
-      throw new StepError(
-        fits.length ? `promote: ${fits.length} fit.cpcv steps upstream (${fits.map(([id, s]) => `${id}:${String(s.outputs.sleeve)}`).join(', ')}); set with.sleeve to pick one` : `promote: no succeeded fit.cpcv step upstream${w.sleeve ? ` with sleeve ${w.sleeve}` : ''}`,
-        'InputError',
-        true,
-      );
-    }
-    const [fitId, fit] = fits[0]!;
+    if (!fits.length) throw new StepError(`promote: no succeeded fit.cpcv step upstream${w.sleeve ? ` with sleeve ${w.sleeve}` : ''}`, 'InputError', true);
+    const stack = ofKind(ctx, 'stack.oof').find(([, s]) => s.status === 'succeeded')?.[1];
     const [approvalId, appr] = approvals[0]!;
     const { openTracker } = await import('../../tracking/index.ts');
     const { ModelRegistry } = await import('../../tracking/registry.ts');
-    const { candidateFiles } = await import('../../tracking/candidate.ts');
+    const { candidateBundle } = await import('../../tracking/candidate.ts');
     const tracker = openTracker({ store: ctx.artifacts });
     try {
       const reg = new ModelRegistry(tracker);
@@ -86,13 +83,22 @@ export const promote = defineStepKind({
         }
       }
       const gate = gates[0]![1];
+      let bundle;
+      try {
+        bundle = candidateBundle(ctx.artifacts, fits.map(([stepId, s]) => ({ stepId, outputs: s.outputs })), stack?.outputs, workDir);
+      } catch (err) {
+        throw new StepError(`promote: ${(err as Error).message}`, 'InputError', true);
+      }
+      const fit = fits[0]![1];
       const version = await reg.registerCandidate({
         model,
         experiment: `trademl/${ctx.pipeline}`,
         trademlRunId: ctx.runId,
         pipeline: ctx.pipeline,
-        files: candidateFiles(ctx.artifacts, fit.outputs, workDir),
-        lineage: { run_id: ctx.runId, pipeline: ctx.pipeline, params: ctx.params, fit_step: fitId, datasets, ohlcv, gate: { passed: gate.outputs.passed, table: gate.outputs.table } },
+        files: bundle.primary,
+        sleeves: bundle.sleeves,
+        stacker: bundle.stacker,
+        lineage: { run_id: ctx.runId, pipeline: ctx.pipeline, params: ctx.params, fit_steps: fits.map(([id]) => id), sleeves: bundle.sleeves.map((x) => x.sleeve), datasets, ohlcv, gate: { passed: gate.outputs.passed, table: gate.outputs.table } },
         summary: Object.fromEntries(['sleeve', 'task', 'mean_ic', 'mean_rank_ic', 'icir'].filter((k) => ['string', 'number', 'boolean'].includes(typeof fit.outputs[k])).map((k) => [k, fit.outputs[k] as string | number | boolean])),
         workDir,
       });
@@ -169,6 +175,8 @@ export const scoreDaily = defineStepKind({
         version: v.version,
         onnxPath: files.onnx,
         featureListPath: files.featureList,
+        sleeves: files.sleeves,
+        stackerPath: files.stacker,
         ohlcvPath: ctx.artifacts.path(src.ref),
         date: w.date,
         projectRoot: ctx.projectRoot,

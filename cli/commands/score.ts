@@ -42,6 +42,8 @@ export function register(program: Command): void {
           version: v.version,
           onnxPath: files.onnx,
           featureListPath: files.featureList,
+          sleeves: files.sleeves,
+          stackerPath: files.stacker,
           ohlcvPath: ohlcv,
           date: o.date,
           projectRoot: PROJECT_ROOT,

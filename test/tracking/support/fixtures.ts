@@ -49,6 +49,8 @@ export interface RunFixture {
   refs: Record<string, ArtifactRef>;
   featureNames: string[];
   weights: number[];
+  /** Weights of the second sleeve's linear model (bias −0.2), when `twoSleeves`. */
+  tbWeights: number[];
 }
 
 /**
@@ -59,11 +61,12 @@ export interface RunFixture {
  * Randomness is seeded (DuckDB setseed), so content is stable.
  * `gatePassed: false` makes the gate step fail with its table in `error.details`.
  */
-export async function nightlyRunFixture(store: ArtifactStore, opts: { runId?: string; gatePassed?: boolean; approval?: 'approved' | 'rejected' | 'pending'; seed?: number } = {}): Promise<RunFixture> {
+export async function nightlyRunFixture(store: ArtifactStore, opts: { runId?: string; gatePassed?: boolean; approval?: 'approved' | 'rejected' | 'pending'; seed?: number; twoSleeves?: boolean } = {}): Promise<RunFixture> {
   const runId = opts.runId ?? 'run-fixture-1';
   const seed = opts.seed ?? 0.42;
   const reg = featureRegistry();
   const weights = reg.feature_names.map((n) => (n === 'mom_20' ? 0.6 : n === 'rvol_20' ? -0.4 : n === 'boll_20' ? -0.2 : 0.05));
+  const tbWeights = reg.feature_names.map((n) => (n === 'mom_5' ? -0.5 : n === 'dd_252' ? 0.3 : 0));
   const tmpOof = store.tempPath('oof.parquet');
   const tmpRet = store.tempPath('returns.parquet');
   const tmpOhlcv = store.tempPath('ohlcv.parquet');
@@ -102,6 +105,8 @@ export async function nightlyRunFixture(store: ArtifactStore, opts: { runId?: st
     returns: await store.putFile(tmpRet, { name: 'returns.parquet' }),
     curated: await store.putFile(tmpOhlcv, { name: 'curated.parquet' }),
     model: await store.putBytes(linearOnnx(weights, 0.01), 'model.onnx'),
+    model_tb: await store.putBytes(linearOnnx(tbWeights, -0.2), 'model.onnx'),
+    stacker: await store.putJson({ weights: { h5: 0.7, tb: 0.3 }, intercept: 0.001, sleeves: ['h5', 'tb'], fallback: false }, 'stacker.json'),
     feature_list: await store.putJson(reg, 'feature_registry.json'),
     training_config: await store.putJson({ engine: 'xgboost', n_groups: 8, n_test_groups: 2, embargo_days: 10, max_depth: 4 }, 'training_config.json'),
     metrics: await store.putJson(
@@ -161,6 +166,12 @@ export async function nightlyRunFixture(store: ArtifactStore, opts: { runId?: st
       ['features', 'labels'],
       { with: { engine: 'xgboost', n_groups: 8, n_test_groups: 2, embargo_days: 10 } },
     ),
+    ...(opts.twoSleeves
+      ? [
+          step('fit_tb', 'fit.cpcv', 9, 38, { model: refs.model_tb, feature_list: refs.feature_list, sleeve: 'tb', task: 'classification', mean_rank_ic: 0.02 }, ['features', 'labels']),
+          step('stack', 'stack.oof', 41, 42, { stacker: refs.stacker, sleeves: ['h5', 'tb'], n_sleeves: 2, fallback: false }, ['fit', 'fit_tb']),
+        ]
+      : []),
     step('backtest', 'backtest.cpcv_paths', 41, 47, { returns: refs.returns, metrics: refs.backtest_metrics, sharpe: 0.84 }, ['fit']),
     step('ope', 'rl.ope', 47, 50, { accepted: true, dr: { estimate: 0.0012, lcb: 0.0004, ucb: 0.002 }, baseline_value: 0.0006 }, ['backtest']),
     opts.gatePassed === false
@@ -184,5 +195,5 @@ export async function nightlyRunFixture(store: ArtifactStore, opts: { runId?: st
       steps: [...steps.map((s) => ({ id: s.stepId, uses: s.uses, needs: s.needs ?? [], with: s.with })), { id: 'promote', uses: 'promote', needs: ['approve'], with: { model: 'equities_xs' } }],
     },
   };
-  return { run, steps, refs, featureNames: reg.feature_names, weights };
+  return { run, steps, refs, featureNames: reg.feature_names, weights, tbWeights };
 }
