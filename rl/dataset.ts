@@ -60,7 +60,6 @@ export interface SplitDates {
  * Throws a StepError when a split would be empty.
  */
 export function logBehaviour(books: PathBook[], env: EnvConfig, cfg: DatasetConfig): { dataset: RlDataset; split: SplitDates } {
-  const A = env.actions.length;
   const kBase = actionIndex(env.actions, env.baseline_action);
   const probs = behaviourProbs(env.actions, env.baseline_action, cfg.temperature);
   const all = new Set<string>();
@@ -137,7 +136,6 @@ export function logBehaviour(books: PathBook[], env: EnvConfig, cfg: DatasetConf
       ds.step[i] = stepInEp++;
     }
   }
-  void A;
   return { dataset: ds, split };
 }
 

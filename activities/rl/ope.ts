@@ -6,7 +6,6 @@ import type { PolicyArtifact } from './train.ts';
 import { ancestorOutputs, bookSources } from './upstream.ts';
 import type { ArtifactRef } from '../../artifacts/store.ts';
 import type { RlDataset } from '../../rl/dataset.ts';
-import type { RlConfig } from '../../rl/config.ts';
 
 const interval = z.object({ estimate: z.number(), lcb: z.number(), ucb: z.number() });
 
@@ -43,7 +42,7 @@ const perDay = (iv: Iv, norm: number) => ({ estimate: iv.estimate / norm, lcb: i
  * start-state distribution and horizon as the OPE estimand) and returns the mean discounted return per
  * day. A simulator-side diagnostic (it assumes prices do not react to the scaled trades), not the gate.
  */
-async function replayValues(ctx: StepContext, cfg: RlConfig, meta: DatasetMeta, ds: RlDataset, choose: Record<string, (s: Float64Array) => number>, gamma: number): Promise<Record<string, number> | null> {
+async function replayValues(ctx: StepContext, meta: DatasetMeta, ds: RlDataset, choose: Record<string, (s: Float64Array) => number>, gamma: number): Promise<Record<string, number> | null> {
   let src;
   try {
     src = bookSources(ctx, 'rl.ope');
@@ -86,7 +85,6 @@ async function replayValues(ctx: StepContext, cfg: RlConfig, meta: DatasetMeta, 
     }
     out[name] = cnt > 0 ? sum / norm : NaN;
   }
-  void cfg;
   return out;
 }
 
@@ -139,7 +137,7 @@ export const rlOpe = defineStepKind({
     ctx.progress({ fraction: 0.45, message: 'evaluating the baseline policy' });
     const baseline = evaluatePolicy(episodes, deterministic(A, chooseBaseline), A, opts(0.45, 0.85));
     ctx.progress({ fraction: 0.85, message: 'replaying both policies in MarketEnv' });
-    const replay = await replayValues(ctx, cfg, meta, ds, { learned: chooseLearned, baseline: chooseBaseline }, gamma);
+    const replay = await replayValues(ctx, meta, ds, { learned: chooseLearned, baseline: chooseBaseline }, gamma);
 
     const est = { fqe: perDay(learned.fqe, norm), is: perDay(learned.is, norm), wis: perDay(learned.wis, norm), dr: perDay(learned.dr, norm) };
     const best = { fqe: perDay(baseline.fqe, norm), is: perDay(baseline.is, norm), wis: perDay(baseline.wis, norm), dr: perDay(baseline.dr, norm) };
