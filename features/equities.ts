@@ -1,9 +1,9 @@
-import { DOUBLE, DuckDBDataChunk, type DuckDBConnection, type DuckDBDoubleVector, type DuckDBIntegerVector, type DuckDBVarCharVector } from '@duckdb/node-api';
+import { DOUBLE, DuckDBDataChunk, type DuckDBConnection, type DuckDBDoubleVector, type DuckDBIntegerVector } from '@duckdb/node-api';
 import { sqlString } from '../lib/duckdb.ts';
 import { StepError } from '../lib/errors.ts';
 import type { FeatureSpec } from './config.ts';
 import { dateBlocks, rankNormalize, zscoreNormalize } from './normalize.ts';
-import { rollingBeta, rollingMean, rollingStd, rollingZ } from './rolling.ts';
+import { crossSectionalMean, rollingBeta, rollingDrawdown, rollingMean, rollingStd, rollingZ } from './rolling.ts';
 
 export interface ComputeFeaturesOptions {
   /** Apply each feature's cross-sectional normalisation (false: raw values, for inspection and tests). */
@@ -26,41 +26,32 @@ export interface FeatureStats {
 
 /**
  * SQL of the SQL-computed part of the feature panel over the canonical OHLCV Parquet `input`: the keys
- * (date, symbol), the per-symbol series the TypeScript features read (close, lr = ln(C_t/C_{t−1}),
- * gap = O_t/C_{t−1} − 1, dv = close·volume, mkt_lr = equal-weight mean of lr over the symbols of the
- * date) and every feature with a `sql` definition, sorted by (date, symbol). Per-symbol windows are
- * row windows, so a "trading day" is a row of that symbol. Every expression reads only rows at or before
- * the current one, except mkt_lr, which averages the same date's returns (still point-in-time); it is
- * an ordered aggregate so its floating-point sum does not depend on thread scheduling.
+ * (date, symbol), a dense symbol id `sid` (0-based, in symbol order), the per-symbol series the
+ * TypeScript features read (close, lr = ln(C_t/C_{t−1}), gap = O_t/C_{t−1} − 1, dv = close·volume) and
+ * every feature with a `sql` definition, sorted by (date, symbol). Per-symbol windows are row windows,
+ * so a "trading day" is a row of that symbol; every expression reads only rows at or before the current one.
  */
 export function baseFeatureSql(input: string, features: FeatureSpec[]): string {
-  const needsMkt = features.some((f) => f.ts?.op === 'beta');
   const sqlFeatures = features.filter((f) => f.sql !== null);
   return `
 WITH src AS (
   SELECT date, symbol, CAST(open AS DOUBLE) AS open, CAST(high AS DOUBLE) AS high, CAST(low AS DOUBLE) AS low,
          CAST(close AS DOUBLE) AS close, CAST(volume AS DOUBLE) AS volume
   FROM read_parquet(${sqlString(input)})
-), base0 AS (
+), base AS (
   SELECT *,
     CASE WHEN close > 0 AND lag(close) OVER w > 0 THEN ln(close / lag(close) OVER w) END AS lr,
     CASE WHEN open > 0 AND lag(close) OVER w > 0 THEN open / lag(close) OVER w - 1 END AS gap,
     close * volume AS dv
   FROM src WINDOW w AS (PARTITION BY symbol ORDER BY date)
-)${
-    needsMkt
-      ? `, mkt AS (
-  SELECT date, avg(lr ORDER BY symbol) AS mkt_lr FROM base0 GROUP BY date
-), base AS (SELECT base0.*, mkt.mkt_lr FROM base0 JOIN mkt USING (date))`
-      : `, base AS (SELECT *, CAST(NULL AS DOUBLE) AS mkt_lr FROM base0)`
-  }
-SELECT date, symbol, close, lr, gap, dv, mkt_lr${sqlFeatures.map((f) => `,\n  CAST(${f.sql} AS DOUBLE) AS "${f.name}"`).join('')}
-FROM base
+)
+SELECT date, symbol, sid, close, lr, gap, dv${sqlFeatures.map((f) => `,\n  CAST(${f.sql} AS DOUBLE) AS "${f.name}"`).join('')}
+FROM base JOIN (SELECT symbol, CAST(row_number() OVER (ORDER BY symbol) - 1 AS INTEGER) AS sid FROM (SELECT DISTINCT symbol FROM src)) USING (symbol)
 WINDOW w AS (PARTITION BY symbol ORDER BY date)
 ORDER BY date, symbol`;
 }
 
-const SERIES = ['close', 'lr', 'gap', 'dv', 'mkt_lr'] as const;
+const SERIES = ['close', 'lr', 'gap', 'dv'] as const;
 type Series = (typeof SERIES)[number];
 
 /**
@@ -93,34 +84,31 @@ export async function computeEquityFeatures(
   const tsFeatures = features.filter((f) => f.ts !== null);
   const sqlToNormalize = opts.normalize ? features.filter((f) => f.sql !== null && f.normalize !== 'none') : [];
   const jsCols = features.filter((f) => f.ts !== null || sqlToNormalize.includes(f));
+  const jsArrays = new Map<string, Float64Array>();
   if (jsCols.length > 0) {
     const needed = new Set<Series>();
     for (const f of tsFeatures) {
       const t = f.ts!;
-      if (t.op === 'beta') {
-        needed.add('lr');
-        needed.add('mkt_lr');
-      } else needed.add(t.input);
+      needed.add(t.op === 'beta' ? 'lr' : t.input);
     }
     const series = SERIES.filter((c) => needed.has(c));
     const readCols = [...series, ...sqlToNormalize.map((f) => `"${f.name}"`)];
     const n = Number((await con.runAndReadAll('SELECT count(*) FROM feat_base')).getColumns()[0]![0]);
     const days = new Int32Array(n);
     const symIds = new Int32Array(n);
-    const symIndex = new Map<string, number>();
     const cols = readCols.map(() => new Float64Array(n));
-    const res = await con.run(`SELECT CAST(date_diff('day', DATE '1970-01-01', date) AS INTEGER) AS d, symbol${readCols.map((c) => `, ${c}`).join('')} FROM feat_base`);
+    const res = await con.run(`SELECT CAST(date_diff('day', DATE '1970-01-01', date) AS INTEGER) AS d, sid${readCols.map((c) => `, ${c}`).join('')} FROM feat_base`);
     let off = 0;
+    let nSym = 0;
     for (let ch = await res.fetchChunk(); ch && ch.rowCount > 0; ch = await res.fetchChunk()) {
       const rc = ch.rowCount;
       const dv = ch.getColumnVector(0) as DuckDBIntegerVector;
-      const sv = ch.getColumnVector(1) as DuckDBVarCharVector;
+      const sv = ch.getColumnVector(1) as DuckDBIntegerVector;
       for (let i = 0; i < rc; i++) {
         days[off + i] = dv.getItem(i)!;
-        const s = sv.getItem(i)!;
-        let id = symIndex.get(s);
-        if (id === undefined) symIndex.set(s, (id = symIndex.size));
+        const id = sv.getItem(i)!;
         symIds[off + i] = id;
+        if (id >= nSym) nSym = id + 1;
       }
       for (let c = 0; c < cols.length; c++) {
         const v = ch.getColumnVector(c + 2) as DuckDBDoubleVector;
@@ -137,7 +125,6 @@ export async function computeEquityFeatures(
     progress(0.5, 'rolling-window features');
 
     // Rows of each symbol in date order (stable counting sort of the date-major rows by symbol id).
-    const nSym = symIndex.size;
     const symStart = new Int32Array(nSym + 1);
     for (let i = 0; i < n; i++) symStart[symIds[i]! + 1]++;
     for (let s = 0; s < nSym; s++) symStart[s + 1] += symStart[s]!;
@@ -150,13 +137,17 @@ export async function computeEquityFeatures(
     const xb = new Float64Array(maxLen);
     const xo = new Float64Array(maxLen);
     const seriesCol = (name: Series) => cols[series.indexOf(name)]!;
+    const blocks = dateBlocks(days);
+    // Equal-weight universe log return of each row's date (the beta regressor); point-in-time: a date's
+    // mean uses only that date's rows.
+    const mkt = tsFeatures.some((f) => f.ts!.op === 'beta') ? crossSectionalMean(seriesCol('lr'), blocks) : null;
 
     const outCols = new Map<string, Float64Array>();
     for (const f of tsFeatures) {
       const t = f.ts!;
       const out = new Float64Array(n);
       const a = seriesCol(t.op === 'beta' ? 'lr' : t.input);
-      const b = t.op === 'beta' ? seriesCol('mkt_lr') : null;
+      const b = t.op === 'beta' ? mkt : null;
       for (let s = 0; s < nSym; s++) {
         const lo = symStart[s]!;
         const len = symStart[s + 1]! - lo;
@@ -168,6 +159,7 @@ export async function computeEquityFeatures(
         if (t.op === 'std') rollingStd(x, t.window, t.scale, o);
         else if (t.op === 'mean') rollingMean(x, t.window, o, t.log);
         else if (t.op === 'z') rollingZ(x, t.window, t.k, t.population, o);
+        else if (t.op === 'drawdown') rollingDrawdown(x, t.window, o);
         else rollingBeta(x, y, t.window, o);
         for (let k = 0; k < len; k++) out[order[lo + k]!] = o[k]!;
       }
@@ -178,7 +170,6 @@ export async function computeEquityFeatures(
     progress(0.65, 'normalising cross-sections');
 
     if (opts.normalize) {
-      const blocks = dateBlocks(days);
       for (const f of jsCols) {
         if (f.normalize === 'rank') rankNormalize(outCols.get(f.name)!, blocks);
         else if (f.normalize === 'zscore') zscoreNormalize(outCols.get(f.name)!, blocks, opts.zscoreClip);
@@ -191,6 +182,7 @@ export async function computeEquityFeatures(
     const app = await con.createAppender('feat_js');
     const types = jsCols.map(() => DOUBLE);
     const arrays = jsCols.map((f) => outCols.get(f.name)!);
+    jsCols.forEach((f, i) => jsArrays.set(f.name, arrays[i]!));
     const CH = 2048;
     for (let lo = 0; lo < n; lo += CH) {
       const rc = Math.min(CH, n - lo);
@@ -215,20 +207,22 @@ export async function computeEquityFeatures(
   const fromJs = new Set(jsCols.map((f) => f.name));
   const select = features.map((f) => (fromJs.has(f.name) ? `j."${f.name}"` : `b."${f.name}"`)).join(', ');
   const from = jsCols.length > 0 ? 'feat_base b POSITIONAL JOIN feat_js j' : 'feat_base b';
-  await con.run(`CREATE OR REPLACE TEMP TABLE feat_out AS SELECT b.date, b.symbol, ${select} FROM ${from}`);
-  await con.run(`COPY feat_out TO ${sqlString(output)} (FORMAT parquet, COMPRESSION zstd)`);
+  await con.run(`COPY (SELECT b.date, b.symbol, ${select} FROM ${from}) TO ${sqlString(output)} (FORMAT parquet)`);
   progress(0.95, 'features written');
 
-  const statsSql = `SELECT count(*) AS n, count(DISTINCT symbol) AS s, count(DISTINCT date) AS d,
-      CAST(min(date) AS VARCHAR) AS dmin, CAST(max(date) AS VARCHAR) AS dmax,
-      ${features.map((f, i) => `count("${f.name}") AS c${i}`).join(', ')} FROM feat_out`;
-  const row = (await con.runAndReadAll(statsSql)).getRowsJS()[0]!;
+  const sqlOnly = features.filter((f) => !fromJs.has(f.name));
+  const row = (
+    await con.runAndReadAll(`SELECT count(*), count(DISTINCT symbol), count(DISTINCT date), CAST(min(date) AS VARCHAR), CAST(max(date) AS VARCHAR)
+      ${sqlOnly.map((f) => `, count("${f.name}")`).join('')} FROM feat_base`)
+  ).getRowsJS()[0]!;
   const nRows = Number(row[0]);
   const nullFraction: Record<string, number> = {};
-  features.forEach((f, i) => {
-    nullFraction[f.name] = nRows > 0 ? round6(1 - Number(row[5 + i]) / nRows) : 0;
-  });
-  await con.run('DROP TABLE IF EXISTS feat_base; DROP TABLE IF EXISTS feat_js; DROP TABLE IF EXISTS feat_out');
+  for (const f of features) {
+    const k = sqlOnly.indexOf(f);
+    const nulls = k >= 0 ? nRows - Number(row[5 + k]) : countNaN(jsArrays.get(f.name)!);
+    nullFraction[f.name] = nRows > 0 ? round6(nulls / nRows) : 0;
+  }
+  await con.run('DROP TABLE IF EXISTS feat_base; DROP TABLE IF EXISTS feat_js');
   return {
     n_rows: nRows,
     n_symbols: Number(row[1]),
@@ -237,6 +231,12 @@ export async function computeEquityFeatures(
     date_max: (row[4] as string | null) ?? null,
     null_fraction: nullFraction,
   };
+}
+
+function countNaN(x: Float64Array): number {
+  let k = 0;
+  for (let i = 0; i < x.length; i++) if (x[i] !== x[i]) k++;
+  return k;
 }
 
 function round6(x: number): number {

@@ -94,3 +94,50 @@ export function rollingBeta(y: Float64Array, x: Float64Array, w: number, out: Fl
     out[i] = sxx > 0 ? sxy / sxx : NaN;
   }
 }
+
+/**
+ * Drawdown from the trailing high: x_t / max(x over the last w rows) − 1 (≤ 0), with the running max
+ * kept in a monotonic deque (O(n)). NaN until w rows are available or while the window holds a NaN.
+ */
+export function rollingDrawdown(x: Float64Array, w: number, out: Float64Array): void {
+  const n = x.length;
+  const dq = new Int32Array(n); // indices with decreasing values; head = argmax of the window
+  let head = 0;
+  let tail = 0;
+  let missing = 0;
+  for (let i = 0; i < n; i++) {
+    const v = x[i]!;
+    if (v !== v) missing++;
+    if (i >= w && x[i - w] !== x[i - w]) missing--;
+    if (v === v) {
+      while (tail > head && x[dq[tail - 1]!]! <= v) tail--;
+      dq[tail++] = i;
+    }
+    while (tail > head && dq[head]! <= i - w) head++;
+    out[i] = i >= w - 1 && missing === 0 ? v / x[dq[head]!]! - 1 : NaN;
+  }
+}
+
+/**
+ * Equal-weight cross-sectional mean per date of a date-major column (rows sorted by date, then
+ * symbol; `blockStarts` from dateBlocks), ignoring NaN; summed in row (symbol) order, so deterministic.
+ * Returns one value per row (the mean of its date), NaN for a date without any value.
+ */
+export function crossSectionalMean(x: Float64Array, blockStarts: Int32Array): Float64Array {
+  const out = new Float64Array(x.length);
+  for (let b = 0; b + 1 < blockStarts.length; b++) {
+    const lo = blockStarts[b]!;
+    const hi = blockStarts[b + 1]!;
+    let s = 0;
+    let k = 0;
+    for (let i = lo; i < hi; i++) {
+      const v = x[i]!;
+      if (v === v) {
+        s += v;
+        k++;
+      }
+    }
+    out.fill(k > 0 ? s / k : NaN, lo, hi);
+  }
+  return out;
+}

@@ -48,7 +48,7 @@ ORDER BY date, symbol`;
 /** Writes the horizon labels of `input` to the Parquet `output` and returns summary statistics. */
 export async function computeHorizonLabels(con: DuckDBConnection, input: string, output: string, p: HorizonLabelParams): Promise<HorizonLabelStats> {
   await con.run(`CREATE OR REPLACE TEMP TABLE lbl_h AS ${horizonLabelSql(input, p)}`);
-  await con.run(`COPY lbl_h TO ${sqlString(output)} (FORMAT parquet, COMPRESSION zstd)`);
+  await con.run(`COPY lbl_h TO ${sqlString(output)} (FORMAT parquet)`);
   const row = (
     await con.runAndReadAll(`SELECT count(*), count(DISTINCT symbol), count(DISTINCT date),
       avg(ret ORDER BY date, symbol), stddev_samp(ret ORDER BY date, symbol),

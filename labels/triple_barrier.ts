@@ -46,37 +46,33 @@ export interface TripleBarrierStats {
 }
 
 const lnRatio = (a: string, b: string) => `CASE WHEN (${a}) > 0 AND (${b}) > 0 THEN ln((${a}) / (${b})) END`;
+const logOf = (a: string) => `CASE WHEN (${a}) > 0 THEN ln(${a}) END`;
 
 /** SQL of the triple-barrier labels (columns date, symbol, t1, label, ret, barrier, sigma, holding_days; sorted by date, symbol). */
 export function tripleBarrierSql(input: string, p: TripleBarrierParams): string {
   const H = p.max_h;
   const VW = p.vol_window;
   const js = Array.from({ length: H }, (_, i) => i + 1);
+  // Log prices once per row (a missing high/low/open falls back to the close); the forward log returns
+  // are then plain differences of leads, so no per-lead guards are needed.
   const fwd = js
-    .map((j) => {
-      const c = `lead(close, ${j}) OVER w`;
-      return [
-        `${lnRatio(`coalesce(lead(high, ${j}) OVER w, ${c})`, 'close')} AS h${j}`,
-        `${lnRatio(`coalesce(lead(low, ${j}) OVER w, ${c})`, 'close')} AS l${j}`,
-        `${lnRatio(`coalesce(lead(open, ${j}) OVER w, ${c})`, 'close')} AS o${j}`,
-        `lead(date, ${j}) OVER w AS d${j}`,
-      ].join(', ');
-    })
+    .map((j) => [`lead(lh, ${j}) OVER w - lc AS h${j}`, `lead(ll, ${j}) OVER w - lc AS l${j}`, `lead(lo, ${j}) OVER w - lc AS o${j}`, `lead(date, ${j}) OVER w AS d${j}`].join(', '))
     .join(',\n    ');
   const hasTp = p.tp_sigma > 0;
   const hasSl = p.sl_sigma > 0;
+  // First touch encoded as an integer 4·j + type (type 0 = tp at the open, 1 = sl at the open,
+  // 2 = tp intraday, 3 = sl intraday); COALESCE over j = 1..max_h picks the earliest day.
   const touch = (j: number) => {
-    const tp = (r: string) => `{'d': d${j}, 'n': ${j}, 'b': 'tp', 'r': ${r}}`;
-    const sl = (r: string) => `{'d': d${j}, 'n': ${j}, 'b': 'sl', 'r': ${r}}`;
     const whens: string[] = [];
-    if (hasTp) whens.push(`WHEN o${j} >= up THEN ${tp(`o${j}`)}`);
-    if (hasSl) whens.push(`WHEN o${j} <= dn THEN ${sl(`o${j}`)}`);
-    const tpBar = hasTp ? `WHEN h${j} >= up THEN ${tp('up')}` : '';
-    const slBar = hasSl ? `WHEN l${j} <= dn THEN ${sl('dn')}` : '';
+    if (hasTp) whens.push(`WHEN o${j} >= up THEN ${4 * j}`);
+    if (hasSl) whens.push(`WHEN o${j} <= dn THEN ${4 * j + 1}`);
+    const tpBar = hasTp ? `WHEN h${j} >= up THEN ${4 * j + 2}` : '';
+    const slBar = hasSl ? `WHEN l${j} <= dn THEN ${4 * j + 3}` : '';
     // Order of the intraday WHENs is the tie rule: the first listed wins when both are touched.
     whens.push(...(p.tie === 'sl' ? [slBar, tpBar] : [tpBar, slBar]).filter(Boolean));
-    return whens.length > 0 ? `CASE ${whens.join(' ')} END` : 'NULL';
+    return whens.length > 0 ? `CASE ${whens.join(' ')} END` : 'CAST(NULL AS INTEGER)';
   };
+  const pick = (col: string) => `CASE hit // 4 ${js.map((j) => `WHEN ${j} THEN ${col}${j}`).join(' ')} END`;
   const verticalLabel = p.vertical_label === 'sign' ? 'CAST(sign(ret_h) AS DOUBLE)' : '0.0';
   return `
 WITH src AS (
@@ -84,7 +80,12 @@ WITH src AS (
          CAST(close AS DOUBLE) AS close
   FROM read_parquet(${sqlString(input)})
 ), r AS (
-  SELECT *, ${lnRatio('close', 'lag(close) OVER w')} AS lr
+  SELECT date, symbol,
+    ${logOf('close')} AS lc,
+    ${logOf('coalesce(high, close)')} AS lh,
+    ${logOf('coalesce(low, close)')} AS ll,
+    ${logOf('coalesce(open, close)')} AS lo,
+    ${lnRatio('close', 'lag(close) OVER w')} AS lr
   FROM src WINDOW w AS (PARTITION BY symbol ORDER BY date)
 ), s AS (
   SELECT *, CASE WHEN count(lr) OVER wv = ${VW} THEN stddev_samp(lr) OVER wv END AS sigma
@@ -92,20 +93,19 @@ WITH src AS (
 ), fw AS (
   SELECT date, symbol, sigma, ${p.tp_sigma} * sigma AS up, -${p.sl_sigma} * sigma AS dn,
     ${fwd},
-    ${lnRatio(`lead(close, ${H}) OVER w`, 'close')} AS ret_h
+    lead(lc, ${H}) OVER w - lc AS ret_h
   FROM s WINDOW w AS (PARTITION BY symbol ORDER BY date)
 ), ev AS (
-  SELECT date, symbol, sigma, d${H} AS d_h, ret_h,
-    ${js.length === 1 ? touch(1) : `coalesce(${js.map(touch).join(',\n      ')})`} AS hit
+  SELECT *, ${js.length === 1 ? touch(1) : `coalesce(${js.map(touch).join(',\n      ')})`} AS hit
   FROM fw WHERE sigma > 0 AND d${H} IS NOT NULL AND ret_h IS NOT NULL
 )
 SELECT date, symbol,
-  coalesce(hit.d, d_h) AS t1,
-  CASE WHEN hit.b = 'tp' THEN 1.0 WHEN hit.b = 'sl' THEN -1.0 ELSE ${verticalLabel} END AS label,
-  coalesce(hit.r, ret_h) AS ret,
-  coalesce(hit.b, 'vertical') AS barrier,
+  CASE WHEN hit IS NULL THEN d${H} ELSE ${pick('d')} END AS t1,
+  CASE WHEN hit IS NULL THEN ${verticalLabel} WHEN hit % 2 = 0 THEN 1.0 ELSE -1.0 END AS label,
+  CASE WHEN hit IS NULL THEN ret_h WHEN hit % 4 < 2 THEN ${pick('o')} WHEN hit % 4 = 2 THEN up ELSE dn END AS ret,
+  CASE WHEN hit IS NULL THEN 'vertical' WHEN hit % 2 = 0 THEN 'tp' ELSE 'sl' END AS barrier,
   sigma,
-  CAST(coalesce(hit.n, ${H}) AS INTEGER) AS holding_days
+  CAST(coalesce(hit // 4, ${H}) AS INTEGER) AS holding_days
 FROM ev
 ORDER BY date, symbol`;
 }
@@ -118,7 +118,7 @@ export async function computeTripleBarrierLabels(
   p: TripleBarrierParams,
 ): Promise<TripleBarrierStats> {
   await con.run(`CREATE OR REPLACE TEMP TABLE lbl_tb AS ${tripleBarrierSql(input, p)}`);
-  await con.run(`COPY lbl_tb TO ${sqlString(output)} (FORMAT parquet, COMPRESSION zstd)`);
+  await con.run(`COPY lbl_tb TO ${sqlString(output)} (FORMAT parquet)`);
   const [tot] = (
     await con.runAndReadAll(`SELECT count(*), count(DISTINCT symbol), count(DISTINCT date),
       avg(holding_days ORDER BY date, symbol), avg(ret ORDER BY date, symbol) FROM lbl_tb`)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { dateBlocks, rankNormalize, zscoreNormalize } from '../../features/normalize.ts';
-import { rollingBeta, rollingStd, rollingZ } from '../../features/rolling.ts';
+import { crossSectionalMean, rollingBeta, rollingDrawdown, rollingStd, rollingZ } from '../../features/rolling.ts';
 
 // Synthetic inputs with hand-computed answers (math only; the real-data checks are in features.test.ts).
 describe('cross-sectional normalisation', () => {
@@ -53,5 +53,16 @@ describe('rolling statistics', () => {
     expect(Number.isNaN(b[2]!)).toBe(true);
     expect(b[3]).toBeCloseTo(1.5, 12);
     expect(b[4]).toBeCloseTo(1.5, 12);
+  });
+
+  it('drawdown from the trailing max (deque) and the per-date equal-weight mean', () => {
+    const x = Float64Array.from([10, 12, 9, 11, 8, 13, NaN, 5, 6, 7]);
+    const out = new Float64Array(x.length);
+    rollingDrawdown(x, 3, out);
+    const want = [NaN, NaN, 9 / 12 - 1, 11 / 12 - 1, 8 / 11 - 1, 0, NaN, NaN, NaN, 7 / 7 - 1];
+    want.forEach((w, i) => (Number.isNaN(w) ? expect(out[i], `row ${i}`).toBeNaN() : expect(out[i], `row ${i}`).toBeCloseTo(w, 14)));
+    const m = crossSectionalMean(Float64Array.from([1, NaN, 3, 5, NaN]), dateBlocks(Int32Array.from([1, 1, 1, 2, 3])));
+    expect(Array.from(m.subarray(0, 4))).toEqual([2, 2, 2, 5]);
+    expect(m[4]).toBeNaN();
   });
 });
