@@ -1,0 +1,36 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../lib/paths.ts';
+import { compilePlan, loadSpec } from '../../spec/compile.ts';
+import { createTrackingObserver } from '../../tracking/trackingObserver.ts';
+import { LocalRuntime } from '../../workers/local/runtime.ts';
+import { tempDir } from '../support/context.ts';
+
+// Integration with the lead's local runtime: a real run of the `demo` pipeline (built-in kinds, an
+// auto-approved approval step) through the tracking observer.
+describe('tracking observer on a real local run', () => {
+  it('logs the run, the approval and writes a report with the DAG and step timings', async () => {
+    const home = tempDir('trademl-rt-home-');
+    const observer = await createTrackingObserver(home);
+    const plan = compilePlan(loadSpec(path.join(PROJECT_ROOT, 'pipelines.yaml')), 'demo');
+    const rt = new LocalRuntime({ home, observer, autoApprove: 'tester' });
+    const out = await rt.start(plan);
+    expect(out.status).toBe('succeeded');
+    const html = path.join(home, 'reports', out.runId, 'report.html');
+    expect(existsSync(html)).toBe(true);
+    const data = JSON.parse(readFileSync(path.join(home, 'reports', out.runId, 'report.json'), 'utf8')) as { steps: Array<{ stepId: string; durationMs?: number; status: string }>; run: { status: string } };
+    expect(data.run.status).toBe('succeeded');
+    expect(data.steps.map((s) => s.stepId).sort()).toEqual(plan.steps.map((s) => s.id).sort());
+    expect(data.steps.find((s) => s.stepId === 'left')!.durationMs).toBeGreaterThan(0);
+    expect(readFileSync(html, 'utf8')).toContain('id="chart-timings"');
+    const tracker = observer.opts.tracker;
+    const exp = await tracker.getOrCreateExperiment('trademl/demo');
+    const [run] = await tracker.searchRuns(exp, { 'trademl.run_id': out.runId });
+    const d = await tracker.getRun(run!.runId);
+    expect(d.info.status).toBe('FINISHED');
+    expect(d.tags).toContainEqual({ key: 'approval.approve.by', value: 'tester' });
+    expect(d.params).toContainEqual({ key: 'params.greeting', value: 'hello' });
+    await tracker.close();
+  });
+});
