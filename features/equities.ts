@@ -212,7 +212,7 @@ export async function computeEquityFeatures(
 
   const sqlOnly = features.filter((f) => !fromJs.has(f.name));
   const row = (
-    await con.runAndReadAll(`SELECT count(*), count(DISTINCT symbol), count(DISTINCT date), CAST(min(date) AS VARCHAR), CAST(max(date) AS VARCHAR)
+    await con.runAndReadAll(`SELECT count(*), coalesce(max(sid) + 1, 0), count(DISTINCT date), CAST(min(date) AS VARCHAR), CAST(max(date) AS VARCHAR)
       ${sqlOnly.map((f) => `, count("${f.name}")`).join('')} FROM feat_base`)
   ).getRowsJS()[0]!;
   const nRows = Number(row[0]);
