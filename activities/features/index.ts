@@ -8,8 +8,9 @@ import { digestJson } from '../../lib/hash.ts';
  * so that validating a pipeline does not load them.
  *
  * Files read besides the upstream artifacts: features.equities reads the YAML named by `with.config`
- * (default configs/features/equities.yml), resolved against the project root; its content digest is
- * part of `registry_digest` and `config_digest`. The labels kinds read no file.
+ * (default configs/features/equities.yml), resolved against the project root and declared through
+ * `configFiles` (so its content enters the executor's cache key); its content digest is also part of
+ * `registry_digest` and `config_digest`. The labels kinds read no file.
  */
 
 export const FEATURES_EQUITIES_VERSION = '1';
@@ -51,6 +52,8 @@ export const featuresEquities = defineStepKind({
   with: featuresWith,
   outputs: featuresOutputs,
   defaultQueue: 'cpu',
+  /** The feature-set YAML enters the cache key: editing it re-runs this step and its dependents. */
+  configFiles: (w) => [w.config],
   async run(ctx, w) {
     const { resolveOhlcvInput, checkOhlcvParquet } = await import('../../features/input.ts');
     const { loadFeatureSet } = await import('../../features/config.ts');
