@@ -202,9 +202,11 @@ export const report = defineStepKind({
   version: '1',
   description: 'Writes report.json and a self-contained report.html (DAG, audit, IC, equity/drawdown per CPCV path, costs, gate, calibration, lineage) from the upstream steps',
   with: z.object({ title: z.string().optional() }).strict(),
-  outputs: z.object({ report_json: artifactRefSchema, report_html: artifactRefSchema, charts: z.array(z.string()), missing: z.array(z.string()) }),
+  outputs: z.object({ report_json: artifactRefSchema, report_html: artifactRefSchema, report_path: z.string(), charts: z.array(z.string()), missing: z.array(z.string()) }),
   async run(ctx) {
-    const { writeReport } = await import('../../report/index.ts');
+    const { writeReport, reportDir } = await import('../../report/index.ts');
+    const { stateHome } = await import('../../lib/paths.ts');
+    const dir = reportDir(ctx.runId, stateHome());
     const rep = await writeReport(
       {
         runId: ctx.runId,
@@ -217,8 +219,10 @@ export const report = defineStepKind({
           .map(([stepId, s]) => ({ stepId, uses: s.uses, status: s.status, outputs: s.outputs, error: s.error })),
       },
       ctx.artifacts,
+      dir,
     );
-    return { report_json: rep.refs.json, report_html: rep.refs.html, charts: rep.charts, missing: rep.data.missing };
+    // The tracking observer rewrites this folder at the end of the run with step timings and DAG edges.
+    return { report_json: rep.refs.json, report_html: rep.refs.html, report_path: rep.files!.html, charts: rep.charts, missing: rep.data.missing };
   },
 });
 

@@ -149,9 +149,11 @@ describe('champion/challenger promotion on the local tracker (acceptance)', () =
     const ctx = makeTestContext({ store, runId: 'nightly-4', ancestors: { ...ancestorsOf(fx.steps), approve: { uses: 'approval', status: 'succeeded', outputs: { approved: true, by: 'x', at: 'y', comment: '' } } } });
     await expect(runKind(promote as never, { model: MODEL }, ctx)).rejects.toThrow(/did not pass/);
     // The report step (when: always) still reports the failed gate.
-    const rep = await runKind(report as never, {}, makeTestContext({ store, runId: 'nightly-4', ancestors: ancestorsOf(fx.steps) }));
+    const rep = await runKind(report as never, {}, makeTestContext({ store, runId: 'nightly-4', pipeline: 'nightly', ancestors: ancestorsOf(fx.steps) }));
     expect((rep as { charts: string[] }).charts).toContain('equity');
     expect(store.readJson<{ gate: { passed: boolean } }>(rep.report_json as never).gate.passed).toBe(false);
+    expect(rep.report_path).toBe(path.join(home, 'reports', 'nightly-4', 'report.html'));
+    expect(await cli(['report', 'nightly-4'])).toContain('(nightly, failed)');
   });
 
   it('an approval decided after a process restart (fresh observer) is still recorded on the candidate', async () => {
