@@ -61,7 +61,8 @@ export async function executeStep(req: ExecuteRequest, env: ExecuteEnv): Promise
     throw new StepError(`step "${req.step.id}" (${req.step.uses}): invalid with after interpolation: ${msgs}`, 'InvalidWith', true);
   }
   const withArgs = parsed.data;
-  const cacheKey = computeCacheKey(req, kind.version, withArgs, kind.configFiles?.(withArgs) ?? [], env.projectRoot);
+  const fingerprint = kind.fingerprint?.(withArgs, { projectRoot: env.projectRoot, dataRoot: env.dataRoot });
+  const cacheKey = computeCacheKey(req, kind.version, withArgs, kind.configFiles?.(withArgs) ?? [], env.projectRoot, fingerprint);
   const cache = new StepCache(env.artifacts);
   if (req.step.cache && !req.force) {
     const hit = cache.get(cacheKey);
@@ -147,9 +148,16 @@ export function resolveWith(req: Pick<ExecuteRequest, 'step' | 'upstream'>): unk
 
 /**
  * Cache key: sha256 over kind, code version, resolved `with`, upstream outputs (approval decisions
- * excluded), and the content of the config files the kind reads.
+ * excluded), the content of the config files the kind reads, and the kind's own fingerprint.
  */
-export function computeCacheKey(req: Pick<ExecuteRequest, 'step' | 'upstream'>, version: string, withArgs: unknown, configFiles: string[], projectRoot: string): string {
+export function computeCacheKey(
+  req: Pick<ExecuteRequest, 'step' | 'upstream'>,
+  version: string,
+  withArgs: unknown,
+  configFiles: string[],
+  projectRoot: string,
+  fingerprint?: unknown,
+): string {
   const upstream: Record<string, string> = {};
   for (const [id, u] of Object.entries(req.upstream)) {
     // an approval gates execution but feeds no data: who approved and when must not defeat the cache
@@ -162,7 +170,7 @@ export function computeCacheKey(req: Pick<ExecuteRequest, 'step' | 'upstream'>, 
     if (!existsSync(p)) throw new StepError(`step "${req.step.id}": config file ${f} not found (resolved to ${p})`, 'ConfigNotFound', true);
     configs[f] = sha256(readFileSync(p));
   }
-  return digestJson({ uses: req.step.uses, version, with: withArgs, upstream, configs });
+  return digestJson({ uses: req.step.uses, version, with: withArgs, upstream, configs, fingerprint });
 }
 
 /**

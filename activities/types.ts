@@ -83,6 +83,11 @@ export interface StepKind<W extends z.ZodType = z.ZodType, O extends z.ZodType =
    * content enters the cache key, so editing a config re-runs the step and its dependents.
    */
   configFiles?(withArgs: z.output<W>): string[];
+  /**
+   * Extra cache-key input for what `with` and config files do not capture (e.g. the source files
+   * of a dataset: their paths, sizes and mtimes). Must be cheap and must not throw.
+   */
+  fingerprint?(withArgs: z.output<W>, env: { projectRoot: string; dataRoot: string }): unknown;
   run(ctx: StepContext, withArgs: z.output<W>): Promise<z.input<O>>;
 }
 

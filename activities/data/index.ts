@@ -10,6 +10,13 @@ import { ingestLob } from '../../data/ingest/lob.ts';
 import { ingestIndex } from '../../data/ingest/index-daily.ts';
 import { auditIngested } from '../../data/pipeline.ts';
 import { findUpstreamIngest } from '../../data/upstream.ts';
+import { datasetFingerprint } from '../../data/fingerprint.ts';
+
+/** Cache inputs of an ingest step: its dataset contract file and its source files' fingerprint. */
+const ingestCache = {
+  configFiles: (w: { dataset: string }) => [`configs/data/${w.dataset}.yml`],
+  fingerprint: (w: { dataset: string }, env: { projectRoot: string; dataRoot: string }) => datasetFingerprint(env.projectRoot, env.dataRoot, w.dataset),
+};
 
 const datasetWith = z.object({
   /** Name of a dataset contract in configs/data/ (without .yml). */
@@ -51,6 +58,7 @@ export const ingestOhlcvKind = defineStepKind({
     duplicates: z.number().int(),
     calendar: z.unknown(),
   }),
+  ...ingestCache,
   run: async (ctx, w) => ingestOhlcv(contractOf(ctx, w.dataset, 'ohlcv', 'ingest.ohlcv'), envOf(ctx)),
 });
 
@@ -73,6 +81,7 @@ export const ingestOptionsKind = defineStepKind({
     duplicates: z.number().int(),
     underlying_filled: z.number().int(),
   }),
+  ...ingestCache,
   run: async (ctx, w) => ingestOptionsChain(contractOf(ctx, w.dataset, 'options_chain', 'ingest.options_chain'), envOf(ctx)),
 });
 
@@ -98,6 +107,7 @@ export const ingestKlinesKind = defineStepKind({
     duplicates: z.number().int(),
     superseded: z.number().int(),
   }),
+  ...ingestCache,
   run: async (ctx, w) => ingestKlines(contractOf(ctx, w.dataset, 'klines', 'ingest.klines'), envOf(ctx)),
 });
 
@@ -118,6 +128,7 @@ export const ingestLobKind = defineStepKind({
     quarantined: z.number().int(),
     quarantined_by_rule: counts,
   }),
+  ...ingestCache,
   run: async (ctx, w) => ingestLob(contractOf(ctx, w.dataset, 'lob', 'ingest.lob'), envOf(ctx)),
 });
 
@@ -141,6 +152,7 @@ export const ingestIndexKind = defineStepKind({
     duplicates: z.number().int(),
     superseded: z.number().int(),
   }),
+  ...ingestCache,
   run: async (ctx, w) => ingestIndex(contractOf(ctx, w.dataset, 'index', 'ingest.index'), envOf(ctx)),
 });
 
@@ -182,6 +194,7 @@ export const qcAuditKind = defineStepKind({
     min_coverage: z.number(),
     flags_by_rule: counts,
   }),
+  configFiles: () => ['configs/data/audit.yml'],
   run: async (ctx, w) => {
     const up = findUpstreamIngest(ctx, w.dataset);
     const { dataset: _d, ...overrides } = w;
