@@ -69,8 +69,7 @@ export class LocalRuntime {
   async start(plan: Plan, runId = newRunId(plan.pipeline)): Promise<RunOutcome> {
     const now = Date.now();
     await this.store.createRun(runId, plan, now);
-    const rec: RunRecord = { runId, pipeline: plan.pipeline, planDigest: plan.digest, params: plan.params, status: 'running', startedAt: new Date(now).toISOString() };
-    await this.opts.observer?.runStarted(rec);
+    await this.opts.observer?.runStarted(runRecord(runId, plan, 'running', now));
     this.emit({ type: 'run_started', runId, plan, resumed: false });
     return this.loop(runId, plan, initialState(plan), new Set(), now);
   }
@@ -84,6 +83,7 @@ export class LocalRuntime {
     }
     const { state } = await this.store.getState(runId);
     const fixed = await this.recoverInterrupted(runId, state);
+    await this.opts.observer?.runStarted(runRecord(runId, run.plan, 'running', run.created_at));
     this.emit({ type: 'run_started', runId, plan: run.plan, resumed: true });
     return this.loop(runId, run.plan, fixed, new Set(), run.created_at);
   }
@@ -109,6 +109,7 @@ export class LocalRuntime {
     const force = new Set(run.plan.steps.filter((s) => next.steps[s.id]!.status === 'pending').map((s) => s.id));
     const now = Date.now();
     await this.store.write({ runId, runStatus: 'running', steps: changedSteps(state, next), events: [{ at: now, step_id: null, type: 'retry', data: { targets, rerun: [...force] } }], heartbeat: true }, now);
+    await this.opts.observer?.runStarted(runRecord(runId, run.plan, 'running', run.created_at));
     this.emit({ type: 'run_started', runId, plan: run.plan, resumed: true });
     return this.loop(runId, run.plan, next, force, run.created_at);
   }
@@ -147,7 +148,6 @@ export class LocalRuntime {
     let wake: () => void = () => {};
     let lastHeartbeat = 0;
     let lastApprovalPoll = 0;
-    const records: StepRecord[] = [];
     const resolved: Record<string, unknown> = {};
 
     const apply = (ev: EngineEvent, w: Required<Pick<StateWrite, 'events'>> & StateWrite) => {
@@ -242,9 +242,7 @@ export class LocalRuntime {
       for (const id of finishedNow) {
         const s = state.steps[id]!;
         this.emit({ type: 'step_finished', stepId: id, state: s });
-        const rec = stepRecord(runId, plan, byId.get(id)!, s, resolved[id]);
-        records.push(rec);
-        await this.opts.observer?.stepFinished(rec);
+        await this.opts.observer?.stepFinished(stepRecord(runId, plan, byId.get(id)!, s, resolved[id]));
       }
       parkedNow.forEach((e) => this.emit(e));
       for (const id of toStart) {
@@ -265,8 +263,9 @@ export class LocalRuntime {
         if (this.interrupted) await this.recoverInterrupted(runId, state);
         const outcome: RunOutcome = { runId, status: finalStatus, state, failed: plan.steps.filter((s) => state.steps[s.id]!.status === 'failed').map((s) => s.id) };
         if (over && !this.interrupted) {
-          const rec: RunRecord = { runId, pipeline: plan.pipeline, planDigest: plan.digest, params: plan.params, status: finalStatus as RunRecord['status'], startedAt: new Date(createdAt).toISOString(), endedAt: new Date().toISOString() };
-          await this.opts.observer?.runFinished(rec, records);
+          // every step of the run (also those finished before a resume or retry), in plan order
+          const all = plan.steps.map((p) => stepRecord(runId, plan, p, state.steps[p.id]!, resolved[p.id]));
+          await this.opts.observer?.runFinished({ ...runRecord(runId, plan, finalStatus as RunRecord['status'], createdAt), endedAt: new Date().toISOString() }, all);
         }
         this.emit({ type: 'run_finished', runId, status: finalStatus, state });
         this.store.close();
@@ -412,12 +411,25 @@ function upstreamOf(plan: Plan, state: RunState, id: string, needs: Record<strin
   return out;
 }
 
+function runRecord(runId: string, plan: Plan, status: RunRecord['status'], startedAt: number): RunRecord {
+  return {
+    runId,
+    pipeline: plan.pipeline,
+    planDigest: plan.digest,
+    params: plan.params,
+    status,
+    startedAt: new Date(startedAt).toISOString(),
+    plan: { steps: plan.steps.map((s) => ({ id: s.id, uses: s.uses, needs: s.needs, with: s.with })) },
+  };
+}
+
 function stepRecord(runId: string, plan: Plan, step: PlanStep, s: StepState, resolvedWith: unknown): StepRecord {
   return {
     runId,
     pipeline: plan.pipeline,
     stepId: step.id,
     uses: step.uses,
+    needs: step.needs,
     status: s.status === 'succeeded' ? 'succeeded' : s.status === 'failed' ? 'failed' : 'skipped',
     cacheHit: s.cacheHit ?? false,
     attempts: s.attempt,
