@@ -1,4 +1,5 @@
-import { DOUBLE, DuckDBDataChunk, type DuckDBConnection, type DuckDBDoubleVector, type DuckDBIntegerVector } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { nanToNull, readColumns, writeDoubleTable } from './columns.ts';
 import { sqlString } from '../lib/duckdb.ts';
 import { StepError } from '../lib/errors.ts';
 import type { FeatureSpec } from './config.ts';
@@ -94,33 +95,17 @@ export async function computeEquityFeatures(
     const series = SERIES.filter((c) => needed.has(c));
     const readCols = [...series, ...sqlToNormalize.map((f) => `"${f.name}"`)];
     const n = Number((await con.runAndReadAll('SELECT count(*) FROM feat_base')).getColumns()[0]![0]);
-    const days = new Int32Array(n);
-    const symIds = new Int32Array(n);
-    const cols = readCols.map(() => new Float64Array(n));
-    const res = await con.run(`SELECT CAST(date_diff('day', DATE '1970-01-01', date) AS INTEGER) AS d, sid${readCols.map((c) => `, ${c}`).join('')} FROM feat_base`);
-    let off = 0;
+    const read = await readColumns(
+      con,
+      `SELECT CAST(date_diff('day', DATE '1970-01-01', date) AS INTEGER) AS d, sid${readCols.map((c) => `, ${c}`).join('')} FROM feat_base`,
+      ['INTEGER', 'INTEGER', ...readCols.map(() => 'DOUBLE' as const)],
+      n,
+    );
+    const days = read[0] as Int32Array;
+    const symIds = read[1] as Int32Array;
+    const cols = read.slice(2) as Float64Array[];
     let nSym = 0;
-    for (let ch = await res.fetchChunk(); ch && ch.rowCount > 0; ch = await res.fetchChunk()) {
-      const rc = ch.rowCount;
-      const dv = ch.getColumnVector(0) as DuckDBIntegerVector;
-      const sv = ch.getColumnVector(1) as DuckDBIntegerVector;
-      for (let i = 0; i < rc; i++) {
-        days[off + i] = dv.getItem(i)!;
-        const id = sv.getItem(i)!;
-        symIds[off + i] = id;
-        if (id >= nSym) nSym = id + 1;
-      }
-      for (let c = 0; c < cols.length; c++) {
-        const v = ch.getColumnVector(c + 2) as DuckDBDoubleVector;
-        const col = cols[c]!;
-        for (let i = 0; i < rc; i++) {
-          const x = v.getItem(i);
-          col[off + i] = x === null ? NaN : x;
-        }
-      }
-      off += rc;
-    }
-    if (off !== n) throw new StepError(`feature panel read ${off} of ${n} rows`, 'InternalError');
+    for (let i = 0; i < n; i++) if (symIds[i]! >= nSym) nSym = symIds[i]! + 1;
     checkAbort();
     progress(0.5, 'rolling-window features');
 
@@ -178,34 +163,16 @@ export async function computeEquityFeatures(
     }
     progress(0.75, 'writing features');
 
-    await con.run(`CREATE OR REPLACE TEMP TABLE feat_js (${jsCols.map((f) => `"${f.name}" DOUBLE`).join(', ')})`);
-    const app = await con.createAppender('feat_js');
-    const types = jsCols.map(() => DOUBLE);
     const arrays = jsCols.map((f) => outCols.get(f.name)!);
     jsCols.forEach((f, i) => jsArrays.set(f.name, arrays[i]!));
-    const CH = 2048;
-    for (let lo = 0; lo < n; lo += CH) {
-      const rc = Math.min(CH, n - lo);
-      const chunk = DuckDBDataChunk.create(types, rc);
-      for (let c = 0; c < arrays.length; c++) {
-        const v = chunk.getColumnVector(c) as DuckDBDoubleVector;
-        const col = arrays[c]!;
-        for (let i = 0; i < rc; i++) {
-          const x = col[lo + i]!;
-          v.setItem(i, x === x ? x : null);
-        }
-        v.flush();
-      }
-      app.appendDataChunk(chunk);
-    }
-    app.closeSync();
+    await writeDoubleTable(con, 'feat_js', jsCols.map((f) => f.name), arrays);
     checkAbort();
   }
 
   // feat_base was created with ORDER BY date, symbol and DuckDB preserves insertion order on scans, so the
   // positional join lines rows up and the file comes out sorted (tests check both).
   const fromJs = new Set(jsCols.map((f) => f.name));
-  const select = features.map((f) => (fromJs.has(f.name) ? `j."${f.name}"` : `b."${f.name}"`)).join(', ');
+  const select = features.map((f) => (fromJs.has(f.name) ? `${nanToNull(`j."${f.name}"`)} AS "${f.name}"` : `b."${f.name}"`)).join(', ');
   const from = jsCols.length > 0 ? 'feat_base b POSITIONAL JOIN feat_js j' : 'feat_base b';
   await con.run(`COPY (SELECT b.date, b.symbol, ${select} FROM ${from}) TO ${sqlString(output)} (FORMAT parquet)`);
   progress(0.95, 'features written');

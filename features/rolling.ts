@@ -1,15 +1,20 @@
 /**
- * Trailing-window statistics over one symbol's rows, computed from the window's own values only.
+ * Trailing-window statistics over one symbol's rows (arrays in date order; NaN = missing input).
  *
  * Why not DuckDB window aggregates: DuckDB evaluates `avg/stddev/regr_slope OVER (ROWS n PRECEDING)`
- * with a segment tree whose node layout depends on the partition's length, so the same window can
- * give results differing in the last bits (measured on the S&P slice: up to 8e-14 for a 20-day close
+ * with a segment tree whose node layout depends on the partition's length, so the same window gives
+ * results differing in the last bits (measured on the S&P slice: up to 8e-14 for a 20-day close
  * z-score) once later rows exist. That breaks the bit-exact point-in-time property (features recomputed
- * from data truncated at t must be identical at t). Here every value is a two-pass computation over
- * exactly the w values of its window, so it depends on nothing else.
+ * from data truncated at t must be identical at t). Every function here runs left to right and a value
+ * at row i depends only on rows ≤ i, so truncation cannot change it.
  *
- * Conventions: arrays are a symbol's rows in date order; NaN marks a missing input; a window with any
- * missing input, or not yet complete (warm-up), gives NaN (→ SQL NULL). O(n·w) per series.
+ * Two algorithms, chosen by numerical need:
+ * - running sums over the window (O(1) per row; add the entering value, subtract the leaving one) for
+ *   means and for second moments of return series, whose mean is small next to their spread, so
+ *   Σx² − (Σx)²/n loses no precision (relative error ~1e-14 against a two-pass computation);
+ * - a two-pass computation over the window's own values (O(w) per row) for moments of price levels
+ *   (rolling z-score, Bollinger), where the running-sum formula would cancel catastrophically.
+ * A window with a missing input, or not yet complete (warm-up), gives NaN (→ SQL NULL).
  */
 
 /** out[i] = f(window x[i−w+1..i]) for complete windows without NaN; NaN otherwise. */
@@ -39,17 +44,54 @@ function ssd(x: Float64Array, lo: number, hi: number, m: number): number {
   return s;
 }
 
-/** Rolling sample standard deviation (n − 1) times `scale` (e.g. √252 to annualise daily returns). */
+/**
+ * Rolling sample standard deviation (n − 1) of a return series times `scale` (e.g. √252 to annualise
+ * daily returns), from running sums Σx, Σx² over the window's non-missing values.
+ */
 export function rollingStd(x: Float64Array, w: number, scale: number, out: Float64Array): void {
-  rolling(x, w, out, (v, lo, hi) => Math.sqrt(ssd(v, lo, hi, mean(v, lo, hi)) / (hi - lo - 1)) * scale);
+  const n = x.length;
+  let s1 = 0;
+  let s2 = 0;
+  let missing = 0;
+  for (let i = 0; i < n; i++) {
+    const v = x[i]!;
+    if (v === v) {
+      s1 += v;
+      s2 += v * v;
+    } else missing++;
+    if (i >= w) {
+      const u = x[i - w]!;
+      if (u === u) {
+        s1 -= u;
+        s2 -= u * u;
+      } else missing--;
+    }
+    if (i >= w - 1 && missing === 0) {
+      const ss = s2 - (s1 * s1) / w;
+      out[i] = Math.sqrt(ss > 0 ? ss / (w - 1) : 0) * scale;
+    } else out[i] = NaN;
+  }
 }
 
-/** Rolling mean; with `log`, ln of the mean (NaN unless the mean is > 0). */
+/** Rolling mean from a running sum; with `log`, ln of the mean (NaN unless the mean is > 0). */
 export function rollingMean(x: Float64Array, w: number, out: Float64Array, log = false): void {
-  rolling(x, w, out, (v, lo, hi) => {
-    const m = mean(v, lo, hi);
-    return log ? (m > 0 ? Math.log(m) : NaN) : m;
-  });
+  const n = x.length;
+  let s1 = 0;
+  let missing = 0;
+  for (let i = 0; i < n; i++) {
+    const v = x[i]!;
+    if (v === v) s1 += v;
+    else missing++;
+    if (i >= w) {
+      const u = x[i - w]!;
+      if (u === u) s1 -= u;
+      else missing--;
+    }
+    if (i >= w - 1 && missing === 0) {
+      const m = s1 / w;
+      out[i] = log ? (m > 0 ? Math.log(m) : NaN) : m;
+    } else out[i] = NaN;
+  }
 }
 
 /**
@@ -67,31 +109,40 @@ export function rollingZ(x: Float64Array, w: number, k: number, population: bool
 
 /**
  * Rolling OLS slope of y on x over w rows, Σ(x−x̄)(y−ȳ) / Σ(x−x̄)² (= cov(x, y)/var(x), the CAPM beta
- * when x is the market return). A window is complete when both series are present on all w rows.
+ * when x is the market return), from running sums Σx, Σy, Σxy, Σx² (return series). A window is
+ * complete when both series are present on all w rows.
  */
 export function rollingBeta(y: Float64Array, x: Float64Array, w: number, out: Float64Array): void {
   const n = y.length;
+  let sx = 0;
+  let sy = 0;
+  let sxy = 0;
+  let sxx = 0;
   let missing = 0;
-  const bad = (k: number) => y[k] !== y[k] || x[k] !== x[k];
   for (let i = 0; i < n; i++) {
-    if (bad(i)) missing++;
-    if (i >= w && bad(i - w)) missing--;
-    if (i < w - 1 || missing > 0) {
-      out[i] = NaN;
-      continue;
+    const a = x[i]!;
+    const b = y[i]!;
+    if (a === a && b === b) {
+      sx += a;
+      sy += b;
+      sxy += a * b;
+      sxx += a * a;
+    } else missing++;
+    if (i >= w) {
+      const c = x[i - w]!;
+      const d = y[i - w]!;
+      if (c === c && d === d) {
+        sx -= c;
+        sy -= d;
+        sxy -= c * d;
+        sxx -= c * c;
+      } else missing--;
     }
-    const lo = i - w + 1;
-    const hi = i + 1;
-    const mx = mean(x, lo, hi);
-    const my = mean(y, lo, hi);
-    let sxy = 0;
-    let sxx = 0;
-    for (let k = lo; k < hi; k++) {
-      const dx = x[k]! - mx;
-      sxy += dx * (y[k]! - my);
-      sxx += dx * dx;
-    }
-    out[i] = sxx > 0 ? sxy / sxx : NaN;
+    if (i >= w - 1 && missing === 0) {
+      const cov = sxy - (sx * sy) / w;
+      const varx = sxx - (sx * sx) / w;
+      out[i] = varx > 0 ? cov / varx : NaN;
+    } else out[i] = NaN;
   }
 }
 
