@@ -1,5 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { sqlString } from '../lib/duckdb.ts';
+import { singleThreaded } from './stats.ts';
 
 export interface HorizonLabelParams {
   /** k: forward horizon in trading days (rows of the symbol). */
@@ -49,11 +50,12 @@ ORDER BY date, symbol`;
 export async function computeHorizonLabels(con: DuckDBConnection, input: string, output: string, p: HorizonLabelParams): Promise<HorizonLabelStats> {
   await con.run(`CREATE OR REPLACE TEMP TABLE lbl_h AS ${horizonLabelSql(input, p)}`);
   await con.run(`COPY lbl_h TO ${sqlString(output)} (FORMAT parquet)`);
-  const row = (
-    await con.runAndReadAll(`SELECT count(*), count(DISTINCT symbol), count(DISTINCT date),
-      avg(ret ORDER BY date, symbol), stddev_samp(ret ORDER BY date, symbol),
-      avg(label ORDER BY date, symbol), stddev_samp(label ORDER BY date, symbol) FROM lbl_h`)
-  ).getRowsJS()[0]!;
+  const row = await singleThreaded(con, async () =>
+    (
+      await con.runAndReadAll(`SELECT count(*), count(DISTINCT symbol), count(DISTINCT date),
+        avg(ret), stddev_samp(ret), avg(label), stddev_samp(label) FROM lbl_h`)
+    ).getRowsJS()[0]!,
+  );
   await con.run('DROP TABLE lbl_h');
   const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
   return {

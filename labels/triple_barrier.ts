@@ -1,5 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { sqlString } from '../lib/duckdb.ts';
+import { singleThreaded } from './stats.ts';
 
 /**
  * Triple-barrier labelling (López de Prado, *Advances in Financial Machine Learning*, 2018, ch. 3.4).
@@ -119,12 +120,11 @@ export async function computeTripleBarrierLabels(
 ): Promise<TripleBarrierStats> {
   await con.run(`CREATE OR REPLACE TEMP TABLE lbl_tb AS ${tripleBarrierSql(input, p)}`);
   await con.run(`COPY lbl_tb TO ${sqlString(output)} (FORMAT parquet)`);
-  const [tot] = (
-    await con.runAndReadAll(`SELECT count(*), count(DISTINCT symbol), count(DISTINCT date),
-      avg(holding_days ORDER BY date, symbol), avg(ret ORDER BY date, symbol) FROM lbl_tb`)
-  ).getRowsJS();
-  const byLabel = (await con.runAndReadAll(`SELECT CAST(label AS INTEGER), count(*) FROM lbl_tb GROUP BY 1 ORDER BY 1`)).getRowsJS();
-  const byBarrier = (await con.runAndReadAll(`SELECT barrier, count(*) FROM lbl_tb GROUP BY 1 ORDER BY 1`)).getRowsJS();
+  const [tot, byLabel, byBarrier] = await singleThreaded(con, async () => [
+    (await con.runAndReadAll(`SELECT count(*), count(DISTINCT symbol), count(DISTINCT date), avg(holding_days), avg(ret) FROM lbl_tb`)).getRowsJS()[0]!,
+    (await con.runAndReadAll(`SELECT CAST(label AS INTEGER), count(*) FROM lbl_tb GROUP BY 1 ORDER BY 1`)).getRowsJS(),
+    (await con.runAndReadAll(`SELECT barrier, count(*) FROM lbl_tb GROUP BY 1 ORDER BY 1`)).getRowsJS(),
+  ] as const);
   await con.run('DROP TABLE lbl_tb');
   const n = Number(tot![0]);
   const labelCounts: Record<string, number> = { '-1': 0, '0': 0, '1': 0 };

@@ -179,6 +179,8 @@ describe('labels on real S&P data', () => {
     const ctx = contextWithOhlcv(await putSp500Slice(ctx0, REAL), { store: ctx0.artifacts });
     const plain = (await runKind(labelsHorizon, { horizon: 5 }, ctx)) as HOut;
     const demeaned = (await runKind(labelsHorizon, { horizon: 5, demean: true }, ctx)) as HOut;
+    // Deterministic: same artifact bytes and the same scalar outputs (they feed downstream cache keys).
+    expect(await runKind(labelsHorizon, { horizon: 5, demean: true }, ctx)).toEqual(demeaned);
     expect(plain.kind).toBe('regression');
     const a = await readParquetRows(ctx.artifacts.path(plain.labels));
     const b = await readParquetRows(ctx.artifacts.path(demeaned.labels));
