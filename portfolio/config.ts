@@ -40,6 +40,12 @@ export const portfolioConfigSchema = z
       .strict()
       .default({ enabled: true, annual: 0.1, window: 63, min_obs: 20 }),
     max_leverage: z.number().positive().default(2),
+    /**
+     * Fraction of the gap to the target book traded each day (Gârleanu & Pedersen 2013: trade
+     * partially toward the aim portfolio). 1 = full daily rebalance; ≈ 1/horizon for a signal
+     * that forecasts `horizon` days ahead. Names without a price on a date are closed at once.
+     */
+    trade_rate: z.number().gt(0).max(1).default(1),
     execution: z.enum(['close', 'next_open']).default('close'),
     max_forward_ic: z.number().positive().max(1).default(0.1),
   })

@@ -125,7 +125,10 @@ export function kellyLeverage(mean: number, variance: number, fraction: number):
  *   L_t = min(max_leverage, fractional Kelly_t, vol_target / σ_ann,t)
  * where Kelly and σ come from the unit base book's realised daily returns over trailing windows ending at t
  * (base_{t−1} · r_t, information ≤ t). A component still in warm-up (< min_obs returns) is left out
- * (treated as no constraint; with both in warm-up L = min(1, max_leverage)). Finally |w| ≤ per_name_cap.
+ * (treated as no constraint; with both in warm-up L = min(1, max_leverage)). Finally |w| ≤ per_name_cap,
+ * and with `trade_rate` λ < 1 the held book moves only part of the way to that target each day:
+ *   w_t = w_{t−1} + λ·(target_t − w_{t−1})   (Gârleanu & Pedersen 2013, "aim portfolio"),
+ * a convex combination, so caps still hold; a name with no close on t is closed (w_t = 0).
  * `scores` is T×N row-major (NaN = no prediction).
  */
 export function buildWeights(scores: Float64Array, panel: PricePanel, ret: Float64Array, cfg: PortfolioConfig): BuiltWeights {
@@ -174,6 +177,16 @@ export function buildWeights(scores: Float64Array, panel: PricePanel, ret: Float
       if (w > cap) w = cap;
       else if (w < -cap) w = -cap;
       weights[t * N + i] = w;
+    }
+  }
+  const lambda = cfg.trade_rate;
+  if (lambda < 1) {
+    for (let t = 1; t < T; t++) {
+      for (let i = 0; i < N; i++) {
+        const k = t * N + i;
+        const c = close[k]!;
+        weights[k] = c > 0 ? weights[k - N]! + lambda * (weights[k]! - weights[k - N]!) : 0;
+      }
     }
   }
   return { weights, leverage, kelly, volLeverage: volLev };
