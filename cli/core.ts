@@ -213,10 +213,11 @@ export function registerCoreCommands(program: Command): void {
 
 /** Lines showing an upstream step's outputs to an approver (gate tables as a table). */
 export function approvalTable(id: string, value: unknown): string[] {
-  const v = value as { table?: { bar: string; value: unknown; threshold: unknown; op?: string; passed: boolean }[]; details?: { table?: unknown } } | null;
-  const table = v?.table ?? (v?.details as { table?: unknown } | undefined)?.table;
-  if (Array.isArray(table)) {
-    return [`    ${id}:`, ...(table as { bar: string; value: unknown; threshold: unknown; op?: string; passed: boolean }[]).map((r) => `      ${r.passed ? '✔' : '✖'} ${String(r.bar).padEnd(28)} ${fmt(r.value).padStart(10)} ${r.op ?? ''} ${fmt(r.threshold)}`)];
+  // gate.governance publishes `bars` (in its outputs, or in error.details when it failed)
+  const v = value as { bars?: unknown; details?: { bars?: unknown } } | null;
+  const bars = [v?.bars, v?.details?.bars].find(Array.isArray) as { id: string; value: unknown; threshold: unknown; op?: string; pass: boolean; blocking?: boolean }[] | undefined;
+  if (bars) {
+    return [`    ${id}:`, ...bars.map((b) => ({ bar: `${b.id}${b.blocking === false ? ' (info)' : ''}`, value: b.value, threshold: b.threshold, op: b.op, passed: b.pass })).map((r) => `      ${r.passed ? '✔' : '✖'} ${String(r.bar).padEnd(28)} ${fmt(r.value).padStart(10)} ${r.op ?? ''} ${fmt(r.threshold)}`)];
   }
   const scalars = Object.entries((value ?? {}) as Record<string, unknown>).filter(([, x]) => typeof x !== 'object' || x === null);
   return [`    ${id}: ${scalars.map(([k, x]) => `${k}=${fmt(x)}`).join('  ')}`];

@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { formatDuration } from '../lib/duration.ts';
+import { headlineFigures } from '../report/headline.ts';
 import type { RunObserver } from '../tracking/observer.ts';
 import type { LocalRuntime, RunOutcome } from '../workers/local/runtime.ts';
 import { describeStep } from './render.ts';
@@ -29,14 +32,17 @@ export async function printRunSummary(rt: LocalRuntime, out: RunOutcome, wallMs:
   const fully = out.status === 'succeeded' && cached === work.length;
   lines.push(`  ${executed} executed, ${cached} cached${fully ? ' — fully cached: nothing changed since the last run' : ''}, ${states.filter((s) => s.status === 'failed').length} failed, ${states.filter((s) => s.status === 'skipped').length} skipped`);
   for (const s of plan.steps) lines.push('  ' + describeStep(s.id, out.state.steps[s.id]!, width));
-  for (const s of plan.steps) {
-    const o = out.state.steps[s.id]?.outputs as { headline?: Record<string, unknown>; report_html?: string; report_path?: string } | undefined;
-    if (o?.headline && typeof o.headline === 'object') {
-      lines.push('', `headline figures (${s.id}):`);
-      for (const [k, v] of Object.entries(o.headline)) lines.push(`  ${k.padEnd(28)} ${typeof v === 'number' ? (Number.isInteger(v) ? v : v.toFixed(4)) : typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
-    }
-    if (o?.report_path) lines.push(`report: ${o.report_path}`);
+  const figures = headlineFigures(
+    plan.steps.map((s) => ({ id: s.id, uses: s.uses, status: out.state.steps[s.id]!.status, outputs: out.state.steps[s.id]!.outputs, error: out.state.steps[s.id]!.error })),
+    rt.artifacts,
+  );
+  if (figures.length) {
+    lines.push('', 'headline figures:');
+    const w = Math.max(...figures.map(([k]) => k.length));
+    for (const [k, v] of figures) lines.push(`  ${k.padEnd(w)}  ${v}`);
   }
+  const report = path.join(rt.opts.home, 'reports', out.runId, 'report.html');
+  if (existsSync(report)) lines.push('', `report: ${report}`);
   if (out.status === 'failed') lines.push('', `retry the failed step(s) with: trademl retry ${out.runId}`);
   if (out.status === 'interrupted') lines.push('', `continue with: trademl resume ${out.runId}`);
   if (out.status === 'waiting_approval') lines.push('', `waiting for approval: trademl status ${out.runId}`);

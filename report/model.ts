@@ -239,10 +239,16 @@ export async function buildReportData(input: ReportInput, store: ArtifactStore):
   const gate = byKind('gate.governance')[0];
   if (gate) {
     const det = gate.error?.details as unknown;
-    const rawTable = (gate.outputs.table ?? (Array.isArray(det) ? det : (det as { table?: unknown } | undefined)?.table)) as unknown;
-    const table: GateRow[] = Array.isArray(rawTable)
-      ? rawTable.map((r: Record<string, unknown>) => ({ bar: String(r.bar ?? r.name ?? ''), value: r.value, threshold: r.threshold, op: String(r.op ?? ''), passed: Boolean(r.passed) }))
-      : [];
+    // gate.governance: `bars` (outputs, or error.details of a failed gate) = [{ id, value, op, threshold, pass, blocking, note }]
+    const d = det as { bars?: unknown; table?: unknown } | undefined;
+    const rawTable = [gate.outputs.bars, d?.bars, gate.outputs.table, Array.isArray(det) ? det : d?.table].find(Array.isArray) as Record<string, unknown>[] | undefined;
+    const table: GateRow[] = (rawTable ?? []).map((r) => ({
+      bar: `${String(r.id ?? r.bar ?? r.name ?? '')}${r.blocking === false ? ' (info)' : ''}`,
+      value: r.value,
+      threshold: r.threshold,
+      op: String(r.op ?? ''),
+      passed: Boolean(r.pass ?? r.passed),
+    }));
     data.gate = { step: gate.stepId, status: gate.status, passed: gate.status === 'succeeded' && gate.outputs.passed !== false, table, message: gate.error?.message };
     if (!table.length) missing.push(`gate table (step ${gate.stepId} ${gate.status} without a table)`);
   } else missing.push('governance gate (no gate.governance step)');
