@@ -106,6 +106,7 @@ export const rlDataset = defineStepKind({
     'Offline-RL behaviour dataset: MarketEnv over the OOF-based CPCV baseline books (portfolio.build weights, qc.audit OHLCV, stack.oof scores, backtest costs), logged with a softmax-around-baseline exploration policy and its propensities, split by time into train / evaluation',
   with: z.object(rlConfigWith),
   outputs: datasetOutputs,
+  configFiles: (w) => [w.config],
   async run(ctx, w) {
     const { loadRlConfig } = await import('../../rl/config.ts');
     const cfg = loadRlConfig(ctx.projectRoot, w.config, w.overrides);

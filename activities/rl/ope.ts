@@ -100,6 +100,7 @@ export const rlOpe = defineStepKind({
     margin: z.number().optional(),
   }),
   outputs: opeOutputs,
+  configFiles: (w) => [w.config],
   async run(ctx, w) {
     const { loadRlConfig } = await import('../../rl/config.ts');
     const { readDatasetParquet } = await import('../../rl/dataset.ts');

@@ -49,6 +49,7 @@ export const rlTrain = defineStepKind({
     worker: z.boolean().default(true),
   }),
   outputs: trainOutputs,
+  configFiles: (w) => [w.config],
   async run(ctx, w) {
     const { loadRlConfig } = await import('../../rl/config.ts');
     const { readDatasetParquet } = await import('../../rl/dataset.ts');
