@@ -148,6 +148,7 @@ export class LocalRuntime {
     let wake: () => void = () => {};
     let lastHeartbeat = 0;
     let lastApprovalPoll = 0;
+    let lastStatus: RunRow['status'] | undefined;
     const resolved: Record<string, unknown> = {};
 
     const apply = (ev: EngineEvent, w: Required<Pick<StateWrite, 'events'>> & StateWrite) => {
@@ -231,7 +232,8 @@ export class LocalRuntime {
       const parked = !over && running.size === 0 && toStart.length === 0 && status === 'waiting_approval' && this.opts.waitForApproval === false;
       const finalStatus: RunRow['status'] = this.interrupted ? 'interrupted' : status;
       if (over || parked) w.runStatus = finalStatus;
-      else if (w.events.length) w.runStatus = status;
+      else if (status !== lastStatus) w.runStatus = status;
+      if (w.runStatus) lastStatus = w.runStatus;
       if (now - lastHeartbeat > HEARTBEAT_MS || over || parked) {
         w.heartbeat = !over;
         lastHeartbeat = now;

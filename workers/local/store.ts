@@ -157,35 +157,33 @@ export class RunStore {
     await this.use(async (c) => {
       await c.run('BEGIN');
       try {
+        // multi-row statements with escaped literals: binding hundreds of parameters one by one
+        // through node-api costs more than the commit itself
         const steps = Object.entries(w.steps ?? {});
         if (steps.length) {
-          const args: (string | number | boolean | null)[] = [];
-          const rows = steps.map(([id, s]) => {
-            args.push(w.runId, id, s.status, s.attempt, s.startedAt ?? null, s.endedAt ?? null, s.retryAt ?? null, s.cacheHit ?? false, s.cache_key ?? null,
-              s.outputs ? JSON.stringify(s.outputs) : null, s.error ? JSON.stringify(s.error) : null, s.skipReason ?? null);
-            return placeholders(args.length - 11, 12);
-          });
-          await c.run(`INSERT OR REPLACE INTO steps (run_id, step_id, status, attempt, started_at, ended_at, retry_at, cache_hit, cache_key, outputs_json, error_json, skip_reason) VALUES ${rows.join(', ')}`, args);
+          const rows = steps.map(([id, s]) =>
+            lit([w.runId, id, s.status, s.attempt, s.startedAt ?? null, s.endedAt ?? null, s.retryAt ?? null, s.cacheHit ?? false, s.cache_key ?? null,
+              s.outputs ? JSON.stringify(s.outputs) : null, s.error ? JSON.stringify(s.error) : null, s.skipReason ?? null]),
+          );
+          await c.run(`INSERT OR REPLACE INTO steps (run_id, step_id, status, attempt, started_at, ended_at, retry_at, cache_hit, cache_key, outputs_json, error_json, skip_reason) VALUES ${rows.join(', ')}`);
         }
-        const attempts = [
-          ...(w.attemptsStarted ?? []).map((a) => [w.runId, a.step_id, a.attempt, a.at, null, 'running', null] as const),
-          ...(w.attemptsEnded ?? []).map((a) => [w.runId, a.step_id, a.attempt, null, a.at, a.status, a.error ?? null] as const),
-        ];
-        if (attempts.length) {
-          // upsert keeps started_at of an attempt that ends in this batch or a later one
-          const args: (string | number | null)[] = attempts.flat();
-          const rows = attempts.map((_, i) => placeholders(i * 7 + 1, 7));
+        // one row per attempt: an attempt that starts and ends within one batch is merged
+        const attempts = new Map<string, [string, string, number, number | null, number | null, string, string | null]>();
+        for (const a of w.attemptsStarted ?? []) attempts.set(`${a.step_id}#${a.attempt}`, [w.runId, a.step_id, a.attempt, a.at, null, 'running', null]);
+        for (const a of w.attemptsEnded ?? []) {
+          const prev = attempts.get(`${a.step_id}#${a.attempt}`);
+          attempts.set(`${a.step_id}#${a.attempt}`, [w.runId, a.step_id, a.attempt, prev ? prev[3] : null, a.at, a.status, a.error ?? null]);
+        }
+        if (attempts.size) {
           await c.run(
-            `INSERT INTO attempts VALUES ${rows.join(', ')} ON CONFLICT (run_id, step_id, attempt) DO UPDATE SET
+            `INSERT INTO attempts VALUES ${[...attempts.values()].map(lit).join(', ')} ON CONFLICT (run_id, step_id, attempt) DO UPDATE SET
                started_at = COALESCE(attempts.started_at, EXCLUDED.started_at), ended_at = COALESCE(EXCLUDED.ended_at, attempts.ended_at),
                status = EXCLUDED.status, error = COALESCE(EXCLUDED.error, attempts.error)`,
-            args,
           );
         }
         const events = w.events ?? [];
         if (events.length) {
-          const args: (string | number | null)[] = events.flatMap((e) => [w.runId, e.at, e.step_id, e.type, e.data === undefined ? null : JSON.stringify(e.data)]);
-          await c.run(`INSERT INTO events VALUES ${events.map((_, i) => placeholders(i * 5 + 1, 5)).join(', ')}`, args);
+          await c.run(`INSERT INTO events VALUES ${events.map((e) => lit([w.runId, e.at, e.step_id, e.type, e.data === undefined ? null : JSON.stringify(e.data)])).join(', ')}`);
         }
         for (const a of w.consumedApprovals ?? []) {
           await c.run('UPDATE approvals SET consumed=true WHERE run_id=$1 AND step_id=$2 AND NOT consumed', [w.runId, a.step_id]);
@@ -195,7 +193,8 @@ export class RunStore {
         if (w.runStatus) { args.push(w.runStatus); sets.push(`status=$${args.length}`); }
         if (w.heartbeat) { args.push(process.pid, at); sets.push(`owner_pid=$${args.length - 1}`, `heartbeat_at=$${args.length}`); }
         if (w.ended) { args.push(at); sets.push(`ended_at=$${args.length}`, 'owner_pid=NULL'); }
-        await c.run(`UPDATE runs SET ${sets.join(', ')} WHERE run_id=$1`, args);
+        // the runs row changes only with status, heartbeat or end (not on every step transition)
+        if (sets.length > 1) await c.run(`UPDATE runs SET ${sets.join(', ')} WHERE run_id=$1`, args);
         await c.run('COMMIT');
       } catch (e) {
         await c.run('ROLLBACK');
@@ -273,9 +272,11 @@ export class RunStore {
   }
 }
 
-/** `($from, $from+1, …)` for one row of `n` parameters. */
-function placeholders(from: number, n: number): string {
-  return `(${Array.from({ length: n }, (_, i) => `$${from + i}`).join(', ')})`;
+/** One SQL row literal: strings quoted with '' escaping, finite numbers, booleans, NULL. */
+function lit(values: readonly (string | number | boolean | null)[]): string {
+  return `(${values
+    .map((v) => (v === null ? 'NULL' : typeof v === 'string' ? `'${v.replace(/'/g, "''")}'` : typeof v === 'boolean' ? String(v) : Number.isFinite(v) ? String(v) : 'NULL'))
+    .join(', ')})`;
 }
 
 async function rowsOf(c: DuckDBConnection, sql: string, args: (string | number | null)[] = []): Promise<Record<string, unknown>[]> {
