@@ -162,7 +162,7 @@ export function computeCacheKey(
   for (const [id, u] of Object.entries(req.upstream)) {
     // an approval gates execution but feeds no data: who approved and when must not defeat the cache
     if (u.uses === 'approval') continue;
-    upstream[id] = digestJson({ status: u.status, outputs: u.outputs });
+    upstream[id] = upstreamDigest(u);
   }
   const configs: Record<string, string> = {};
   for (const f of configFiles) {
@@ -173,6 +173,20 @@ export function computeCacheKey(
   return digestJson({ uses: req.step.uses, version, with: withArgs, upstream, configs, fingerprint });
 }
 
+const digestMemo = new WeakMap<object, string>();
+
+/** Digest of an upstream step's status and outputs, memoised per outputs object (hosts reuse them). */
+function upstreamDigest(u: UpstreamStep): string {
+  const key = `${u.status}:`;
+  const memo = digestMemo.get(u.outputs);
+  if (memo?.startsWith(key)) return memo.slice(key.length);
+  const d = digestJson({ status: u.status, outputs: u.outputs });
+  digestMemo.set(u.outputs, key + d);
+  return d;
+}
+
+const cacheDirs = new Set<string>();
+
 /**
  * Step cache: `<artifact store>/cache/<key>.json` holding a step's outputs. A hit is only valid
  * when every artifact its outputs reference is still in the store. Writes are atomic (rename).
@@ -182,7 +196,10 @@ export class StepCache {
 
   constructor(private readonly store: ArtifactStore) {
     this.dir = path.join(store.root, 'cache');
-    mkdirSync(this.dir, { recursive: true });
+    if (!cacheDirs.has(this.dir)) {
+      mkdirSync(this.dir, { recursive: true });
+      cacheDirs.add(this.dir);
+    }
   }
 
   get(key: string): StepOutputs | undefined {
