@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ArtifactStore } from '../artifacts/store.ts';
 import type { PlanStep } from '../engine/plan.ts';
-import { StepError, errorMessage } from '../lib/errors.ts';
+import { CachedStepFailure, StepError, errorMessage } from '../lib/errors.ts';
 import { digestJson, sha256 } from '../lib/hash.ts';
 import type { Logger } from '../lib/log.ts';
 import { interpolate, pick, walkStrings } from '../spec/expressions.ts';
@@ -65,6 +65,8 @@ export async function executeStep(req: ExecuteRequest, env: ExecuteEnv): Promise
   const cacheKey = computeCacheKey(req, kind.version, withArgs, kind.configFiles?.(withArgs) ?? [], env.projectRoot, fingerprint);
   const cache = new StepCache(env.artifacts);
   if (req.step.cache && !req.force) {
+    const failure = cache.getFailure(cacheKey);
+    if (failure) throw new CachedStepFailure(failure.message, failure.type, failure.details);
     const hit = cache.get(cacheKey);
     if (hit) return { outputs: hit, cacheHit: true, cacheKey, durationMs: Date.now() - t0, resolvedWith: withArgs };
   }
@@ -110,7 +112,15 @@ export async function executeStep(req: ExecuteRequest, env: ExecuteEnv): Promise
         reject(new StepError(`step "${req.step.id}" timed out after ${req.step.timeout_ms} ms (attempt ${req.attempt})`, 'Timeout'));
       }, req.step.timeout_ms);
     });
-    const raw = await Promise.race([kind.run(ctx, withArgs), timeout]);
+    let raw: unknown;
+    try {
+      raw = await Promise.race([kind.run(ctx, withArgs), timeout]);
+    } catch (e) {
+      if (e instanceof StepError && kind.deterministicFailures?.includes(e.type)) {
+        cache.putFailure(cacheKey, { message: e.message, type: e.type, details: e.details }, { step: req.step.id, uses: req.step.uses, run: req.runId });
+      }
+      throw e;
+    }
     const out = kind.outputs.safeParse(raw);
     if (!out.success) {
       const msgs = out.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
@@ -202,11 +212,30 @@ export class StepCache {
     }
   }
 
+  /** A cached deterministic failure (the kind declared its type in `deterministicFailures`). */
+  getFailure(key: string): { message: string; type: string; details?: unknown } | undefined {
+    const f = this.file(key);
+    if (!existsSync(f)) return undefined;
+    try {
+      return (JSON.parse(readFileSync(f, 'utf8')) as { failure?: { message: string; type: string; details?: unknown } }).failure;
+    } catch {
+      return undefined;
+    }
+  }
+
+  putFailure(key: string, failure: { message: string; type: string; details?: unknown }, meta: Record<string, string>): void {
+    const f = this.file(key);
+    const tmp = `${f}.${process.pid}.${Date.now()}.partial`;
+    writeFileSync(tmp, JSON.stringify({ key, failure, ...meta, at: new Date().toISOString() }));
+    renameSync(tmp, f);
+  }
+
   get(key: string): StepOutputs | undefined {
     const f = this.file(key);
     if (!existsSync(f)) return undefined;
     try {
-      const entry = JSON.parse(readFileSync(f, 'utf8')) as { outputs: StepOutputs };
+      const entry = JSON.parse(readFileSync(f, 'utf8')) as { outputs?: StepOutputs };
+      if (!entry.outputs) return undefined;
       let complete = true;
       walkStrings(entry.outputs, (s) => {
         if (s.startsWith('artifact://') && !this.store.has(s)) complete = false;

@@ -88,6 +88,11 @@ export interface StepKind<W extends z.ZodType = z.ZodType, O extends z.ZodType =
    * of a dataset: their paths, sizes and mtimes). Must be cheap and must not throw.
    */
   fingerprint?(withArgs: z.output<W>, env: { projectRoot: string; dataRoot: string }): unknown;
+  /**
+   * Error types that are verdicts on the inputs (e.g. `GateFailed`): a pure function of the cache
+   * key, so they are cached like outputs and replayed (non-retryable) on an unchanged re-run.
+   */
+  deterministicFailures?: string[];
   run(ctx: StepContext, withArgs: z.output<W>): Promise<z.input<O>>;
 }
 

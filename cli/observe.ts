@@ -27,10 +27,11 @@ export async function printRunSummary(rt: LocalRuntime, out: RunOutcome, wallMs:
   const lines: string[] = ['', `run ${out.runId}: ${out.status} in ${formatDuration(wallMs)}`];
   const states = plan.steps.map((s) => out.state.steps[s.id]!);
   const work = plan.steps.filter((s) => s.uses !== 'approval').map((s) => out.state.steps[s.id]!);
-  const cached = work.filter((s) => s.status === 'succeeded' && s.cacheHit).length;
-  const executed = work.filter((s) => s.status === 'succeeded' && !s.cacheHit).length;
-  const fully = out.status === 'succeeded' && cached === work.length;
-  lines.push(`  ${executed} executed, ${cached} cached${fully ? ' — fully cached: nothing changed since the last run' : ''}, ${states.filter((s) => s.status === 'failed').length} failed, ${states.filter((s) => s.status === 'skipped').length} skipped`);
+  const ran = work.filter((s) => s.status === 'succeeded' || s.status === 'failed');
+  const cached = ran.filter((s) => s.cacheHit).length;
+  const executed = ran.length - cached;
+  const fully = executed === 0 && cached > 0;
+  lines.push(`  ${executed} executed, ${cached} cached${fully ? ' — fully cached: nothing changed since the last run' : ''}, ${states.filter((s) => s.status === 'failed').length} failed${states.some((s) => s.status === 'failed' && s.cacheHit) ? ' (replayed from cache: same inputs, same verdict)' : ''}, ${states.filter((s) => s.status === 'skipped').length} skipped`);
   for (const s of plan.steps) lines.push('  ' + describeStep(s.id, out.state.steps[s.id]!, width));
   const figures = headlineFigures(
     plan.steps.map((s) => ({ id: s.id, uses: s.uses, status: out.state.steps[s.id]!.status, outputs: out.state.steps[s.id]!.outputs, error: out.state.steps[s.id]!.error })),

@@ -83,7 +83,7 @@ export class ProgressRenderer {
 /** One status line of a step: icon, id, state, duration, attempts, cache hit, error. */
 export function describeStep(id: string, s: StepState, width = 12): string {
   const dur = s.startedAt && s.endedAt ? formatDuration(s.endedAt - s.startedAt) : '';
-  const bits = [ICON[s.status] ?? '?', id.padEnd(width), s.status === 'succeeded' && s.cacheHit ? 'cached' : s.status.replace('_', ' ')];
+  const bits = [ICON[s.status] ?? '?', id.padEnd(width), s.status === 'succeeded' && s.cacheHit ? 'cached' : s.status === 'failed' && s.cacheHit ? 'failed (cached verdict)' : s.status.replace('_', ' ')];
   if (dur) bits.push(dur);
   if (s.attempt > 1) bits.push(`(${s.attempt} attempts)`);
   if (s.status === 'skipped' && s.skipReason) bits.push(`(${s.skipReason.replace('_', ' ')})`);

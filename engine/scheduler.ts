@@ -51,7 +51,7 @@ export type EngineEvent =
   | { type: 'started'; stepId: string; at: number }
   | { type: 'succeeded'; stepId: string; at: number; outputs: Record<string, unknown>; cacheHit?: boolean }
   /** `final`: the host already exhausted the retry policy (Temporal retries activities itself). */
-  | { type: 'failed'; stepId: string; at: number; error: StepError; nonRetryable?: boolean; final?: boolean }
+  | { type: 'failed'; stepId: string; at: number; error: StepError; nonRetryable?: boolean; final?: boolean; cacheHit?: boolean }
   | { type: 'approval_waiting'; stepId: string; at: number }
   | { type: 'approved'; stepId: string; at: number; by: string; comment?: string }
   | { type: 'rejected'; stepId: string; at: number; by: string; comment?: string }
@@ -135,7 +135,7 @@ export function applyEvent(plan: Plan, state: RunState, ev: EngineEvent): string
       const retryable = !ev.final && !ev.nonRetryable && !step.retry.non_retryable.includes(ev.error.type) && s.attempt < step.retry.maximum_attempts && !state.cancelled;
       set(ev.stepId, retryable
         ? { ...s, status: 'retry_wait', error: ev.error, retryAt: ev.at + backoffMs(step, s.attempt + 1), endedAt: ev.at }
-        : { ...s, status: 'failed', error: ev.error, endedAt: ev.at });
+        : { ...s, status: 'failed', error: ev.error, endedAt: ev.at, cacheHit: ev.cacheHit ?? false });
       break;
     }
     case 'approval_waiting': {

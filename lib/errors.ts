@@ -23,6 +23,14 @@ export class StepError extends Error {
   }
 }
 
+/** A deterministic failure replayed from the step cache (see StepKind.deterministicFailures). */
+export class CachedStepFailure extends StepError {
+  readonly cached = true;
+  constructor(message: string, type: string, details?: unknown) {
+    super(message, type, true, details);
+  }
+}
+
 /** Thrown by a training step whose inputs include a RED data-quality audit; never retried. */
 export class DataQualityError extends StepError {
   constructor(message: string, details?: unknown) {

@@ -43,6 +43,7 @@ export const gateGovernance = defineStepKind({
     n_trials: z.number().int(),
   }),
   configFiles: (w) => [w.bars],
+  deterministicFailures: ['GateFailed'],
   async run(ctx, w) {
     const { evaluateGate } = await import('./gate_eval.ts');
     return evaluateGate(ctx, w);

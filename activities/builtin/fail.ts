@@ -4,7 +4,8 @@ import { defineStepKind } from '../types.ts';
 
 /**
  * Fails on purpose (for testing retries and failure handling): fails attempts 1..`times`
- * (all attempts when `times` is omitted) with error type `type`, then succeeds.
+ * (all attempts when `times` is omitted) with error type `type`, then succeeds. Type
+ * `DeterministicFailure` behaves like a verdict (e.g. gate.governance's GateFailed): it is cached.
  */
 export const fail = defineStepKind({
   uses: 'fail',
@@ -19,6 +20,7 @@ export const fail = defineStepKind({
     })
     .strict(),
   outputs: z.object({ attempts: z.number().int() }),
+  deterministicFailures: ['DeterministicFailure'],
   async run(ctx, w) {
     if (w.times === undefined || ctx.attempt <= w.times) {
       throw new StepError(`${w.message} (attempt ${ctx.attempt})`, w.type, w.non_retryable);

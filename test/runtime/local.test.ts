@@ -84,6 +84,22 @@ describe('local runtime', () => {
     expect(Object.values(nocache.state.steps).some((s) => s.cacheHit)).toBe(false);
   });
 
+  it('deterministic failures (verdicts) are cached: an unchanged re-run replays them without executing', async () => {
+    const dir = tempDir();
+    const home = path.join(dir, 'home');
+    const yaml = header + [counted(dir, 'a'), '      verdict: { uses: fail, needs: [a], with: { type: DeterministicFailure, non_retryable: true, message: "bars failed" } }', '      report: { uses: noop, needs: [verdict], when: always }'].join('\n') + '\n';
+    const first = await runtime(home).start(planFromYaml(yaml, 'p'));
+    expect(first.state.steps.verdict).toMatchObject({ status: 'failed', cacheHit: false, error: { type: 'DeterministicFailure' } });
+    const second = await runtime(home).start(planFromYaml(yaml, 'p'));
+    expect(second.state.steps.verdict).toMatchObject({ status: 'failed', cacheHit: true, error: { type: 'DeterministicFailure', message: 'bars failed (attempt 1)' } });
+    expect(second.state.steps.report).toMatchObject({ status: 'succeeded', cacheHit: true });
+    expect(count(dir, 'a')).toBe(1);
+    // an ordinary (non-verdict) failure is never cached
+    const flaky = header + '      f: { uses: fail, retry: { maximum_attempts: 1 } }\n';
+    await runtime(home).start(planFromYaml(flaky, 'p'));
+    expect((await runtime(home).start(planFromYaml(flaky, 'p'))).state.steps.f).toMatchObject({ status: 'failed', cacheHit: false });
+  });
+
   it('retry --from re-runs exactly the step and its dependents, reusing upstream outputs', async () => {
     const dir = tempDir();
     const home = path.join(dir, 'home');
