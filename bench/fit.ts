@@ -69,11 +69,9 @@ const fit = await runKind(
     inputs: { features, labels },
     progress: (p) => {
       const now = performance.now();
-      if (p.current) {
-        maxGapMs = Math.max(maxGapMs, now - lastBeat);
-        lastBeat = now;
-        fits = p.current;
-      }
+      maxGapMs = Math.max(maxGapMs, now - lastBeat);
+      lastBeat = now;
+      if (p.current) fits = p.current;
     },
   }),
 );
@@ -101,6 +99,8 @@ result.nightly_fit = {
   onnx_parity_max_abs_diff: fit.onnx_parity_max_abs_diff,
 };
 
+process.stderr.write(`nightly_fit ${JSON.stringify(result.nightly_fit)}\n`);
+
 // ---- 3. binding overhead vs python xgboost on identical matrices ----
 const cfg = loadTrainingConfig(PROJECT_ROOT, 'configs/training/equities_xs.yml');
 const mdir = path.join(dir, 'matrix');
@@ -126,7 +126,7 @@ const cmp = await withDuckDB(async (con) => {
   const idx: number[] = [];
   const manifest = splitRows.map((s) => {
     const o = { fit: [idx.length, s.fit.length], valid: [idx.length + s.fit.length, s.valid.length], test: [idx.length + s.fit.length + s.valid.length, s.test.length] };
-    idx.push(...s.fit, ...s.valid, ...s.test);
+    for (const part of [s.fit, s.valid, s.test]) for (const i of part) idx.push(i);
     return o;
   });
   writeFileSync(path.join(mdir, 'idx.i32'), Int32Array.from(idx));

@@ -265,6 +265,8 @@ function foldMetrics(panel: Panel, codec: TaskCodec, testRows: number[], score: 
   return out;
 }
 
+const yieldToEventLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
+
 const round6 = (x: number): number | null => (Number.isFinite(x) ? Math.round(x * 1e6) / 1e6 : null);
 
 /** Runs fit.cpcv. See activities/fit/cpcv.ts for the with/outputs contract. */
@@ -367,8 +369,14 @@ export async function runCpcvFit(ctx: StepContext, w: FitWith): Promise<FitOutpu
 
     // ---- per-path metrics, trial streams, selection ----
     const nDates = panel.uniqueDates.length;
-    const trialSummaries = trials.map((params, t) => {
-      const perPath = scores[t]!.map((sc, p) => {
+    const pathMetrics: { path: number; ls: Float64Array; logloss?: number; auc?: number }[][] = [];
+    for (let t = 0; t < trials.length; t++) {
+      const list: (IcSummary & { path: number; ls: Float64Array; logloss?: number; auc?: number })[] = [];
+      for (let p = 0; p < phi; p++) {
+        // per-path metrics are a few hundred ms each on the full panel: let heartbeats through
+        await yieldToEventLoop();
+        ctx.progress({ message: `metrics: trial ${t + 1}/${trials.length}, path ${p + 1}/${phi}` });
+        const sc = scores[t]![p]!;
         const d = dailyIc(panel.blocks, sc, panel.label);
         const s = summarizeIc(d.ic, d.rankIc);
         const extra: { logloss?: number; auc?: number } = {};
@@ -376,8 +384,12 @@ export async function runCpcvFit(ctx: StepContext, w: FitWith): Promise<FitOutpu
           extra.logloss = meanStd(losses[t]![p]!).mean;
           extra.auc = rocAuc(sc, codec.positive);
         }
-        return { path: p + 1, ...s, ...extra, ls: longShortReturns(panel.blocks, sc, panel.retDaily) };
-      });
+        list.push({ path: p + 1, ...s, ...extra, ls: longShortReturns(panel.blocks, sc, panel.retDaily) });
+      }
+      pathMetrics.push(list);
+    }
+    const trialSummaries = trials.map((params, t) => {
+      const perPath = pathMetrics[t] as (IcSummary & { path: number; ls: Float64Array; logloss?: number; auc?: number })[];
       const stream = new Float64Array(nDates);
       for (let d = 0; d < nDates; d++) {
         let s = 0, c = 0;
@@ -486,6 +498,7 @@ export async function runCpcvFit(ctx: StepContext, w: FitWith): Promise<FitOutpu
     const featureIc: Record<string, number> = {};
     const col = new Float32Array(panel.n);
     for (let j = 0; j < panel.nFeatures; j++) {
+      await yieldToEventLoop();
       for (let i = 0; i < panel.n; i++) col[i] = panel.X[i * panel.nFeatures + j]!;
       featureIc[featureNames[j]!] = summarizeIc(new Float64Array(0), dailyIc(panel.blocks, col, panel.label).rankIc).rank_ic;
     }

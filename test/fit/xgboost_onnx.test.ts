@@ -65,7 +65,7 @@ describe('XGBoost binding', () => {
     expect(grown).toBeLessThan(40);
   });
 
-  it('boosting rounds run off the event loop (callbacks run between rounds) and are deterministic', async () => {
+  it('the event loop turns between boosting rounds (sync+yield and async worker) and results are deterministic', async () => {
     const { x, y } = synthetic(5000, 6, 3);
     const d = new DMatrix(x, 5000, 6, { label: y });
     let ticks = 0;
@@ -83,10 +83,19 @@ describe('XGBoost binding', () => {
       // the event loop turned between rounds: the tick counter advanced while training
       expect(seenAt[seenAt.length - 1]! - seenAt[1]!).toBeGreaterThan(0);
       const b = await trainBooster({ params, dtrain: d, numRounds: 20 });
-      const pa = a.booster.predict(d).values, pb = b.booster.predict(d).values;
+      // every round after the first on koffi's async worker threads: same model (seed per iteration)
+      const ticksBefore = ticks;
+      alive = true;
+      setImmediate(spin);
+      const c = await trainBooster({ params, dtrain: d, numRounds: 20, syncRoundBudgetMs: 0 });
+      alive = false;
+      expect(ticks).toBeGreaterThan(ticksBefore);
+      const pa = a.booster.predict(d).values, pb = b.booster.predict(d).values, pc = c.booster.predict(d).values;
       expect(Buffer.from(pa.buffer).equals(Buffer.from(pb.buffer))).toBe(true);
+      expect(Buffer.from(pa.buffer).equals(Buffer.from(pc.buffer))).toBe(true);
       a.booster.free();
       b.booster.free();
+      c.booster.free();
     } finally {
       alive = false;
       d.free();
