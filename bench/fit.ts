@@ -9,6 +9,7 @@
  *    matrices, rows and params through Python's xgboost (/usr/bin/python3, Debian python3-xgboost,
  *    same libxgboost) → ratio ours/python and max |Δ| of the test predictions.
  * 4. Scores 100k rows with the exported ONNX model through onnxruntime-node.
+ * 5. The second nightly sleeve: triple-barrier classifier fit.cpcv (BENCH_TB=0 skips it).
  * Set BENCH_SYMBOLS=<n> to use the first n symbols only (quick runs).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -232,6 +233,24 @@ result.cpcv_28_splits_fixed_rounds = {
     await scorer.release();
   }
   result.onnx_score_100k = { ...out, us_per_row_1_thread: Math.round((out.threads_1_ms! * 1000) / n * 100) / 100 };
+}
+// ---- 5. the second nightly sleeve: triple-barrier classifier (multi:softprob) ----
+if (process.env.BENCH_TB !== '0') {
+  const ltb = await runKind(kind('labels.triple_barrier'), { vol_window: 20, tp_sigma: 2, sl_sigma: 1, max_h: 10 }, base());
+  t = performance.now();
+  let tbFits = 0;
+  const tb = await runKind(
+    fitCpcv,
+    { sleeve: 'tb', config: 'configs/training/equities_tb.yml', labels: 'labels.triple_barrier' },
+    makeTestContext({ store, ancestors: { ...ancestors, labels_tb: up('labels.triple_barrier', ltb) }, inputs: { features, labels_tb: ltb }, progress: (p) => { if (p.current) tbFits = p.current; } }),
+  );
+  const wall = performance.now() - t;
+  const tm = store.readJson<{ aggregate: Record<string, number> }>(tb.metrics as ArtifactRef);
+  result.nightly_fit_tb = {
+    wall_s: sec(wall), fits: tbFits, per_fit_s: sec(wall / tbFits), rows: tb.n_rows, n_trials: tb.n_trials,
+    mean_rank_ic: tb.mean_rank_ic, walk_forward_rank_ic: tb.walk_forward_rank_ic, logloss: tm.aggregate.logloss, auc: tm.aggregate.auc,
+    onnx_parity_max_abs_diff: tb.onnx_parity_max_abs_diff,
+  };
 }
 result.peak_rss_mb = mb();
 result.load_avg_end = os.loadavg().map((x) => Math.round(x * 100) / 100);

@@ -299,6 +299,7 @@ export async function runCpcvFit(ctx: StepContext, w: FitWith): Promise<FitOutpu
   return withDuckDB(async (con) => {
     ctx.progress({ fraction: 0, message: 'loading features ⋈ labels' });
     const panel = await loadPanel(con, ctx.artifacts.path(featuresRef), ctx.artifacts.path(labelsRef), featureNames);
+    ctx.progress({ fraction: 0, message: `panel: ${panel.n} rows × ${panel.nFeatures} features, ${panel.uniqueDates.length} dates` });
     const codec = makeCodec(cfg, panel);
     const N = cfg.cv.n_groups, k = cfg.cv.n_test_groups;
     const groups = dateGroups(panel.uniqueDates.length, N);
@@ -311,9 +312,6 @@ export async function runCpcvFit(ctx: StepContext, w: FitWith): Promise<FitOutpu
     const trialIds = trials.map((_, t) => `${w.sleeve}:t${t}`);
     const groupOfRow = new Int32Array(panel.n);
     for (const g of groups) for (let d = g.firstIdx; d <= g.lastIdx; d++) for (let i = panel.blocks[d]!; i < panel.blocks[d + 1]!; i++) groupOfRow[i] = g.group;
-    // pathOf[split][group] = 1-based path fed by this split's predictions of this group.
-    const pathOf = new Map<string, number>();
-    table.forEach((row, gi) => row.forEach((s, p) => pathOf.set(`${s}:${gi + 1}`, p + 1)));
 
     const totalFits = splits.length * trials.length + wfFolds.length + 1;
     let fitsDone = 0;
@@ -333,6 +331,9 @@ export async function runCpcvFit(ctx: StepContext, w: FitWith): Promise<FitOutpu
       const testScore = new Float32Array(panel.n).fill(NaN);
       const testLoss = new Float32Array(panel.n).fill(NaN);
       const pending: { t: number; rows: number[]; score: Float32Array; loss: Float32Array }[] = [];
+      // 0-based path fed by this split's predictions of each of its test groups
+      const pathOfGroup = new Int32Array(N + 1).fill(-1);
+      for (const g of split.testGroups) pathOfGroup[g] = table[g - 1]!.indexOf(split.split);
       const res = await runFold({
         ctx, panel, cfg, codec, groups, split, trials, onFitDone,
         sink: (t, rows, pred) => {
@@ -341,7 +342,7 @@ export async function runCpcvFit(ctx: StepContext, w: FitWith): Promise<FitOutpu
           for (let r = 0; r < rows.length; r++) {
             const i = rows[r]!;
             const s = codec.score(pred, r * codec.width);
-            const p = pathOf.get(`${split.split}:${groupOfRow[i]}`)! - 1;
+            const p = pathOfGroup[groupOfRow[i]!]!;
             scores[t]![p]![i] = s;
             sc[i] = s;
             if (probs) probs[t]![p]![i] = codec.probUp!(pred, r * codec.width);
@@ -540,6 +541,7 @@ export async function runCpcvFit(ctx: StepContext, w: FitWith): Promise<FitOutpu
     await con.run(`COPY (SELECT p.date, p.symbol, o.path, o.split, o.test_group, o.pred, p.label, p.ret, p.t1${probSel}
       FROM oof_rows o JOIN panel p USING (row_id) ORDER BY o.path, p.date, p.symbol) TO ${sqlString(oofPath)} (FORMAT parquet)`);
     const oof = await ctx.artifacts.putFile(oofPath);
+    ctx.progress({ fraction: 0.995, message: 'writing walk-forward OOF, ledger, model' });
 
     const wfIdx: number[] = [];
     for (let i = 0; i < panel.n; i++) if (!Number.isNaN(wfScore[i]!)) wfIdx.push(i);
