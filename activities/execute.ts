@@ -37,6 +37,8 @@ export interface ExecuteResult {
 /** Host services the executor needs. */
 export interface ExecuteEnv {
   artifacts: ArtifactStore;
+  /** State folder of the host (the artifact store is `<home>/artifacts`). */
+  home: string;
   log: Logger;
   progress: (p: StepProgress) => void;
   signal: AbortSignal;
@@ -91,6 +93,7 @@ export async function executeStep(req: ExecuteRequest, env: ExecuteEnv): Promise
       inputs,
       ancestors,
       artifacts: env.artifacts,
+      home: env.home,
       // created on first use: most steps never need scratch space
       get workDir() {
         if (!workDirMade) {

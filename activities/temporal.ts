@@ -1,3 +1,4 @@
+import path from 'node:path';
 /**
  * Temporal activity wrappers around activities/execute.ts (the one function both hosts use to run
  * a step attempt). They add what a distributed worker needs: heartbeats carrying progress details
@@ -59,6 +60,8 @@ export function createTemporalActivities(deps: TemporalActivityDeps): PipelineAc
           { runId: req.runId, pipeline: req.pipeline, step: req.step, params: req.params, attempt, upstream: req.upstream, force: req.force },
           {
             artifacts: deps.artifacts,
+            // the worker's state home: its artifact store lives at <home>/artifacts
+            home: path.dirname(deps.artifacts.root),
             log,
             progress: (p) => {
               progress = p;

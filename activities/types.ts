@@ -49,6 +49,8 @@ export interface StepContext {
    */
   ancestors: Record<string, UpstreamStep>;
   artifacts: ArtifactStore;
+  /** The runtime's state folder (`--home`/TRADEML_HOME): local tracker, registry and reports live here. */
+  home: string;
   /** Empty scratch folder for this attempt; removed after the attempt. */
   workDir: string;
   /** Checkout root: resolve `configs/...` paths against it. */

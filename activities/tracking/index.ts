@@ -6,7 +6,7 @@ import { artifactRefSchema, defineStepKind, type StepContext, type StepKind, typ
 /*
  * Tracking concern (issue 8): promote, score.daily, report. The tracker is the process's
  * (`openTracker()`: MLflow when MLFLOW_TRACKING_URI is set, else the local DuckDB tracker under
- * stateHome(), sharing the step's artifact store). Heavy modules are imported inside run().
+ * the runtime's home `ctx.home`, sharing the step's artifact store). Heavy modules are imported inside run().
  */
 
 function ofKind(ctx: StepContext, uses: string): Array<[string, UpstreamStep]> {
@@ -66,7 +66,7 @@ export const promote = defineStepKind({
     const { openTracker } = await import('../../tracking/index.ts');
     const { ModelRegistry } = await import('../../tracking/registry.ts');
     const { candidateBundle } = await import('../../tracking/candidate.ts');
-    const tracker = openTracker({ store: ctx.artifacts });
+    const tracker = openTracker({ store: ctx.artifacts, home: ctx.home });
     try {
       const reg = new ModelRegistry(tracker);
       const model = modelName(ctx, w.model);
@@ -162,7 +162,7 @@ export const scoreDaily = defineStepKind({
     const { ModelRegistry } = await import('../../tracking/registry.ts');
     const { scoreDate } = await import('../../tracking/score.ts');
     const src = resolveOhlcvInput(ctx);
-    const tracker = openTracker({ store: ctx.artifacts });
+    const tracker = openTracker({ store: ctx.artifacts, home: ctx.home });
     try {
       const reg = new ModelRegistry(tracker);
       const name = modelName(ctx, w.model);
@@ -205,8 +205,7 @@ export const report = defineStepKind({
   outputs: z.object({ report_json: artifactRefSchema, report_html: artifactRefSchema, report_path: z.string(), charts: z.array(z.string()), missing: z.array(z.string()) }),
   async run(ctx) {
     const { writeReport, reportDir } = await import('../../report/index.ts');
-    const { stateHome } = await import('../../lib/paths.ts');
-    const dir = reportDir(ctx.runId, stateHome());
+    const dir = reportDir(ctx.runId, ctx.home);
     const rep = await writeReport(
       {
         runId: ctx.runId,

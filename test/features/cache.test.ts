@@ -36,7 +36,7 @@ describe('cache through the executor', () => {
     mkdirSync(path.join(root, 'configs', 'features'), { recursive: true });
     const cfg = path.join(root, 'configs', 'features', 'equities.yml');
     copyFileSync(path.join(PROJECT_ROOT, 'configs', 'features', 'equities.yml'), cfg);
-    const env = { artifacts: ctx.artifacts, log: pino({ level: 'silent' }), progress: () => {}, signal: new AbortController().signal, projectRoot: root, dataRoot: dataRoot() };
+    const env = { artifacts: ctx.artifacts, home: ctx.home, log: pino({ level: 'silent' }), progress: () => {}, signal: new AbortController().signal, projectRoot: root, dataRoot: dataRoot() };
     const audit: UpstreamStep = { uses: 'qc.audit', status: 'succeeded', outputs: { curated: ref, status: 'GREEN' } };
 
     const runAll = async () => {

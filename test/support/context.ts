@@ -26,6 +26,7 @@ export function makeTestContext(over: Partial<StepContext> & { store?: ArtifactS
     inputs: {},
     ancestors: {},
     artifacts: over.store ?? new ArtifactStore(path.join(root, 'artifacts')),
+    home: over.store ? path.dirname(over.store.root) : root,
     workDir,
     projectRoot: PROJECT_ROOT,
     dataRoot: dataRoot(),

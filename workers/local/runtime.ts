@@ -306,6 +306,7 @@ export class LocalRuntime {
         { runId, pipeline: plan.pipeline, step, params: plan.params, attempt, upstream, force },
         {
           artifacts: this.artifacts,
+          home: this.opts.home,
           log,
           signal: ac.signal,
           projectRoot: PROJECT_ROOT,
