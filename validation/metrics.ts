@@ -116,16 +116,34 @@ export function summarizeIc(ic: ArrayLike<number>, rankIc: ArrayLike<number>): I
 
 /**
  * ROC AUC of `score` for the binary target `positive` (1/0) via the Mann–Whitney U statistic with
- * average ranks for ties. NaN when a class is empty.
+ * average ranks for ties: AUC = (R₊ − n₊(n₊+1)/2) / (n₊·n₋), R₊ = sum of the positives' ranks.
+ * O(n log n) with a native numeric sort and binary searches (no comparator sort). NaN scores are
+ * skipped; NaN when a class is empty.
  */
 export function rocAuc(score: ArrayLike<number>, positive: ArrayLike<number>): number {
-  const r = averageRanks(score);
+  let m = 0;
+  for (let i = 0; i < score.length; i++) if (!Number.isNaN(score[i]!)) m++;
+  const sorted = new Float64Array(m);
+  for (let i = 0, k = 0; i < score.length; i++) if (!Number.isNaN(score[i]!)) sorted[k++] = score[i]!;
+  sorted.sort();
+  const firstAtLeast = (v: number, strict: boolean): number => {
+    let lo = 0, hi = m;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (strict ? sorted[mid]! <= v : sorted[mid]! < v) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
   let nPos = 0, sumPos = 0;
-  for (let i = 0; i < r.length; i++) if (positive[i]) {
+  for (let i = 0; i < score.length; i++) {
+    const v = score[i]!;
+    if (Number.isNaN(v) || !positive[i]) continue;
     nPos++;
-    sumPos += r[i]!;
+    // ties occupy sorted positions [lo, hi): their average 1-based rank is (lo + hi + 1) / 2
+    sumPos += (firstAtLeast(v, false) + firstAtLeast(v, true) + 1) / 2;
   }
-  const nNeg = r.length - nPos;
+  const nNeg = m - nPos;
   if (nPos === 0 || nNeg === 0) return NaN;
   return (sumPos - (nPos * (nPos + 1)) / 2) / (nPos * nNeg);
 }

@@ -18,6 +18,15 @@ describe('metrics (known answers)', () => {
     expect(rocAuc([0.9, 0.8, 0.2, 0.1], [0, 0, 1, 1])).toBe(0);
     expect(rocAuc([0.1, 0.5, 0.4, 0.9], [0, 0, 1, 1])).toBe(0.75);
     expect(rocAuc([0.5, 0.5], [0, 1])).toBe(0.5);
+    expect(rocAuc([0.1, NaN, 0.9], [0, 1, 1])).toBe(1);
+    // brute-force pair count on a tie-heavy sample: P(s₊ > s₋) + ½·P(s₊ = s₋)
+    const sc = Array.from({ length: 200 }, (_, i) => (i * 37) % 11), pos = sc.map((_, i) => ((i * 13) % 7 < 3 ? 1 : 0));
+    let num = 0, den = 0;
+    for (let i = 0; i < 200; i++) for (let j = 0; j < 200; j++) if (pos[i] && !pos[j]) {
+      den++;
+      num += sc[i]! > sc[j]! ? 1 : sc[i] === sc[j] ? 0.5 : 0;
+    }
+    expect(rocAuc(sc, pos)).toBeCloseTo(num / den, 12);
   });
 
   it('daily IC per date block and ICIR', () => {
