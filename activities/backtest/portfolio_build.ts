@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineStepKind, artifactRefSchema } from '../types.ts';
-import { UserError } from '../../lib/errors.ts';
+import { StepError, UserError, errorMessage } from '../../lib/errors.ts';
+import type { StepContext } from '../types.ts';
 import { digestJson } from '../../lib/hash.ts';
 
 /**
@@ -15,6 +16,14 @@ export const portfolioBuild = defineStepKind({
     .object({
       /** Portfolio config file, relative to the project root. */
       portfolio: z.string().default('configs/portfolio.yml'),
+      /**
+       * Optional offline-RL sizing policy to apply: the ONNX artifact (ref or `artifact://` URI) of a
+       * policy that `rl.ope` accepted (its `policy_onnx` output, e.g. from an earlier run). Each
+       * date's target book is scaled by the policy's gross-exposure multiplier.
+       */
+      rl_policy: z.union([artifactRefSchema, z.string().startsWith('artifact://')]).optional(),
+      /** RL config the policy was trained with (state features, action buckets). */
+      rl_config: z.string().default('configs/rl.yml'),
     })
     .strict(),
   outputs: z.object({
@@ -26,8 +35,10 @@ export const portfolioBuild = defineStepKind({
     config_digest: z.string(),
     mean_leverage: z.record(z.string(), z.number()),
     dropped_rows: z.number().int(),
+    /** Mean RL exposure multiplier per path (present when `rl_policy` was applied). */
+    rl_multiplier_mean: z.record(z.string(), z.number()).optional(),
   }),
-  configFiles: (w) => [w.portfolio],
+  configFiles: (w) => (w.rl_policy ? [w.portfolio, w.rl_config] : [w.portfolio]),
   async run(ctx, w) {
     const { withDuckDB } = await import('../../lib/duckdb.ts');
     const { loadYamlConfig, portfolioConfigSchema } = await import('../../portfolio/config.ts');
@@ -48,8 +59,17 @@ export const portfolioBuild = defineStepKind({
       if (paths.size === 0) throw new UserError(`${src.uses} step ${src.id} has no OOF rows on the price calendar`);
       ctx.progress({ fraction: 0.5, message: `building ${paths.size} path portfolios` });
       const { weights, meanLeverage } = weightsFromScores(paths, panel, risk, cfg);
-      const tmp = ctx.artifacts.tempPath('weights.parquet');
-      const n = await writeWeightsParquet(con, tmp, weights, panel);
+      let tmp = ctx.artifacts.tempPath('weights.parquet');
+      let n = await writeWeightsParquet(con, tmp, weights, panel);
+      let rlMultiplier: Record<string, number> | undefined;
+      if (w.rl_policy) {
+        ctx.progress({ fraction: 0.8, message: 'applying the RL sizing policy' });
+        const oof = src.uses === "stack.oof" ? (ctx.ancestors[src.id]!.outputs.oof as { uri: string } | undefined) : undefined;
+        rlMultiplier = await applyRlPolicy(ctx, w.rl_policy, w.rl_config, { weights: tmp, ohlcv: ctx.artifacts.path(curated), oof: oof ? ctx.artifacts.path(oof.uri) : undefined }, weights, panel.dates, panel.N);
+        const scaled = ctx.artifacts.tempPath('weights.parquet');
+        n = await writeWeightsParquet(con, scaled, weights, panel);
+        tmp = scaled;
+      }
       const ref = await ctx.artifacts.putFile(tmp, { name: 'weights.parquet' });
       ctx.progress({ fraction: 1, message: `${n} weights` });
       return {
@@ -61,7 +81,52 @@ export const portfolioBuild = defineStepKind({
         config_digest: digestJson(cfg),
         mean_leverage: meanLeverage,
         dropped_rows: dropped,
+        ...(rlMultiplier ? { rl_multiplier_mean: rlMultiplier } : {}),
       };
     });
   },
 });
+
+/**
+ * Scales each path's target weights in place by the exposure multiplier an accepted RL policy
+ * chooses on each date (rl/apply.ts: states built exactly as in rl.dataset from the base book).
+ * Dates the policy does not cover keep multiplier 1. Returns the mean multiplier per path.
+ * Throws a non-retryable StepError when the policy does not fit the RL config's actions/states.
+ */
+async function applyRlPolicy(
+  ctx: StepContext,
+  policy: { uri: string } | string,
+  rlConfig: string,
+  sources: { weights: string; ohlcv: string; oof?: string },
+  weights: Map<number, Float64Array>,
+  dates: string[],
+  N: number,
+): Promise<Record<string, number>> {
+  const { loadRlConfig } = await import('../../rl/config.ts');
+  const { loadBooks } = await import('../../rl/book.ts');
+  const { applyPolicyOnnx } = await import('../../rl/apply.ts');
+  const rl = loadRlConfig(ctx.projectRoot, rlConfig);
+  const { books } = await loadBooks(sources, rl.env, { maxPaths: weights.size });
+  let applied;
+  try {
+    applied = await applyPolicyOnnx(books, ctx.artifacts.path(typeof policy === 'string' ? policy : policy.uri), rl.env);
+  } catch (e) {
+    throw new StepError(`rl_policy cannot be applied with ${rlConfig}: ${errorMessage(e)}`, 'RlPolicyMismatch', true);
+  }
+  const index = new Map(dates.map((d, t) => [d, t]));
+  const mean: Record<string, number> = {};
+  for (const a of applied) {
+    const W = weights.get(a.path);
+    if (!W) continue;
+    let sum = 0;
+    a.dates.forEach((d, k) => {
+      const t = index.get(d);
+      if (t === undefined) return;
+      const m = a.multiplier[k]!;
+      sum += m;
+      for (let i = 0; i < N; i++) W[t * N + i] = W[t * N + i]! * m;
+    });
+    mean[String(a.path)] = a.dates.length ? sum / a.dates.length : 1;
+  }
+  return mean;
+}

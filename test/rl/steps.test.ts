@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { ArtifactRef } from '../../artifacts/store.ts';
 import type { StepContext, StepOutputs, UpstreamStep } from '../../activities/types.ts';
 import { kinds } from '../../activities/rl/index.ts';
+import { kinds as backtestKinds } from '../../activities/backtest/index.ts';
 import type { DatasetMeta } from '../../activities/rl/dataset.ts';
 import type { PolicyArtifact } from '../../activities/rl/train.ts';
 import { queryRows, sqlString, withDuckDB } from '../../lib/duckdb.ts';
@@ -216,6 +217,34 @@ describe('rl.dataset / rl.train / rl.ope on a real S&P slice', () => {
     // float32 (ONNX) vs float64 (JS) scoring may split an exact tie, nothing more
     expect(disagree).toBeLessThanOrEqual(1);
     expect(applied[0]!.multiplier.length).toBe(b.dates.length);
+  });
+
+  it('portfolio.build with rl_policy scales each date\'s target book by the policy\'s multiplier', async () => {
+    const pb = backtestKinds.find((k) => k.uses === 'portfolio.build')!;
+    const pctx = makeTestContext({ store: up.store, ancestors: { audit: up.ancestors.audit!, stack: up.ancestors.stack! } });
+    const base = await runKind(pb, {}, pctx);
+    const scaled = await runKind(pb, { rl_policy: trOut.policy_onnx }, pctx);
+    expect(Object.keys(scaled.rl_multiplier_mean as object).length).toBe(base.n_paths);
+    // the multipliers the policy picks on books built from the base weights (as portfolio.build does)
+    const cfg = loadRlConfig(PROJECT_ROOT);
+    const src = { weights: up.store.path(base.weights as ArtifactRef), ohlcv: up.store.path(up.ancestors.audit!.outputs.curated as ArtifactRef), oof: up.store.path(up.ancestors.stack!.outputs.oof as ArtifactRef) };
+    const { books } = await loadBooks(src, cfg.env, { maxPaths: base.n_paths as number });
+    const applied = await applyPolicyOnnx(books, up.store.path(trOut.policy_onnx as ArtifactRef), cfg.env);
+    const m = new Map(applied.flatMap((a) => a.dates.map((d, k) => [`${a.path}|${d}`, a.multiplier[k]!] as const)));
+    const rows = await withDuckDB((con) =>
+      queryRows<{ path: number; date: string; b: number; s: number }>(con, `
+        SELECT b.path, strftime(b.date, '%Y-%m-%d') AS date, b.weight AS b, s.weight AS s
+        FROM read_parquet(${sqlString(up.store.path(base.weights as ArtifactRef))}) b
+        JOIN read_parquet(${sqlString(up.store.path(scaled.weights as ArtifactRef))}) s USING (path, date, symbol)`),
+    );
+    expect(rows.length).toBeGreaterThan(1000);
+    let checked = 0;
+    for (const r of rows) {
+      const k = m.get(`${r.path}|${r.date}`) ?? 1;
+      expect(r.s).toBeCloseTo(r.b * k, 12);
+      if (k !== 1 && r.b !== 0) checked++;
+    }
+    expect(checked).toBeGreaterThan(0);
   });
 
   it('fails clearly without upstream inputs or with a bad config field', async () => {
