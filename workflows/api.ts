@@ -3,6 +3,7 @@
  * Temporal UI send, the status it reports, and the step activity's request/result payloads.
  * Pure: imported by the workflow bundle, the activities and the client alike.
  */
+import type { RunRecord, StepRecord } from '../tracking/observer.ts';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { StepOutputs, UpstreamStep } from '../activities/types.ts';
 import type { Plan, PlanStep } from '../engine/plan.ts';
@@ -66,31 +67,11 @@ export type ObserveRequest =
   | { kind: 'approvalDecided'; runId: string; stepId: string; approved: boolean; by: string; at: string; comment: string }
   | { kind: 'runFinished'; run: RunView; steps: StepRecordView[] };
 
-export interface RunView {
-  runId: string;
-  pipeline: string;
-  planDigest: string;
-  params: Record<string, unknown>;
-  status: RunStatus;
-  startedAt: string;
-  endedAt?: string;
-}
+/** A run as the workers' RunObserver sees it (type only: erased from the workflow bundle). */
+export type RunView = RunRecord;
 
-export interface StepRecordView {
-  runId: string;
-  pipeline: string;
-  stepId: string;
-  uses: string;
-  status: 'succeeded' | 'failed' | 'skipped' | 'cancelled';
-  cacheHit: boolean;
-  attempts: number;
-  startedAt?: string;
-  endedAt?: string;
-  durationMs?: number;
-  with?: unknown;
-  outputs: StepOutputs;
-  error?: StepError;
-}
+/** A finished step as the workers' RunObserver sees it. */
+export type StepRecordView = StepRecord;
 
 /** Activities the workflow calls (implemented in activities/temporal.ts). */
 export interface PipelineActivities {

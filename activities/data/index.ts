@@ -25,6 +25,22 @@ const datasetWith = z.object({
 
 const counts = z.record(z.string(), z.number().int());
 
+/** Outputs every ingest kind returns: dataset, quarantine + manifest artifacts, quarantine counts. */
+const ingestOutputs = z.object({
+  dataset: z.string(),
+  quarantine: artifactRefSchema,
+  manifest: artifactRefSchema,
+  quarantined: z.number().int(),
+  quarantined_by_rule: counts,
+});
+
+/** Outputs of the ingest kinds that produce one canonical table. */
+const tableIngestOutputs = ingestOutputs.extend({
+  table: artifactRefSchema,
+  rows: z.number().int(),
+  rows_in: z.number().int(),
+});
+
 function envOf(ctx: StepContext): IngestEnv {
   return { store: ctx.artifacts, dataRoot: ctx.dataRoot, signal: ctx.signal, progress: (p) => ctx.progress(p) };
 }
@@ -42,19 +58,11 @@ export const ingestOhlcvKind = defineStepKind({
   version: '1',
   description: 'Ingest a daily OHLCV dataset (configs/data/<dataset>.yml) into canonical Parquet with quarantine and manifest',
   with: datasetWith,
-  outputs: z.object({
-    dataset: z.string(),
-    table: artifactRefSchema,
-    quarantine: artifactRefSchema,
-    manifest: artifactRefSchema,
-    rows: z.number().int(),
-    rows_in: z.number().int(),
+  outputs: tableIngestOutputs.extend({
     symbols: z.number().int(),
     dates: z.number().int(),
     first_date: z.string().nullable(),
     last_date: z.string().nullable(),
-    quarantined: z.number().int(),
-    quarantined_by_rule: counts,
     duplicates: z.number().int(),
     calendar: z.unknown(),
   }),
@@ -67,17 +75,9 @@ export const ingestOptionsKind = defineStepKind({
   version: '1',
   description: 'Ingest an option-chain EOD dataset into canonical Parquet (C/P, strikes, settle, OI, underlying)',
   with: datasetWith,
-  outputs: z.object({
-    dataset: z.string(),
-    table: artifactRefSchema,
-    quarantine: artifactRefSchema,
-    manifest: artifactRefSchema,
-    rows: z.number().int(),
-    rows_in: z.number().int(),
+  outputs: tableIngestOutputs.extend({
     dates: z.number().int(),
     expiries: z.number().int(),
-    quarantined: z.number().int(),
-    quarantined_by_rule: counts,
     duplicates: z.number().int(),
     underlying_filled: z.number().int(),
   }),
@@ -90,20 +90,12 @@ export const ingestKlinesKind = defineStepKind({
   version: '1',
   description: 'Ingest exchange klines (intraday bars) into canonical Parquet with UTC timestamps, vintage-aware dedupe',
   with: datasetWith,
-  outputs: z.object({
-    dataset: z.string(),
-    table: artifactRefSchema,
-    quarantine: artifactRefSchema,
-    manifest: artifactRefSchema,
-    rows: z.number().int(),
-    rows_in: z.number().int(),
+  outputs: tableIngestOutputs.extend({
     symbols: z.number().int(),
     rows_by_symbol: counts,
     unique_bars_by_symbol: counts,
     first_ts: z.string().nullable(),
     last_ts: z.string().nullable(),
-    quarantined: z.number().int(),
-    quarantined_by_rule: counts,
     duplicates: z.number().int(),
     superseded: z.number().int(),
   }),
@@ -116,17 +108,12 @@ export const ingestLobKind = defineStepKind({
   version: '1',
   description: 'Ingest LOBSTER-style order book + message files into canonical messages and long-form book Parquet',
   with: datasetWith,
-  outputs: z.object({
-    dataset: z.string(),
+  outputs: ingestOutputs.extend({
     messages: artifactRefSchema,
     book: artifactRefSchema,
-    quarantine: artifactRefSchema,
-    manifest: artifactRefSchema,
     sessions: z.array(z.object({ symbol: z.string(), date: z.string(), levels: z.number().int(), events: z.number().int() })),
     events: z.number().int(),
     book_rows: z.number().int(),
-    quarantined: z.number().int(),
-    quarantined_by_rule: counts,
   }),
   ...ingestCache,
   run: async (ctx, w) => ingestLob(contractOf(ctx, w.dataset, 'lob', 'ingest.lob'), envOf(ctx)),
@@ -137,18 +124,10 @@ export const ingestIndexKind = defineStepKind({
   version: '1',
   description: 'Ingest daily index levels from several prioritised sources into canonical daily OHLCV (+ source)',
   with: datasetWith,
-  outputs: z.object({
-    dataset: z.string(),
-    table: artifactRefSchema,
-    quarantine: artifactRefSchema,
-    manifest: artifactRefSchema,
-    rows: z.number().int(),
-    rows_in: z.number().int(),
+  outputs: tableIngestOutputs.extend({
     symbols: z.number().int(),
     rows_by_symbol: counts,
     dates: z.number().int(),
-    quarantined: z.number().int(),
-    quarantined_by_rule: counts,
     duplicates: z.number().int(),
     superseded: z.number().int(),
   }),
