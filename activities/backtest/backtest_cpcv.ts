@@ -11,7 +11,7 @@ const distributionSchema = z.object({ min: z.number(), p25: z.number(), median: 
  */
 export const backtestCpcvPaths = defineStepKind({
   uses: 'backtest.cpcv_paths',
-  version: '1',
+  version: '2',
   description: 'Daily backtest of every CPCV path + walk-forward, costs by component, metrics per path and aggregated',
   with: z
     .object({

@@ -318,7 +318,7 @@ export async function evaluateGate(ctx: StepContext, w: { bars: string; champion
     ctx.progress({ fraction: 1, message: failed.length ? `gate FAILED: ${failed.map((b) => b.id).join(', ')}` : 'gate passed' });
     if (failed.length) {
       throw new StepError(
-        `promotion gate failed (${failed.length} blocking bar(s): ${failed.map((b) => `${b.id}=${fmt(b.value)} needs ${b.op} ${fmt(b.threshold)}`).join('; ')})\n${table}`,
+        `promotion gate failed (${failed.length} blocking bar(s): ${failed.map((b) => `${b.id}=${fmt(b.value)} needs ${b.op} ${fmt(b.threshold)}${b.note && b.note.includes('(worse)') ? ` [${b.note}]` : ''}`).join('; ')})\n${table}`,
         'GateFailed',
         true,
         { bars, report },

@@ -21,7 +21,7 @@ const barSchema = z.object({
  */
 export const gateGovernance = defineStepKind({
   uses: 'gate.governance',
-  version: '1',
+  version: '2',
   description: 'Promotion gate: Sharpe, MaxDD, PSR/DSR, PBO (CSCV), turnover, calibration, stack vs sleeves, OPE, champion',
   with: z
     .object({

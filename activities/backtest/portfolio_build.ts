@@ -10,7 +10,7 @@ import { digestJson } from '../../lib/hash.ts';
  */
 export const portfolioBuild = defineStepKind({
   uses: 'portfolio.build',
-  version: '1',
+  version: '2',
   description: 'OOF scores → rank z-score book with per-name/gross/net caps, fractional Kelly and vol targeting (configs/portfolio.yml)',
   with: z
     .object({
