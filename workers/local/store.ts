@@ -60,13 +60,13 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
   run_id VARCHAR PRIMARY KEY, pipeline VARCHAR, plan_json VARCHAR, plan_digest VARCHAR, status VARCHAR,
   created_at BIGINT, updated_at BIGINT, ended_at BIGINT, owner_pid INTEGER, heartbeat_at BIGINT);
-CREATE TABLE IF NOT EXISTS steps (
-  run_id VARCHAR, step_id VARCHAR, status VARCHAR, attempt INTEGER, started_at BIGINT, ended_at BIGINT,
-  retry_at BIGINT, cache_hit BOOLEAN, cache_key VARCHAR, outputs_json VARCHAR, error_json VARCHAR, skip_reason VARCHAR,
-  PRIMARY KEY (run_id, step_id));
-CREATE TABLE IF NOT EXISTS attempts (
-  run_id VARCHAR, step_id VARCHAR, attempt INTEGER, started_at BIGINT, ended_at BIGINT, status VARCHAR, error VARCHAR,
-  PRIMARY KEY (run_id, step_id, attempt));
+-- step states and attempts are append-only (a new row per change, latest by seq): DuckDB's
+-- upserts on keyed tables cost several ms each, appends almost nothing
+CREATE TABLE IF NOT EXISTS step_states (
+  run_id VARCHAR, step_id VARCHAR, seq BIGINT, status VARCHAR, attempt INTEGER, started_at BIGINT, ended_at BIGINT,
+  retry_at BIGINT, cache_hit BOOLEAN, cache_key VARCHAR, outputs_json VARCHAR, error_json VARCHAR, skip_reason VARCHAR);
+CREATE TABLE IF NOT EXISTS attempt_events (
+  run_id VARCHAR, step_id VARCHAR, attempt INTEGER, seq BIGINT, started_at BIGINT, ended_at BIGINT, status VARCHAR, error VARCHAR);
 CREATE TABLE IF NOT EXISTS events (run_id VARCHAR, ts BIGINT, step_id VARCHAR, type VARCHAR, data_json VARCHAR);
 CREATE TABLE IF NOT EXISTS approvals (
   run_id VARCHAR, step_id VARCHAR, decision VARCHAR, approver VARCHAR, comment VARCHAR, ts BIGINT, consumed BOOLEAN);
@@ -75,7 +75,8 @@ CREATE TABLE IF NOT EXISTS approvals (
 const LOCK_RE = /lock|Conflicting|being used/i;
 
 /**
- * Run state in a DuckDB file (`<home>/state.duckdb`): runs, steps, attempts, events, approvals.
+ * Run state in a DuckDB file (`<home>/state.duckdb`): runs, step states and attempt events
+ * (append-only), events, approvals.
  * Every write is one transaction (a crash never leaves half-written state). The file is held open
  * only while in use and released after `idleMs`, so other `trademl` processes (status, approve)
  * can get in; opening retries while another process holds the lock.
@@ -128,6 +129,14 @@ export class RunStore {
     }
   }
 
+  private seq = 0;
+
+  /** Monotonic sequence for append-only rows: µs since the epoch, strictly increasing, also across processes. */
+  private nextSeq(): number {
+    this.seq = Math.max(Date.now() * 1000, this.seq + 2);
+    return this.seq;
+  }
+
   /** Releases the file now (other processes may open it). */
   close(): void {
     clearTimeout(this.idleTimer);
@@ -142,7 +151,8 @@ export class RunStore {
       await c.run('BEGIN');
       try {
         await c.run('INSERT INTO runs VALUES ($1, $2, $3, $4, $5, $6, $6, NULL, $7, $6)', [runId, plan.pipeline, JSON.stringify(plan), plan.digest, 'running', at, process.pid]);
-        for (const s of plan.steps) await c.run(`INSERT INTO steps (run_id, step_id, status, attempt) VALUES ($1, $2, 'pending', 0)`, [runId, s.id]);
+        const seq = this.nextSeq();
+        await c.run(`INSERT INTO step_states (run_id, step_id, seq, status, attempt) VALUES ${plan.steps.map((s) => lit([runId, s.id, seq, 'pending', 0])).join(', ')}`);
         await c.run('INSERT INTO events VALUES ($1, $2, NULL, $3, $4)', [runId, at, 'run_created', JSON.stringify({ plan_digest: plan.digest })]);
         await c.run('COMMIT');
       } catch (e) {
@@ -159,28 +169,20 @@ export class RunStore {
       try {
         // multi-row statements with escaped literals: binding hundreds of parameters one by one
         // through node-api costs more than the commit itself
+        const seq = this.nextSeq();
         const steps = Object.entries(w.steps ?? {});
         if (steps.length) {
           const rows = steps.map(([id, s]) =>
-            lit([w.runId, id, s.status, s.attempt, s.startedAt ?? null, s.endedAt ?? null, s.retryAt ?? null, s.cacheHit ?? false, s.cache_key ?? null,
+            lit([w.runId, id, seq, s.status, s.attempt, s.startedAt ?? null, s.endedAt ?? null, s.retryAt ?? null, s.cacheHit ?? false, s.cache_key ?? null,
               s.outputs ? JSON.stringify(s.outputs) : null, s.error ? JSON.stringify(s.error) : null, s.skipReason ?? null]),
           );
-          await c.run(`INSERT OR REPLACE INTO steps (run_id, step_id, status, attempt, started_at, ended_at, retry_at, cache_hit, cache_key, outputs_json, error_json, skip_reason) VALUES ${rows.join(', ')}`);
+          await c.run(`INSERT INTO step_states VALUES ${rows.join(', ')}`);
         }
-        // one row per attempt: an attempt that starts and ends within one batch is merged
-        const attempts = new Map<string, [string, string, number, number | null, number | null, string, string | null]>();
-        for (const a of w.attemptsStarted ?? []) attempts.set(`${a.step_id}#${a.attempt}`, [w.runId, a.step_id, a.attempt, a.at, null, 'running', null]);
-        for (const a of w.attemptsEnded ?? []) {
-          const prev = attempts.get(`${a.step_id}#${a.attempt}`);
-          attempts.set(`${a.step_id}#${a.attempt}`, [w.runId, a.step_id, a.attempt, prev ? prev[3] : null, a.at, a.status, a.error ?? null]);
-        }
-        if (attempts.size) {
-          await c.run(
-            `INSERT INTO attempts VALUES ${[...attempts.values()].map(lit).join(', ')} ON CONFLICT (run_id, step_id, attempt) DO UPDATE SET
-               started_at = COALESCE(attempts.started_at, EXCLUDED.started_at), ended_at = COALESCE(EXCLUDED.ended_at, attempts.ended_at),
-               status = EXCLUDED.status, error = COALESCE(EXCLUDED.error, attempts.error)`,
-          );
-        }
+        const attempts = [
+          ...(w.attemptsStarted ?? []).map((a) => [w.runId, a.step_id, a.attempt, seq, a.at, null, 'running', null] as const),
+          ...(w.attemptsEnded ?? []).map((a) => [w.runId, a.step_id, a.attempt, seq + 1, null, a.at, a.status, a.error ?? null] as const),
+        ];
+        if (attempts.length) await c.run(`INSERT INTO attempt_events VALUES ${attempts.map(lit).join(', ')}`);
         const events = w.events ?? [];
         if (events.length) {
           await c.run(`INSERT INTO events VALUES ${events.map((e) => lit([w.runId, e.at, e.step_id, e.type, e.data === undefined ? null : JSON.stringify(e.data)])).join(', ')}`);
@@ -220,7 +222,9 @@ export class RunStore {
 
   /** The engine state of a run, rebuilt from the steps table. */
   async getState(runId: string): Promise<{ state: RunState; cacheKeys: Record<string, string | undefined> }> {
-    const rows = await this.use((c) => rowsOf(c, 'SELECT * FROM steps WHERE run_id=$1', [runId]));
+    const rows = await this.use((c) =>
+      rowsOf(c, 'SELECT * FROM step_states WHERE run_id=$1 QUALIFY row_number() OVER (PARTITION BY step_id ORDER BY seq DESC) = 1', [runId]),
+    );
     const steps: Record<string, StepState> = {};
     const cacheKeys: Record<string, string | undefined> = {};
     for (const r of rows) {
@@ -242,7 +246,15 @@ export class RunStore {
   }
 
   async attempts(runId: string): Promise<AttemptRow[]> {
-    const rows = await this.use((c) => rowsOf(c, 'SELECT * FROM attempts WHERE run_id=$1 ORDER BY started_at, step_id, attempt', [runId]));
+    const rows = await this.use((c) =>
+      rowsOf(
+        c,
+        `SELECT step_id, attempt, min(started_at) AS started_at, max(ended_at) AS ended_at, arg_max(status, seq) AS status,
+                arg_max(error, seq) FILTER (WHERE error IS NOT NULL) AS error
+         FROM attempt_events WHERE run_id=$1 GROUP BY step_id, attempt ORDER BY started_at, step_id, attempt`,
+        [runId],
+      ),
+    );
     return rows.map((r) => ({ step_id: r.step_id as string, attempt: Number(r.attempt), started_at: Number(r.started_at), ended_at: num(r.ended_at) ?? null, status: r.status as string, error: (r.error as string | null) ?? null }));
   }
 
