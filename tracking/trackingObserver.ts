@@ -37,6 +37,7 @@ interface RunState {
  * - creates one tracker run per TradeML run (experiment `trademl/<pipeline>`, tag `trademl.run_id`),
  *   logs run params, lineage inputs (plan digest, code version, git commit, every data artifact digest);
  * - per finished step: its `with` as params `<step>.<key>`, numeric outputs as metrics `<step>.<key>`,
+ *   training curves (an output `curves` artifact) as metric histories with their step index,
  *   status/duration/cache tags;
  * - when a `gate.governance` step succeeds: registers the candidate model (the run's `fit.cpcv` outputs)
  *   as a new model version and sets alias `challenger` (a failed gate registers nothing);
@@ -124,6 +125,7 @@ export class TrackingObserver implements RunObserver {
         if (typeof v === 'boolean') metrics.push({ key: `${safeKey(step.stepId)}.${safeKey(k)}`, value: v ? 1 : 0, timestamp: ts, step: 0 });
       }
       if (step.durationMs !== undefined) metrics.push({ key: `${safeKey(step.stepId)}.duration_s`, value: step.durationMs / 1000, timestamp: ts, step: step.attempts ?? 1 });
+      metrics.push(...this.curveMetrics(step, ts));
       const params: KeyValue[] = flatten(step.with).map(([k, v]) => ({ key: `${safeKey(step.stepId)}.${k}`, value: clip(v, VALUE_LIMITS.paramValue) }));
       const tags: KeyValue[] = [
         { key: `step.${safeKey(step.stepId)}.status`, value: step.status },
@@ -139,6 +141,27 @@ export class TrackingObserver implements RunObserver {
       if (inputs.length) await this.opts.tracker.logInputs(id, inputs);
       if (step.uses === 'gate.governance' && step.status === 'succeeded' && step.outputs.passed !== false) await this.registerChallenger(st, step);
     });
+  }
+
+  /**
+   * Training curves a step publishes as an output `curves`: a JSON artifact holding
+   * `{ curves: { step: number[], <metric>: number[] } }` (e.g. rl.train) → metric histories
+   * `<step id>.<metric>` with their step index, so the tracker's UI plots them.
+   */
+  private curveMetrics(step: StepRecord, ts: number): Metric[] {
+    const ref = step.outputs?.curves;
+    if (!isRef(ref)) return [];
+    const doc = this.opts.store.readJson<{ curves?: Record<string, unknown> }>(ref);
+    const c = doc.curves ?? {};
+    const steps = Array.isArray(c.step) ? (c.step as unknown[]) : [];
+    const out: Metric[] = [];
+    for (const [name, values] of Object.entries(c)) {
+      if (name === 'step' || !Array.isArray(values)) continue;
+      values.forEach((v, i) => {
+        if (typeof v === 'number' && Number.isFinite(v)) out.push({ key: `${safeKey(step.stepId)}.${safeKey(name)}`, value: v, timestamp: ts, step: Number(steps[i] ?? i) });
+      });
+    }
+    return out;
   }
 
   /** Registers the run's fit.cpcv model as a version and points `challenger` at it. */

@@ -116,6 +116,18 @@ describe('champion/challenger promotion on the local tracker (acceptance)', () =
     expect(existsSync(path.join(home, 'reports', 'nightly-1', 'report.html'))).toBe(true);
   });
 
+  it('logs a step\'s training curves (output `curves`) as metric histories with their step index', async () => {
+    const curves = await store.putJson({ algo: 'iql', curves: { step: [0, 50, 100], q_loss: [1.5, 0.7, 0.4], v_loss: [0.3, 0.2, Number.NaN] } }, 'rl_iql_curves.json');
+    const runId = 'curves-1';
+    await observer.runStarted({ runId, pipeline: 'nightly', planDigest: 'sha256:0', params: {}, status: 'running', startedAt: '2024-03-02T02:00:00Z' });
+    await observer.stepFinished({ runId, pipeline: 'nightly', stepId: 'rl_train', uses: 'rl.train', status: 'succeeded', cacheHit: false, attempts: 1, outputs: { curves, final_loss: 0.4 } });
+    const exp = await tracker.getOrCreateExperiment('trademl/nightly');
+    const [r] = await tracker.searchRuns(exp, { 'trademl.run_id': runId });
+    const q = await tracker.getMetricHistory(r!.runId, 'rl_train.q_loss');
+    expect(q.map((m) => [m.step, m.value])).toEqual([[0, 1.5], [50, 0.7], [100, 0.4]]);
+    expect((await tracker.getMetricHistory(r!.runId, 'rl_train.v_loss')).map((m) => m.step)).toEqual([0, 50]);
+  });
+
   it('a second approved run becomes champion and `models show` lists champion and previous-champion', async () => {
     const fx = await nightly('nightly-2', { approval: 'approved' });
     expect((await aliases()).challenger).toBe('2');
