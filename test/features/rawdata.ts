@@ -65,17 +65,7 @@ export async function readParquetRows(file: string, where = 'true'): Promise<Rec
   });
 }
 
-/** Deterministic PRNG (mulberry32) so "random" test choices are reproducible from the printed seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from '../support/rng.ts';
 
 /** Sample mean and sample std (n − 1) of plain numbers. */
 export function meanStd(xs: number[]): { mean: number; sd: number; sdPop: number } {

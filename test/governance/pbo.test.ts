@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pboCscv } from '../../governance/pbo.ts';
+import { mulberry32 as rng } from '../support/rng.ts';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function noiseMatrix(T: number, N: number, seed: number): Float64Array {
   const u = rng(seed);
   const m = new Float64Array(T * N);

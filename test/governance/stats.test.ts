@@ -5,18 +5,8 @@ import { moments } from '../../governance/stats.ts';
 import { calibration } from '../../governance/calibration.ts';
 import { compareChampion, type PathReturn } from '../../governance/champion.ts';
 import { makeBar, failedBars, formatGateTable } from '../../governance/gate.ts';
+import { mulberry32 as rng } from '../support/rng.ts';
 
-/** Deterministic PRNG (mulberry32) and Box–Muller normals, for simulations with a known answer. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function normals(n: number, seed: number): Float64Array {
   const u = rng(seed);
   const out = new Float64Array(n);
