@@ -86,6 +86,22 @@ function solveSpd(M: Float64Array, b: Float64Array, k: number): Float64Array {
   return x;
 }
 
+/**
+ * FQE's value estimate: the episode-weighted mean of the fitted value at each episode's first
+ * step, V̂(s₀) (Le, Voloshin, Yue 2019). Empty or zero-weight episodes are left out; NaN if none remain.
+ */
+function weightedStartValue(eps: readonly { actions: ArrayLike<number> }[], vhat: ArrayLike<number>[], w: (i: number) => number): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < eps.length; i++) {
+    const c = w(i);
+    if (c === 0 || eps[i]!.actions.length === 0) continue;
+    num += c * vhat[i]![0]!;
+    den += c;
+  }
+  return den > 0 ? num / den : NaN;
+}
+
 function phi(s: Float64Array, mu: Float64Array, sd: Float64Array, out: Float64Array): Float64Array {
   out[0] = 1;
   for (let j = 0; j < s.length; j++) out[j + 1] = (s[j]! - mu[j]!) / sd[j]!;
@@ -169,15 +185,7 @@ export function fitFqe(
       vhat[i]![h] = v;
     }
   }
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < eps.length; i++) {
-    const c = w(i);
-    if (c === 0 || eps[i]!.actions.length === 0) continue;
-    num += c * vhat[i]![0]!;
-    den += c;
-  }
-  return { model: { horizon: H, nActions: A, dim: d, mu, sd, theta }, qhat, vhat, estimate: den > 0 ? num / den : NaN };
+  return { model: { horizon: H, nActions: A, dim: d, mu, sd, theta }, qhat, vhat, estimate: weightedStartValue(eps, vhat, w) };
 }
 
 /** Pooled-features FQE: one ridge regression per step h on ψ(s, a) over all logged actions. */
@@ -244,15 +252,7 @@ function fitPooled(
       vhat[i]![h] = val;
     }
   }
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < eps.length; i++) {
-    const c = w(i);
-    if (c === 0 || eps[i]!.actions.length === 0) continue;
-    num += c * vhat[i]![0]!;
-    den += c;
-  }
-  return { model: { horizon: H, nActions: A, dim: d, mu, sd, theta }, qhat, vhat, estimate: den > 0 ? num / den : NaN };
+  return { model: { horizon: H, nActions: A, dim: d, mu, sd, theta }, qhat, vhat, estimate: weightedStartValue(eps, vhat, w) };
 }
 
 /**
