@@ -165,3 +165,20 @@ export async function dedupeByKey(
 export function sourcesOf(files: ScannedFile[]): { path: string; sha256: string; bytes: number; rows: number }[] {
   return files.map((f) => ({ path: f.rel, sha256: f.sha256, bytes: f.bytes, rows: f.rows }));
 }
+
+/** Fields every ingest kind returns (small JSON): dataset, quarantine and manifest artifacts, quarantine counts. */
+export interface IngestResultBase {
+  dataset: string;
+  quarantine: ArtifactRef;
+  manifest: ArtifactRef;
+  quarantined: number;
+  quarantined_by_rule: Record<string, number>;
+}
+
+/** Fields of the ingest kinds that produce one canonical table; `duplicates` = exact duplicates collapsed. */
+export interface TableIngestResult extends IngestResultBase {
+  table: ArtifactRef;
+  rows: number;
+  rows_in: number;
+  duplicates: number;
+}

@@ -1,24 +1,14 @@
-import type { ArtifactRef } from '../../artifacts/store.ts';
 import { queryRows, sqlString, withDuckDB } from '../../lib/duckdb.ts';
 import { StepError } from '../../lib/errors.ts';
 import { resolveFiles, type IndexContract, type LoadedContract } from '../contract.ts';
 import { InputFileError, normalizeHeaderName, scanDelimitedFile, type ScannedFile } from '../scan.ts';
-import { checkAbort, countByRule, dedupeByKey, loadRawCsv, nullable, PendingArtifacts, positional, QUARANTINE_COLUMNS, rawJson, sourcesOf, toDouble, wrapIngestError, type IngestEnv } from './common.ts';
+import { checkAbort, countByRule, dedupeByKey, loadRawCsv, nullable, PendingArtifacts, positional, QUARANTINE_COLUMNS, rawJson, sourcesOf, toDouble, wrapIngestError, type IngestEnv, type TableIngestResult } from './common.ts';
 
 /** Small JSON result of `ingest.index`. */
-export interface IndexIngestResult {
-  dataset: string;
-  table: ArtifactRef;
-  quarantine: ArtifactRef;
-  manifest: ArtifactRef;
-  rows: number;
-  rows_in: number;
+export interface IndexIngestResult extends TableIngestResult {
   symbols: number;
   rows_by_symbol: Record<string, number>;
   dates: number;
-  quarantined: number;
-  quarantined_by_rule: Record<string, number>;
-  duplicates: number;
   superseded: number;
 }
 

@@ -1,30 +1,20 @@
 import path from 'node:path';
-import type { ArtifactRef } from '../../artifacts/store.ts';
 import { queryRows, withDuckDB } from '../../lib/duckdb.ts';
 import { StepError, UserError } from '../../lib/errors.ts';
 import { expandGlobs, resolveFiles, type KlinesContract, type LoadedContract } from '../contract.ts';
 import { InputFileError, normalizeHeaderName, scanDelimitedFile, type ScannedFile } from '../scan.ts';
 import {
   checkAbort, countByRule, dedupeByKey, loadRawCsv, nullable, PendingArtifacts, positional,
-  QUARANTINE_COLUMNS, rawJson, sourcesOf, toDouble, wrapIngestError, type IngestEnv,
+  QUARANTINE_COLUMNS, rawJson, sourcesOf, toDouble, wrapIngestError, type IngestEnv, type TableIngestResult,
 } from './common.ts';
 
 /** Small JSON result of `ingest.klines`. */
-export interface KlinesIngestResult {
-  dataset: string;
-  table: ArtifactRef;
-  quarantine: ArtifactRef;
-  manifest: ArtifactRef;
-  rows: number;
-  rows_in: number;
+export interface KlinesIngestResult extends TableIngestResult {
   symbols: number;
   rows_by_symbol: Record<string, number>;
   unique_bars_by_symbol: Record<string, number>;
   first_ts: string | null;
   last_ts: string | null;
-  quarantined: number;
-  quarantined_by_rule: Record<string, number>;
-  duplicates: number;
   superseded: number;
 }
 

@@ -4,20 +4,15 @@ import { queryRows, sqlString, withDuckDB } from '../../lib/duckdb.ts';
 import { StepError, UserError } from '../../lib/errors.ts';
 import { expandGlobs, resolveFiles, type LoadedContract, type LobContract } from '../contract.ts';
 import { InputFileError, scanDelimitedFile, type ScannedFile } from '../scan.ts';
-import { checkAbort, countByRule, loadRawCsv, PendingArtifacts, QUARANTINE_COLUMNS, sourcesOf, wrapIngestError, type IngestEnv } from './common.ts';
+import { checkAbort, countByRule, loadRawCsv, PendingArtifacts, QUARANTINE_COLUMNS, sourcesOf, wrapIngestError, type IngestEnv, type IngestResultBase } from './common.ts';
 
 /** Small JSON result of `ingest.lob`. */
-export interface LobIngestResult {
-  dataset: string;
+export interface LobIngestResult extends IngestResultBase {
   messages: ArtifactRef;
   book: ArtifactRef;
-  quarantine: ArtifactRef;
-  manifest: ArtifactRef;
   sessions: { symbol: string; date: string; levels: number; events: number }[];
   events: number;
   book_rows: number;
-  quarantined: number;
-  quarantined_by_rule: Record<string, number>;
 }
 
 /** UTC offset in minutes of `timeZone` at the given UTC instant (Intl, no dependency). */

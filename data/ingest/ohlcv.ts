@@ -1,4 +1,3 @@
-import type { ArtifactRef } from '../../artifacts/store.ts';
 import { queryRows, sqlString, withDuckDB } from '../../lib/duckdb.ts';
 import { StepError, UserError } from '../../lib/errors.ts';
 import { expandGlobs, resolveFiles, type LoadedContract, type OhlcvContract } from '../contract.ts';
@@ -15,24 +14,15 @@ import {
   rawJson,
   toDouble,
   wrapIngestError,
-  type IngestEnv,
+  type IngestEnv, type TableIngestResult,
 } from './common.ts';
 
 /** Small JSON result of an OHLCV ingest (the `ingest.ohlcv` step outputs). */
-export interface OhlcvIngestResult {
-  dataset: string;
-  table: ArtifactRef;
-  quarantine: ArtifactRef;
-  manifest: ArtifactRef;
-  rows: number;
-  rows_in: number;
+export interface OhlcvIngestResult extends TableIngestResult {
   symbols: number;
   dates: number;
   first_date: string | null;
   last_date: string | null;
-  quarantined: number;
-  quarantined_by_rule: Record<string, number>;
-  duplicates: number;
   calendar: unknown;
 }
 

@@ -1,27 +1,17 @@
-import type { ArtifactRef } from '../../artifacts/store.ts';
 import { queryRows, sqlString, withDuckDB } from '../../lib/duckdb.ts';
 import { StepError, UserError } from '../../lib/errors.ts';
 import { expandGlobs, type LoadedContract, type OptionsContract } from '../contract.ts';
 import { InputFileError, normalizeHeaderName } from '../scan.ts';
 import {
   checkAbort, countByRule, dedupeByKey, loadRawCsv, nullable, PendingArtifacts, positional,
-  QUARANTINE_COLUMNS, rawJson, sourcesOf, toDouble, wrapIngestError, type IngestEnv,
+  QUARANTINE_COLUMNS, rawJson, sourcesOf, toDouble, wrapIngestError, type IngestEnv, type TableIngestResult,
 } from './common.ts';
 import { scanSources } from './ohlcv.ts';
 
 /** Small JSON result of `ingest.options_chain`. */
-export interface OptionsIngestResult {
-  dataset: string;
-  table: ArtifactRef;
-  quarantine: ArtifactRef;
-  manifest: ArtifactRef;
-  rows: number;
-  rows_in: number;
+export interface OptionsIngestResult extends TableIngestResult {
   dates: number;
   expiries: number;
-  quarantined: number;
-  quarantined_by_rule: Record<string, number>;
-  duplicates: number;
   underlying_filled: number;
 }
 
