@@ -18,8 +18,8 @@ import { portfolioConfigSchema } from '../portfolio/config.ts';
 import { buildWeights } from '../portfolio/construct.ts';
 import { runPath, forwardIcCheck, assertNoLookAhead } from '../backtest/engine.ts';
 import { pathMetrics, firstActiveDay, aggregateMetrics } from '../backtest/metrics.ts';
-import { backtestCpcvPaths } from '../activities/backtest/backtest_cpcv.ts';
-import type { StepKind } from '../activities/types.ts';
+import { backtestCpcvPaths } from '../kinds/backtest/backtest_cpcv.ts';
+import type { StepKind } from '../kinds/types.ts';
 
 const PATHS = 7;
 const dir = tempDir('bench-bt-');

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { applyEvent, decide, initialState } from '../engine/scheduler.ts';
 import { compilePlan } from '../spec/compile.ts';
 import { specSchema } from '../spec/schema.ts';
-import { LocalRuntime } from '../workers/local/runtime.ts';
+import { LocalRuntime } from '../embedded/runtime.ts';
 
 const LAYERS = 10;
 const WIDTH = 100;

@@ -8,8 +8,8 @@
  */
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
-import { featuresEquities, labelsHorizon, labelsTripleBarrier } from '../activities/features/index.ts';
-import type { StepKind } from '../activities/types.ts';
+import { featuresEquities, labelsHorizon, labelsTripleBarrier } from '../kinds/features/index.ts';
+import type { StepKind } from '../kinds/types.ts';
 import { makeTestContext, runKind } from '../test/support/context.ts';
 import { SP500_DIR, writeSp500Slice } from '../test/support/sp500.ts';
 

@@ -5,8 +5,8 @@
 // and the OPE decision. Run: nice npx tsx bench/rl.ts [paths=5] [names-per-side=25]
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
-import { kinds } from '../activities/rl/index.ts';
-import type { StepOutputs } from '../activities/types.ts';
+import { kinds } from '../kinds/rl/index.ts';
+import type { StepOutputs } from '../kinds/types.ts';
 import { loadRlConfig } from '../rl/config.ts';
 import { PROJECT_ROOT } from '../lib/paths.ts';
 import { makeTestContext, runKind } from '../test/support/context.ts';

@@ -8,7 +8,7 @@ import { renderReference } from '../spec/reference.ts';
 import { UserError } from '../lib/errors.ts';
 import { formatDuration } from '../lib/duration.ts';
 import { stateHome } from '../lib/paths.ts';
-import { LocalRuntime, cliUser, readRunLog, type RunOutcome } from '../workers/local/runtime.ts';
+import { LocalRuntime, cliUser, readRunLog, type RunOutcome } from '../embedded/runtime.ts';
 import { ProgressRenderer, describeStep } from './render.ts';
 import { observerFor, printRunSummary } from './observe.ts';
 

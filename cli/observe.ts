@@ -3,7 +3,7 @@ import path from 'node:path';
 import { formatDuration } from '../lib/duration.ts';
 import { headlineFigures } from '../report/headline.ts';
 import type { RunObserver } from '../tracking/observer.ts';
-import type { LocalRuntime, RunOutcome } from '../workers/local/runtime.ts';
+import type { LocalRuntime, RunOutcome } from '../embedded/runtime.ts';
 import { describeStep } from './render.ts';
 
 /**

@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { RuntimeEvent } from '../workers/local/runtime.ts';
+import type { RuntimeEvent } from '../embedded/runtime.ts';
 import type { StepState } from '../engine/scheduler.ts';
 import { formatDuration } from '../lib/duration.ts';
 

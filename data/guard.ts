@@ -1,5 +1,5 @@
 import { DataQualityError } from '../lib/errors.ts';
-import type { StepContext } from '../activities/types.ts';
+import type { StepContext } from '../kinds/types.ts';
 
 /** Shape of the fields of a `qc.audit` output this guard reads. */
 interface AuditOutputs {

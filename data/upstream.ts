@@ -1,4 +1,4 @@
-import type { StepContext, StepOutputs } from '../activities/types.ts';
+import type { StepContext, StepOutputs } from '../kinds/types.ts';
 import type { ArtifactRef } from '../artifacts/store.ts';
 import { UserError } from '../lib/errors.ts';
 

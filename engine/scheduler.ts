@@ -1,6 +1,6 @@
 /**
  * The DAG scheduler: a pure, deterministic state machine with no I/O, clock or randomness.
- * Hosts (workers/local and workflows/pipeline) feed it events stamped with their own time and
+ * Hosts (embedded/ and temporal/workflow/) feed it events stamped with their own time and
  * execute the actions it decides. The same module runs inside the Temporal workflow sandbox.
  *
  *   state = initialState(plan)

@@ -1,4 +1,4 @@
-import { artifactRefSchema, type StepContext } from '../activities/types.ts';
+import { artifactRefSchema, type StepContext } from '../kinds/types.ts';
 import type { ArtifactRef } from '../artifacts/store.ts';
 import { StepError } from '../lib/errors.ts';
 import { queryRows, sqlString } from '../lib/duckdb.ts';

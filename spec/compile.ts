@@ -1,6 +1,6 @@
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { getStepKind } from '../activities/registry.ts';
+import { getStepKind } from '../kinds/registry.ts';
 import { topoSort } from '../engine/graph.ts';
 import type { Plan, PlanStep, RetryPolicy } from '../engine/plan.ts';
 import { parseDuration } from '../lib/duration.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { STEP_KINDS } from '../activities/registry.ts';
+import { STEP_KINDS } from '../kinds/registry.ts';
 import { BUILTIN_DEFAULTS, defaultsSchema, pipelineSchema, scheduleSchema, stepSchema, retrySchema } from './schema.ts';
 
 /**

@@ -1,8 +1,8 @@
 import { Cron } from 'croner';
 import { closest, distance } from 'fastest-levenshtein';
 import type { z } from 'zod';
-import { STEP_KINDS } from '../activities/registry.ts';
-import type { StepKind } from '../activities/types.ts';
+import { STEP_KINDS } from '../kinds/registry.ts';
+import type { StepKind } from '../kinds/types.ts';
 import { findCycle, ancestorsOf } from '../engine/graph.ts';
 import { DURATION_RE } from '../lib/duration.ts';
 import { findExpressions, interpolate, isWholeExpression, parseRef, walkStrings, type Ref } from './expressions.ts';

@@ -6,7 +6,7 @@ import { defineSearchAttributeKey, type SearchAttributePair } from '@temporalio/
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { ArtifactStore } from '../artifacts/store.ts';
 import type { Plan } from '../engine/plan.ts';
-import type { PipelineInput } from '../workflows/api.ts';
+import type { PipelineInput } from './workflow/api.ts';
 import type { TemporalSettings } from './config.ts';
 import { PIPELINE_WORKFLOW_TYPE, taskQueueName } from './queues.ts';
 

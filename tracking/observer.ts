@@ -1,4 +1,4 @@
-import type { StepOutputs } from '../activities/types.ts';
+import type { StepOutputs } from '../kinds/types.ts';
 
 /** A finished step as the runtime reports it to observers (tracker, report writer). */
 export interface StepRecord {

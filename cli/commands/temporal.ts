@@ -30,7 +30,7 @@ import {
   statusQuery,
   type PipelineStatus,
   type StepView,
-} from '../../workflows/api.ts';
+} from '../../temporal/workflow/api.ts';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -39,7 +39,7 @@ export function register(program: import('commander').Command): void {
   const t = program.command('temporal').description('run and operate pipelines on Temporal (see docs/temporal.md)');
 
   t.command('run')
-    .description('start a pipeline run on Temporal (workers: npx tsx workers/cpu.ts, workers/gpu.ts)')
+    .description('start a pipeline run on Temporal (workers: npx tsx temporal/cpu-worker.ts, temporal/gpu-worker.ts)')
     .argument('<pipeline>')
     .option('-f, --file <file>', 'spec file', 'pipelines.yaml')
     .option('-p, --param <k=v>', 'override a param (repeatable)', collect)

@@ -5,15 +5,15 @@ import { makeTestContext, runKind, tempDir } from '../support/context.ts';
 import { hasSharedData } from '../../lib/paths.ts';
 import { withDuckDB, queryRows, sqlString } from '../../lib/duckdb.ts';
 import { buildStackFixture, stackAncestors } from './fixtures.ts';
-import { backtestCpcvPaths } from '../../activities/backtest/backtest_cpcv.ts';
-import { portfolioBuild } from '../../activities/backtest/portfolio_build.ts';
+import { backtestCpcvPaths } from '../../kinds/backtest/backtest_cpcv.ts';
+import { portfolioBuild } from '../../kinds/backtest/portfolio_build.ts';
 import { loadPanel, loadScores } from '../../backtest/io.ts';
 import { riskInputs, costConfigSchema } from '../../execution/cost_models.ts';
 import { buildWeights } from '../../portfolio/construct.ts';
 import { portfolioConfigSchema } from '../../portfolio/config.ts';
 import { runPath, forwardIcCheck, assertNoLookAhead } from '../../backtest/engine.ts';
 import { pathMetrics, firstActiveDay } from '../../backtest/metrics.ts';
-import type { StepKind } from '../../activities/types.ts';
+import type { StepKind } from '../../kinds/types.ts';
 
 const d = hasSharedData() ? describe : describe.skip;
 if (!hasSharedData()) console.warn('SKIPPING real-data backtest tests: shared S&P data not found');

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { withDuckDB, sqlString } from '../../lib/duckdb.ts';
 import { ArtifactStore, type ArtifactRef } from '../../artifacts/store.ts';
 import { writeSp500Slice, TEST_SYMBOLS } from '../support/sp500.ts';
-import type { UpstreamStep } from '../../activities/types.ts';
+import type { UpstreamStep } from '../../kinds/types.ts';
 
 /**
  * Real-data fixture: curated OHLCV of the 30-symbol S&P test slice and a stack-style OOF where the

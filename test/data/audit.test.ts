@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ingestOhlcvKind, qcAuditKind } from '../../activities/data/index.ts';
-import type { StepContext, StepOutputs } from '../../activities/types.ts';
+import { ingestOhlcvKind, qcAuditKind } from '../../kinds/data/index.ts';
+import type { StepContext, StepOutputs } from '../../kinds/types.ts';
 import { ArtifactStore, type ArtifactRef } from '../../artifacts/store.ts';
 import { assertAuditsNotRed } from '../../data/guard.ts';
 import { queryRows, sqlString, withDuckDB } from '../../lib/duckdb.ts';

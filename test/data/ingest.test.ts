@@ -1,7 +1,7 @@
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ingestIndexKind, ingestKlinesKind, ingestLobKind, ingestOhlcvKind, ingestOptionsKind } from '../../activities/data/index.ts';
+import { ingestIndexKind, ingestKlinesKind, ingestLobKind, ingestOhlcvKind, ingestOptionsKind } from '../../kinds/data/index.ts';
 import { ArtifactStore, type ArtifactRef } from '../../artifacts/store.ts';
 import { calendarDates, easterSunday, nyseHolidays } from '../../data/calendar.ts';
 import { listDatasets, loadDatasetContract } from '../../data/contract.ts';

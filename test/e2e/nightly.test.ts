@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { compilePlan, loadSpec } from '../../spec/compile.ts';
 import { hasSharedData, PROJECT_ROOT } from '../../lib/paths.ts';
 import { createTrackingObserver } from '../../tracking/trackingObserver.ts';
-import { LocalRuntime } from '../../workers/local/runtime.ts';
+import { LocalRuntime } from '../../embedded/runtime.ts';
 import { tempDir } from '../support/context.ts';
 
 /**

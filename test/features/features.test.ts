@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync, copyFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { featuresEquities } from '../../activities/features/index.ts';
+import { featuresEquities } from '../../kinds/features/index.ts';
 import { loadFeatureSet } from '../../features/config.ts';
 import { UserError } from '../../lib/errors.ts';
 import { PROJECT_ROOT } from '../../lib/paths.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { labelsHorizon, labelsTripleBarrier } from '../../activities/features/index.ts';
-import type { StepContext } from '../../activities/types.ts';
+import { labelsHorizon, labelsTripleBarrier } from '../../kinds/features/index.ts';
+import type { StepContext } from '../../kinds/types.ts';
 import type { ArtifactRef } from '../../artifacts/store.ts';
 import { sqlString, withDuckDB } from '../../lib/duckdb.ts';
 import { makeTestContext, runKind } from '../support/context.ts';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { StepContext } from '../../activities/types.ts';
+import type { StepContext } from '../../kinds/types.ts';
 import type { ArtifactRef } from '../../artifacts/store.ts';
 import { queryRows, sqlString, withDuckDB } from '../../lib/duckdb.ts';
 import { SP500_DIR, writeSp500Slice } from '../support/sp500.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import path from 'node:path';
-import { binomial, combinations, cpcvSplits, dateGroups, nPaths, pathTable, splitMasks, validationTail, walkForwardFolds, type SampleTimes } from '../../validation/cpcv.ts';
+import { binomial, combinations, cpcvSplits, dateGroups, nPaths, pathTable, splitMasks, validationTail, walkForwardFolds, type SampleTimes } from '../../cv/cpcv.ts';
 import { withDuckDB, sqlString } from '../../lib/duckdb.ts';
 import { writeSp500Slice } from '../support/sp500.ts';
 import { tempDir } from '../support/context.ts';

@@ -1,13 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { ArtifactStore, type ArtifactRef } from '../../artifacts/store.ts';
-import type { StepContext, StepKind, StepOutputs, UpstreamStep } from '../../activities/types.ts';
-import { kinds as featureKinds } from '../../activities/features/index.ts';
-import { fitCpcv } from '../../activities/fit/cpcv.ts';
-import { stackOof } from '../../activities/fit/stack.ts';
+import type { StepContext, StepKind, StepOutputs, UpstreamStep } from '../../kinds/types.ts';
+import { kinds as featureKinds } from '../../kinds/features/index.ts';
+import { fitCpcv } from '../../kinds/fit/cpcv.ts';
+import { stackOof } from '../../kinds/fit/stack.ts';
 import { withDuckDB, queryRows, sqlString } from '../../lib/duckdb.ts';
 import { hasSharedData } from '../../lib/paths.ts';
-import { cpcvSplits } from '../../validation/cpcv.ts';
+import { cpcvSplits } from '../../cv/cpcv.ts';
 import { openOnnxScorer } from '../../models/onnx/score.ts';
 import { makeTestContext, runKind, tempDir } from '../support/context.ts';
 import { writeSp500Slice } from '../support/sp500.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { averageRanks, dateBlocks, dailyIc, longShortReturns, pearson, rocAuc, spearman, summarizeIc } from '../../validation/metrics.ts';
+import { averageRanks, dateBlocks, dailyIc, longShortReturns, pearson, rocAuc, spearman, summarizeIc } from '../../cv/metrics.ts';
 import { fitRidge, predictRidge } from '../../models/ridge.ts';
-import { checkLeakage } from '../../validation/leakage.ts';
+import { checkLeakage } from '../../cv/leakage.ts';
 
 describe('metrics (known answers)', () => {
   it('average ranks with ties; Spearman of a monotone map is 1; Pearson of y=−2x+1 is −1', () => {

@@ -6,9 +6,9 @@ import { makeTestContext, runKind, tempDir } from '../support/context.ts';
 import { hasSharedData } from '../../lib/paths.ts';
 import { withDuckDB, sqlString } from '../../lib/duckdb.ts';
 import { buildStackFixture, buildTrialLedger, stackAncestors } from '../backtest/fixtures.ts';
-import { backtestCpcvPaths } from '../../activities/backtest/backtest_cpcv.ts';
-import { gateGovernance } from '../../activities/backtest/gate_governance.ts';
-import type { StepKind, UpstreamStep } from '../../activities/types.ts';
+import { backtestCpcvPaths } from '../../kinds/backtest/backtest_cpcv.ts';
+import { gateGovernance } from '../../kinds/backtest/gate_governance.ts';
+import type { StepKind, UpstreamStep } from '../../kinds/types.ts';
 import { StepError } from '../../lib/errors.ts';
 
 const d = hasSharedData() ? describe : describe.skip;

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { ArtifactStore } from '../../artifacts/store.ts';
-import type { UpstreamStep } from '../../activities/types.ts';
+import type { UpstreamStep } from '../../kinds/types.ts';
 import { sqlString, withDuckDB } from '../../lib/duckdb.ts';
 import { TEST_SYMBOLS, writeSp500Slice } from '../support/sp500.ts';
 import { tempDir } from '../support/context.ts';

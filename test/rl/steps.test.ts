@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ArtifactRef } from '../../artifacts/store.ts';
-import type { StepContext, StepOutputs, UpstreamStep } from '../../activities/types.ts';
-import { kinds } from '../../activities/rl/index.ts';
-import { kinds as backtestKinds } from '../../activities/backtest/index.ts';
-import type { DatasetMeta } from '../../activities/rl/dataset.ts';
-import type { PolicyArtifact } from '../../activities/rl/train.ts';
+import type { StepContext, StepOutputs, UpstreamStep } from '../../kinds/types.ts';
+import { kinds } from '../../kinds/rl/index.ts';
+import { kinds as backtestKinds } from '../../kinds/backtest/index.ts';
+import type { DatasetMeta } from '../../kinds/rl/dataset.ts';
+import type { PolicyArtifact } from '../../kinds/rl/train.ts';
 import { queryRows, sqlString, withDuckDB } from '../../lib/duckdb.ts';
 import { loadBooks } from '../../rl/book.ts';
 import { loadRlConfig } from '../../rl/config.ts';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../lib/paths.ts';
-import { STEP_KINDS } from '../../activities/registry.ts';
+import { STEP_KINDS } from '../../kinds/registry.ts';
 import { renderReference } from '../../spec/reference.ts';
 
 describe('docs/pipelines-reference.md', () => {

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { kinds as builtinKinds } from '../../activities/builtin/index.ts';
-import { STEP_KINDS } from '../../activities/registry.ts';
+import { kinds as builtinKinds } from '../../kinds/builtin/index.ts';
+import { STEP_KINDS } from '../../kinds/registry.ts';
 import { formatDiagnostic } from '../../spec/source.ts';
 import { validateSpecText } from '../../spec/validate.ts';
 

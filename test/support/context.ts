@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { ArtifactStore } from '../../artifacts/store.ts';
-import type { StepContext, StepKind, StepOutputs } from '../../activities/types.ts';
+import type { StepContext, StepKind, StepOutputs } from '../../kinds/types.ts';
 import { PROJECT_ROOT, dataRoot } from '../../lib/paths.ts';
 
 /** A fresh temp folder for a test. */

@@ -9,9 +9,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ArtifactStore } from '../../artifacts/store.ts';
 import type { Plan, PlanStep } from '../../engine/plan.ts';
 import type { RunObserver, StepRecord } from '../../tracking/observer.ts';
-import { createTemporalActivities, toApplicationFailure, type StepHeartbeat } from '../../activities/temporal.ts';
+import { createTemporalActivities, toApplicationFailure, type StepHeartbeat } from '../../temporal/activities.ts';
 import { StepError } from '../../lib/errors.ts';
-import type { StepActivityRequest } from '../../workflows/api.ts';
+import type { StepActivityRequest } from '../../temporal/workflow/api.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'trademl-temporal-act-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,5 +1,5 @@
 /**
- * The workflow's decision loop (workflows/driver.ts, the code pipelineWorkflow runs) under a
+ * The workflow's decision loop (temporal/workflow/driver.ts, the code pipelineWorkflow runs) under a
  * simulated host, and against the local runtime: fed the same plans, both must issue the same
  * activities in the same dependency order.
  */
@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../engine/plan.ts';
 import { compilePlan } from '../../spec/compile.ts';
 import { validateSpecText } from '../../spec/validate.ts';
-import { LocalRuntime } from '../../workers/local/runtime.ts';
+import { LocalRuntime } from '../../embedded/runtime.ts';
 import { FIXTURES, fixturePlan } from './make-histories.ts';
 import { scheduledActivities } from './history.ts';
 import { Simulation } from './simulate.ts';

@@ -149,7 +149,7 @@ export class HistoryBuilder {
       failure: {
         message: f.message,
         source: 'TypeScriptSDK',
-        stackTrace: `ApplicationFailure: ${f.message}\n    at toApplicationFailure (activities/temporal.ts)`,
+        stackTrace: `ApplicationFailure: ${f.message}\n    at toApplicationFailure (temporal/activities.ts)`,
         applicationFailureInfo: { type: f.type, nonRetryable: f.nonRetryable ?? false, ...(f.details !== undefined ? { details: { payloads: [payload(f.details)] } } : {}) },
       },
       scheduledEventId: String(scheduledId),

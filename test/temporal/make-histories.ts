@@ -8,12 +8,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { UpstreamStep } from '../../activities/types.ts';
+import type { UpstreamStep } from '../../kinds/types.ts';
 import type { Plan, PlanStep } from '../../engine/plan.ts';
 import { compilePlan } from '../../spec/compile.ts';
 import { validateSpecText } from '../../spec/validate.ts';
-import { stepActivityOptions } from '../../workflows/pipeline.ts';
-import type { PipelineInput, StepActivityRequest, StepActivityResult } from '../../workflows/api.ts';
+import { stepActivityOptions } from '../../temporal/workflow/pipeline.ts';
+import type { PipelineInput, StepActivityRequest, StepActivityResult } from '../../temporal/workflow/api.ts';
 import { HistoryBuilder, type ActivityOpts } from './history.ts';
 import { Simulation } from './simulate.ts';
 

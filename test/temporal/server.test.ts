@@ -17,8 +17,8 @@ import { connectClient } from '../../temporal/client.ts';
 import { temporalSettingsFromEnv, type TemporalSettings } from '../../temporal/config.ts';
 import { startPipelineRun } from '../../temporal/runs.ts';
 import { applySync, desiredSchedules, diffSchedules, existingSchedules } from '../../temporal/schedules.ts';
-import { approveUpdate, retrySignal, statusQuery, type PipelineStatus } from '../../workflows/api.ts';
-import { createWorker } from '../../workers/temporal/worker.ts';
+import { approveUpdate, retrySignal, statusQuery, type PipelineStatus } from '../../temporal/workflow/api.ts';
+import { createWorker } from '../../temporal/worker.ts';
 
 const HAS_SERVER = Boolean(process.env.TEMPORAL_ADDRESS);
 if (!HAS_SERVER) {

@@ -1,11 +1,11 @@
 /**
- * A deterministic simulation host for the workflow's decision loop (workflows/driver.ts): fake
+ * A deterministic simulation host for the workflow's decision loop (temporal/workflow/driver.ts): fake
  * step activities with virtual durations, a virtual clock, `waitFor` like Temporal's condition().
  * Operator actions run when the run is idle (nothing left to complete but timers), in order.
  */
 import type { PlanStep } from '../../engine/plan.ts';
-import type { StepActivityRequest, StepActivityResult } from '../../workflows/api.ts';
-import { PipelineDriver, type DriverHost, type StepFailure } from '../../workflows/driver.ts';
+import type { StepActivityRequest, StepActivityResult } from '../../temporal/workflow/api.ts';
+import { PipelineDriver, type DriverHost, type StepFailure } from '../../temporal/workflow/driver.ts';
 import type { Plan } from '../../engine/plan.ts';
 
 export type Outcome = { ok: Record<string, unknown>; ms?: number } | { fail: Omit<StepFailure, 'cancelled'> & { cancelled?: boolean }; ms?: number };

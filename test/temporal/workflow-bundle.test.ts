@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { WORKFLOWS_PATH, buildWorkflowBundle } from '../../workflows/build.ts';
+import { WORKFLOWS_PATH, buildWorkflowBundle } from '../../temporal/workflow/build.ts';
 import { FIXTURES } from './make-histories.ts';
 import { scheduledActivities } from './history.ts';
 
@@ -36,17 +36,17 @@ describe('workflow bundle', () => {
   it('bundles the workflows with the same engine module the local runtime imports, and no Node built-in', () => {
     const modules = [...code.matchAll(/^\/\*\*\*\/ "([^"]+)"/gm)].map((m) => m[1]!);
     expect(modules).toContain('./engine/scheduler.ts');
-    expect(modules).toContain('./workflows/pipeline.ts');
+    expect(modules).toContain('./temporal/workflow/pipeline.ts');
     // the local runtime imports exactly this file
-    const runtimeSrc = readFileSync(path.join(ROOT, 'workers/local/runtime.ts'), 'utf8');
-    const imported = /from '(\.\.\/\.\.\/engine\/scheduler\.ts)'/.exec(runtimeSrc)?.[1];
+    const runtimeSrc = readFileSync(path.join(ROOT, 'embedded/runtime.ts'), 'utf8');
+    const imported = /from '(\.\.\/engine\/scheduler\.ts)'/.exec(runtimeSrc)?.[1];
     expect(imported).toBeDefined();
-    expect(path.resolve(ROOT, 'workers/local', imported!)).toBe(path.resolve(ROOT, modules.find((m) => m.endsWith('engine/scheduler.ts'))!));
+    expect(path.resolve(ROOT, 'embedded', imported!)).toBe(path.resolve(ROOT, modules.find((m) => m.endsWith('engine/scheduler.ts'))!));
     const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
     expect(modules.filter((m) => builtins.has(m) || m.startsWith('node:'))).toEqual([]);
     // nothing from the Node-side activity code or the artifact store got in
-    expect(modules.filter((m) => /activities\/(execute|temporal)|artifacts\/|lib\/hash/.test(m))).toEqual([]);
-    expect(path.resolve(WORKFLOWS_PATH)).toBe(path.join(ROOT, 'workflows/index.ts'));
+    expect(modules.filter((m) => /executor\/|temporal\/activities|artifacts\/|lib\/hash/.test(m))).toEqual([]);
+    expect(path.resolve(WORKFLOWS_PATH)).toBe(path.join(ROOT, 'temporal/workflow/index.ts'));
   });
 });
 

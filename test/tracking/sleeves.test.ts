@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ArtifactStore } from '../../artifacts/store.ts';
-import { promote, scoreDaily } from '../../activities/tracking/index.ts';
-import type { UpstreamStep } from '../../activities/types.ts';
+import { promote, scoreDaily } from '../../kinds/tracking/index.ts';
+import type { UpstreamStep } from '../../kinds/types.ts';
 import { queryRows, sqlString, withDuckDB } from '../../lib/duckdb.ts';
 import { LocalTracker } from '../../tracking/local.ts';
 import { ModelRegistry } from '../../tracking/registry.ts';

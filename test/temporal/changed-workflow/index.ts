@@ -3,8 +3,8 @@
  * running the plan (a new timer command). Replaying old histories with it must fail.
  */
 import { sleep } from '@temporalio/workflow';
-import type { PipelineInput } from '../../../workflows/api.ts';
-import { pipelineWorkflow as original } from '../../../workflows/pipeline.ts';
+import type { PipelineInput } from '../../../temporal/workflow/api.ts';
+import { pipelineWorkflow as original } from '../../../temporal/workflow/pipeline.ts';
 
 export async function pipelineWorkflow(input: PipelineInput) {
   await sleep('1 minute');

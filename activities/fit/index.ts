@@ -1,6 +1,0 @@
-import type { StepKind } from '../types.ts';
-import { fitCpcv } from './cpcv.ts';
-import { stackOof } from './stack.ts';
-
-/** Step kinds of this concern, registered in activities/registry.ts. */
-export const kinds: StepKind[] = [fitCpcv, stackOof] as StepKind[];

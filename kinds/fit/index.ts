@@ -1,0 +1,6 @@
+import type { StepKind } from '../types.ts';
+import { fitCpcv } from './cpcv.ts';
+import { stackOof } from './stack.ts';
+
+/** Step kinds of this concern, registered in kinds/registry.ts. */
+export const kinds: StepKind[] = [fitCpcv, stackOof] as StepKind[];

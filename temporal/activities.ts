@@ -1,0 +1,158 @@
+import path from 'node:path';
+/**
+ * Temporal activity wrappers around executor/execute.ts (the one function both hosts use to run
+ * a step attempt). They add what a distributed worker needs: heartbeats carrying progress details
+ * (the UI shows them; a dead worker is detected after `heartbeat_timeout`), cancellation from
+ * `Context.current().cancellationSignal`, errors mapped to ApplicationFailure (type = the step
+ * error's type, so the RetryPolicy's `nonRetryableErrorTypes` apply; `nonRetryable` kept), and
+ * tracking through a RunObserver when the worker has one.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ArtifactStore } from '../artifacts/store.ts';
+import type { Plan } from '../engine/plan.ts';
+import { StepError, UserError, errorMessage, errorType } from '../lib/errors.ts';
+import { digestJson } from '../lib/hash.ts';
+import type { Logger } from '../lib/log.ts';
+import type { RunObserver, StepRecord } from '../tracking/observer.ts';
+import type { ObserveRequest, PipelineActivities, PlanRef, StepActivityRequest, StepActivityResult, StepFailureDetails } from './workflow/api.ts';
+import { executeStep } from '../executor/execute.ts';
+import type { StepProgress } from '../kinds/types.ts';
+
+/** What the activities need from their worker process. */
+export interface TemporalActivityDeps {
+  /** The artifact store; on a cluster it must live on storage every worker shares (TRADEML_HOME). */
+  artifacts: ArtifactStore;
+  projectRoot: string;
+  dataRoot: string;
+  log: Logger;
+  observer?: RunObserver;
+  /** Longest gap between heartbeats while a step reports no progress, ms (default: heartbeat timeout / 3, at most 10 s). */
+  heartbeatEveryMs?: number;
+}
+
+/** Heartbeat details of a running step (what the Temporal UI shows under "Pending Activities"). */
+export interface StepHeartbeat {
+  step: string;
+  attempt: number;
+  fraction?: number;
+  current?: number;
+  total?: number;
+  message?: string;
+}
+
+/** The activity implementations registered by the cpu and gpu workers. */
+export function createTemporalActivities(deps: TemporalActivityDeps): PipelineActivities {
+  return {
+    async runStep(req: StepActivityRequest): Promise<StepActivityResult> {
+      const ctx = Context.current();
+      const temporalAttempt = ctx.info.attempt;
+      const attempt = req.attemptBase + temporalAttempt;
+      const log = deps.log.child({ run: req.runId, step: req.step.id, attempt, workflow: ctx.info.workflowExecution?.workflowId });
+      let progress: StepProgress = {};
+      const beat = () => ctx.heartbeat(heartbeatDetails(req.step.id, attempt, progress));
+      const every = deps.heartbeatEveryMs ?? Math.max(50, Math.min(10_000, Math.floor(req.step.heartbeat_timeout_ms / 3)));
+      beat();
+      const timer = setInterval(beat, every);
+      const startedAt = new Date();
+      try {
+        const r = await executeStep(
+          { runId: req.runId, pipeline: req.pipeline, step: req.step, params: req.params, attempt, upstream: req.upstream, force: req.force },
+          {
+            artifacts: deps.artifacts,
+            // the worker's state home: its artifact store lives at <home>/artifacts
+            home: path.dirname(deps.artifacts.root),
+            log,
+            progress: (p) => {
+              progress = p;
+              beat();
+            },
+            signal: ctx.cancellationSignal,
+            projectRoot: deps.projectRoot,
+            dataRoot: deps.dataRoot,
+          },
+        );
+        await track(deps, log, { ...baseRecord(req, attempt, startedAt), status: 'succeeded', cacheHit: r.cacheHit, with: r.resolvedWith, outputs: r.outputs, durationMs: r.durationMs });
+        return { outputs: r.outputs, cacheHit: r.cacheHit, cacheKey: r.cacheKey, durationMs: r.durationMs, attempt: temporalAttempt, resolvedWith: r.resolvedWith };
+      } catch (e) {
+        if (ctx.cancellationSignal.aborted) {
+          log.warn({ reason: errorMessage(ctx.cancellationSignal.reason) }, 'step cancelled');
+          throw ctx.cancellationSignal.reason;
+        }
+        const failure = toApplicationFailure(e, temporalAttempt);
+        log.warn({ type: failure.type, nonRetryable: failure.nonRetryable }, failure.message);
+        if (isFinalAttempt(req, failure, temporalAttempt)) {
+          await track(deps, log, { ...baseRecord(req, attempt, startedAt), status: 'failed', cacheHit: false, outputs: {}, error: { message: failure.message, type: failure.type ?? 'Error' } });
+        }
+        throw failure;
+      } finally {
+        clearInterval(timer);
+      }
+    },
+
+    async observeRun(req: ObserveRequest): Promise<void> {
+      const o = deps.observer;
+      if (!o) return;
+      if (req.kind === 'runStarted') await o.runStarted(req.run);
+      else if (req.kind === 'approvalDecided') await o.approvalDecided({ runId: req.runId, stepId: req.stepId, approved: req.approved, by: req.by, at: req.at, comment: req.comment });
+      else await o.runFinished(req.run, req.steps as StepRecord[]);
+    },
+
+    async loadPlan(ref: PlanRef): Promise<Plan> {
+      let plan: Plan;
+      try {
+        plan = deps.artifacts.readJson<Plan>(ref.uri);
+      } catch (e) {
+        throw ApplicationFailure.create({ message: `cannot read plan ${ref.uri} from the artifact store at ${deps.artifacts.root}: ${errorMessage(e)} (workers need the shared TRADEML_HOME)`, type: 'PlanNotFound', nonRetryable: true });
+      }
+      const { digest, ...body } = plan;
+      if (digest !== ref.digest || digestJson(body) !== ref.digest) {
+        throw ApplicationFailure.create({ message: `plan ${ref.uri} does not match digest ${ref.digest}`, type: 'PlanDigestMismatch', nonRetryable: true });
+      }
+      return plan;
+    },
+  };
+}
+
+/**
+ * Maps a step error to the ApplicationFailure Temporal records: `type` is the step error type
+ * (matched by the RetryPolicy's nonRetryableErrorTypes), `nonRetryable` from StepError (UserError
+ * is never retried), details `[{ attempt, details }]` for the workflow.
+ */
+export function toApplicationFailure(e: unknown, attempt: number): ApplicationFailure {
+  if (e instanceof ApplicationFailure) return e;
+  const details: StepFailureDetails = { attempt, ...(e instanceof StepError && e.details !== undefined ? { details: e.details } : {}) };
+  return ApplicationFailure.create({
+    message: errorMessage(e),
+    type: e instanceof UserError ? 'UserError' : errorType(e),
+    nonRetryable: e instanceof StepError ? e.nonRetryable : e instanceof UserError,
+    details: [details],
+    cause: e instanceof Error ? e : undefined,
+  });
+}
+
+function isFinalAttempt(req: StepActivityRequest, f: ApplicationFailure, temporalAttempt: number): boolean {
+  return f.nonRetryable === true || req.step.retry.non_retryable.includes(f.type ?? '') || temporalAttempt >= req.step.retry.maximum_attempts;
+}
+
+function heartbeatDetails(step: string, attempt: number, p: StepProgress): StepHeartbeat {
+  const d: StepHeartbeat = { step, attempt };
+  if (p.fraction !== undefined) d.fraction = p.fraction;
+  if (p.current !== undefined) d.current = p.current;
+  if (p.total !== undefined) d.total = p.total;
+  if (p.message !== undefined) d.message = p.message;
+  return d;
+}
+
+function baseRecord(req: StepActivityRequest, attempt: number, startedAt: Date): Pick<StepRecord, 'runId' | 'pipeline' | 'stepId' | 'uses' | 'attempts' | 'startedAt' | 'endedAt'> {
+  return { runId: req.runId, pipeline: req.pipeline, stepId: req.step.id, uses: req.step.uses, attempts: attempt, startedAt: startedAt.toISOString(), endedAt: new Date().toISOString() };
+}
+
+async function track(deps: TemporalActivityDeps, log: Logger, rec: StepRecord): Promise<void> {
+  if (!deps.observer) return;
+  try {
+    await deps.observer.stepFinished(rec);
+  } catch (e) {
+    log.warn({ error: errorMessage(e) }, 'run observer failed; the step result stands');
+  }
+}
