@@ -4,7 +4,7 @@ import { queryRows, sqlString, withDuckDB } from '../lib/duckdb.ts';
 import { StepError } from '../lib/errors.ts';
 import type { AuditConfig, AuditRuleName } from './audit-config.ts';
 import { runAuditCore, RULE_ORDER, type DateStatus, type PanelColumns } from './audit-core.ts';
-import { calendarDates, isoDate, parseIsoDate } from './calendar.ts';
+import { calendarDates, isoDate, parseIsoDate } from '../calendar/sessions.ts';
 import type { CalendarSpec } from './contract.ts';
 import { checkAbort, PendingArtifacts } from './ingest/common.ts';
 

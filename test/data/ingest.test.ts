@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ingestIndexKind, ingestKlinesKind, ingestLobKind, ingestOhlcvKind, ingestOptionsKind } from '../../kinds/data/index.ts';
 import { ArtifactStore, type ArtifactRef } from '../../artifacts/store.ts';
-import { calendarDates, easterSunday, nyseHolidays } from '../../data/calendar.ts';
+import { calendarDates, easterSunday, nyseHolidays } from '../../calendar/sessions.ts';
 import { listDatasets, loadDatasetContract } from '../../data/contract.ts';
 import { queryRows, sqlString, withDuckDB } from '../../lib/duckdb.ts';
 import { UserError } from '../../lib/errors.ts';
