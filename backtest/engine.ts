@@ -38,7 +38,7 @@ export interface PathSeries {
  */
 export function runPath(W: Float64Array, panel: PricePanel, risk: RiskInputs, costs: CostConfig, execution: ExecutionTiming = 'close'): PathSeries {
   const { T, N, open, close } = panel;
-  if (W.length !== T * N) throw new StepError(`weights have ${W.length} cells, panel is ${T}×${N}`, 'ShapeMismatch', true);
+  if (W.length !== T * N) throw new StepError({ message: `weights have ${W.length} cells, panel is ${T}×${N}`, type: 'ShapeMismatch', nonRetryable: true });
   const gross = new Float64Array(T);
   const fee = new Float64Array(T);
   const spread = new Float64Array(T);
@@ -85,7 +85,7 @@ export function runPath(W: Float64Array, panel: PricePanel, risk: RiskInputs, co
   /** Trades holdings h to target row `dec` at prices of day `exec`; returns costs into the arrays at `exec`. */
   const trade = (dec: number, exec: number, priceOk: (k: number) => boolean): void => {
     if (dec >= exec + (execution === 'close' ? 1 : 0)) {
-      throw new StepError(`timing rule violated: targets decided at ${panel.dates[dec]} traded at ${panel.dates[exec]}`, 'LookAheadViolation', true);
+      throw new StepError({ message: `timing rule violated: targets decided at ${panel.dates[dec]} traded at ${panel.dates[exec]}`, type: 'LookAheadViolation', nonRetryable: true });
     }
     const wRow = dec * N;
     const rRow = exec * N;
@@ -237,12 +237,9 @@ export function forwardIcCheck(W: Float64Array, panel: PricePanel, ret: Float64A
 export function assertNoLookAhead(check: ForwardIcCheck, path: number, maxIc: number): void {
   if (check.mean_ic > maxIc && check.t_stat > 5) {
     throw new StepError(
-      `look-ahead detected on path ${path}: targets decided at t have a mean IC of ${check.mean_ic.toFixed(3)} ` +
+      { message: `look-ahead detected on path ${path}: targets decided at t have a mean IC of ${check.mean_ic.toFixed(3)} ` +
         `(t=${check.t_stat.toFixed(1)}, ${check.n_days} days) with the return of t+1, above the plausibility ceiling ${maxIc}; ` +
-        `predictions appear to use information after their date (check the stack/fit dates)`,
-      'LookAheadDetected',
-      true,
-      { path, ...check, max_forward_ic: maxIc },
+        `predictions appear to use information after their date (check the stack/fit dates)`, type: 'LookAheadDetected', nonRetryable: true, details: { path, ...check, max_forward_ic: maxIc } },
     );
   }
 }

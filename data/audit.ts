@@ -92,7 +92,7 @@ async function loadPanel(con: DuckDBConnection): Promise<PanelColumns> {
     }
     pos += m;
   }
-  if (pos !== total) throw new StepError(`audit: read ${pos} rows, expected ${total}`, 'AuditError');
+  if (pos !== total) throw new StepError({ message: `audit: read ${pos} rows, expected ${total}`, type: 'AuditError' });
   return { symbols: bounds.map((b) => b.symbol), start, end, day, open: cols[0]!, high: cols[1]!, low: cols[2]!, close: cols[3]!, volume: cols[4]! };
 }
 
@@ -135,7 +135,7 @@ export async function auditOhlcv(
       await con.run(`CREATE TEMP TABLE t AS SELECT date, symbol, open, high, low, close, volume FROM read_parquet(${sqlString(input.tablePath)})`);
       const b = (await queryRows<{ n: number; lo: string | null; hi: string | null }>(con,
         `SELECT count(*)::INTEGER AS n, strftime(min(date), '%Y-%m-%d') AS lo, strftime(max(date), '%Y-%m-%d') AS hi FROM t`))[0]!;
-      if (!b.n || !b.lo || !b.hi) throw new StepError(`audit of ${input.dataset}: the ingested table is empty`, 'DataQualityError', true);
+      if (!b.n || !b.lo || !b.hi) throw new StepError({ message: `audit of ${input.dataset}: the ingested table is empty`, type: 'DataQualityError', nonRetryable: true });
       const cal = calendarOf(input.calendar);
       const sessions = await sessionDays(con, cal, b.lo, b.hi);
       const panel = await loadPanel(con);
@@ -263,7 +263,7 @@ export async function auditOhlcv(
   } catch (e) {
     pending.discard();
     if (e instanceof StepError) throw e;
-    throw new StepError(`audit of dataset ${input.dataset} failed: ${e instanceof Error ? e.message : String(e)}`, 'AuditError', false);
+    throw new StepError({ message: `audit of dataset ${input.dataset} failed: ${e instanceof Error ? e.message : String(e)}`, type: 'AuditError', nonRetryable: false });
   }
 }
 

@@ -20,7 +20,7 @@ export interface ScannedFile {
 /** Thrown for a structurally broken input file; names the file and line; never retried. */
 export class InputFileError extends StepError {
   constructor(message: string, details?: unknown) {
-    super(message, 'InputFileError', true, details);
+    super({ message, type: 'InputFileError', nonRetryable: true, details });
   }
 }
 

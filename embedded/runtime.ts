@@ -9,7 +9,7 @@ import { ancestorsOf } from '../engine/graph.ts';
 import type { Plan, PlanStep } from '../engine/plan.ts';
 import { applyEvent, decide, initialState, reduce, runStatus, type EngineEvent, type RunState, type StepState } from '../engine/scheduler.ts';
 import { parseDuration } from '../lib/duration.ts';
-import { CachedStepFailure, StepError, UserError, errorMessage, errorType } from '../lib/errors.ts';
+import { CachedStepFailure, UserError, classifyFailure, errorMessage, errorType } from '../lib/errors.ts';
 import { PROJECT_ROOT, dataRoot } from '../lib/paths.ts';
 import type { RunObserver, RunRecord, StepRecord } from '../tracking/observer.ts';
 import { RunStore, type RunRow, type StateWrite } from './store.ts';
@@ -176,9 +176,9 @@ export class LocalRuntime {
           const interruptedNow = this.interrupted;
           if (interruptedNow) continue; // handled below as interruption
           const err = c.error;
-          const error = { message: errorMessage(err), type: errorType(err), details: err instanceof StepError ? err.details : undefined };
+          const { nonRetryable, ...error } = classifyFailure(err);
           const cached = err instanceof CachedStepFailure;
-          apply({ type: 'failed', stepId: c.stepId, at: c.at, error, nonRetryable: err instanceof StepError && err.nonRetryable, cacheHit: cached }, w);
+          apply({ type: 'failed', stepId: c.stepId, at: c.at, error, nonRetryable, cacheHit: cached }, w);
           w.attemptsEnded!.push({ step_id: c.stepId, attempt: c.attempt, at: c.at, status: cached ? 'failed (cached)' : 'failed', error: error.message });
           if (state.steps[c.stepId]!.status === 'retry_wait') this.emit({ type: 'step_retry_wait', stepId: c.stepId, state: state.steps[c.stepId]! });
         }

@@ -60,7 +60,7 @@ export async function executeStep(req: ExecuteRequest, env: ExecuteEnv): Promise
   const parsed = kind.with.safeParse(w);
   if (!parsed.success) {
     const msgs = parsed.error.issues.map((i) => `with.${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new StepError(`step "${req.step.id}" (${req.step.uses}): invalid with after interpolation: ${msgs}`, 'InvalidWith', true);
+    throw new StepError({ message: `step "${req.step.id}" (${req.step.uses}): invalid with after interpolation: ${msgs}`, type: 'InvalidWith', nonRetryable: true });
   }
   const withArgs = parsed.data;
   const fingerprint = kind.fingerprint?.(withArgs, { projectRoot: env.projectRoot, dataRoot: env.dataRoot });
@@ -68,7 +68,7 @@ export async function executeStep(req: ExecuteRequest, env: ExecuteEnv): Promise
   const cache = new StepCache(env.artifacts);
   if (req.step.cache && !req.force) {
     const failure = cache.getFailure(cacheKey);
-    if (failure) throw new CachedStepFailure(failure.message, failure.type, failure.details);
+    if (failure) throw new CachedStepFailure(failure);
     const hit = cache.get(cacheKey);
     if (hit) return { outputs: hit, cacheHit: true, cacheKey, durationMs: Date.now() - t0, resolvedWith: withArgs };
   }
@@ -112,7 +112,7 @@ export async function executeStep(req: ExecuteRequest, env: ExecuteEnv): Promise
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         ac.abort(new Error('timeout'));
-        reject(new StepError(`step "${req.step.id}" timed out after ${req.step.timeout_ms} ms (attempt ${req.attempt})`, 'Timeout'));
+        reject(new StepError({ message: `step "${req.step.id}" timed out after ${req.step.timeout_ms} ms (attempt ${req.attempt})`, type: 'Timeout' }));
       }, req.step.timeout_ms);
     });
     let raw: unknown;
@@ -127,7 +127,7 @@ export async function executeStep(req: ExecuteRequest, env: ExecuteEnv): Promise
     const out = kind.outputs.safeParse(raw);
     if (!out.success) {
       const msgs = out.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-      throw new StepError(`step kind ${req.step.uses} returned outputs that break its contract: ${msgs}`, 'InvalidOutputs', true);
+      throw new StepError({ message: `step kind ${req.step.uses} returned outputs that break its contract: ${msgs}`, type: 'InvalidOutputs', nonRetryable: true });
     }
     const outputs = out.data as StepOutputs;
     cache.put(cacheKey, outputs, { step: req.step.id, uses: req.step.uses, run: req.runId });
@@ -147,12 +147,12 @@ export function resolveWith(req: Pick<ExecuteRequest, 'step' | 'upstream'>): unk
       if (ref.kind !== 'output') return undefined;
       const up = req.upstream[ref.step];
       if (!up || up.status !== 'succeeded') {
-        throw new StepError(`step "${req.step.id}": \${{ ${body} }} cannot be resolved: step "${ref.step}" has no outputs (${up?.status ?? 'not upstream'})`, 'UnresolvedReference', true);
+        throw new StepError({ message: `step "${req.step.id}": \${{ ${body} }} cannot be resolved: step "${ref.step}" has no outputs (${up?.status ?? 'not upstream'})`, type: 'UnresolvedReference', nonRetryable: true });
       }
       try {
         return pick(up.outputs, [ref.output, ...ref.path], `steps.${ref.step}.outputs`);
       } catch (e) {
-        throw new StepError(`step "${req.step.id}": cannot resolve \${{ ${body} }}: ${errorMessage(e)}`, 'UnresolvedReference', true);
+        throw new StepError({ message: `step "${req.step.id}": cannot resolve \${{ ${body} }}: ${errorMessage(e)}`, type: 'UnresolvedReference', nonRetryable: true });
       }
     },
     'output',
@@ -180,7 +180,7 @@ export function computeCacheKey(
   const configs: Record<string, string> = {};
   for (const f of configFiles) {
     const p = path.resolve(projectRoot, f);
-    if (!existsSync(p)) throw new StepError(`step "${req.step.id}": config file ${f} not found (resolved to ${p})`, 'ConfigNotFound', true);
+    if (!existsSync(p)) throw new StepError({ message: `step "${req.step.id}": config file ${f} not found (resolved to ${p})`, type: 'ConfigNotFound', nonRetryable: true });
     configs[f] = sha256(readFileSync(p));
   }
   return digestJson({ uses: req.step.uses, version, with: withArgs, upstream, configs, fingerprint });

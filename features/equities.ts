@@ -75,7 +75,7 @@ export async function computeEquityFeatures(
 ): Promise<FeatureStats> {
   const progress = opts.progress ?? (() => {});
   const checkAbort = () => {
-    if (opts.signal?.aborted) throw new StepError('feature computation cancelled', 'Cancelled', true);
+    if (opts.signal?.aborted) throw new StepError({ message: 'feature computation cancelled', type: 'Cancelled', nonRetryable: true });
   };
   await con.run(`CREATE OR REPLACE TEMP TABLE feat_base AS ${baseFeatureSql(input, features)}`);
   checkAbort();

@@ -41,7 +41,7 @@ export function resolveOhlcvInput(ctx: StepContext): OhlcvSource {
       if (raw === undefined) continue;
       const ref = artifactRefSchema.safeParse(raw);
       if (!ref.success) {
-        throw new StepError(`${ctx.uses}: output "${level.output}" of upstream step "${id}" is not an artifact reference (${ref.error.issues[0]?.message})`, 'InputError', true);
+        throw new StepError({ message: `${ctx.uses}: output "${level.output}" of upstream step "${id}" is not an artifact reference (${ref.error.issues[0]?.message})`, type: 'InputError', nonRetryable: true });
       }
       found.push({ ref: ref.data, step: id, uses, output: level.output });
     }
@@ -49,18 +49,14 @@ export function resolveOhlcvInput(ctx: StepContext): OhlcvSource {
     if (distinct.length === 1) return distinct[0]!;
     if (distinct.length > 1) {
       throw new StepError(
-        `${ctx.uses}: several different upstream OHLCV tables (${distinct.map((f) => `${f.step}.${f.output}`).join(', ')}); ` +
-          `make the step depend (needs:) on exactly one qc.audit or ingest.ohlcv step`,
-        'InputError',
-        true,
+        { message: `${ctx.uses}: several different upstream OHLCV tables (${distinct.map((f) => `${f.step}.${f.output}`).join(', ')}); ` +
+          `make the step depend (needs:) on exactly one qc.audit or ingest.ohlcv step`, type: 'InputError', nonRetryable: true },
       );
     }
   }
   throw new StepError(
-    `${ctx.uses}: no daily OHLCV input found; the step needs an upstream qc.audit (output "curated") or ingest.ohlcv (output "table") ` +
-      `step, e.g. \`needs: [audit]\` in pipelines.yaml`,
-    'InputError',
-    true,
+    { message: `${ctx.uses}: no daily OHLCV input found; the step needs an upstream qc.audit (output "curated") or ingest.ohlcv (output "table") ` +
+      `step, e.g. \`needs: [audit]\` in pipelines.yaml`, type: 'InputError', nonRetryable: true },
   );
 }
 
@@ -75,13 +71,13 @@ export async function checkOhlcvParquet(con: DuckDBConnection, file: string, who
   const types = new Map(cols.map((c) => [c.column_name, c.column_type]));
   const missing = REQUIRED.filter((c) => !types.has(c));
   if (missing.length > 0) {
-    throw new StepError(`${who}: input OHLCV ${file} lacks column(s) ${missing.join(', ')} (has ${[...types.keys()].join(', ')}); see docs/contracts.md`, 'InputError', true);
+    throw new StepError({ message: `${who}: input OHLCV ${file} lacks column(s) ${missing.join(', ')} (has ${[...types.keys()].join(', ')}); see docs/contracts.md`, type: 'InputError', nonRetryable: true });
   }
-  if (types.get('date') !== 'DATE') throw new StepError(`${who}: input column date is ${types.get('date')}, expected DATE`, 'InputError', true);
+  if (types.get('date') !== 'DATE') throw new StepError({ message: `${who}: input column date is ${types.get('date')}, expected DATE`, type: 'InputError', nonRetryable: true });
   for (const c of ['open', 'high', 'low', 'close', 'volume']) {
     const t = types.get(c)!;
     if (!/^(DOUBLE|FLOAT|REAL|DECIMAL.*|BIGINT|INTEGER|HUGEINT|SMALLINT|UBIGINT|UINTEGER)$/.test(t)) {
-      throw new StepError(`${who}: input column ${c} is ${t}, expected a numeric type (DOUBLE)`, 'InputError', true);
+      throw new StepError({ message: `${who}: input column ${c} is ${t}, expected a numeric type (DOUBLE)`, type: 'InputError', nonRetryable: true });
     }
   }
   const [r] = await queryRows<{ n: bigint; k: bigint }>(
@@ -90,7 +86,7 @@ export async function checkOhlcvParquet(con: DuckDBConnection, file: string, who
   );
   const n = Number(r!.n);
   if (Number(r!.k) !== n) {
-    throw new StepError(`${who}: input OHLCV has ${n - Number(r!.k)} duplicate (symbol, date) rows; the audit/ingest step must deduplicate`, 'InputError', true);
+    throw new StepError({ message: `${who}: input OHLCV has ${n - Number(r!.k)} duplicate (symbol, date) rows; the audit/ingest step must deduplicate`, type: 'InputError', nonRetryable: true });
   }
   return { rows: n };
 }

@@ -103,7 +103,7 @@ export async function loadBooks(src: BookSources, env: EnvConfig, opts: { maxPat
        ORDER BY agg.path, agg.idx`,
     );
     const nDays = day.path!.length;
-    if (nDays === 0) throw new StepError('rl: the portfolio weights and the OHLCV calendar have no decision dates in common', 'RlDataError', true);
+    if (nDays === 0) throw new StepError({ message: 'rl: the portfolio weights and the OHLCV calendar have no decision dates in common', type: 'RlDataError', nonRetryable: true });
     const wt = await columns(
       con,
       `SELECT w.path, c.idx, s.sid, w.weight FROM w JOIN cal c USING (date) JOIN syms s USING (symbol) ORDER BY w.path, c.idx, s.sid`,
@@ -171,7 +171,7 @@ function assemble(
     const turn = new Float64Array(T * A * A);
     for (let t = 0; t < T; t++) {
       const i = a + t;
-      if (num('idx', i) !== idx0 + t) throw new StepError(`rl: calendar gap in path ${p} at ${iso(day.date![i])}`, 'RlDataError', true);
+      if (num('idx', i) !== idx0 + t) throw new StepError({ message: `rl: calendar gap in path ${p} at ${iso(day.date![i])}`, type: 'RlDataError', nonRetryable: true });
       dates.push(iso(day.date![i]));
       grossNext[t] = num('gross_next', i);
       shortExp[t] = num('short_exp', i);

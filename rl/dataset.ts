@@ -69,9 +69,7 @@ export function logBehaviour(books: PathBook[], env: EnvConfig, cfg: DatasetConf
   const evalIdx = nTrain + cfg.embargo_days;
   if (nTrain < 1 || evalIdx >= dates.length) {
     throw new StepError(
-      `rl.dataset: ${dates.length} decision dates after a ${cfg.warmup_days}-day warm-up are too few for eval_fraction ${cfg.eval_fraction} and embargo_days ${cfg.embargo_days}`,
-      'RlDataError',
-      true,
+      { message: `rl.dataset: ${dates.length} decision dates after a ${cfg.warmup_days}-day warm-up are too few for eval_fraction ${cfg.eval_fraction} and embargo_days ${cfg.embargo_days}`, type: 'RlDataError', nonRetryable: true },
     );
   }
   const split: SplitDates = { train_end: dates[nTrain - 1]!, eval_start: dates[evalIdx]!, eval_end: dates[dates.length - 1]! };

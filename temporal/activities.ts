@@ -11,7 +11,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ArtifactStore } from '../artifacts/store.ts';
 import type { Plan } from '../engine/plan.ts';
-import { StepError, UserError, errorMessage, errorType } from '../lib/errors.ts';
+import { classifyFailure, errorMessage } from '../lib/errors.ts';
 import { digestJson } from '../lib/hash.ts';
 import type { Logger } from '../lib/log.ts';
 import type { RunObserver, StepRecord } from '../tracking/observer.ts';
@@ -115,20 +115,15 @@ export function createTemporalActivities(deps: TemporalActivityDeps): PipelineAc
 }
 
 /**
- * Maps a step error to the ApplicationFailure Temporal records: `type` is the step error type
- * (matched by the RetryPolicy's nonRetryableErrorTypes), `nonRetryable` from StepError (UserError
- * is never retried), details `[{ attempt, details }]` for the workflow.
+ * Maps a step error to the ApplicationFailure Temporal records, by the same classification the
+ * embedded host uses ({@link classifyFailure}: `type` matched by the RetryPolicy's
+ * nonRetryableErrorTypes, a UserError never retried), details `[{ attempt, details }]`.
  */
 export function toApplicationFailure(e: unknown, attempt: number): ApplicationFailure {
   if (e instanceof ApplicationFailure) return e;
-  const details: StepFailureDetails = { attempt, ...(e instanceof StepError && e.details !== undefined ? { details: e.details } : {}) };
-  return ApplicationFailure.create({
-    message: errorMessage(e),
-    type: e instanceof UserError ? 'UserError' : errorType(e),
-    nonRetryable: e instanceof StepError ? e.nonRetryable : e instanceof UserError,
-    details: [details],
-    cause: e instanceof Error ? e : undefined,
-  });
+  const f = classifyFailure(e);
+  const details: StepFailureDetails = { attempt, ...(f.details !== undefined ? { details: f.details } : {}) };
+  return ApplicationFailure.create({ message: f.message, type: f.type, nonRetryable: f.nonRetryable, details: [details], cause: e instanceof Error ? e : undefined });
 }
 
 function isFinalAttempt(req: StepActivityRequest, f: ApplicationFailure, temporalAttempt: number): boolean {

@@ -12,7 +12,7 @@ export async function connectClient(settings: TemporalSettings = temporalSetting
   try {
     connection = await Connection.connect({ ...connectionOptions(settings), connectTimeout: '10s' });
   } catch (e) {
-    throw new UserError(`cannot connect to Temporal at ${settings.address} (namespace ${settings.namespace}): ${errorMessage(e)} — start one with \`temporal server start-dev\` or set TEMPORAL_ADDRESS`, 1);
+    throw new UserError({ message: `cannot connect to Temporal at ${settings.address} (namespace ${settings.namespace}): ${errorMessage(e)} — start one with \`temporal server start-dev\` or set TEMPORAL_ADDRESS`, exitCode: 1 });
   }
   return { client: new Client({ connection, namespace: settings.namespace }), connection, settings };
 }

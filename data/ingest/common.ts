@@ -15,7 +15,7 @@ export interface IngestEnv {
 
 /** Throws a StepError when the run was cancelled. */
 export function checkAbort(signal: AbortSignal | undefined, what: string): void {
-  if (signal?.aborted) throw new StepError(`${what}: cancelled`, 'Cancelled', true);
+  if (signal?.aborted) throw new StepError({ message: `${what}: cancelled`, type: 'Cancelled', nonRetryable: true });
 }
 
 /** Synthetic positional column names c0..c{n-1} (raw headers may hold spaces and non-ASCII signs). */
@@ -50,8 +50,8 @@ export async function loadRawCsv(
   for (const f of files) {
     const s = byFile.get(f.abs);
     const n = s?.n ?? 0;
-    if (n !== f.rows) throw new StepError(`source file ${f.rel}: DuckDB read ${n} rows but the file has ${f.rows} records; check quoting and line endings`, 'InputFileError', true);
-    if (s && Number(s.r1 - s.r0) + 1 !== n) throw new StepError(`internal: rows of ${f.rel} were not read contiguously; cannot assign line numbers`, 'IngestError', true);
+    if (n !== f.rows) throw new StepError({ message: `source file ${f.rel}: DuckDB read ${n} rows but the file has ${f.rows} records; check quoting and line endings`, type: 'InputFileError', nonRetryable: true });
+    if (s && Number(s.r1 - s.r0) + 1 !== n) throw new StepError({ message: `internal: rows of ${f.rel} were not read contiguously; cannot assign line numbers`, type: 'IngestError', nonRetryable: true });
   }
   await con.run(`CREATE OR REPLACE TEMP TABLE ${table} AS
     SELECT ${cols.map((c) => `r.${c}`).join(', ')}, x.src, (r.rowid - s.r0 + ${opts.header ? 2 : 1})::BIGINT AS line, x.file_no
@@ -123,7 +123,7 @@ export async function countByRule(con: DuckDBConnection, table: string): Promise
 export function wrapIngestError(dataset: string, e: unknown): Error {
   if (e instanceof StepError) return e;
   if (e instanceof Error && e.name === 'UserError') return e;
-  return new StepError(`ingest of dataset ${dataset} failed: ${e instanceof Error ? e.message : String(e)}`, 'IngestError', false);
+  return new StepError({ message: `ingest of dataset ${dataset} failed: ${e instanceof Error ? e.message : String(e)}`, type: 'IngestError', nonRetryable: false });
 }
 
 /**

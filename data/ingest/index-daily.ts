@@ -70,7 +70,7 @@ export async function ingestIndex(loaded: LoadedContract, env: IngestEnv): Promi
       const per = await queryRows<{ symbol: string; n: number }>(con, `SELECT symbol, count(*)::INTEGER AS n FROM canon GROUP BY symbol ORDER BY symbol`);
       const dates = Number((await queryRows<{ n: number }>(con, `SELECT count(DISTINCT date)::INTEGER AS n FROM canon`))[0]!.n);
       const rows = per.reduce((s, p) => s + p.n, 0);
-      if (!rows) throw new StepError(`dataset ${c.name}: no usable rows after the contract checks`, 'IngestError', true);
+      if (!rows) throw new StepError({ message: `dataset ${c.name}: no usable rows after the contract checks`, type: 'IngestError', nonRetryable: true });
       await pending.parquet(con, `SELECT * FROM canon ORDER BY symbol, date`, 'index_daily.parquet');
       await pending.parquet(con, `SELECT * FROM quarantine ORDER BY source_file, line, rule`, 'quarantine.parquet');
       const byRule = await countByRule(con, 'quarantine');

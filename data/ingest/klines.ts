@@ -104,7 +104,7 @@ export async function ingestKlines(loaded: LoadedContract, env: IngestEnv): Prom
       const per = await queryRows<{ symbol: string; n: number }>(con, `SELECT symbol, count(*)::INTEGER AS n FROM canon GROUP BY symbol ORDER BY symbol`);
       const span = (await queryRows<{ a: string | null; b: string | null }>(con, `SELECT strftime(min(ts), '%Y-%m-%dT%H:%M:%SZ') AS a, strftime(max(ts), '%Y-%m-%dT%H:%M:%SZ') AS b FROM canon`))[0]!;
       const rows = per.reduce((s, p) => s + p.n, 0);
-      if (!rows) throw new StepError(`dataset ${c.name}: no usable rows after the contract checks`, 'IngestError', true);
+      if (!rows) throw new StepError({ message: `dataset ${c.name}: no usable rows after the contract checks`, type: 'IngestError', nonRetryable: true });
       await pending.parquet(con, `SELECT * FROM canon ORDER BY symbol, ts`, 'klines.parquet');
       await pending.parquet(con, `SELECT * FROM quarantine ORDER BY source_file, line, rule`, 'quarantine.parquet');
       const byRule = await countByRule(con, 'quarantine');

@@ -101,7 +101,7 @@ export async function ingestLob(loaded: LoadedContract, env: IngestEnv): Promise
       }
       const events = Number((await queryRows<{ n: number }>(con, `SELECT count(*)::INTEGER AS n FROM messages`))[0]!.n);
       const bookRows = Number((await queryRows<{ n: number }>(con, `SELECT count(*)::INTEGER AS n FROM book`))[0]!.n);
-      if (!events) throw new StepError(`dataset ${c.name}: no usable events`, 'IngestError', true);
+      if (!events) throw new StepError({ message: `dataset ${c.name}: no usable events`, type: 'IngestError', nonRetryable: true });
       await pending.parquet(con, `SELECT * FROM messages ORDER BY symbol, date, seq`, 'lob_messages.parquet');
       await pending.parquet(con, `SELECT * FROM book ORDER BY symbol, date, seq, level`, 'lob_book.parquet');
       await pending.parquet(con, `SELECT * FROM quarantine ORDER BY source_file, line, rule`, 'quarantine.parquet');

@@ -121,7 +121,7 @@ export async function ingestOhlcv(loaded: LoadedContract, env: IngestEnv): Promi
                   strftime(min(date), '%Y-%m-%d') AS first, strftime(max(date), '%Y-%m-%d') AS last FROM canon`,
         )
       )[0]!;
-      if (stats.rows === 0) throw new StepError(`dataset ${c.name}: no usable rows after the contract checks (every row quarantined); see the quarantine counts`, 'IngestError', true);
+      if (stats.rows === 0) throw new StepError({ message: `dataset ${c.name}: no usable rows after the contract checks (every row quarantined); see the quarantine counts`, type: 'IngestError', nonRetryable: true });
       const byRule = await countByRule(con, 'quarantine');
       const quarantined = Object.values(byRule).reduce((s, v) => s + v, 0);
       const manifest = {

@@ -77,7 +77,7 @@ export async function ingestOptionsChain(loaded: LoadedContract, env: IngestEnv)
         `SELECT count(*)::INTEGER AS rows, count(DISTINCT date)::INTEGER AS dates, count(DISTINCT expiry)::INTEGER AS expiries,
                 count(*) FILTER (WHERE uv_missing AND underlying_value IS NOT NULL)::INTEGER AS filled,
                 count(*) FILTER (WHERE underlying_value IS NULL)::INTEGER AS still FROM canon`))[0]!;
-      if (!st.rows) throw new StepError(`dataset ${c.name}: no usable rows after the contract checks`, 'IngestError', true);
+      if (!st.rows) throw new StepError({ message: `dataset ${c.name}: no usable rows after the contract checks`, type: 'IngestError', nonRetryable: true });
       await pending.parquet(con, `SELECT * EXCLUDE (uv_missing) FROM canon ORDER BY date, expiry, option_type, strike, underlying`, 'options_chain.parquet');
       await pending.parquet(con, `SELECT * FROM quarantine ORDER BY source_file, line, rule`, 'quarantine.parquet');
       const byRule = await countByRule(con, 'quarantine');

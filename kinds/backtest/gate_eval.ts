@@ -259,7 +259,7 @@ export async function evaluateGate(ctx: StepContext, w: { bars: string; champion
       try {
         res = calibration(p, y, cfg.calibration.bins);
       } catch (e) {
-        throw new StepError(`calibration of sleeve ${name} (${f.id}): ${(e as Error).message}`, 'BadUpstream', true);
+        throw new StepError({ message: `calibration of sleeve ${name} (${f.id}): ${(e as Error).message}`, type: 'BadUpstream', nonRetryable: true });
       }
       calib[name] = res;
       bars.push(makeBar(`calibration.brier[${name}]`, `Brier score of P(label=+1) for ${name} (reference ${res.brier_reference.toFixed(4)})`, res.brier, '<=', cfg.calibration.brier_max, cfg.calibration.blocking));
@@ -318,10 +318,7 @@ export async function evaluateGate(ctx: StepContext, w: { bars: string; champion
     ctx.progress({ fraction: 1, message: failed.length ? `gate FAILED: ${failed.map((b) => b.id).join(', ')}` : 'gate passed' });
     if (failed.length) {
       throw new StepError(
-        `promotion gate failed (${failed.length} blocking bar(s): ${failed.map((b) => `${b.id}=${fmt(b.value)} needs ${b.op} ${fmt(b.threshold)}${b.note && b.note.includes('(worse)') ? ` [${b.note}]` : ''}`).join('; ')})\n${table}`,
-        'GateFailed',
-        true,
-        { bars, report },
+        { message: `promotion gate failed (${failed.length} blocking bar(s): ${failed.map((b) => `${b.id}=${fmt(b.value)} needs ${b.op} ${fmt(b.threshold)}${b.note && b.note.includes('(worse)') ? ` [${b.note}]` : ''}`).join('; ')})\n${table}`, type: 'GateFailed', nonRetryable: true, details: { bars, report } },
       );
     }
     return { passed: true, bars, table, report, sharpe, max_drawdown: mdd, psr, dsr, pbo: pboPooled?.pbo ?? null, n_trials: nTrials };

@@ -111,7 +111,7 @@ async function applyRlPolicy(
   try {
     applied = await applyPolicyOnnx(books, ctx.artifacts.path(typeof policy === 'string' ? policy : policy.uri), rl.env);
   } catch (e) {
-    throw new StepError(`rl_policy cannot be applied with ${rlConfig}: ${errorMessage(e)}`, 'RlPolicyMismatch', true);
+    throw new StepError({ message: `rl_policy cannot be applied with ${rlConfig}: ${errorMessage(e)}`, type: 'RlPolicyMismatch', nonRetryable: true });
   }
   const index = new Map(dates.map((d, t) => [d, t]));
   const mean: Record<string, number> = {};

@@ -23,7 +23,7 @@ export const fail = defineStepKind({
   deterministicFailures: ['DeterministicFailure'],
   async run(ctx, w) {
     if (w.times === undefined || ctx.attempt <= w.times) {
-      throw new StepError(`${w.message} (attempt ${ctx.attempt})`, w.type, w.non_retryable);
+      throw new StepError({ message: `${w.message} (attempt ${ctx.attempt})`, type: w.type, nonRetryable: w.non_retryable });
     }
     return { attempts: ctx.attempt };
   },

@@ -47,8 +47,8 @@ export const shell = defineStepKind({
       child.on('close', (c, sig) => resolve(c ?? (sig ? 128 : 1)));
     });
     ctx.signal.removeEventListener('abort', kill);
-    if (ctx.signal.aborted) throw new StepError(`command aborted: ${w.run}`, 'Cancelled', true);
-    if (code !== 0) throw new StepError(`command exited with code ${code}: ${w.run}\n${tail.slice(-800)}`, 'ShellExitError');
+    if (ctx.signal.aborted) throw new StepError({ message: `command aborted: ${w.run}`, type: 'Cancelled', nonRetryable: true });
+    if (code !== 0) throw new StepError({ message: `command exited with code ${code}: ${w.run}\n${tail.slice(-800)}`, type: 'ShellExitError' });
     return { exit_code: code, stdout_tail: tail };
   },
 });

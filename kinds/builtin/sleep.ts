@@ -15,7 +15,7 @@ export const sleep = defineStepKind({
     const tick = Math.max(10, Math.min(250, total / 20));
     let done = 0;
     while (done < total) {
-      if (ctx.signal.aborted) throw new StepError('sleep aborted', 'Cancelled', true);
+      if (ctx.signal.aborted) throw new StepError({ message: 'sleep aborted', type: 'Cancelled', nonRetryable: true });
       const dt = Math.min(tick, total - done);
       await new Promise((r) => setTimeout(r, dt));
       done += dt;

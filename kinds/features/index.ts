@@ -214,7 +214,7 @@ async function runLabels<S extends object, E extends object>(
   const tmp = ctx.artifacts.tempPath(name);
   const stats = await withDuckDB(async (con) => {
     await checkOhlcvParquet(con, input, ctx.uses);
-    if (ctx.signal.aborted) throw new StepError(`${ctx.uses} cancelled`, 'Cancelled', true);
+    if (ctx.signal.aborted) throw new StepError({ message: `${ctx.uses} cancelled`, type: 'Cancelled', nonRetryable: true });
     return compute(con, input, tmp);
   });
   const labels = await ctx.artifacts.putFile(tmp, { name });

@@ -79,7 +79,7 @@ function makeCodec(cfg: TrainingConfig, panel: Panel): TaskCodec {
     positive[i] = k === top ? 1 : 0;
   }
   if (unknown.size) {
-    throw new StepError(`labels contain value(s) ${[...unknown].slice(0, 5).join(', ')} not in the config's classes [${classes.join(', ')}]`, 'BadInput', true);
+    throw new StepError({ message: `labels contain value(s) ${[...unknown].slice(0, 5).join(', ')} not in the config's classes [${classes.join(', ')}]`, type: 'BadInput', nonRetryable: true });
   }
   const v = classes.map((c) => Math.sign(c));
   return {
@@ -206,7 +206,7 @@ async function runFold(args: {
 }): Promise<{ masks: { nTrain: number; nTest: number; nPurged: number; nEmbargoed: number }; perTrial: { best: number; rounds: number; metric: string | null; score: number | null }[]; nFit: number; nValid: number }> {
   const { panel, cfg, codec, split } = args;
   const masks = splitMasks(panel, panel.uniqueDates, args.groups, split, cfg.cv.embargo_days);
-  if (masks.nTrain === 0) throw new StepError(`CPCV split ${split.split} (test groups ${split.testGroups.join(',')}) has no training sample left after purging/embargo: use fewer groups or a shorter embargo`, 'BadInput', true);
+  if (masks.nTrain === 0) throw new StepError({ message: `CPCV split ${split.split} (test groups ${split.testGroups.join(',')}) has no training sample left after purging/embargo: use fewer groups or a shorter embargo`, type: 'BadInput', nonRetryable: true });
   const tail = validationTail(panel, panel.uniqueDates, masks.train, cfg.cv.validation_fraction);
   const stride = cfg.sampling.date_stride;
   const fitRows = strided(panel, tail.fit, stride);
@@ -291,7 +291,7 @@ export async function runCpcvFit(ctx: StepContext, w: FitWith): Promise<FitOutpu
   const labelsRef = upstreamField(labels, 'labels', refSchema);
   const labelTask = labels.outputs.kind;
   if ((labelTask === 'regression' || labelTask === 'classification') && labelTask !== cfg.task) {
-    throw new StepError(`${w.config} is a ${cfg.task} config but upstream labels step ${labels.id} (${labels.uses}) produces ${labelTask} labels: pick the matching config or set with.labels`, 'BadInput', true);
+    throw new StepError({ message: `${w.config} is a ${cfg.task} config but upstream labels step ${labels.id} (${labels.uses}) produces ${labelTask} labels: pick the matching config or set with.labels`, type: 'BadInput', nonRetryable: true });
   }
   const api = xgboostApi();
   ctx.log.info({ xgboost: api.version, lib: api.libPath }, 'fit.cpcv: libxgboost loaded');
@@ -327,7 +327,7 @@ export async function runCpcvFit(ctx: StepContext, w: FitWith): Promise<FitOutpu
     const splitRows: FoldResult[][] = trials.map(() => []);
     const cvLayout: Record<string, unknown>[] = [];
     for (const split of splits) {
-      if (ctx.signal.aborted) throw new StepError('fit.cpcv cancelled', 'Cancelled', true);
+      if (ctx.signal.aborted) throw new StepError({ message: 'fit.cpcv cancelled', type: 'Cancelled', nonRetryable: true });
       const testScore = new Float32Array(panel.n).fill(NaN);
       const testLoss = new Float32Array(panel.n).fill(NaN);
       const pending: { t: number; rows: number[]; score: Float32Array; loss: Float32Array }[] = [];
@@ -490,7 +490,7 @@ export async function runCpcvFit(ctx: StepContext, w: FitWith): Promise<FitOutpu
     }
     onFitDone();
     if (!(parity.maxAbsDiff <= 1e-4)) {
-      throw new StepError(`ONNX export does not reproduce XGBoost: max |Δ| = ${parity.maxAbsDiff} on ${parity.rows} rows (tolerance 1e-4)`, 'OnnxParityError', true);
+      throw new StepError({ message: `ONNX export does not reproduce XGBoost: max |Δ| = ${parity.maxAbsDiff} on ${parity.rows} rows (tolerance 1e-4)`, type: 'OnnxParityError', nonRetryable: true });
     }
     const insDaily = dailyIc(panel.blocks, insample, panel.label);
     const insSummary = summarizeIc(insDaily.ic, insDaily.rankIc);
@@ -506,7 +506,7 @@ export async function runCpcvFit(ctx: StepContext, w: FitWith): Promise<FitOutpu
     const leakage: LeakageReport = checkLeakage(sel.metrics.mean_rank_ic, featureIc, cfg.leakage);
     if (leakage.suspicious) {
       const msg = `fit.cpcv sleeve ${w.sleeve}: suspected look-ahead leakage — ${leakage.reasons.join('; ')}. Check the feature definitions and the labels' t1.`;
-      if (cfg.leakage.action === 'fail') throw new StepError(msg, 'LeakageSuspected', true, { leakage, feature_rank_ic: featureIc });
+      if (cfg.leakage.action === 'fail') throw new StepError({ message: msg, type: 'LeakageSuspected', nonRetryable: true, details: { leakage, feature_rank_ic: featureIc } });
       ctx.log.warn({ leakage }, msg);
     }
 

@@ -40,11 +40,11 @@ const q = (id: string): string => `"${id.replace(/"/g, '""')}"`;
 export async function loadPanel(con: DuckDBConnection, featuresPath: string, labelsPath: string, featureNames: string[]): Promise<Panel> {
   const fcols = (await con.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(featuresPath)})`)).getRowObjectsJS().map((r) => String(r.column_name));
   const missing = ['date', 'symbol', ...featureNames].filter((c) => !fcols.includes(c));
-  if (missing.length) throw new StepError(`features Parquet lacks column(s) ${missing.join(', ')} (has ${fcols.join(', ')})`, 'BadInput', true);
+  if (missing.length) throw new StepError({ message: `features Parquet lacks column(s) ${missing.join(', ')} (has ${fcols.join(', ')})`, type: 'BadInput', nonRetryable: true });
   const lcols = (await con.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(labelsPath)})`)).getRowObjectsJS().map((r) => String(r.column_name));
   const lmissing = ['date', 'symbol', 't1', 'label', 'ret'].filter((c) => !lcols.includes(c));
-  if (lmissing.length) throw new StepError(`labels Parquet lacks column(s) ${lmissing.join(', ')} (has ${lcols.join(', ')}); see docs/contracts.md`, 'BadInput', true);
-  if (featureNames.length === 0) throw new StepError('no features to train on (feature_names is empty)', 'BadInput', true);
+  if (lmissing.length) throw new StepError({ message: `labels Parquet lacks column(s) ${lmissing.join(', ')} (has ${lcols.join(', ')}); see docs/contracts.md`, type: 'BadInput', nonRetryable: true });
+  if (featureNames.length === 0) throw new StepError({ message: 'no features to train on (feature_names is empty)', type: 'BadInput', nonRetryable: true });
   const allNull = featureNames.map((f) => `f.${q(f)} IS NULL`).join(' AND ');
   await con.run(`CREATE OR REPLACE TEMP TABLE panel AS
     SELECT (row_number() OVER (ORDER BY f.date, f.symbol) - 1)::INTEGER AS row_id,
@@ -56,7 +56,7 @@ export async function loadPanel(con: DuckDBConnection, featuresPath: string, lab
     WHERE l.label IS NOT NULL AND isfinite(l.label) AND l.ret IS NOT NULL AND isfinite(l.ret) AND l.t1 IS NOT NULL
       AND NOT (${allNull})`);
   const nRows = Number((await con.runAndReadAll('SELECT count(*) FROM panel')).getRows()[0]![0]);
-  if (nRows === 0) throw new StepError('features ⋈ labels on (date, symbol) is empty: do the two steps cover the same dates and symbols?', 'BadInput', true);
+  if (nRows === 0) throw new StepError({ message: 'features ⋈ labels on (date, symbol) is empty: do the two steps cover the same dates and symbols?', type: 'BadInput', nonRetryable: true });
   const n = nRows;
   const F = featureNames.length;
   const date = new Int32Array(n), t1 = new Int32Array(n);
@@ -84,7 +84,7 @@ export async function loadPanel(con: DuckDBConnection, featuresPath: string, lab
     }
     off += m;
   }
-  if (off !== n) throw new StepError(`panel read ${off} rows, expected ${n}`, 'InternalError', false);
+  if (off !== n) throw new StepError({ message: `panel read ${off} rows, expected ${n}`, type: 'InternalError', nonRetryable: false });
   const uniq: number[] = [];
   for (let i = 0; i < n; i++) if (i === 0 || date[i] !== date[i - 1]) uniq.push(date[i]!);
   const uniqueDates = Int32Array.from(uniq);
@@ -95,7 +95,7 @@ export async function loadPanel(con: DuckDBConnection, featuresPath: string, lab
   }
   const retDaily = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    if (t1[i]! < date[i]!) throw new StepError(`labels: t1 precedes date for row ${i} (day ${date[i]}); t1 must be ≥ date`, 'BadInput', true);
+    if (t1[i]! < date[i]!) throw new StepError({ message: `labels: t1 precedes date for row ${i} (day ${date[i]}); t1 must be ≥ date`, type: 'BadInput', nonRetryable: true });
     const j = lowerBound(uniqueDates, t1[i]!);
     const h = j < uniqueDates.length ? j - dateIdx[i]! : uniqueDates.length - 1 - dateIdx[i]! + Math.round(((t1[i]! - uniqueDates[uniqueDates.length - 1]!) * 252) / 365);
     retDaily[i] = ret[i]! / Math.max(1, h);

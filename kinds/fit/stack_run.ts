@@ -71,13 +71,11 @@ export async function runStack(ctx: StepContext, w: StackWith): Promise<StackOut
   }
   if (sleeves.length === 0) {
     throw new StepError(
-      `stack.oof ${ctx.stepId}: no succeeded fit.cpcv sleeve upstream${missing.length ? ` (failed/skipped: ${missing.join(', ')})` : ''} — add fit.cpcv steps to needs`,
-      'MissingInput',
-      true,
+      { message: `stack.oof ${ctx.stepId}: no succeeded fit.cpcv sleeve upstream${missing.length ? ` (failed/skipped: ${missing.join(', ')})` : ''} — add fit.cpcv steps to needs`, type: 'MissingInput', nonRetryable: true },
     );
   }
   const names = sleeves.map((s) => s.name);
-  if (new Set(names).size !== names.length) throw new StepError(`stack.oof: sleeve names must be unique, got ${names.join(', ')} — set with.sleeve on each fit.cpcv`, 'BadInput', true);
+  if (new Set(names).size !== names.length) throw new StepError({ message: `stack.oof: sleeve names must be unique, got ${names.join(', ')} — set with.sleeve on each fit.cpcv`, type: 'BadInput', nonRetryable: true });
   const retSleeve = sleeves.find((s) => s.task === 'regression') ?? sleeves[0]!;
   const cv = {
     n_groups: w.n_groups ?? retSleeve.cv?.n_groups ?? 8,
@@ -90,7 +88,7 @@ export async function runStack(ctx: StepContext, w: StackWith): Promise<StackOut
     : null;
   const fw = names.map((n) => w.fallback_weights?.[n] ?? (w.fallback_weights ? 0 : 1));
   const fwSum = fw.reduce((a, b) => a + Math.abs(b), 0);
-  if (fwSum === 0) throw new StepError(`stack.oof: fallback_weights give zero weight to every available sleeve (${names.join(', ')})`, 'BadInput', true);
+  if (fwSum === 0) throw new StepError({ message: `stack.oof: fallback_weights give zero weight to every available sleeve (${names.join(', ')})`, type: 'BadInput', nonRetryable: true });
   const fallbackFit = { weights: fw.map((v) => v / fwSum), intercept: 0 };
 
   return withDuckDB(async (con) => {
@@ -122,7 +120,7 @@ export async function runStack(ctx: StepContext, w: StackWith): Promise<StackOut
     };
     const main = await load('stack_main', 'oof');
     const wfb = await load('stack_wf', 'wf');
-    if (main.n === 0) throw new StepError(`stack.oof: the sleeves ${names.join(', ')} share no (date, symbol) rows`, 'BadInput', true);
+    if (main.n === 0) throw new StepError({ message: `stack.oof: the sleeves ${names.join(', ')} share no (date, symbol) rows`, type: 'BadInput', nonRetryable: true });
 
     const uniq: number[] = [];
     for (let i = 0; i < main.n; i++) if (i === 0 || main.date[i] !== main.date[i - 1]) uniq.push(main.date[i]!);
@@ -157,7 +155,7 @@ export async function runStack(ctx: StepContext, w: StackWith): Promise<StackOut
         score[p]![i] = predictRidge(fit, row(main, i));
       }
       perSplit.push({ split: split.split, test_groups: split.testGroups, n_train: m.nTrain, n_purged: m.nPurged, n_embargoed: m.nEmbargoed, weights: fit.weights.map(round6), intercept: round6(fit.intercept) });
-      if (ctx.signal.aborted) throw new StepError('stack.oof cancelled', 'Cancelled', true);
+      if (ctx.signal.aborted) throw new StepError({ message: 'stack.oof cancelled', type: 'Cancelled', nonRetryable: true });
     }
 
     // Walk-forward reference on the sleeves' walk-forward predictions.

@@ -12,17 +12,13 @@ export function findUpstream(ctx: StepContext, kinds: string[], what: string): {
   const pick = direct.length > 0 ? direct : all;
   if (pick.length === 0) {
     throw new StepError(
-      `${ctx.stepId} (${ctx.uses}) needs ${what}: no succeeded upstream step of kind ${kinds.join(' or ')} — add one to this step's needs`,
-      'MissingInput',
-      true,
+      { message: `${ctx.stepId} (${ctx.uses}) needs ${what}: no succeeded upstream step of kind ${kinds.join(' or ')} — add one to this step's needs`, type: 'MissingInput', nonRetryable: true },
     );
   }
   if (pick.length > 1) {
     throw new StepError(
-      `${ctx.stepId} (${ctx.uses}): ${pick.length} upstream steps provide ${what} (${pick.map(([id, u]) => `${id}: ${u.uses}`).join(', ')}); ` +
-        `list exactly one of them in needs (or set with.labels to pick the label kind)`,
-      'AmbiguousInput',
-      true,
+      { message: `${ctx.stepId} (${ctx.uses}): ${pick.length} upstream steps provide ${what} (${pick.map(([id, u]) => `${id}: ${u.uses}`).join(', ')}); ` +
+        `list exactly one of them in needs (or set with.labels to pick the label kind)`, type: 'AmbiguousInput', nonRetryable: true },
     );
   }
   const [id, up] = pick[0]!;
@@ -34,9 +30,7 @@ export function upstreamField<T extends z.ZodType>(up: { id: string; uses: strin
   const r = schema.safeParse(up.outputs[field]);
   if (!r.success) {
     throw new StepError(
-      `upstream step ${up.id} (${up.uses}) output "${field}" is missing or malformed (${r.error.issues[0]?.message ?? 'invalid'}); see docs/contracts.md`,
-      'BadInput',
-      true,
+      { message: `upstream step ${up.id} (${up.uses}) output "${field}" is missing or malformed (${r.error.issues[0]?.message ?? 'invalid'}); see docs/contracts.md`, type: 'BadInput', nonRetryable: true },
     );
   }
   return r.data;

@@ -109,12 +109,12 @@ export const rlOpe = defineStepKind({
     const cfg = loadRlConfig(ctx.projectRoot, w.config, w.overrides);
     const margin = w.margin ?? cfg.ope.margin;
     const tr = ancestorOutputs(ctx, 'rl.train');
-    if (!tr) throw new StepError('rl.ope: needs an rl.train step among its ancestors', 'RlInputError', true);
+    if (!tr) throw new StepError({ message: 'rl.ope: needs an rl.train step among its ancestors', type: 'RlInputError', nonRetryable: true });
     const pol = ctx.artifacts.readJson<PolicyArtifact>(tr.outputs.policy as ArtifactRef);
     const meta = ctx.artifacts.readJson<DatasetMeta>(tr.outputs.dataset_meta as ArtifactRef);
     const ds = await readDatasetParquet(ctx.artifacts.path(tr.outputs.dataset as ArtifactRef), meta);
     const episodes = episodesFromDataset(ds);
-    if (episodes.length < 10) throw new StepError(`rl.ope: only ${episodes.length} evaluation episodes; need at least 10 (lower dataset.horizon or raise eval_fraction)`, 'RlDataError', true);
+    if (episodes.length < 10) throw new StepError({ message: `rl.ope: only ${episodes.length} evaluation episodes; need at least 10 (lower dataset.horizon or raise eval_fraction)`, type: 'RlDataError', nonRetryable: true });
     const A = pol.actions.length;
     const chooseLearned = (s: Float64Array) => argmax(mlpForward(pol.network, s, 1), 0, A);
     const chooseBaseline = () => pol.baseline_action_index;

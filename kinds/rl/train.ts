@@ -80,7 +80,7 @@ export const rlTrain = defineStepKind({
     const idx: number[] = [];
     for (let i = 0; i < ds.n; i++) if (ds.split[i] === 0) idx.push(i);
     if (idx.length < cfg.train.batch_size / 4) {
-      throw new StepError(`rl.train: only ${idx.length} training transitions (batch_size ${cfg.train.batch_size}); extend the data or lower dataset.eval_fraction`, 'RlDataError', true);
+      throw new StepError({ message: `rl.train: only ${idx.length} training transitions (batch_size ${cfg.train.batch_size}); extend the data or lower dataset.eval_fraction`, type: 'RlDataError', nonRetryable: true });
     }
     const n = idx.length;
     const s = new Float32Array(n * F);
@@ -102,7 +102,7 @@ export const rlTrain = defineStepKind({
     const res = w.worker
       ? await trainInWorker(data, cfg.train, { onProgress, signal: ctx.signal })
       : await trainOffline(data, cfg.train, { onProgress, shouldStop: () => ctx.signal.aborted });
-    if (ctx.signal.aborted) throw new StepError('rl.train: aborted', 'Aborted');
+    if (ctx.signal.aborted) throw new StepError({ message: 'rl.train: aborted', type: 'Aborted' });
 
     const policy: PolicyArtifact = {
       algo: res.algo,

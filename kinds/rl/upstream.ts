@@ -39,7 +39,7 @@ export function bookSources(ctx: StepContext, step: string): BookSources {
   const ohlcv = ancestorArtifact(ctx, [['qc.audit', 'curated'], ['ingest.ohlcv', 'table']]);
   const missing = [!weights && 'portfolio.build → weights', !ohlcv && 'qc.audit → curated (or ingest.ohlcv → table)'].filter(Boolean);
   if (missing.length) {
-    throw new StepError(`${step}: needs upstream ${missing.join(' and ')} among its ancestors (add them to needs:)`, 'RlInputError', true);
+    throw new StepError({ message: `${step}: needs upstream ${missing.join(' and ')} among its ancestors (add them to needs:)`, type: 'RlInputError', nonRetryable: true });
   }
   const oof = ancestorArtifact(ctx, [['stack.oof', 'oof']]);
   const returns = ancestorArtifact(ctx, [['backtest.cpcv_paths', 'returns']]);

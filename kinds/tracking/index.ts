@@ -17,7 +17,7 @@ function ofKind(ctx: StepContext, uses: string): Array<[string, UpstreamStep]> {
 
 function modelName(ctx: StepContext, given: string | undefined): string {
   const m = given ?? (typeof ctx.params.model === 'string' ? ctx.params.model : undefined) ?? ctx.pipeline;
-  if (!/^[\w.\-]+$/.test(m)) throw new StepError(`${ctx.uses}: model name "${m}" may only hold letters, digits, '_', '-', '.'`, 'InputError', true);
+  if (!/^[\w.\-]+$/.test(m)) throw new StepError({ message: `${ctx.uses}: model name "${m}" may only hold letters, digits, '_', '-', '.'`, type: 'InputError', nonRetryable: true });
   return m;
 }
 
@@ -51,16 +51,16 @@ export const promote = defineStepKind({
   }),
   async run(ctx, w) {
     const approvals = ofKind(ctx, 'approval');
-    if (!approvals.length) throw new StepError('promote: no upstream approval step; add `approve: { uses: approval, needs: [gate] }` and make promote need it', 'PromotionBlocked', true);
+    if (!approvals.length) throw new StepError({ message: 'promote: no upstream approval step; add `approve: { uses: approval, needs: [gate] }` and make promote need it', type: 'PromotionBlocked', nonRetryable: true });
     const notApproved = approvals.filter(([, s]) => s.status !== 'succeeded' || s.outputs.approved !== true);
-    if (notApproved.length) throw new StepError(`promote: approval step(s) ${notApproved.map(([id]) => id).join(', ')} did not approve; no alias changed`, 'PromotionBlocked', true);
+    if (notApproved.length) throw new StepError({ message: `promote: approval step(s) ${notApproved.map(([id]) => id).join(', ')} did not approve; no alias changed`, type: 'PromotionBlocked', nonRetryable: true });
     const gates = ofKind(ctx, 'gate.governance');
-    if (!gates.length) throw new StepError('promote: no upstream gate.governance step; promotion needs the gate\'s bars', 'PromotionBlocked', true);
+    if (!gates.length) throw new StepError({ message: 'promote: no upstream gate.governance step; promotion needs the gate\'s bars', type: 'PromotionBlocked', nonRetryable: true });
     const failed = gates.filter(([, s]) => s.status !== 'succeeded' || s.outputs.passed === false);
-    if (failed.length) throw new StepError(`promote: gate(s) ${failed.map(([id]) => id).join(', ')} did not pass; no alias changed`, 'PromotionBlocked', true);
+    if (failed.length) throw new StepError({ message: `promote: gate(s) ${failed.map(([id]) => id).join(', ')} did not pass; no alias changed`, type: 'PromotionBlocked', nonRetryable: true });
     let fits = ofKind(ctx, 'fit.cpcv').filter(([, s]) => s.status === 'succeeded');
     if (w.sleeve) fits = fits.filter(([, s]) => s.outputs.sleeve === w.sleeve);
-    if (!fits.length) throw new StepError(`promote: no succeeded fit.cpcv step upstream${w.sleeve ? ` with sleeve ${w.sleeve}` : ''}`, 'InputError', true);
+    if (!fits.length) throw new StepError({ message: `promote: no succeeded fit.cpcv step upstream${w.sleeve ? ` with sleeve ${w.sleeve}` : ''}`, type: 'InputError', nonRetryable: true });
     const stack = ofKind(ctx, 'stack.oof').find(([, s]) => s.status === 'succeeded')?.[1];
     const [approvalId, appr] = approvals[0]!;
     const { openTracker } = await import('../../tracking/index.ts');
@@ -87,7 +87,7 @@ export const promote = defineStepKind({
       try {
         bundle = candidateBundle(ctx.artifacts, fits.map(([stepId, s]) => ({ stepId, outputs: s.outputs })), stack?.outputs, workDir);
       } catch (err) {
-        throw new StepError(`promote: ${(err as Error).message}`, 'InputError', true);
+        throw new StepError({ message: `promote: ${(err as Error).message}`, type: 'InputError', nonRetryable: true });
       }
       const fit = fits[0]![1];
       const version = await reg.registerCandidate({
@@ -167,7 +167,7 @@ export const scoreDaily = defineStepKind({
       const reg = new ModelRegistry(tracker);
       const name = modelName(ctx, w.model);
       const v = await reg.resolve(`${name}@${w.alias}`).catch((err: Error) => {
-        throw new StepError(`score.daily: ${err.message}`, 'NoModel', true);
+        throw new StepError({ message: `score.daily: ${err.message}`, type: 'NoModel', nonRetryable: true });
       });
       const files = await reg.fetchFiles(v, path.join(ctx.workDir, 'model'));
       const res = await scoreDate({

@@ -18,7 +18,7 @@ import { StepError } from '../../lib/errors.ts';
 /** An error raised by libxgboost (message from XGBGetLastError) or by loading the library. */
 export class XGBoostError extends StepError {
   constructor(message: string, nonRetryable = true) {
-    super(message, 'XGBoostError', nonRetryable);
+    super({ message, type: 'XGBoostError', nonRetryable });
   }
 }
 

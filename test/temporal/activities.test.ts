@@ -74,7 +74,7 @@ describe('runStep activity', () => {
   it('keeps non-retryable failures non-retryable (bad `with`, StepError.nonRetryable)', async () => {
     const e = await new MockActivityEnvironment().run(acts.runStep, req(step('n', 'noop', { bogus: 1 }))).catch((x: unknown) => x);
     expect(e).toMatchObject({ type: 'InvalidWith', nonRetryable: true });
-    expect(toApplicationFailure(new StepError('red audit', 'DataQualityError', true, { coverage: 0.5 }), 1)).toMatchObject({ type: 'DataQualityError', nonRetryable: true, details: [{ attempt: 1, details: { coverage: 0.5 } }] });
+    expect(toApplicationFailure(new StepError({ message: 'red audit', type: 'DataQualityError', nonRetryable: true, details: { coverage: 0.5 } }), 1)).toMatchObject({ type: 'DataQualityError', nonRetryable: true, details: [{ attempt: 1, details: { coverage: 0.5 } }] });
     expect(toApplicationFailure(new TypeError('x is undefined'), 2)).toMatchObject({ type: 'TypeError', nonRetryable: false });
   });
 });
