@@ -63,7 +63,7 @@ export async function trainBooster(o: TrainOptions): Promise<TrainResult> {
   let offload = o.syncRoundBudgetMs === 0;
   try {
     for (let iter = 0; iter < o.numRounds; iter++) {
-      if (o.signal?.aborted) throw new StepError('training cancelled (run cancelled or attempt timed out)', 'Cancelled', true);
+      if (o.signal?.aborted) throw new StepError({ message: 'training cancelled (run cancelled or attempt timed out)', type: 'Cancelled', nonRetryable: true });
       if (iter === 0 || !offload) {
         const t = performance.now();
         booster.updateOneIter(iter, o.dtrain);
