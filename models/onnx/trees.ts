@@ -11,8 +11,11 @@
  * (BRANCH_LT, both float32), missing values (NaN) follow `default_left` (nodes_missing_value_tracks_true),
  * tree i adds to class `tree_info[i]`, base margin = base_score (identity link) or logit(base_score)
  * (logistic link), as in XGBoost 1.7's ObjFunction::ProbToMargin.
+ *
+ * Building blocks shared with the LightGBM export (models/onnx/lightgbm.ts): {@link TreeEnsembleArrays},
+ * {@link treeEnsembleNode} (float or double precision) and {@link scoreHead}.
  */
-import { attr, DataType, encodeModel, floatTensor, node, valueInfo } from './proto.ts';
+import { attr, DataType, doubleTensor, encodeModel, floatTensor, node, valueInfo } from './proto.ts';
 
 interface XgbTree {
   left_children: number[];
@@ -80,88 +83,27 @@ export function xgboostToOnnx(model: XgbModelJson, opts: TreeExportOptions): Uin
   const treesPerRound = parallel * nTargets;
   const nTrees = opts.nRounds !== undefined ? Math.min(gb.model.trees.length, opts.nRounds * treesPerRound) : gb.model.trees.length;
 
-  const treeIds: number[] = [], nodeIds: number[] = [], featIds: number[] = [], values: number[] = [], modes: string[] = [];
-  const trueIds: number[] = [], falseIds: number[] = [], missTrue: number[] = [];
-  const tTree: number[] = [], tNode: number[] = [], tIds: number[] = [], tWeights: number[] = [];
+  const a = new TreeEnsembleArrays();
   for (let t = 0; t < nTrees; t++) {
     const tree = gb.model.trees[t]!;
     const cls = nTargets > 1 ? gb.model.tree_info[t]! : 0;
     if (tree.split_type?.some((s) => s !== 0)) throw new Error(`ONNX export: tree ${t} has categorical splits, which TreeEnsembleRegressor cannot express`);
     for (let i = 0; i < tree.left_children.length; i++) {
       const left = tree.left_children[i]!;
-      treeIds.push(t);
-      nodeIds.push(i);
-      if (left === -1) {
-        featIds.push(0);
-        values.push(0);
-        modes.push('LEAF');
-        trueIds.push(0);
-        falseIds.push(0);
-        missTrue.push(0);
-        tTree.push(t);
-        tNode.push(i);
-        tIds.push(cls);
-        tWeights.push(tree.split_conditions[i]!);
-      } else {
-        featIds.push(tree.split_indices[i]!);
-        values.push(tree.split_conditions[i]!);
-        modes.push('BRANCH_LT');
-        trueIds.push(left);
-        falseIds.push(tree.right_children[i]!);
-        missTrue.push(tree.default_left[i] ? 1 : 0);
-      }
+      if (left === -1) a.addLeaf(t, i, cls, tree.split_conditions[i]!);
+      else a.addBranch(t, i, tree.split_indices[i]!, tree.split_conditions[i]!, 'BRANCH_LT', left, tree.right_children[i]!, tree.default_left[i] ? 1 : 0);
     }
   }
   // Without any tree the ensemble operator is ill-formed: add one zero leaf.
-  if (nTrees === 0) {
-    treeIds.push(0); nodeIds.push(0); featIds.push(0); values.push(0); modes.push('LEAF');
-    trueIds.push(0); falseIds.push(0); missTrue.push(0);
-    tTree.push(0); tNode.push(0); tIds.push(0); tWeights.push(0);
-  }
-  const ensemble = node(
-    'TreeEnsembleRegressor',
-    ['X'],
-    ['margin'],
-    [
-      attr.ints('nodes_treeids', treeIds),
-      attr.ints('nodes_nodeids', nodeIds),
-      attr.ints('nodes_featureids', featIds),
-      attr.floats('nodes_values', values),
-      attr.strings('nodes_modes', modes),
-      attr.ints('nodes_truenodeids', trueIds),
-      attr.ints('nodes_falsenodeids', falseIds),
-      attr.ints('nodes_missing_value_tracks_true', missTrue),
-      attr.ints('target_treeids', tTree),
-      attr.ints('target_nodeids', tNode),
-      attr.ints('target_ids', tIds),
-      attr.floats('target_weights', tWeights),
-      attr.int('n_targets', nTargets),
-      attr.string('aggregate_function', 'SUM'),
-      attr.string('post_transform', 'NONE'),
-      attr.floats('base_values', Array(nTargets).fill(baseMargin)),
-    ],
-    { domain: 'ai.onnx.ml', name: 'xgboost_trees' },
-  );
-  const outNode = outOp === 'Softmax' ? node('Softmax', ['margin'], ['Y'], [attr.int('axis', 1)]) : node(outOp, ['margin'], ['Y']);
-  let v: number[], c: number;
-  if (outOp === 'Sigmoid') {
-    v = [2];
-    c = -1;
-  } else if (outOp === 'Softmax') {
-    v = opts.classScore ?? Array.from({ length: nTargets }, (_, k) => Math.sign(k - (nTargets - 1) / 2));
-    if (v.length !== nTargets) throw new Error(`ONNX export: classScore has ${v.length} entries for ${nTargets} classes`);
-    c = 0;
-  } else {
-    v = [1];
-    c = 0;
-  }
-  const scoreNodes = [node('MatMul', ['Y', 'score_w'], ['score_raw']), node('Add', ['score_raw', 'score_c'], ['score'])];
+  if (nTrees === 0) a.addLeaf(0, 0, 0, 0);
+  const ensemble = treeEnsembleNode(a, { nTargets, baseValues: Array(nTargets).fill(baseMargin), name: 'xgboost_trees' });
+  const head = scoreHead('margin', outOp, nTargets, opts.classScore);
   return encodeModel({
     graphName: 'xgboost_tree_ensemble',
-    nodes: [ensemble, outNode, ...scoreNodes],
+    nodes: [ensemble, ...head.nodes],
     inputs: [valueInfo('X', DataType.FLOAT, ['N', nFeature])],
     outputs: [valueInfo('Y', DataType.FLOAT, ['N', nTargets]), valueInfo('score', DataType.FLOAT, ['N', 1])],
-    initializers: [floatTensor('score_w', [nTargets, 1], v), floatTensor('score_c', [1], [c])],
+    initializers: head.initializers,
     opsets: [
       { domain: '', version: 13 },
       { domain: 'ai.onnx.ml', version: 3 },
@@ -176,4 +118,111 @@ export function xgboostToOnnx(model: XgbModelJson, opts: TreeExportOptions): Uin
       ...(opts.metadata ?? {}),
     },
   });
+}
+
+/**
+ * Flat node and leaf arrays of an ai.onnx.ml TreeEnsembleRegressor under construction (shared by the
+ * XGBoost and LightGBM exports). Node ids are per tree; a leaf is a LEAF node plus one target entry.
+ */
+export class TreeEnsembleArrays {
+  readonly treeIds: number[] = [];
+  readonly nodeIds: number[] = [];
+  readonly featIds: number[] = [];
+  readonly values: number[] = [];
+  readonly modes: string[] = [];
+  readonly trueIds: number[] = [];
+  readonly falseIds: number[] = [];
+  readonly missTrue: number[] = [];
+  readonly tTree: number[] = [];
+  readonly tNode: number[] = [];
+  readonly tIds: number[] = [];
+  readonly tWeights: number[] = [];
+
+  /** A split node: goes to `trueId` when `x[feature] <mode> value` (or when x is NaN and `missingTrue`). */
+  addBranch(tree: number, nodeId: number, feature: number, value: number, mode: 'BRANCH_LT' | 'BRANCH_LEQ', trueId: number, falseId: number, missingTrue: 0 | 1): void {
+    this.treeIds.push(tree);
+    this.nodeIds.push(nodeId);
+    this.featIds.push(feature);
+    this.values.push(value);
+    this.modes.push(mode);
+    this.trueIds.push(trueId);
+    this.falseIds.push(falseId);
+    this.missTrue.push(missingTrue);
+  }
+
+  /** A leaf adding `weight` to output column `target`. */
+  addLeaf(tree: number, nodeId: number, target: number, weight: number): void {
+    this.treeIds.push(tree);
+    this.nodeIds.push(nodeId);
+    this.featIds.push(0);
+    this.values.push(0);
+    this.modes.push('LEAF');
+    this.trueIds.push(0);
+    this.falseIds.push(0);
+    this.missTrue.push(0);
+    this.tTree.push(tree);
+    this.tNode.push(nodeId);
+    this.tIds.push(target);
+    this.tWeights.push(weight);
+  }
+}
+
+/**
+ * The TreeEnsembleRegressor node `X` → `margin` (float[N, nTargets], SUM of leaves + base values,
+ * no post transform). `precision: 'double'` stores thresholds, leaf weights and base values as
+ * float64 tensors (`*_as_tensor`, ML opset 3): onnxruntime then compares the float input, widened to
+ * double, with double thresholds and sums the leaves in double — LightGBM's own arithmetic.
+ */
+export function treeEnsembleNode(a: TreeEnsembleArrays, o: { nTargets: number; baseValues: number[]; name: string; precision?: 'float' | 'double' }): object {
+  const dbl = o.precision === 'double';
+  return node(
+    'TreeEnsembleRegressor',
+    ['X'],
+    ['margin'],
+    [
+      attr.ints('nodes_treeids', a.treeIds),
+      attr.ints('nodes_nodeids', a.nodeIds),
+      attr.ints('nodes_featureids', a.featIds),
+      dbl ? attr.tensor('nodes_values_as_tensor', doubleTensor('nodes_values', [a.values.length], a.values)) : attr.floats('nodes_values', a.values),
+      attr.strings('nodes_modes', a.modes),
+      attr.ints('nodes_truenodeids', a.trueIds),
+      attr.ints('nodes_falsenodeids', a.falseIds),
+      attr.ints('nodes_missing_value_tracks_true', a.missTrue),
+      attr.ints('target_treeids', a.tTree),
+      attr.ints('target_nodeids', a.tNode),
+      attr.ints('target_ids', a.tIds),
+      dbl ? attr.tensor('target_weights_as_tensor', doubleTensor('target_weights', [a.tWeights.length], a.tWeights)) : attr.floats('target_weights', a.tWeights),
+      attr.int('n_targets', o.nTargets),
+      attr.string('aggregate_function', 'SUM'),
+      attr.string('post_transform', 'NONE'),
+      dbl ? attr.tensor('base_values_as_tensor', doubleTensor('base_values', [o.baseValues.length], o.baseValues)) : attr.floats('base_values', o.baseValues),
+    ],
+    { domain: 'ai.onnx.ml', name: o.name },
+  );
+}
+
+/**
+ * The output head on margins `input` (float[N, nTargets]): `Y` = Identity | Sigmoid | Softmax(axis 1)
+ * of the margins, and `score` float[N, 1] = Y · v + c (Sigmoid: 2p − 1; Softmax: v = classScore, by
+ * default class k ↦ sign(k − (K−1)/2); Identity: the prediction). Throws Error when classScore's
+ * length is not nTargets.
+ */
+export function scoreHead(input: string, outOp: 'Identity' | 'Sigmoid' | 'Softmax', nTargets: number, classScore?: number[]): { nodes: object[]; initializers: object[] } {
+  const outNode = outOp === 'Softmax' ? node('Softmax', [input], ['Y'], [attr.int('axis', 1)]) : node(outOp, [input], ['Y']);
+  let v: number[], c: number;
+  if (outOp === 'Sigmoid') {
+    v = [2];
+    c = -1;
+  } else if (outOp === 'Softmax') {
+    v = classScore ?? Array.from({ length: nTargets }, (_, k) => Math.sign(k - (nTargets - 1) / 2));
+    if (v.length !== nTargets) throw new Error(`ONNX export: classScore has ${v.length} entries for ${nTargets} classes`);
+    c = 0;
+  } else {
+    v = [1];
+    c = 0;
+  }
+  return {
+    nodes: [outNode, node('MatMul', ['Y', 'score_w'], ['score_raw']), node('Add', ['score_raw', 'score_c'], ['score'])],
+    initializers: [floatTensor('score_w', [nTargets, 1], v), floatTensor('score_c', [1], [c])],
+  };
 }
