@@ -73,23 +73,30 @@ export function lightgbmLibraryPath(): string {
 }
 
 /**
- * Loads lib_lightgbm once per process and binds the C functions. Throws LightGBMError
- * (non-retryable) naming the path tried and saying to run `bash scripts/native.sh` when it fails.
+ * Opens lib_lightgbm at `libPath`. Throws LightGBMError (non-retryable) naming the path and saying
+ * to run `bash scripts/native.sh` when it does not load.
  */
-export function lightgbmApi(): Api {
-  if (api) return api;
-  process.env.OMP_WAIT_POLICY ??= 'passive';
-  const libPath = lightgbmLibraryPath();
-  let lib: LibraryHandle;
+export function openLightgbmLibrary(libPath: string): LibraryHandle {
   try {
-    if (!process.env.TRADEML_LIGHTGBM_LIB && !existsSync(libPath)) throw new Error('no such file');
-    lib = koffi.load(libPath);
+    if (libPath.includes('/') && !existsSync(libPath)) throw new Error('no such file');
+    return koffi.load(libPath);
   } catch (e) {
     throw new LightGBMError(
       `cannot load lib_lightgbm.so from ${libPath} (${(e as Error).message.split('\n')[0]}). ` +
         'Install it with `bash scripts/native.sh` (PyPI lightgbm wheel into .native/), or point TRADEML_LIGHTGBM_LIB at a lib_lightgbm.so.',
     );
   }
+}
+
+/**
+ * Loads lib_lightgbm once per process ({@link lightgbmLibraryPath}) and binds the C functions.
+ * Throws LightGBMError (non-retryable) when the library does not load (see {@link openLightgbmLibrary}).
+ */
+export function lightgbmApi(): Api {
+  if (api) return api;
+  process.env.OMP_WAIT_POLICY ??= 'passive';
+  const libPath = lightgbmLibraryPath();
+  const lib = openLightgbmLibrary(libPath);
   if (!typesDefined) {
     koffi.pointer('LgbmDatasetHandle', koffi.opaque());
     koffi.pointer('LgbmBoosterHandle', koffi.opaque());

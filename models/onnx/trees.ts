@@ -168,16 +168,17 @@ export class TreeEnsembleArrays {
 }
 
 /**
- * The TreeEnsembleRegressor node `X` → `margin` (float[N, nTargets], SUM of leaves + base values,
- * no post transform). `precision: 'double'` stores thresholds, leaf weights and base values as
- * float64 tensors (`*_as_tensor`, ML opset 3): onnxruntime then compares the float input, widened to
- * double, with double thresholds and sums the leaves in double — LightGBM's own arithmetic.
+ * The TreeEnsembleRegressor node `input` (default `X`) → `margin` (float[N, nTargets], SUM of leaves
+ * + base values, no post transform). `precision: 'double'` stores thresholds and leaf weights as
+ * float64 tensors (`*_as_tensor`, ML opset 3); onnxruntime accepts them only for a double input (feed
+ * it a Cast of X), and then compares in double and sums the leaves in double — LightGBM's own
+ * arithmetic. Base values stay float attributes either way.
  */
-export function treeEnsembleNode(a: TreeEnsembleArrays, o: { nTargets: number; baseValues: number[]; name: string; precision?: 'float' | 'double' }): object {
+export function treeEnsembleNode(a: TreeEnsembleArrays, o: { nTargets: number; baseValues: number[]; name: string; precision?: 'float' | 'double'; input?: string }): object {
   const dbl = o.precision === 'double';
   return node(
     'TreeEnsembleRegressor',
-    ['X'],
+    [o.input ?? 'X'],
     ['margin'],
     [
       attr.ints('nodes_treeids', a.treeIds),
@@ -195,7 +196,7 @@ export function treeEnsembleNode(a: TreeEnsembleArrays, o: { nTargets: number; b
       attr.int('n_targets', o.nTargets),
       attr.string('aggregate_function', 'SUM'),
       attr.string('post_transform', 'NONE'),
-      dbl ? attr.tensor('base_values_as_tensor', doubleTensor('base_values', [o.baseValues.length], o.baseValues)) : attr.floats('base_values', o.baseValues),
+      attr.floats('base_values', o.baseValues),
     ],
     { domain: 'ai.onnx.ml', name: o.name },
   );

@@ -1,8 +1,11 @@
 /**
  * Thin binding over XGBoost's C API (libxgboost ≥ 1.7, Debian `libxgboost0`) through koffi.
  *
- * - Library location: env `TRADEML_XGBOOST_LIB` (a path or soname, e.g. a CUDA-enabled build on a GPU
- *   worker), else `libxgboost.so.0`, else `libxgboost.so`.
+ * - Library location ({@link xgboostLibraryCandidates}): the process's choice made with
+ *   {@link useXGBoostLibrary} (`debian` | `wheel` | a path; a step's `xgboost_lib`), else env
+ *   `TRADEML_XGBOOST_LIB` (the same words, or a path or soname, e.g. a CUDA-enabled build on a GPU
+ *   worker), else Debian's `libxgboost.so.0` (1.7). `wheel` = the PyPI xgboost-cpu wheel's newer
+ *   libxgboost in `.native/` (installed by `bash scripts/native.sh`). One library per process.
  * - OMP_WAIT_POLICY defaults to `passive` (set before the library loads; an explicit env value wins).
  * - Every C call is checked; failures throw {@link XGBoostError} carrying `XGBGetLastError()`.
  * - Handles are owned by {@link DMatrix} / {@link Booster} objects: call `free()` (idempotent) in a
@@ -13,7 +16,9 @@
  * Only `fit.cpcv`'s `run()` (and tests/bench) import this module: koffi is a heavy native dep.
  */
 import koffi, { type LibraryHandle } from 'koffi';
+import path from 'node:path';
 import { StepError } from '../../lib/errors.ts';
+import { PROJECT_ROOT } from '../../lib/paths.ts';
 
 /** An error raised by libxgboost (message from XGBGetLastError) or by loading the library. */
 export class XGBoostError extends StepError {
@@ -42,15 +47,45 @@ interface Api {
   XGBoosterSaveModelToBuffer: Fn;
   XGBoosterLoadModelFromBuffer: Fn;
   XGBoosterBoostedRounds: Fn;
+  XGBoosterSlice: Fn;
 }
 
 let api: Api | undefined;
 let typesDefined = false;
 
-/** Library candidates in the order they are tried. */
+/** Which libxgboost a process binds: Debian's package (1.7) or the PyPI wheel's in `.native/`. */
+export type XGBoostLib = 'debian' | 'wheel';
+
+/** Where `bash scripts/native.sh` installs the xgboost-cpu wheel's libxgboost in this checkout. */
+export const WHEEL_XGBOOST = path.join(PROJECT_ROOT, '.native', 'py', 'xgboost', 'lib', 'libxgboost.so');
+const DEBIAN_CANDIDATES = ['libxgboost.so.0', 'libxgboost.so', '/usr/lib/x86_64-linux-gnu/libxgboost.so.0', 'libxgboost.dylib'];
+
+let chosen: string | undefined;
+
+/** Candidates for a choice: `debian`, `wheel`, or a path/soname. */
+function candidatesFor(choice: string): string[] {
+  if (choice === 'debian') return DEBIAN_CANDIDATES;
+  if (choice === 'wheel') return [WHEEL_XGBOOST];
+  return [choice];
+}
+
+/** Library candidates in the order they are tried (see the module comment for the precedence). */
 export function xgboostLibraryCandidates(): string[] {
-  const env = process.env.TRADEML_XGBOOST_LIB;
-  return env ? [env] : ['libxgboost.so.0', 'libxgboost.so', '/usr/lib/x86_64-linux-gnu/libxgboost.so.0', 'libxgboost.dylib'];
+  const pick = chosen ?? process.env.TRADEML_XGBOOST_LIB;
+  return pick ? candidatesFor(pick) : DEBIAN_CANDIDATES;
+}
+
+/**
+ * Chooses the libxgboost this process binds (`debian`, `wheel`, or a path) before its first use.
+ * A no-op when that library is already loaded; throws XGBoostError (non-retryable) when another
+ * one is (one libxgboost per process: run the other in a separate worker/process).
+ */
+export function useXGBoostLibrary(choice: XGBoostLib | string): void {
+  if (api) {
+    if (candidatesFor(choice).includes(api.libPath)) return;
+    throw new XGBoostError(`libxgboost ${api.version} (${api.libPath}) is already loaded in this process; cannot switch to ${choice} (one libxgboost per process)`);
+  }
+  chosen = choice;
 }
 
 /**
@@ -66,9 +101,10 @@ export function openXGBoostLibrary(candidates: string[]): { lib: LibraryHandle; 
       tried.push(`${cand}: ${(e as Error).message.split('\n')[0]}`);
     }
   }
+  const wheel = candidates.includes(WHEEL_XGBOOST) ? ' For the wheel\'s libxgboost run `bash scripts/native.sh`.' : '';
   throw new XGBoostError(
     `cannot load libxgboost (tried ${tried.join('; ')}). Install it with \`apt-get install -y libxgboost0 libxgboost-dev\` ` +
-      `(Debian/Ubuntu, XGBoost ≥ 1.7), or point TRADEML_XGBOOST_LIB at a libxgboost.so (e.g. a CUDA build on a GPU worker).`,
+      `(Debian/Ubuntu, XGBoost ≥ 1.7), or point TRADEML_XGBOOST_LIB at a libxgboost.so (e.g. a CUDA build on a GPU worker).${wheel}`,
   );
 }
 
@@ -116,6 +152,7 @@ export function xgboostApi(): Api {
     XGBoosterSaveModelToBuffer: f('int XGBoosterSaveModelToBuffer(XGBoosterHandle h, const char *config, _Out_ xgb_ulong *out_len, _Out_ void **out_dptr)'),
     XGBoosterLoadModelFromBuffer: f('int XGBoosterLoadModelFromBuffer(XGBoosterHandle h, const void *buf, xgb_ulong len)'),
     XGBoosterBoostedRounds: f('int XGBoosterBoostedRounds(XGBoosterHandle h, _Out_ int *out)'),
+    XGBoosterSlice: f('int XGBoosterSlice(XGBoosterHandle h, int begin_layer, int end_layer, int step, _Out_ XGBoosterHandle *out)'),
   };
   return api;
 }
@@ -296,6 +333,21 @@ export class Booster {
     const out = [0];
     check(xgboostApi().XGBoosterBoostedRounds(this.live(), out), 'XGBoosterBoostedRounds');
     return out[0]!;
+  }
+
+  /** A new booster holding boosting rounds [begin, end) of this one (the caller frees it). */
+  slice(begin: number, end: number): Booster {
+    const out = [null as unknown];
+    check(xgboostApi().XGBoosterSlice(this.live(), begin, end, 1, out), `XGBoosterSlice(${begin}, ${end})`);
+    return Booster.adopt(out[0]);
+  }
+
+  /** Wraps a booster handle returned by libxgboost (counted and freed like any other). */
+  private static adopt(handle: unknown): Booster {
+    const b = Object.create(Booster.prototype) as Booster;
+    b.handle = handle;
+    liveHandles.booster++;
+    return b;
   }
 
   /** Serialises the model (`json`: XGBoost's JSON model schema; `ubj`: UBJSON). */
