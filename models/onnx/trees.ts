@@ -62,19 +62,20 @@ export function xgboostToOnnx(model: XgbModelJson, opts: TreeExportOptions): Uin
   const nFeature = Number(lp.num_feature);
   if (opts.featureNames.length !== nFeature) throw new Error(`ONNX export: ${opts.featureNames.length} feature names for a model with ${nFeature} features`);
   const numClass = Number(lp.num_class);
-  const baseScore = Number(lp.base_score);
-  let nTargets: number, baseMargin: number, outOp: 'Identity' | 'Sigmoid' | 'Softmax';
+  // XGBoost ≥ 2 writes base_score as a vector "[v]" (one per class for multi:softprob in 3.x)
+  const baseScores = parseBaseScore(lp.base_score);
+  let nTargets: number, toMargin: (b: number) => number, outOp: 'Identity' | 'Sigmoid' | 'Softmax';
   if (IDENTITY_OBJECTIVES.has(objective)) {
     nTargets = 1;
-    baseMargin = baseScore;
+    toMargin = (b) => b;
     outOp = 'Identity';
   } else if (LOGISTIC_OBJECTIVES.has(objective)) {
     nTargets = 1;
-    baseMargin = Math.log(baseScore / (1 - baseScore));
+    toMargin = (b) => Math.log(b / (1 - b));
     outOp = 'Sigmoid';
   } else if (objective === 'multi:softprob') {
     nTargets = numClass;
-    baseMargin = baseScore;
+    toMargin = (b) => b;
     outOp = 'Softmax';
   } else {
     throw new Error(`ONNX export: objective ${objective} is not supported (use reg:squarederror, binary:logistic, multi:softprob or rank:pairwise)`);
@@ -96,7 +97,9 @@ export function xgboostToOnnx(model: XgbModelJson, opts: TreeExportOptions): Uin
   }
   // Without any tree the ensemble operator is ill-formed: add one zero leaf.
   if (nTrees === 0) a.addLeaf(0, 0, 0, 0);
-  const ensemble = treeEnsembleNode(a, { nTargets, baseValues: Array(nTargets).fill(baseMargin), name: 'xgboost_trees' });
+  if (baseScores.length !== 1 && baseScores.length !== nTargets) throw new Error(`ONNX export: base_score ${lp.base_score} has ${baseScores.length} values for ${nTargets} output(s)`);
+  const baseValues = baseScores.length === 1 ? Array(nTargets).fill(toMargin(baseScores[0]!)) : baseScores.map(toMargin);
+  const ensemble = treeEnsembleNode(a, { nTargets, baseValues, name: 'xgboost_trees' });
   const head = scoreHead('margin', outOp, nTargets, opts.classScore);
   return encodeModel({
     graphName: 'xgboost_tree_ensemble',
@@ -118,6 +121,14 @@ export function xgboostToOnnx(model: XgbModelJson, opts: TreeExportOptions): Uin
       ...(opts.metadata ?? {}),
     },
   });
+}
+
+/** base_score of XGBoost's JSON: `"5E-1"` (1.x) or `"[5E-1]"` / `"[a,b,c]"` (≥ 2.0) → numbers. */
+function parseBaseScore(v: string): number[] {
+  const t = v.trim();
+  const vals = t.startsWith('[') ? t.slice(1, -1).split(',').map(Number) : [Number(t)];
+  if (vals.length === 0 || vals.some((x) => !Number.isFinite(x))) throw new Error(`ONNX export: cannot read base_score ${JSON.stringify(v)}`);
+  return vals;
 }
 
 /**
