@@ -7,7 +7,11 @@
  * 2022), Independence Day, Labor Day (1st Mon Sep), Thanksgiving (4th Thu Nov), Christmas — a
  * Saturday holiday is observed the Friday before (except New Year's Day), a Sunday holiday the
  * Monday after — plus the unscheduled closures the exchange announced (listed below).
- * `weekdays`: Monday..Friday. `24x7`: every day. Declared `holidays` are removed from any of them.
+ * `weekdays`: Monday..Friday. `24x7`: every day. Declared `holidays` are removed from any of them;
+ * declared special sessions (an exchange opening on a weekend or a holiday: budget-day Saturdays,
+ * Diwali Muhurat trading) are added back. Exchanges whose holidays follow no rule (NSE: lunar
+ * festivals) are weekdays plus a declared holiday list, which the caller supplies
+ * (configs/data/calendars/<name>.yml, read by data/calendars.ts).
  */
 
 /** Unscheduled NYSE full-day closures (national mourning days, weather), from NYSE announcements. */
@@ -22,10 +26,12 @@ export const NYSE_SPECIAL_CLOSURES: readonly string[] = [
 
 const DAY = 86_400_000;
 
+/** `YYYY-MM-DD` of a UTC epoch-ms instant. */
 export function isoDate(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
+/** UTC epoch ms of a `YYYY-MM-DD` date; throws on anything else. */
 export function parseIsoDate(d: string): number {
   const ms = Date.parse(`${d}T00:00:00Z`);
   if (!Number.isFinite(ms)) throw new Error(`bad date "${d}" (expected YYYY-MM-DD)`);
@@ -94,9 +100,16 @@ export type CalendarRule = 'nyse' | 'weekdays' | '24x7';
 
 /**
  * Session dates of a rule-based calendar between `from` and `to` inclusive (YYYY-MM-DD), minus
- * `extraHolidays`. Throws on a malformed date or from > to.
+ * `extraHolidays`, plus `specialSessions` that fall in the range (a declared session wins over a
+ * weekend or a holiday). Throws on a malformed date or from > to.
  */
-export function calendarDates(rule: CalendarRule, from: string, to: string, extraHolidays: readonly string[] = []): string[] {
+export function calendarDates(
+  rule: CalendarRule,
+  from: string,
+  to: string,
+  extraHolidays: readonly string[] = [],
+  specialSessions: readonly string[] = [],
+): string[] {
   const a = parseIsoDate(from);
   const b = parseIsoDate(to);
   if (a > b) throw new Error(`calendar range ${from}..${to} is empty`);
@@ -104,11 +117,16 @@ export function calendarDates(rule: CalendarRule, from: string, to: string, extr
   if (rule === 'nyse') {
     for (let y = new Date(a).getUTCFullYear(); y <= new Date(b).getUTCFullYear(); y++) for (const h of nyseHolidays(y)) closed.add(h);
   }
+  const special = new Set(specialSessions);
   const out: string[] = [];
   for (let t = a; t <= b; t += DAY) {
+    const d = isoDate(t);
+    if (special.has(d)) {
+      out.push(d);
+      continue;
+    }
     const wd = new Date(t).getUTCDay();
     if (rule !== '24x7' && (wd === 0 || wd === 6)) continue;
-    const d = isoDate(t);
     if (!closed.has(d)) out.push(d);
   }
   return out;

@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { StepError } from '../lib/errors.ts';
+import { excerpt, headerExcerpt, normalizeHeaderName } from './headers.ts';
+import { readSourceBytes, relToRoot, type FileFailure, type FileFailureCode } from './source-files.ts';
+
+export { normalizeHeaderName } from './headers.ts';
+export { relToRoot } from './source-files.ts';
 
 /** What the structural pre-scan learnt about one raw CSV file. */
 export interface ScannedFile {
@@ -9,12 +12,15 @@ export interface ScannedFile {
   abs: string;
   /** Path relative to the data root (as recorded in manifests and quarantine rows). */
   rel: string;
+  /** sha256 of exactly the bytes read (and parsed). */
   sha256: string;
   bytes: number;
   /** Data records (lines after the header). */
   rows: number;
   /** Header names as read (trimmed), or null for header-less files. */
   header: string[] | null;
+  /** The bytes DuckDB parses: the file as read, without a UTF-8 BOM and trailing blank lines. */
+  data: Buffer;
 }
 
 /** Thrown for a structurally broken input file; names the file and line; never retried. */
@@ -24,111 +30,149 @@ export class InputFileError extends StepError {
   }
 }
 
-/** Path of `abs` relative to `root` when inside it, else the absolute path. */
-export function relToRoot(root: string, abs: string): string {
-  const r = path.relative(root, abs);
-  return r.startsWith('..') || path.isAbsolute(r) ? abs : r.split(path.sep).join('/');
+/** Options of the structural scan. */
+export interface ScanOptions {
+  delimiter: string;
+  /** Exact header to require (compared normalised; `fold` compares case-insensitively), `false` = no header row, `'any'` = read it. */
+  expectedHeader: string[] | false | 'any';
+  /** Field count of header-less files. */
+  expectedFields?: number;
+  /** Compare header names case-insensitively. */
+  fold?: boolean;
+}
+
+type ScanResult = { ok: true; header: string[] | null; rows: number; data: Buffer } | { ok: false; code: FileFailureCode; line?: number; reason: string };
+
+/**
+ * Structural check of delimited text held in memory, in one pass (RFC 4180 quoting, as DuckDB's
+ * strict CSV reader parses it):
+ * - UTF-8 validity (the line and byte of the first invalid sequence), no NUL bytes;
+ * - the header row equals `expectedHeader` (names compared normalised);
+ * - every record has the header's number of fields; a quote only opens a field, `""` escapes a
+ *   quote inside a quoted field, a closing quote is followed by a delimiter or the line end; a
+ *   short last record is reported as a truncated file; no bare carriage returns, no blank lines
+ *   inside the file (blank lines at the end are ignored);
+ * - the file is not empty.
+ * Never throws; errors name the file and line and quote at most a short escaped excerpt.
+ */
+export function scanBuffer(buf: Buffer, rel: string, opts: ScanOptions): ScanResult {
+  const bad = (code: FileFailureCode, reason: string, line?: number): ScanResult => ({ ok: false, code, reason, line });
+  if (buf.length === 0) return bad('empty_file', `source file ${rel} is empty (0 bytes); re-download it or remove it from the source folder`);
+  let start = buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
+  let end = buf.length;
+  while (end > start && (buf[end - 1] === 0x0a || buf[end - 1] === 0x0d)) end--;
+  const nul = buf.indexOf(0, start);
+  if (nul >= 0 && nul < end) return bad('binary_content', `source file ${rel} line ${countLines(buf, nul)}: NUL byte — the file is binary or corrupt, not CSV text`, countLines(buf, nul));
+  const inv = firstInvalidUtf8(buf.subarray(0, end), start);
+  if (inv >= 0) {
+    const line = countLines(buf, inv);
+    const lineStart = buf.lastIndexOf(0x0a, inv - 1) + 1;
+    return bad('bad_encoding', `source file ${rel} is not valid UTF-8: line ${line}, byte ${inv - lineStart + 1} (0x${buf[inv]!.toString(16).padStart(2, '0')}); re-encode it as UTF-8 (e.g. iconv -f latin1 -t utf-8)`, line);
+  }
+  if (end === start) return bad('empty_file', `source file ${rel} holds no text (only a byte-order mark or blank lines); re-download it`);
+  const data = buf.subarray(start, end);
+  const r = scanRecords(data, rel, opts);
+  return r.ok ? { ...r, data } : r;
+}
+
+function scanRecords(d: Buffer, rel: string, opts: ScanOptions): ScanResult {
+  const delim = opts.delimiter.charCodeAt(0);
+  let expected = opts.expectedFields ?? (Array.isArray(opts.expectedHeader) ? opts.expectedHeader.length : 0);
+  let header: string[] | null = null;
+  let line = 1;
+  let records = 0;
+  let fields = 1;
+  let lineStart = 0;
+  let state: 'start' | 'unquoted' | 'quoted' | 'closed' = 'start';
+  const quoteError = (msg: string): ScanResult => ({ ok: false, code: 'malformed_record', line, reason: `source file ${rel} line ${line}: ${msg} — malformed record; fix or remove this line` });
+  const endRecord = (endPos: number, isLast: boolean): ScanResult | undefined => {
+    const text = d.toString('utf8', lineStart, endPos).replace(/\r$/, '');
+    if (text === '') return { ok: false, code: 'malformed_record', line, reason: `source file ${rel} line ${line}: blank line inside the file; remove it` };
+    if (line === 1 && opts.expectedHeader !== false) {
+      header = text.split(opts.delimiter).map(normalizeHeaderName);
+      if (Array.isArray(opts.expectedHeader)) {
+        const norm = (h: string) => (opts.fold ? normalizeHeaderName(h).toLowerCase() : normalizeHeaderName(h));
+        const want = opts.expectedHeader.map(norm);
+        const got = header.map(norm);
+        if (got.length !== want.length || got.some((h, i) => h !== want[i])) {
+          const missing = opts.expectedHeader.filter((h) => !got.includes(norm(h)));
+          return {
+            ok: false, code: 'wrong_header', line: 1,
+            reason: `source file ${rel} line 1: wrong header ${headerExcerpt(header)}; the dataset contract expects [${opts.expectedHeader.join(', ')}]` +
+              (missing.length ? ` (missing: ${missing.join(', ')})` : ' (same names, other order or count)') + ` — fix the file, or the contract's source.header`,
+          };
+        }
+      }
+      expected = header.length;
+      return undefined;
+    }
+    if (!expected) expected = fields;
+    if (fields !== expected) {
+      const truncated = isLast && fields < expected;
+      return {
+        ok: false, code: truncated ? 'truncated' : 'malformed_record', line,
+        reason: `source file ${rel} line ${line}: ${fields} field(s), expected ${expected}` +
+          (truncated ? ' — the file looks truncated (last record cut short); re-download it' : ` — malformed record; fix or remove this line: ${excerpt(text, 60)}`),
+      };
+    }
+    records++;
+    return undefined;
+  };
+  for (let i = 0; i < d.length; i++) {
+    const c = d[i]!;
+    if (state === 'quoted') {
+      if (c === 0x22) {
+        if (d[i + 1] === 0x22) i++;
+        else state = 'closed';
+      }
+      continue;
+    }
+    if (c === 0x0d && d[i + 1] !== 0x0a) return { ok: false, code: 'bad_line_endings', line, reason: `source file ${rel} line ${line}: bare carriage return (old Mac line endings or a stray CR); convert the file to LF or CRLF line endings` };
+    if (c === delim) {
+      fields++;
+      state = 'start';
+    } else if (c === 0x0a) {
+      const err = endRecord(i, false);
+      if (err) return err;
+      line++;
+      fields = 1;
+      lineStart = i + 1;
+      state = 'start';
+    } else if (c === 0x22) {
+      if (state === 'start') state = 'quoted';
+      else return quoteError(state === 'closed' ? 'a quote inside a quoted field must be doubled ("")' : 'a quote inside an unquoted field (quote the whole field)');
+    } else if (state === 'closed' && c !== 0x0d) return quoteError('text after the closing quote of a field');
+    else if (state === 'start') state = 'unquoted';
+  }
+  if (state === 'quoted') return { ok: false, code: 'truncated', line, reason: `source file ${rel} line ${line}: unterminated quoted field — the file looks truncated; re-download it` };
+  if (lineStart < d.length) {
+    const err = endRecord(d.length, true);
+    if (err) return err;
+  }
+  if (opts.expectedHeader !== false && header === null) return { ok: false, code: 'empty_file', line: 1, reason: `source file ${rel} has no header line` };
+  return { ok: true, header, rows: records, data: d };
+}
+
+/** Reads (safely, once) and scans a file; returns the scanned file or its failure. */
+export function scanSourceFile(abs: string, dataRoot: string, opts: ScanOptions, root = dataRoot): { file: ScannedFile } | { failure: FileFailure } {
+  const rel = relToRoot(dataRoot, abs);
+  const read = readSourceBytes(abs, rel, root);
+  if ('failure' in read) return read;
+  const r = scanBuffer(read.buf, rel, opts);
+  if (!r.ok) return { failure: { rel, code: r.code, reason: r.reason, line: r.line } };
+  const sha256 = 'sha256:' + createHash('sha256').update(read.buf).digest('hex');
+  return { file: { abs, rel, sha256, bytes: read.buf.length, rows: r.rows, header: r.header, data: r.data } };
 }
 
 /**
- * Structural check of a delimited text file before DuckDB reads it, in one pass over its bytes:
- * - UTF-8 validity (error names the line and byte column of the first invalid sequence);
- * - the header row equals `expectedHeader` (names compared after trimming spaces);
- * - every record has the same number of fields as the header (`expectedFields` for header-less
- *   files), quotes respected; a short last record is reported as a truncated file;
- * - the file is not empty.
- * Also returns the sha256 of the bytes and the record count.
- * Throws InputFileError (non-retryable) naming the file and line, with how to fix it.
+ * Reads and scans one source file (see {@link scanBuffer}); returns its sha256 (of the bytes
+ * read), record count, header and bytes. Throws InputFileError (non-retryable) naming the file
+ * and line, with how to fix it; refuses FIFOs, devices and links leaving the data root unread.
  */
-export function scanDelimitedFile(
-  abs: string,
-  dataRoot: string,
-  opts: { delimiter: string; expectedHeader: string[] | false; expectedFields?: number },
-): ScannedFile {
-  const rel = relToRoot(dataRoot, abs);
-  let buf: Buffer;
-  try {
-    buf = readFileSync(abs);
-  } catch (e) {
-    throw new InputFileError(`cannot read source file ${rel}: ${(e as Error).message}`);
-  }
-  const sha256 = 'sha256:' + createHash('sha256').update(buf).digest('hex');
-  if (buf.length === 0) throw new InputFileError(`source file ${rel} is empty (0 bytes); re-download it or remove it from the source folder`);
-  let start = 0;
-  if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) start = 3; // UTF-8 BOM
-  const bad = firstInvalidUtf8(buf, start);
-  if (bad >= 0) {
-    const line = countLines(buf, bad);
-    const lineStart = buf.lastIndexOf(0x0a, bad - 1) + 1;
-    throw new InputFileError(
-      `source file ${rel} is not valid UTF-8: line ${line}, byte ${bad - lineStart + 1} (0x${buf[bad]!.toString(16).padStart(2, '0')}); ` +
-        `re-encode it as UTF-8 (e.g. iconv -f latin1 -t utf-8)`,
-      { file: rel, line },
-    );
-  }
-  const delim = opts.delimiter.charCodeAt(0);
-  let fields = 1;
-  let inQuotes = false;
-  let line = 1;
-  let lineStartPos = start;
-  let records = 0;
-  let header: string[] | null = null;
-  let expected = opts.expectedFields ?? (opts.expectedHeader ? opts.expectedHeader.length : 0);
-  const endRecord = (endPos: number, isLast: boolean) => {
-    const empty = endPos === lineStartPos || (endPos === lineStartPos + 1 && buf[lineStartPos] === 0x0d);
-    if (empty) {
-      if (isLast) return;
-      throw new InputFileError(`source file ${rel} line ${line}: empty line inside the file; remove it`, { file: rel, line });
-    }
-    if (line === 1 && opts.expectedHeader !== false) {
-      header = buf.toString('utf8', lineStartPos, endPos).replace(/\r$/, '').split(opts.delimiter).map(normalizeHeaderName);
-      const want = opts.expectedHeader.map(normalizeHeaderName);
-      if (header.length !== want.length || header.some((h, i) => h !== want[i])) {
-        throw new InputFileError(
-          `source file ${rel} line 1: wrong header [${header.join(', ')}]; the dataset contract expects [${want.join(', ')}] ` +
-            `(fix the file, or the contract's source.header)`,
-          { file: rel, line: 1, header, expected: want },
-        );
-      }
-      expected = header.length;
-    } else {
-      if (!expected) expected = fields;
-      if (fields !== expected) {
-        const text = buf.toString('utf8', lineStartPos, Math.min(endPos, lineStartPos + 200)).replace(/\r$/, '');
-        const truncated = isLast && fields < expected;
-        throw new InputFileError(
-          `source file ${rel} line ${line}: ${fields} field(s), expected ${expected}` +
-            (truncated ? ' — the file looks truncated (last record cut short); re-download it' : ' — malformed record; fix or remove this line') +
-            `: "${text}"`,
-          { file: rel, line, fields, expected },
-        );
-      }
-      records++;
-    }
-  };
-  for (let i = start; i < buf.length; i++) {
-    const c = buf[i]!;
-    if (c === 0x22) inQuotes = !inQuotes;
-    else if (inQuotes) continue;
-    else if (c === delim) fields++;
-    else if (c === 0x0a) {
-      endRecord(i, false);
-      line++;
-      fields = 1;
-      lineStartPos = i + 1;
-    }
-  }
-  if (inQuotes) throw new InputFileError(`source file ${rel} line ${line}: unterminated quoted field — the file looks truncated; re-download it`, { file: rel, line });
-  if (lineStartPos < buf.length) endRecord(buf.length, true);
-  if (opts.expectedHeader !== false && header === null) {
-    throw new InputFileError(`source file ${rel} has no header line; expected [${opts.expectedHeader.join(', ')}]`, { file: rel, line: 1 });
-  }
-  return { abs, rel, sha256, bytes: buf.length, rows: records, header };
-}
-
-/** Header names are compared trimmed, unquoted, with inner whitespace runs collapsed to one space. */
-export function normalizeHeaderName(h: string): string {
-  return h.trim().replace(/^"(.*)"$/, '$1').trim().replace(/\s+/g, ' ');
+export function scanDelimitedFile(abs: string, dataRoot: string, opts: { delimiter: string; expectedHeader: string[] | false; expectedFields?: number }): ScannedFile {
+  const r = scanSourceFile(abs, dataRoot, opts);
+  if ('failure' in r) throw new InputFileError(r.failure.reason, { file: r.failure.rel, line: r.failure.line, code: r.failure.code });
+  return r.file;
 }
 
 function countLines(buf: Buffer, end: number): number {

@@ -1,9 +1,11 @@
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ArtifactRef, ArtifactStore } from '../../artifacts/store.ts';
 import { queryRows, sqlString } from '../../lib/duckdb.ts';
 import { StepError } from '../../lib/errors.ts';
-import type { ScannedFile } from '../scan.ts';
+import { InputFileError, type ScannedFile } from '../scan.ts';
 
 /** Hooks an ingest function gets from its caller (step context or CLI). */
 export interface IngestEnv {
@@ -11,6 +13,8 @@ export interface IngestEnv {
   dataRoot: string;
   signal?: AbortSignal;
   progress?: (p: { fraction?: number; message?: string }) => void;
+  /** The ingest's clock (default: now): rows dated after it plus the contract's `bounds.future_days` are implausible. */
+  now?: Date;
 }
 
 /** Throws a StepError when the run was cancelled. */
@@ -25,10 +29,13 @@ export function positional(n: number): string[] {
 
 /**
  * Loads CSV files into table `raw_<name>` with every column VARCHAR (raw text kept for the
- * quarantine), plus `src` (path relative to the data root) and `line` (1-based line number in its
- * file; the header is line 1). Row order inside a file is the file's order (DuckDB preserves
- * insertion order); the pre-scan guarantees one record per line, so `line` is exact.
- * Checks that DuckDB read as many rows per file as the pre-scan counted.
+ * quarantine), plus `src` (path relative to the data root), `line` (1-based line number in its
+ * file; the header is line 1) and `file_no` (index in `files`). DuckDB parses the bytes the
+ * pre-scan read and hashed (`ScannedFile.data`, written to a private temp folder for the
+ * duration of the load), never the source path again, so the manifest's sha256 describes exactly
+ * what was loaded. Row order inside a file is the file's order; the pre-scan guarantees one
+ * record per line, so `line` is exact. Throws InputFileError naming the file when DuckDB reads
+ * another number of rows than the pre-scan counted or cannot parse it.
  */
 export async function loadRawCsv(
   con: DuckDBConnection,
@@ -36,23 +43,50 @@ export async function loadRawCsv(
   files: ScannedFile[],
   opts: { delimiter: string; header: boolean; nColumns: number },
 ): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'trademl-ingest-'));
+  try {
+    const copies = files.map((f, i) => {
+      const p = path.join(dir, `${i}.csv`);
+      writeFileSync(p, f.data, { mode: 0o600 });
+      return p;
+    });
+    await readCopies(con, table, files, copies, opts);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function readCopies(con: DuckDBConnection, table: string, files: ScannedFile[], copies: string[], opts: { delimiter: string; header: boolean; nColumns: number }): Promise<void> {
   const cols = positional(opts.nColumns);
   const colSpec = `{${cols.map((c) => `'${c}':'VARCHAR'`).join(', ')}}`;
-  const list = files.map((f) => sqlString(f.abs)).join(', ');
-  await con.run(`CREATE OR REPLACE TEMP TABLE _rawload AS SELECT * FROM read_csv([${list}], header=${opts.header}, auto_detect=false,
-      delim=${sqlString(opts.delimiter)}, quote='"', escape='"', columns=${colSpec}, filename=true, strict_mode=true)`);
-  const idx = files.map((f, i) => `(${sqlString(f.abs)}, ${sqlString(f.rel)}, ${i})`).join(', ');
+  const read = (list: string[]) => `SELECT * FROM read_csv([${list.map(sqlString).join(', ')}], header=${opts.header}, auto_detect=false,
+      delim=${sqlString(opts.delimiter)}, quote='"', escape='"', columns=${colSpec}, filename=true, strict_mode=true, null_padding=false)`;
+  try {
+    await con.run(`CREATE OR REPLACE TEMP TABLE _rawload AS ${read(copies)}`);
+  } catch (e) {
+    // Name the file DuckDB could not parse (its own message quotes file content: never shown).
+    for (let i = 0; i < copies.length; i++) {
+      try {
+        await con.run(`CREATE OR REPLACE TEMP TABLE _probe AS ${read([copies[i]!])}`);
+      } catch (e2) {
+        const line = /line:?\s*(\d+)/i.exec(String((e2 as Error).message))?.[1];
+        throw new InputFileError(`source file ${files[i]!.rel}${line ? ` line ${line}` : ''}: the CSV parser rejected it (quoting or field count); check quotes and delimiters there`, { file: files[i]!.rel, line: line ? Number(line) : undefined, code: 'parser_error' });
+      }
+    }
+    throw e;
+  }
+  const idx = files.map((f, i) => `(${sqlString(copies[i]!)}, ${sqlString(f.rel)}, ${i})`).join(', ');
   await con.run(`CREATE OR REPLACE TEMP TABLE _fidx AS SELECT * FROM (VALUES ${idx}) v(filename, src, file_no)`);
   // Rows of one file are contiguous in insertion order: line = rowid - first rowid of the file + header.
   await con.run(`CREATE OR REPLACE TEMP TABLE _fspan AS SELECT filename, min(rowid) AS r0, max(rowid) AS r1, count(*)::INTEGER AS n FROM _rawload GROUP BY filename`);
   const spans = await queryRows<{ filename: string; r0: bigint; r1: bigint; n: number }>(con, `SELECT * FROM _fspan`);
   const byFile = new Map(spans.map((s) => [s.filename, s]));
-  for (const f of files) {
-    const s = byFile.get(f.abs);
+  files.forEach((f, i) => {
+    const s = byFile.get(copies[i]!);
     const n = s?.n ?? 0;
-    if (n !== f.rows) throw new StepError({ message: `source file ${f.rel}: DuckDB read ${n} rows but the file has ${f.rows} records; check quoting and line endings`, type: 'InputFileError', nonRetryable: true });
+    if (n !== f.rows) throw new InputFileError(`source file ${f.rel}: the CSV parser read ${n} rows but the file has ${f.rows} records; check quoting and line endings`, { file: f.rel, code: 'parser_error' });
     if (s && Number(s.r1 - s.r0) + 1 !== n) throw new StepError({ message: `internal: rows of ${f.rel} were not read contiguously; cannot assign line numbers`, type: 'IngestError', nonRetryable: true });
-  }
+  });
   await con.run(`CREATE OR REPLACE TEMP TABLE ${table} AS
     SELECT ${cols.map((c) => `r.${c}`).join(', ')}, x.src, (r.rowid - s.r0 + ${opts.header ? 2 : 1})::BIGINT AS line, x.file_no
     FROM _rawload r JOIN _fidx x ON r.filename = x.filename JOIN _fspan s ON r.filename = s.filename`);
@@ -130,7 +164,7 @@ export function wrapIngestError(dataset: string, e: unknown): Error {
  * Splits contract-valid rows of `src` (rows with `rule IS NULL`) by key: exact duplicates (same key
  * and same `valueCols`) collapse to one row (the first by file and line), keys with different
  * versions go to `quarantine` as `conflicting_duplicate` (every version). `src` must have columns
- * src, line, symbol, date_s, raw, rule (the ingest's parsed table). Creates table `dst`
+ * src, line, symbol, date_s (or `dateExpr`), raw, rule (the ingest's parsed table). Creates table `dst`
  * with the surviving rows. Returns the number of collapsed duplicate rows.
  */
 export async function dedupeByKey(
@@ -140,6 +174,7 @@ export async function dedupeByKey(
   keyCols: string[],
   valueCols: string[],
   rawExpr = 'raw',
+  dateExpr = 'date_s',
 ): Promise<number> {
   const key = keyCols.join(', ');
   // Fast path: no repeated key among the valid rows.
@@ -151,7 +186,7 @@ export async function dedupeByKey(
   await con.run(`CREATE OR REPLACE TEMP TABLE _keyed AS SELECT *, count(*) OVER k AS n_key,
       count(DISTINCT (${valueCols.join(', ')})) OVER k AS n_versions
     FROM ${src} WHERE rule IS NULL WINDOW k AS (PARTITION BY ${key})`);
-  await con.run(`INSERT INTO quarantine SELECT 'conflicting_duplicate', src, line, symbol, date_s, ${rawExpr},
+  await con.run(`INSERT INTO quarantine SELECT 'conflicting_duplicate', src, line, symbol, ${dateExpr}, ${rawExpr},
       format('{} versions of the same key in {} rows', n_versions, n_key)
     FROM _keyed WHERE n_versions > 1`);
   const d = await queryRows<{ d: number }>(con, `SELECT coalesce(sum(n_key - 1), 0)::INTEGER AS d FROM (SELECT DISTINCT ${key}, n_key FROM _keyed WHERE n_versions = 1 AND n_key > 1)`);
