@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import got, { HTTPError, RequestError, type Got } from 'got';
+import got, { type Got } from 'got';
 import { UserError } from '../lib/errors.ts';
 import { logger } from '../lib/log.ts';
 import { normaliseArtifactPath } from './local.ts';
+import { checkServerVersion, deletedExperimentFix, isPermanentServerAnswer, toTrackerError } from './mlflowErrors.ts';
 import {
   TrackerError,
   VALUE_LIMITS,
@@ -54,8 +56,15 @@ export function mlflowOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Mlfl
 }
 
 const RETRY_STATUS = [429, 500, 502, 503, 504];
+const TRANSIENT_CODES = ['ETIMEDOUT', 'ECONNRESET', 'EADDRINUSE', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'ENETUNREACH', 'EAI_AGAIN'];
 /** MLflow caps dataset digests at 36 chars; the full digest travels in this input tag. */
 const FULL_DIGEST_TAG = 'trademl.digest';
+/**
+ * Client-generated id of one logical create (run or model version). A create whose answer was lost
+ * (timeout, reset, 5xx after the commit) is looked up by this tag before it is sent again, so a
+ * retried POST never makes a duplicate. Bookkeeping only: hidden from getRun/model version tags.
+ */
+export const REQUEST_ID_TAG = 'trademl.request_id';
 
 type Json = Record<string, unknown>;
 
@@ -64,12 +73,20 @@ type Json = Record<string, unknown>;
  * using `got` with timeouts and retries with exponential backoff on 429/5xx and network errors.
  * Artifact upload needs a server started with artifact proxying (`--serve-artifacts`, the default
  * since MLflow 2.0): runs whose artifact URI is not `mlflow-artifacts:` are refused with a clear error.
+ * Before its first request it reads `GET /version` and refuses servers older than
+ * {@link MIN_MLFLOW_VERSION}. `runs/create` and `model-versions/create` are idempotent under retries
+ * (see {@link REQUEST_ID_TAG}); every other call MLflow already treats idempotently (identical
+ * metrics, params and inputs are deduplicated, tags and aliases overwrite). Misconfigured servers
+ * (Host-header check, no artifact proxy, deleted experiment) get errors that say how to fix them.
  */
 export class MlflowTracker implements Tracker {
   readonly kind = 'mlflow' as const;
   readonly location: string;
   private readonly http: Got;
   private readonly artifactRoots = new Map<string, string>();
+  private readonly retries: number;
+  private readonly backoffMs: number;
+  private server?: Promise<string>;
 
   constructor(opts: MlflowOptions) {
     let url: URL;
@@ -89,6 +106,8 @@ export class MlflowTracker implements Tracker {
     else if (username !== undefined) headers.authorization = `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}`;
     const retries = opts.retries ?? 5;
     const backoff = opts.backoffMs ?? 500;
+    this.retries = retries;
+    this.backoffMs = backoff;
     this.http = got.extend({
       prefixUrl: base,
       headers,
@@ -97,15 +116,14 @@ export class MlflowTracker implements Tracker {
         limit: retries,
         methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
         statusCodes: RETRY_STATUS,
-        errorCodes: ['ETIMEDOUT', 'ECONNRESET', 'EADDRINUSE', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'ENETUNREACH', 'EAI_AGAIN'],
+        errorCodes: TRANSIENT_CODES,
         calculateDelay: ({ attemptCount, retryOptions, error, retryAfter }) => {
           if (attemptCount > retryOptions.limit) return 0;
           const status = error.response?.statusCode;
           const retriable = status ? RETRY_STATUS.includes(status) : retryOptions.errorCodes.includes(error.code);
-          if (!retriable) return 0;
+          if (!retriable || isPermanentServerAnswer(error)) return 0;
           if (retryAfter !== undefined && retryAfter > 0) return Math.min(retryAfter, 60_000);
-          const exp = Math.min(backoff * 2 ** (attemptCount - 1), 30_000);
-          return exp / 2 + Math.random() * (exp / 2);
+          return this.backoff(attemptCount);
         },
       },
       hooks: {
@@ -119,41 +137,105 @@ export class MlflowTracker implements Tracker {
     });
   }
 
-  private async call<T = Json>(method: 'GET' | 'POST' | 'DELETE' | 'PATCH', endpoint: string, body?: Json): Promise<T> {
-    const opts: Record<string, unknown> = { method, responseType: 'json' };
+  /** Exponential backoff with jitter for retry `attempt` (1-based): backoffMs·2^(attempt-1), capped at 30 s, half of it random. */
+  private backoff(attempt: number): number {
+    const exp = Math.min(this.backoffMs * 2 ** (attempt - 1), 30_000);
+    return exp / 2 + Math.random() * (exp / 2);
+  }
+
+  /**
+   * The server's MLflow version (`GET /version`, read once per tracker). Throws TrackerError
+   * SERVER_TOO_OLD for servers older than MIN_MLFLOW_VERSION, NOT_MLFLOW when the URL answers with
+   * something else; a transport failure is not remembered, so the next call tries again.
+   */
+  serverVersion(): Promise<string> {
+    this.server ??= (async () => {
+      let text: string;
+      try {
+        text = await this.http.get('version').text();
+      } catch (err) {
+        const e = toTrackerError(err, 'GET', 'version', this.location);
+        if (e.httpStatus === 404) {
+          throw new TrackerError(`the server at ${this.location} has no GET /version; it is not an MLflow tracking server ≥ 2.4 (or MLFLOW_TRACKING_URI misses its --static-prefix)`, 'NOT_MLFLOW', 404);
+        }
+        throw e;
+      }
+      return checkServerVersion(text, this.location);
+    })();
+    this.server.catch((err: unknown) => {
+      if (!(err instanceof TrackerError) || !['SERVER_TOO_OLD', 'NOT_MLFLOW'].includes(err.code)) this.server = undefined;
+    });
+    return this.server;
+  }
+
+  private async call<T = Json>(method: 'GET' | 'POST' | 'DELETE' | 'PATCH', endpoint: string, body?: Json, opts: { once?: boolean } = {}): Promise<T> {
+    await this.serverVersion();
+    const req: Record<string, unknown> = { method, responseType: 'json' };
+    if (opts.once) req.retry = { limit: 0 };
     if (body && method === 'GET') {
       const sp = new URLSearchParams();
       for (const [k, v] of Object.entries(body)) if (v !== undefined) sp.append(k, String(v));
-      opts.searchParams = sp;
-    } else if (body) opts.json = body;
+      req.searchParams = sp;
+    } else if (body) req.json = body;
     try {
-      const res = await this.http(`api/2.0/mlflow/${endpoint}`, opts as never);
+      const res = await this.http(`api/2.0/mlflow/${endpoint}`, req as never);
       return (res.body ?? {}) as T;
     } catch (err) {
-      throw toTrackerError(err, method, endpoint);
+      throw toTrackerError(err, method, endpoint, this.location);
+    }
+  }
+
+  /**
+   * POSTs a create at most once per attempt, and before each re-send looks the object up with
+   * `find` (by its {@link REQUEST_ID_TAG}): a create whose answer was lost after the server committed
+   * it is found instead of made twice. Retries like every other call (retriable statuses, network errors).
+   */
+  private async createOnce<T>(endpoint: string, body: Json, parse: (r: Json) => T, find: () => Promise<T | undefined>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return parse(await this.call<Json>('POST', endpoint, body, { once: true }));
+      } catch (err) {
+        const status = err instanceof TrackerError ? err.httpStatus : undefined;
+        const transient = err instanceof TrackerError && (status ? RETRY_STATUS.includes(status) && !/ARTIFACTS_NOT_PROXIED/.test(err.code) : TRANSIENT_CODES.includes(err.code));
+        if (!transient || attempt > this.retries) throw err;
+        logger.warn({ endpoint, status, code: (err as TrackerError).code, retry: attempt }, 'mlflow create retried (looked up by request id first)');
+        await new Promise((r) => setTimeout(r, this.backoff(attempt)));
+        const found = await find();
+        if (found) return found;
+      }
     }
   }
 
   async getExperimentByName(name: string): Promise<Experiment | undefined> {
     try {
       const r = await this.call<{ experiment: Json }>('GET', 'experiments/get-by-name', { experiment_name: name });
-      return { experimentId: String(r.experiment.experiment_id), name: String(r.experiment.name), artifactLocation: r.experiment.artifact_location as string | undefined };
+      return {
+        experimentId: String(r.experiment.experiment_id),
+        name: String(r.experiment.name),
+        artifactLocation: r.experiment.artifact_location as string | undefined,
+        lifecycleStage: r.experiment.lifecycle_stage === 'deleted' ? 'deleted' : 'active',
+      };
     } catch (err) {
       if (err instanceof TrackerError && err.code === 'RESOURCE_DOES_NOT_EXIST') return undefined;
       throw err;
     }
   }
 
+  /** Id of the active experiment `name`, created when absent. Throws EXPERIMENT_DELETED (with the fix) when it sits in the trash. */
   async getOrCreateExperiment(name: string): Promise<string> {
+    const active = (e: Experiment): string => {
+      if (e.lifecycleStage === 'deleted') throw new TrackerError(`MLflow experiment "${name}" at ${this.location} is deleted. ${deletedExperimentFix(e.experimentId, name)}`, 'EXPERIMENT_DELETED');
+      return e.experimentId;
+    };
     const found = await this.getExperimentByName(name);
-    if (found) return found.experimentId;
+    if (found) return active(found);
     try {
       const r = await this.call<{ experiment_id: string }>('POST', 'experiments/create', { name });
       return String(r.experiment_id);
     } catch (err) {
       if (err instanceof TrackerError && err.code === 'RESOURCE_ALREADY_EXISTS') {
         const again = await this.getExperimentByName(name);
-        if (again) return again.experimentId;
+        if (again) return active(again);
       }
       throw err;
     }
@@ -174,12 +256,18 @@ export class MlflowTracker implements Tracker {
     };
   }
 
+  /** Creates a run; idempotent under retries (a lost answer is found by its request-id tag, never created twice). */
   async createRun(opts: { experimentId: string; runName?: string; startTime?: number; tags?: Record<string, string> }): Promise<RunInfo> {
-    const tags = Object.entries(opts.tags ?? {}).map(([key, value]) => ({ key, value }));
+    const requestId = randomUUID();
+    const tags = [{ key: REQUEST_ID_TAG, value: requestId }, ...Object.entries(opts.tags ?? {}).filter(([k]) => k !== REQUEST_ID_TAG).map(([key, value]) => ({ key, value }))];
     const body: Json = { experiment_id: opts.experimentId, start_time: opts.startTime ?? Date.now(), tags: tags.slice(0, 100) };
     if (opts.runName) body.run_name = opts.runName;
-    const r = await this.call<{ run: { info: Json } }>('POST', 'runs/create', body);
-    const info = this.runInfo(r.run.info);
+    const info = await this.createOnce(
+      'runs/create',
+      body,
+      (r) => this.runInfo((r as { run: { info: Json } }).run.info),
+      async () => (await this.searchRuns(opts.experimentId, { [REQUEST_ID_TAG]: requestId }, 1))[0],
+    );
     if (tags.length > 100) await this.logBatch(info.runId, { tags: tags.slice(100) });
     return info;
   }
@@ -207,7 +295,9 @@ export class MlflowTracker implements Tracker {
       info: this.runInfo(r.run.info),
       metrics: ((data.metrics as Json[] | undefined) ?? []).map(toMetric).sort((a, b) => a.key.localeCompare(b.key)),
       params: kv(data.params).sort((a, b) => a.key.localeCompare(b.key)),
-      tags: kv(data.tags).sort((a, b) => a.key.localeCompare(b.key)),
+      tags: kv(data.tags)
+        .filter((t) => t.key !== REQUEST_ID_TAG)
+        .sort((a, b) => a.key.localeCompare(b.key)),
       inputs: inputs.sort((a, b) => a.name.localeCompare(b.name) || a.digest.localeCompare(b.digest)),
     };
   }
@@ -273,12 +363,14 @@ export class MlflowTracker implements Tracker {
 
   /** Relative path of a run's artifact root under the mlflow-artifacts proxy. */
   private async artifactRoot(runId: string): Promise<string> {
+    await this.serverVersion();
     let uri = this.artifactRoots.get(runId);
     if (!uri) uri = (await this.getRun(runId)).info.artifactUri;
     const m = /^mlflow-artifacts:(?:\/\/[^/]+)?\/?(.*)$/.exec(uri);
     if (!m) {
       throw new TrackerError(
-        `run ${runId} stores artifacts at ${uri}, which the tracking server does not proxy; start MLflow with --serve-artifacts (default since 2.0) so artifacts go through /api/2.0/mlflow-artifacts`,
+        `run ${runId} stores artifacts at ${uri}, which the tracking server at ${this.location} does not proxy (its experiment was created with that artifact location, or the server has no --serve-artifacts), so TradeML cannot upload there. ` +
+          `Start MLflow with --serve-artifacts (the default since 2.0) and --artifacts-destination <folder or s3://bucket/prefix>, and log to an experiment whose artifact location is mlflow-artifacts:/… (a new experiment name, or recreate this one); see docs/servers.md`,
         'ARTIFACTS_NOT_PROXIED',
       );
     }
@@ -294,7 +386,7 @@ export class MlflowTracker implements Tracker {
     try {
       await this.http.put(this.artifactUrl(rel), { body: readFileSync(localPath), headers: { 'content-type': 'application/octet-stream' } });
     } catch (err) {
-      throw toTrackerError(err, 'PUT', 'mlflow-artifacts/artifacts');
+      throw toTrackerError(err, 'PUT', 'mlflow-artifacts/artifacts', this.location);
     }
   }
 
@@ -304,7 +396,7 @@ export class MlflowTracker implements Tracker {
     try {
       body = await this.http.get(this.artifactUrl(rel)).buffer();
     } catch (err) {
-      throw toTrackerError(err, 'GET', 'mlflow-artifacts/artifacts');
+      throw toTrackerError(err, 'GET', 'mlflow-artifacts/artifacts', this.location);
     }
     mkdirSync(path.dirname(path.resolve(destPath)), { recursive: true });
     writeFileSync(destPath, body);
@@ -317,7 +409,7 @@ export class MlflowTracker implements Tracker {
     try {
       r = await this.http.get('api/2.0/mlflow-artifacts/artifacts', { searchParams: { path: sub ? `${root}/${sub}` : root } }).json();
     } catch (err) {
-      throw toTrackerError(err, 'GET', 'mlflow-artifacts/artifacts');
+      throw toTrackerError(err, 'GET', 'mlflow-artifacts/artifacts', this.location);
     }
     return (r.files ?? []).map((f) => ({
       path: sub ? `${sub}/${path.posix.basename(f.path)}` : path.posix.basename(f.path),
@@ -347,7 +439,7 @@ export class MlflowTracker implements Tracker {
       runId: String(v.run_id ?? ''),
       description: String(v.description ?? ''),
       creationTimestamp: Number(v.creation_timestamp ?? 0),
-      tags: Object.fromEntries(((v.tags as KeyValue[] | undefined) ?? []).map((t) => [t.key, t.value])),
+      tags: Object.fromEntries(((v.tags as KeyValue[] | undefined) ?? []).filter((t) => t.key !== REQUEST_ID_TAG).map((t) => [t.key, t.value])),
       aliases: ((v.aliases as string[] | undefined) ?? []).map(String).sort(),
     };
   }
@@ -389,13 +481,23 @@ export class MlflowTracker implements Tracker {
     return out.sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /** Creates a model version; idempotent under retries (a lost answer is found by its request-id tag, never registered twice). */
   async createModelVersion(opts: { name: string; source: string; runId: string; description?: string; tags?: Record<string, string> }): Promise<ModelVersion> {
+    const requestId = randomUUID();
     const body: Json = { name: opts.name, source: opts.source, run_id: opts.runId };
     if (opts.description) body.description = opts.description;
-    const tags = Object.entries(opts.tags ?? {}).map(([key, value]) => ({ key, value }));
-    if (tags.length) body.tags = tags;
-    const r = await this.call<{ model_version: Json }>('POST', 'model-versions/create', body);
-    return MlflowTracker.version(r.model_version);
+    body.tags = [{ key: REQUEST_ID_TAG, value: requestId }, ...Object.entries(opts.tags ?? {}).filter(([k]) => k !== REQUEST_ID_TAG).map(([key, value]) => ({ key, value }))];
+    return this.createOnce(
+      'model-versions/create',
+      body,
+      (r) => MlflowTracker.version((r as { model_version: Json }).model_version),
+      async () => {
+        const q = { filter: `name='${opts.name.replace(/'/g, "\\'")}' AND tags.\`${REQUEST_ID_TAG}\` = '${requestId}'`, max_results: 10 };
+        const r = await this.call<{ model_versions?: Json[] }>('GET', 'model-versions/search', q);
+        const v = r.model_versions?.[0];
+        return v ? MlflowTracker.version(v) : undefined;
+      },
+    );
   }
 
   async getModelVersion(name: string, version: string): Promise<ModelVersion | undefined> {
@@ -459,35 +561,4 @@ export class MlflowTracker implements Tracker {
 
 function toMetric(m: Json): Metric {
   return { key: String(m.key), value: Number(m.value), timestamp: Number(m.timestamp ?? 0), step: Number(m.step ?? 0) };
-}
-
-/** Maps a got error to a TrackerError naming the endpoint, status and MLflow error code (never headers). */
-function toTrackerError(err: unknown, method: string, endpoint: string): TrackerError {
-  if (err instanceof TrackerError) return err;
-  if (err instanceof HTTPError) {
-    const status = err.response.statusCode;
-    let code = `HTTP_${status}`;
-    let message = err.response.statusMessage ?? '';
-    const body = err.response.body as unknown;
-    const parsed = typeof body === 'string' ? safeJson(body) : Buffer.isBuffer(body) ? safeJson(body.toString('utf8')) : body;
-    if (parsed && typeof parsed === 'object') {
-      const b = parsed as Json;
-      if (typeof b.error_code === 'string') code = b.error_code;
-      if (typeof b.message === 'string') message = b.message;
-    }
-    const hint = status === 401 || status === 403 ? ' (check MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD)' : '';
-    return new TrackerError(`MLflow ${method} ${endpoint} failed: ${status} ${code}: ${message}${hint}`, code, status);
-  }
-  if (err instanceof RequestError) {
-    return new TrackerError(`MLflow ${method} ${endpoint} failed: ${err.code} ${err.message.replace(/https?:\/\/[^@\s]*@/g, 'http://')}`, err.code ?? 'REQUEST_ERROR');
-  }
-  return new TrackerError(`MLflow ${method} ${endpoint} failed: ${err instanceof Error ? err.message : String(err)}`);
-}
-
-function safeJson(s: string): unknown {
-  try {
-    return JSON.parse(s);
-  } catch {
-    return undefined;
-  }
 }

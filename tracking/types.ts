@@ -11,6 +11,8 @@ export interface Experiment {
   experimentId: string;
   name: string;
   artifactLocation?: string;
+  /** `deleted` when the experiment sits in MLflow's trash (it then takes no runs); absent = active. */
+  lifecycleStage?: 'active' | 'deleted';
 }
 
 export interface RunInfo {

@@ -81,6 +81,7 @@ describe('MLflow tracker transport', () => {
     const creates = s.requests.filter((r) => r.path.endsWith('experiments/create'));
     expect(creates.map((r) => r.status)).toEqual([503, 503, 200]);
     expect(s.requests.filter((r) => r.path.endsWith('get-by-name')).map((r) => r.status)).toEqual([429, 404]);
+    expect(s.requests[0]!.path).toBe('/version');
   });
 
   it('gives up after the retry limit with the endpoint and status in the error', async () => {
@@ -91,14 +92,14 @@ describe('MLflow tracker transport', () => {
     expect(err).toBeInstanceOf(TrackerError);
     expect(err.httpStatus).toBe(500);
     expect(err.message).toMatch(/experiments\/get-by-name failed: 500/);
-    expect(s.requests.length).toBe(3);
+    expect(s.requests.filter((r) => r.path !== '/version').length).toBe(3);
   });
 
   it('does not retry client errors (4xx other than 429)', async () => {
     const s = await strict();
     const t = new MlflowTracker({ uri: s.url, backoffMs: 1, retries: 3 });
     await expect(t.getRun('nope')).rejects.toMatchObject({ code: 'RESOURCE_DOES_NOT_EXIST', httpStatus: 404 });
-    expect(s.requests.length).toBe(1);
+    expect(s.requests.filter((r) => r.path !== '/version').length).toBe(1);
   });
 
   it('sends a bearer token, and never puts it in error messages', async () => {
@@ -142,12 +143,49 @@ describe('MLflow tracker transport', () => {
     expect(err.code).toBe('ETIMEDOUT');
   });
 
-  it('refuses runs whose artifacts are not proxied, saying how to fix it', async () => {
+  it('a 503 from a server without --serve-artifacts is not retried and says how to fix it', async () => {
     const s = await strict();
-    const t = new MlflowTracker({ uri: s.url });
+    s.faults.push({ match: /^PUT \/api\/2\.0\/mlflow-artifacts\/artifacts\//, status: 503, times: 5, text: 'Endpoint: /api/2.0/mlflow-artifacts/artifacts/<path:artifact_path> disabled due to the mlflow server running with `--no-serve-artifacts`. To enable artifacts server functionality, run `mlflow server` with `--serve-artifacts`' });
+    const t = new MlflowTracker({ uri: s.url, backoffMs: 1, retries: 3 });
     const run = await t.createRun({ experimentId: await t.getOrCreateExperiment('a') });
-    (t as unknown as { artifactRoots: Map<string, string> }).artifactRoots.set(run.runId, 's3://bucket/x');
-    await expect(t.logArtifact(run.runId, import.meta.filename, 'x.ts')).rejects.toThrow(/--serve-artifacts/);
+    const err = (await t.logArtifact(run.runId, import.meta.filename, 'x.ts').catch((e: unknown) => e)) as TrackerError;
+    expect(err.code).toBe('ARTIFACTS_NOT_PROXIED');
+    expect(err.message).toMatch(/restart it with --serve-artifacts/i);
+    expect(s.requests.filter((r) => r.method === 'PUT')).toHaveLength(1);
+  });
+
+  it('checks the server version once, before the first call, and refuses a server older than 2.4', async () => {
+    const ok = await strict();
+    const t = new MlflowTracker({ uri: ok.url });
+    await t.getOrCreateExperiment('v');
+    await t.getOrCreateExperiment('v');
+    expect(ok.requests.filter((r) => r.path === '/version')).toHaveLength(1);
+    expect(ok.requests[0]!.path).toBe('/version');
+    const old = await strict({ version: '2.1.1' });
+    const err = (await new MlflowTracker({ uri: old.url }).getOrCreateExperiment('v').catch((e: unknown) => e)) as TrackerError;
+    expect(err.code).toBe('SERVER_TOO_OLD');
+    expect(err.message).toMatch(/version 2\.1\.1; TradeML needs MLflow ≥ 2\.4\.0/);
+    expect(old.requests.map((r) => r.path)).toEqual(['/version']); // nothing else was sent
+    const other = await strict({ version: '<html>hello</html>' });
+    await expect(new MlflowTracker({ uri: other.url }).getRun('x')).rejects.toMatchObject({ code: 'NOT_MLFLOW' });
+  });
+
+  it('a transient failure of the version check is not remembered', async () => {
+    const s = await strict();
+    s.faults.push({ match: /^GET \/version$/, status: 500, times: 1 });
+    const t = new MlflowTracker({ uri: s.url, retries: 0 });
+    await expect(t.getOrCreateExperiment('x')).rejects.toMatchObject({ httpStatus: 500 });
+    expect(await t.getOrCreateExperiment('x')).toMatch(/^\d+$/);
+  });
+
+  it('an unreachable server is named with how to start one', async () => {
+    const probe = http.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const err = (await new MlflowTracker({ uri: `http://127.0.0.1:${port}`, retries: 0 }).getRun('x').catch((e: unknown) => e)) as TrackerError;
+    expect(err.code).toBe('ECONNREFUSED');
+    expect(err.message).toMatch(/scripts\/servers\/up\.sh/);
   });
 
   it('reads its configuration from the standard MLflow environment variables', () => {

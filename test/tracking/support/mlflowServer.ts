@@ -3,22 +3,26 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 
 /**
- * A strict in-memory MLflow tracking server for contract tests. It implements the documented
- * REST API 2.0 endpoints TradeML uses (request/response shapes from
- * https://mlflow.org/docs/latest/rest-api.html) and is stricter than MLflow where it helps a test:
+ * A strict in-memory MLflow tracking server for what a real server cannot show: injected faults
+ * (429/5xx with Retry-After, a `--no-serve-artifacts` 503, an old `/version`), exact request
+ * shapes under MLflow's batch limits, and auth headers. Everything else is tested against a real
+ * MLflow (test/tracking/mlflow.real.test.ts and the other live suites). It implements the REST API
+ * 2.0 endpoints those tests use (shapes from https://mlflow.org/docs/latest/rest-api.html) and is
+ * stricter than MLflow where it helps a test:
  * - unknown request fields → 400 INVALID_PARAMETER_VALUE; wrong JSON types → 400;
  * - runs/log-batch limits: ≤ 1000 metrics, ≤ 100 params, ≤ 100 tags, ≤ 1000 items in total;
  *   params are immutable (same key, other value → 400);
  * - key/value length limits (key 250, param value 6000, tag value 8000), dataset digest ≤ 36 chars;
- * - aliases validated like MLflow (not `latest`, not `v<N>`);
- * - optional bearer/basic auth (401 otherwise) and injectable 429/5xx faults to exercise retries.
- * Not a full MLflow: no experiments/search, no deletes of runs/models, no stages.
+ * - optional bearer/basic auth (401 otherwise) and injectable faults.
+ * Experiments, runs, metrics and inputs only: no model registry, no artifact store.
  */
 export interface StrictMlflowOptions {
   /** Require `Authorization: Bearer <token>`. */
   token?: string;
   /** Require basic auth with these credentials. */
   basic?: { username: string; password: string };
+  /** What `GET /version` answers (default 3.17.2, the pinned server). */
+  version?: string;
 }
 
 export interface Fault {
@@ -28,6 +32,8 @@ export interface Fault {
   /** How many matching requests fail before it heals. */
   times: number;
   retryAfterSeconds?: number;
+  /** A plain-text body instead of MLflow's JSON error (e.g. the `--no-serve-artifacts` answer). */
+  text?: string;
 }
 
 export interface LoggedRequest {
@@ -56,28 +62,6 @@ interface RunRec {
   metrics: Array<{ key: string; value: number; timestamp: number; step: number }>;
   inputs: Array<{ tags: Array<{ key: string; value: string }>; dataset: Obj }>;
 }
-interface VersionRec {
-  name: string;
-  version: string;
-  source: string;
-  run_id: string;
-  description: string;
-  creation_timestamp: number;
-  last_updated_timestamp: number;
-  tags: Map<string, string>;
-  status: string;
-  current_stage: string;
-}
-interface ModelRec {
-  name: string;
-  description: string;
-  creation_timestamp: number;
-  last_updated_timestamp: number;
-  tags: Map<string, string>;
-  aliases: Map<string, string>;
-  versions: VersionRec[];
-}
-
 const KEY_RE = /^[/\w.\- ]*$/;
 
 export class StrictMlflowServer {
@@ -86,8 +70,6 @@ export class StrictMlflowServer {
   private server?: http.Server;
   private experiments = new Map<string, { experiment_id: string; name: string; artifact_location: string; lifecycle_stage: string; tags: Map<string, string> }>();
   private runs = new Map<string, RunRec>();
-  private models = new Map<string, ModelRec>();
-  private artifacts = new Map<string, Buffer>();
   url = '';
 
   constructor(private readonly opts: StrictMlflowOptions = {}) {
@@ -124,13 +106,18 @@ export class StrictMlflowServer {
       const fault = this.faults.find((f) => f.times > 0 && f.match.test(`${method} ${u.pathname}`));
       if (fault) {
         fault.times--;
-        send(fault.status, { error_code: fault.status === 429 ? 'REQUEST_LIMIT_EXCEEDED' : 'INTERNAL_ERROR', message: 'injected fault' }, fault.retryAfterSeconds !== undefined ? { 'retry-after': String(fault.retryAfterSeconds) } : {});
+        const headers: Record<string, string> = fault.retryAfterSeconds !== undefined ? { 'retry-after': String(fault.retryAfterSeconds) } : {};
+        if (fault.text !== undefined) {
+          log.status = fault.status;
+          res.writeHead(fault.status, { 'content-type': 'text/plain', ...headers });
+          res.end(fault.text);
+        } else send(fault.status, { error_code: fault.status === 429 ? 'REQUEST_LIMIT_EXCEEDED' : 'INTERNAL_ERROR', message: 'injected fault' }, headers);
         return;
       }
-      if (u.pathname.startsWith('/api/2.0/mlflow-artifacts/artifacts')) {
-        log.body = `<${raw.length} bytes>`;
-        const out = this.artifactsEndpoint(method, u, raw);
-        send(200, out);
+      if (method === 'GET' && u.pathname === '/version') {
+        log.status = 200;
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end(this.opts.version ?? '3.17.2');
         return;
       }
       const m = /^\/api\/2\.0\/mlflow\/(.+)$/.exec(u.pathname);
@@ -203,11 +190,6 @@ export class StrictMlflowServer {
     if (!r) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Run with id=${String(id)} not found`);
     return r;
   }
-  private model(name: unknown): ModelRec {
-    const m = this.models.get(String(name));
-    if (!m) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Registered Model with name=${String(name)} not found`);
-    return m;
-  }
   private runJson(r: RunRec): Obj {
     const latest = new Map<string, RunRec['metrics'][number]>();
     for (const m of r.metrics) {
@@ -224,34 +206,6 @@ export class StrictMlflowServer {
       inputs: { dataset_inputs: r.inputs },
     };
   }
-  private versionJson(m: ModelRec, v: VersionRec): Obj {
-    return {
-      name: v.name,
-      version: v.version,
-      creation_timestamp: v.creation_timestamp,
-      last_updated_timestamp: v.last_updated_timestamp,
-      description: v.description,
-      current_stage: v.current_stage,
-      source: v.source,
-      run_id: v.run_id,
-      status: v.status,
-      tags: [...v.tags].map(([key, value]) => ({ key, value })),
-      aliases: [...m.aliases].filter(([, ver]) => ver === v.version).map(([a]) => a),
-    };
-  }
-  private modelJson(m: ModelRec): Obj {
-    const latest = m.versions.length ? [this.versionJson(m, m.versions[m.versions.length - 1]!)] : [];
-    return {
-      name: m.name,
-      creation_timestamp: m.creation_timestamp,
-      last_updated_timestamp: m.last_updated_timestamp,
-      description: m.description,
-      latest_versions: latest,
-      tags: [...m.tags].map(([key, value]) => ({ key, value })),
-      aliases: [...m.aliases].map(([alias, version]) => ({ alias, version })),
-    };
-  }
-
   private route(route: string, b: Obj): Obj {
     const F = StrictMlflowServer.fields;
     const S = StrictMlflowServer.str;
@@ -392,140 +346,8 @@ export class StrictMlflowServer {
         }
         return {};
       }
-      case 'POST registered-models/create': {
-        F(route, b, ['name', 'tags', 'description', 'deployment_job_id'], ['name']);
-        const name = S(route, b.name, 'name');
-        if (this.models.has(name)) throw new ApiError(400, 'RESOURCE_ALREADY_EXISTS', `Registered Model (name=${name}) already exists.`);
-        const now = Date.now();
-        const tags = StrictMlflowServer.kvList(route, b.tags, 'tags', 5000);
-        const m: ModelRec = { name, description: b.description === undefined ? '' : S(route, b.description, 'description'), creation_timestamp: now, last_updated_timestamp: now, tags: new Map(tags.map((t) => [t.key, t.value])), aliases: new Map(), versions: [] };
-        this.models.set(name, m);
-        return { registered_model: this.modelJson(m) };
-      }
-      case 'GET registered-models/get': {
-        F(route, b, ['name'], ['name']);
-        return { registered_model: this.modelJson(this.model(b.name)) };
-      }
-      case 'GET registered-models/search': {
-        F(route, b, ['filter', 'max_results', 'order_by', 'page_token']);
-        const max = b.max_results === undefined ? 100 : I(route, b.max_results, 'max_results');
-        if (max > 1000) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Invalid value for max_results. It must be at most 1000, but got value ${max}`);
-        const list = [...this.models.values()].sort((a, c) => a.name.localeCompare(c.name)).slice(0, max);
-        return list.length ? { registered_models: list.map((m) => this.modelJson(m)) } : {};
-      }
-      case 'POST model-versions/create': {
-        F(route, b, ['name', 'source', 'run_id', 'tags', 'run_link', 'description', 'model_id'], ['name', 'source']);
-        const m = this.model(b.name);
-        const tags = StrictMlflowServer.kvList(route, b.tags, 'tags', 5000);
-        if (b.run_id !== undefined) this.run(route, b.run_id);
-        const now = Date.now();
-        const v: VersionRec = {
-          name: m.name,
-          version: String(m.versions.length + 1),
-          source: S(route, b.source, 'source'),
-          run_id: b.run_id === undefined ? '' : String(b.run_id),
-          description: b.description === undefined ? '' : S(route, b.description, 'description'),
-          creation_timestamp: now,
-          last_updated_timestamp: now,
-          tags: new Map(tags.map((t) => [t.key, t.value])),
-          status: 'READY',
-          current_stage: 'None',
-        };
-        m.versions.push(v);
-        m.last_updated_timestamp = now;
-        return { model_version: this.versionJson(m, v) };
-      }
-      case 'GET model-versions/get': {
-        F(route, b, ['name', 'version'], ['name', 'version']);
-        const m = this.model(b.name);
-        const v = m.versions.find((x) => x.version === b.version);
-        if (!v) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Model Version (name=${m.name}, version=${String(b.version)}) not found`);
-        return { model_version: this.versionJson(m, v) };
-      }
-      case 'GET model-versions/search': {
-        F(route, b, ['filter', 'max_results', 'order_by', 'page_token']);
-        const max = b.max_results === undefined ? 10000 : I(route, b.max_results, 'max_results');
-        if (max > 200_000) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', 'max_results too large');
-        let list = [...this.models.values()].flatMap((m) => m.versions.map((v) => [m, v] as const));
-        if (b.filter !== undefined) {
-          const fm = /^\s*(name|run_id)\s*=\s*'((?:[^'\\]|\\.)*)'\s*$/.exec(S(route, b.filter, 'filter'));
-          if (!fm) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `unsupported filter: ${String(b.filter)}`);
-          const want = fm[2]!.replace(/\\'/g, "'");
-          list = list.filter(([, v]) => (fm[1] === 'name' ? v.name : v.run_id) === want);
-        }
-        list = list.slice(0, max);
-        // Like MLflow's search, aliases are not filled in here.
-        return list.length ? { model_versions: list.map(([m, v]) => ({ ...this.versionJson(m, v), aliases: [] })) } : {};
-      }
-      case 'POST model-versions/set-tag': {
-        F(route, b, ['name', 'version', 'key', 'value'], ['name', 'version', 'key']);
-        const m = this.model(b.name);
-        const v = m.versions.find((x) => x.version === S(route, b.version, 'version'));
-        if (!v) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Model Version (name=${m.name}, version=${String(b.version)}) not found`);
-        const [kv] = StrictMlflowServer.kvList(route, [{ key: b.key, value: b.value ?? '' }], 'tag', 5000);
-        v.tags.set(kv!.key, kv!.value);
-        return {};
-      }
-      case 'POST registered-models/alias': {
-        F(route, b, ['name', 'alias', 'version'], ['name', 'alias', 'version']);
-        const m = this.model(b.name);
-        const alias = S(route, b.alias, 'alias');
-        StrictMlflowServer.checkAlias(alias);
-        const version = S(route, b.version, 'version');
-        if (!m.versions.some((v) => v.version === version)) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Model Version (name=${m.name}, version=${version}) not found`);
-        m.aliases.set(alias, version);
-        return {};
-      }
-      case 'GET registered-models/alias': {
-        F(route, b, ['name', 'alias'], ['name', 'alias']);
-        const m = this.model(b.name);
-        const ver = m.aliases.get(String(b.alias));
-        if (!ver) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Registered model alias ${String(b.alias)} not found.`);
-        return { model_version: this.versionJson(m, m.versions.find((v) => v.version === ver)!) };
-      }
-      case 'DELETE registered-models/alias': {
-        F(route, b, ['name', 'alias'], ['name', 'alias']);
-        const m = this.model(b.name);
-        m.aliases.delete(S(route, b.alias, 'alias'));
-        return {};
-      }
       default:
         throw new ApiError(404, 'ENDPOINT_NOT_FOUND', `no endpoint ${route}`);
     }
-  }
-
-  private static checkAlias(alias: string): void {
-    if (!alias || alias.length > 255 || !KEY_RE.test(alias)) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Invalid alias name: '${alias}'`);
-    if (alias.toLowerCase() === 'latest' || /^v\d+$/i.test(alias)) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `'${alias}' alias name (case insensitive) is reserved.`);
-  }
-
-  private artifactsEndpoint(method: string, u: URL, raw: Buffer): Obj | Buffer {
-    const rest = decodeURIComponent(u.pathname.replace(/^\/api\/2\.0\/mlflow-artifacts\/artifacts\/?/, ''));
-    if (rest.split('/').includes('..')) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', 'invalid path');
-    if (method === 'PUT') {
-      if (!rest) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', 'artifact path required');
-      this.artifacts.set(rest, raw);
-      return {};
-    }
-    if (method === 'GET' && rest) {
-      const b = this.artifacts.get(rest);
-      if (!b) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `artifact ${rest} not found`);
-      return b;
-    }
-    if (method === 'GET') {
-      for (const k of u.searchParams.keys()) if (k !== 'path') throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `unknown query parameter ${k}`);
-      const dir = (u.searchParams.get('path') ?? '').replace(/\/+$/, '');
-      const prefix = dir ? dir + '/' : '';
-      const seen = new Map<string, Obj>();
-      for (const [p, buf] of this.artifacts) {
-        if (!p.startsWith(prefix)) continue;
-        const tail = p.slice(prefix.length);
-        const slash = tail.indexOf('/');
-        if (slash < 0) seen.set(tail, { path: tail, is_dir: false, file_size: buf.length });
-        else seen.set(tail.slice(0, slash), { path: tail.slice(0, slash), is_dir: true });
-      }
-      return seen.size ? { files: [...seen.values()] } : {};
-    }
-    throw new ApiError(405, 'BAD_REQUEST', `method ${method} not allowed on artifacts`);
   }
 }
