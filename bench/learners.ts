@@ -1,9 +1,10 @@
 /**
  * Benchmark of issue 18's learners (run: `npx tsx bench/learners.ts`; prints one JSON object).
  *
- * 1. Builds the real S&P 500 panel as bench/fit.ts does (features.equities ⋈ labels.horizon, 5-day
- *    horizon) and loads it with kinds/fit/panel.ts; target = per-date cross-sectional rank of the
- *    label in [−0.5, 0.5] (the nightly's `transform: rank`).
+ * 1. Builds the real S&P 500 feature panel of test/fit/panel.ts (8 point-in-time rank features with
+ *    warm-up NaNs ⋈ 5-day horizon labels, straight from the CSVs with DuckDB; independent of the step
+ *    kinds' context API) and loads it with fit.cpcv's loader (kinds/fit/panel.ts); target = per-date
+ *    cross-sectional rank of the label in [−0.5, 0.5] (the nightly's `transform: rank`).
  * 2. One CPCV-sized fit: the training set of an N = 8 split whose two test groups are the last two
  *    date groups (6/8 of the dates, minus a 5-day purge and 10-day embargo before the holdout),
  *    every date, 200 rounds, no early stopping; hist, eta 0.05, depth 6 (XGBoost) / num_leaves 63
@@ -82,29 +83,21 @@ function rankTarget(label: Float64Array, blocks: Int32Array): Float32Array {
 /** Parent: builds the panel and the split, runs the three children, scores their predictions. */
 async function main(): Promise<void> {
   const { ArtifactStore } = await import('../artifacts/store.ts');
-  const { kinds: featureKinds } = await import('../kinds/features/index.ts');
   const { loadPanel } = await import('../kinds/fit/panel.ts');
   const { withDuckDB } = await import('../lib/duckdb.ts');
   const { dailyIc, summarizeIc } = await import('../cv/metrics.ts');
-  const { makeTestContext, runKind, tempDir } = await import('../test/support/context.ts');
-  const { SP500_DIR, writeSp500Slice } = await import('../test/support/sp500.ts');
+  const { tempDir } = await import('../test/support/context.ts');
+  const { SP500_DIR } = await import('../test/support/sp500.ts');
+  const { buildFixturePanel } = await import('../test/fit/panel.ts');
   const result: Record<string, unknown> = { cpus: os.cpus().length, load_avg_start: loadAvg(), rounds: ROUNDS, params: PARAMS };
   const all = readdirSync(SP500_DIR()).map((f) => f.replace('_data.csv', '')).sort();
   const symbols = process.env.BENCH_SYMBOLS ? all.slice(0, Number(process.env.BENCH_SYMBOLS)) : all;
   const dir = tempDir('trademl-bench-learners-');
   const store = new ArtifactStore(path.join(dir, 'a'));
   let t = performance.now();
-  const tmp = store.tempPath('ohlcv.parquet');
-  await writeSp500Slice(tmp, symbols);
-  const curated = await store.putFile(tmp, { name: 'ohlcv.parquet' });
-  const audit = { uses: 'qc.audit', status: 'succeeded' as const, outputs: { curated, status: 'GREEN', dataset: 'sp500_all_stocks_5yr', red_dates: [], red_reasons: [] } };
-  const ctx = () => makeTestContext({ store, inputs: { audit: audit.outputs }, ancestors: { audit } });
-  const kind = (uses: string) => featureKinds.find((k) => k.uses === uses)!;
-  const features = await runKind(kind('features.equities'), {}, ctx());
-  const labels = await runKind(kind('labels.horizon'), { horizon: 5 }, ctx());
-  const names = features.feature_names as string[];
-  const panel = await withDuckDB((con) => loadPanel(con, store.path(features.features as never), store.path(labels.labels as never), names));
-  result.panel = { symbols: symbols.length, rows: panel.n, features: panel.nFeatures, dates: panel.uniqueDates.length, build_s: sec(performance.now() - t) };
+  const fx = await buildFixturePanel(store, dir, symbols, { horizon: 5 });
+  const panel = await withDuckDB((con) => loadPanel(con, store.path(fx.features), store.path(fx.horizonLabels), fx.featureNames));
+  result.panel = { symbols: symbols.length, rows: panel.n, features: fx.featureNames, dates: panel.uniqueDates.length, build_s: sec(performance.now() - t) };
 
   // split: holdout = the last 2 of 8 date groups; train = dates before it minus purge (5) + embargo (10)
   const nd = panel.uniqueDates.length;
