@@ -16,7 +16,7 @@
  * Env: BENCH_SYMBOLS=<n> uses the first n symbols only (quick runs).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,13 +86,12 @@ async function main(): Promise<void> {
   const { loadPanel } = await import('../kinds/fit/panel.ts');
   const { withDuckDB } = await import('../lib/duckdb.ts');
   const { dailyIc, summarizeIc } = await import('../cv/metrics.ts');
-  const { tempDir } = await import('../test/support/context.ts');
   const { SP500_DIR } = await import('../test/support/sp500.ts');
   const { buildFixturePanel } = await import('../test/fit/panel.ts');
   const result: Record<string, unknown> = { cpus: os.cpus().length, load_avg_start: loadAvg(), rounds: ROUNDS, params: PARAMS };
   const all = readdirSync(SP500_DIR()).map((f) => f.replace('_data.csv', '')).sort();
   const symbols = process.env.BENCH_SYMBOLS ? all.slice(0, Number(process.env.BENCH_SYMBOLS)) : all;
-  const dir = tempDir('trademl-bench-learners-');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'trademl-bench-learners-'));
   const store = new ArtifactStore(path.join(dir, 'a'));
   let t = performance.now();
   const fx = await buildFixturePanel(store, dir, symbols, { horizon: 5 });

@@ -14,8 +14,7 @@ import type { Panel } from '../../kinds/fit/panel.ts';
 import type { FitOptions, TrainingSet } from '../../models/learner.ts';
 import { liveLgbmHandles, openLightgbmLibrary } from '../../models/lightgbm/binding.ts';
 import { LightgbmLearner, lightgbmLearner, relevanceGrades } from '../../models/lightgbm/learner.ts';
-import { tempDir } from '../support/context.ts';
-import { dateRows, loadLearnerPanel, maxAbsDiff, slice } from './sp500_matrix.ts';
+import { dateRows, loadLearnerPanel, maxAbsDiff, slice, tempDir } from './sp500_matrix.ts';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const predSha = (p: Float32Array): string => sha(new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
@@ -47,8 +46,19 @@ describe.skipIf(!hasSharedData())('LightGBM learner on real S&P data', () => {
   });
 
   it('same seed → same model bytes and predictions: twice, on the worker thread, and in another process', async () => {
+    // the event loop turns between rounds while training
+    let ticks = 0, alive = true;
+    const spin = (): void => {
+      ticks++;
+      if (alive) setImmediate(spin);
+    };
+    setImmediate(spin);
+    const seen: number[] = [];
     const opts = { params: RANDOM, numRounds: 30 };
-    const a = await fitOnce(train, opts);
+    const a = await fitOnce(train, { ...opts, onRound: () => seen.push(ticks) });
+    alive = false;
+    expect(seen.length).toBe(30);
+    expect(seen[29]! - seen[1]!).toBeGreaterThan(0);
     const b = await fitOnce(train, opts);
     const c = await fitOnce(train, opts, new LightgbmLearner({ syncRoundBudgetMs: 0 }));
     expect(b).toEqual(a);

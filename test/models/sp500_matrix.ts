@@ -3,13 +3,19 @@
  * with warm-up NaNs, 5-day horizon labels and the 3-class vertical-barrier labels) loaded with the
  * same loader fit.cpcv uses (kinds/fit/panel.ts), cut into TrainingSets by date.
  */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ArtifactStore } from '../../artifacts/store.ts';
 import { withDuckDB } from '../../lib/duckdb.ts';
 import { loadPanel, type Panel } from '../../kinds/fit/panel.ts';
 import type { TrainingSet } from '../../models/learner.ts';
-import { tempDir } from '../support/context.ts';
 import { buildFixturePanel } from '../fit/panel.ts';
+
+/** A fresh temp folder (local: test/support/context.ts pulls in the whole step-kind layer). */
+export function tempDir(prefix = 'trademl-learners-'): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
 
 export const LEARNER_SYMBOLS = ['AAPL', 'MSFT', 'JPM', 'XOM', 'JNJ', 'KO', 'GE', 'INTC', 'T', 'NFLX', 'AMD', 'F', 'PYPL', 'LNT', 'EBAY', 'PG', 'WMT', 'CVX', 'MRK', 'HD'];
 
