@@ -26,23 +26,38 @@ export const auditConfigSchema = z.object({
   market_adjust_min_symbols: z.number().int().min(1).default(20),
   worst_offenders: z.number().int().min(1).default(20),
   examples_per_rule: z.number().int().min(0).default(25),
-  rules: z.object({
-    missing_day: z.object({ ...ruleBase, affects_status: z.boolean().default(false), ffill_limit: z.number().int().min(0).default(0) }),
-    return_outlier: z.object({
+  rules: z.strictObject({
+    missing_day: z.strictObject({ ...ruleBase, affects_status: z.boolean().default(false), ffill_limit: z.number().int().min(0).default(0) }),
+    return_outlier: z.strictObject({
       ...ruleBase,
       window: z.number().int().min(3),
       n_sigma: z.number().positive(),
       min_abs_return: z.number().min(0).default(0),
       market_adjust: z.boolean().default(true),
     }),
-    bad_print: z.object({ ...ruleBase, reversal_ratio: z.number().positive().max(1) }),
-    corporate_action: z.object({ ...ruleBase, min_move: z.number().positive(), persist_days: z.number().int().min(1) }),
-    stale_price: z.object({ ...ruleBase, days: z.number().int().min(1) }),
-    open_outside_range: z.object(ruleBase),
-    close_outside_range: z.object(ruleBase),
-    missing_ohlc: z.object(ruleBase),
-    zero_volume: z.object(ruleBase),
-    off_calendar: z.object({ ...ruleBase, action: z.enum(AUDIT_ACTIONS).default('drop') }),
+    bad_print: z.strictObject({ ...ruleBase, reversal_ratio: z.number().positive().max(1) }),
+    corporate_action: z.strictObject({
+      ...ruleBase,
+      min_move: z.number().positive(),
+      persist_days: z.number().int().min(1),
+      /** Corporate-action candidates (report): one-day moves of at least this size are matched against common split/bonus ratios. */
+      candidate_min_move: z.number().positive().max(1).default(0.18),
+      /** A move matches ratio f when |ln(prev / close) − ln f| ≤ ratio_tolerance. */
+      ratio_tolerance: z.number().positive().max(0.5).default(0.03),
+    }),
+    stale_price: z.strictObject({ ...ruleBase, days: z.number().int().min(1) }),
+    open_outside_range: z.strictObject(ruleBase),
+    close_outside_range: z.strictObject(ruleBase),
+    missing_ohlc: z.strictObject(ruleBase),
+    zero_volume: z.strictObject(ruleBase),
+    off_calendar: z.strictObject({ ...ruleBase, action: z.enum(AUDIT_ACTIONS).default('drop') }),
+    ingest_quarantine: z
+      .strictObject({
+        ...ruleBase,
+        /** A date on which an expected symbol has no row because the ingest quarantined it (or its file) is at least this status. */
+        min_status: z.enum(['GREEN', 'AMBER', 'RED']).default('AMBER'),
+      })
+      .prefault({}),
   }),
 });
 
@@ -78,13 +93,14 @@ export interface AuditOverrides {
 export function resolveAuditConfig(projectRoot: string, contractAudit: Record<string, unknown> | undefined, contractFile: string, overrides: AuditOverrides = {}): AuditConfig {
   const file = path.join(contractsDir(projectRoot), 'audit.yml');
   if (!existsSync(file)) throw new UserError(`missing audit defaults ${file}`);
-  const { value, doc } = readYamlFile(file);
-  parseWithSchema(auditConfigSchema, value, file, doc);
+  const { value, doc, text } = readYamlFile(file);
+  parseWithSchema(auditConfigSchema, value, file, doc, text);
   let merged = deepMerge(value, contractAudit ?? {});
   if (contractAudit) parseWithSchema(auditConfigSchema, merged, `${contractFile} (audit:)`);
   const { rules, ...status } = overrides;
   merged = deepMerge(merged, { status: Object.fromEntries(Object.entries(status).filter(([, v]) => v !== undefined)), rules: rules ?? {} });
   const cfg = parseWithSchema(auditConfigSchema, merged, 'qc.audit with:');
+
   if (cfg.status.amber_coverage > cfg.status.green_coverage) {
     throw new UserError(`audit thresholds: amber_coverage (${cfg.status.amber_coverage}) must be <= green_coverage (${cfg.status.green_coverage})`);
   }

@@ -61,8 +61,17 @@ export interface AuditCoreResult {
 
 export const RULE_ORDER: AuditRuleName[] = [
   'missing_day', 'return_outlier', 'bad_print', 'corporate_action', 'stale_price',
-  'open_outside_range', 'close_outside_range', 'missing_ohlc', 'zero_volume', 'off_calendar',
+  'open_outside_range', 'close_outside_range', 'missing_ohlc', 'zero_volume', 'off_calendar', 'ingest_quarantine',
 ];
+
+/** What the ingest knows beyond the table: symbols it lost and (symbol, day) keys it quarantined. */
+export interface CoreExtras {
+  /** Expected symbols with no row at all (indices p.symbols.length + k), alive over sessions in [first, last] (days). */
+  lost?: { first: number; last: number }[];
+  /** True when the ingest quarantined symbol `sym`'s row on `day` (or its whole file). */
+  quarantined?: (sym: number, day: number) => boolean;
+}
+const STATUS_RANK: Record<DateStatus, number> = { GREEN: 0, AMBER: 1, RED: 2 };
 const SEVERITY: Record<AuditAction, number> = { flag: 1, ffill: 2, drop: 3 };
 
 /** Median of the first `n` values of `buf` (sorts them in place). NaN when n = 0. */
@@ -84,7 +93,7 @@ const px = (x: number) => (Number.isFinite(x) ? String(Number(x.toPrecision(10))
  * `market_adjust` (so market-wide days are not flagged). Only returns with |r| ≥ min_abs_return
  * are tested (the statistic is computed for them alone, which keeps the audit fast).
  */
-export function runAuditCore(p: PanelColumns, sessions: Int32Array, cfg: AuditConfig): AuditCoreResult {
+export function runAuditCore(p: PanelColumns, sessions: Int32Array, cfg: AuditConfig, extra: CoreExtras = {}): AuditCoreResult {
   const R = cfg.rules;
   const n = p.day.length;
   const S = sessions.length;
@@ -150,6 +159,14 @@ export function runAuditCore(p: PanelColumns, sessions: Int32Array, cfg: AuditCo
   const alive = new Int32Array(S);
   const present = new Int32Array(S);
   const offCalRows = new Map<number, number>();
+  const quarantined = extra.quarantined ?? (() => false);
+  const gapRules = on('missing_day') || on('ingest_quarantine');
+  /** Flags of an alive symbol without a row on session j: missing_day, and ingest_quarantine when the ingest removed it. */
+  const missing = (s: number, j: number) => {
+    const day = sessions[j]!;
+    if (on('missing_day')) flags.push({ row: -1, sym: s, day, rule: 'missing_day', value: NaN, detail: '' });
+    if (on('ingest_quarantine') && quarantined(s, day)) flags.push({ row: -1, sym: s, day, rule: 'ingest_quarantine', value: NaN, detail: 'no row: the ingest quarantined it (or its file)' });
+  };
   for (let s = 0; s < p.symbols.length; s++) {
     const a = p.start[s]!;
     const b = p.end[s]!;
@@ -169,7 +186,7 @@ export function runAuditCore(p: PanelColumns, sessions: Int32Array, cfg: AuditCo
       prevBad = bad;
       if (ci[i]! >= 0) {
         present[ci[i]!]!++;
-        if (on('missing_day')) for (let j = prevCi + 1; j < ci[i]!; j++) flags.push({ row: -1, sym: s, day: sessions[j]!, rule: 'missing_day', value: NaN, detail: '' });
+        if (gapRules) for (let j = prevCi + 1; j < ci[i]!; j++) missing(s, j);
         prevCi = ci[i]!;
       } else if (on('off_calendar')) {
         add(i, s, 'off_calendar', NaN, 'row on a date that is not a session of the calendar');
@@ -202,11 +219,21 @@ export function runAuditCore(p: PanelColumns, sessions: Int32Array, cfg: AuditCo
       }
       if (on('zero_volume') && v === 0) add(i, s, 'zero_volume', v, `volume 0 with close ${px(c)}`);
     }
-    if (on('missing_day')) for (let j = prevCi + 1; j <= hi; j++) flags.push({ row: -1, sym: s, day: sessions[j]!, rule: 'missing_day', value: NaN, detail: '' });
+    if (gapRules) for (let j = prevCi + 1; j <= hi; j++) missing(s, j);
   }
+  (extra.lost ?? []).forEach((l, k) => {
+    const s = p.symbols.length + k;
+    const lo = lowerBound(sessions, l.first);
+    const hi = upperBound(sessions, l.last) - 1;
+    for (let j = lo; j <= hi; j++) {
+      alive[j]!++;
+      if (gapRules) missing(s, j);
+    }
+  });
 
   // Date status.
   const statusRules = RULE_ORDER.filter((r) => R[r].enabled && R[r].affects_status && r !== 'missing_day' && r !== 'off_calendar');
+  const floor = R.ingest_quarantine.enabled ? R.ingest_quarantine.min_status : 'GREEN';
   const statusSet = new Set<AuditRuleName>(statusRules);
   const flaggedSyms: Set<number>[] = Array.from({ length: S }, () => new Set<number>());
   const ruleCount: Map<AuditRuleName, number>[] = Array.from({ length: S }, () => new Map());
@@ -225,13 +252,18 @@ export function runAuditCore(p: PanelColumns, sessions: Int32Array, cfg: AuditCo
     const fl = flaggedSyms[j]!.size;
     const cov = al > 0 ? pr / al : 1;
     const ff = al > 0 ? fl / al : 0;
-    const status: DateStatus = cov < T.amber_coverage || ff >= T.red_flagged_fraction ? 'RED' : cov < T.green_coverage || ff >= T.amber_flagged_fraction ? 'AMBER' : 'GREEN';
+    let status: DateStatus = cov < T.amber_coverage || ff >= T.red_flagged_fraction ? 'RED' : cov < T.green_coverage || ff >= T.amber_flagged_fraction ? 'AMBER' : 'GREEN';
     const reasons: string[] = [];
+    const iq = ruleCount[j]!.get('ingest_quarantine') ?? 0;
+    const floored = iq > 0 && STATUS_RANK[floor] > STATUS_RANK[status];
+    if (floored) status = floor;
     if (cov < T.green_coverage) reasons.push(`missing_day: ${al - pr} of ${al} symbols (coverage ${cov.toFixed(4)})`);
     if (ff >= T.amber_flagged_fraction) for (const r of statusRules) if (ruleCount[j]!.get(r)) reasons.push(`${r}: ${ruleCount[j]!.get(r)}`);
+    if (iq > 0 && !(ff >= T.amber_flagged_fraction && statusSet.has('ingest_quarantine'))) reasons.push(`ingest_quarantine: ${iq} symbol(s) without a row because the ingest quarantined it`);
     if (status === 'RED') {
       if (cov < T.amber_coverage) redReasons.set('missing_day', (redReasons.get('missing_day') ?? 0) + (al - pr));
       if (ff >= T.red_flagged_fraction) for (const r of statusRules) if (ruleCount[j]!.get(r)) redReasons.set(r, (redReasons.get(r) ?? 0) + ruleCount[j]!.get(r)!);
+      if (floored) redReasons.set('ingest_quarantine', (redReasons.get('ingest_quarantine') ?? 0) + iq);
     }
     sessionsOut.push({ day: sessions[j]!, onCalendar: true, alive: al, present: pr, flagged: fl, status, reasons });
   }
@@ -285,6 +317,7 @@ const FIX: Record<AuditRuleName, { open: boolean; close: boolean; missing: boole
   missing_ohlc: { open: false, close: false, missing: true },
   zero_volume: { open: true, close: true, missing: false },
   off_calendar: { open: false, close: false, missing: false },
+  ingest_quarantine: { open: false, close: false, missing: false },
 };
 
 /**

@@ -1,4 +1,9 @@
-import type { ArtifactStore } from '../artifacts/store.ts';
+import { existsSync } from 'node:fs';
+import type { ArtifactRef, ArtifactStore } from '../artifacts/store.ts';
+import type { AdjustmentInfo } from './adjust.ts';
+import { resolveCalendar } from './calendars.ts';
+import type { QuarantinedFile } from './ingest/ohlcv.ts';
+import type { LostSymbol } from './ingest/universe.ts';
 import { UserError } from '../lib/errors.ts';
 import { auditOhlcv, type AuditResult } from './audit.ts';
 import { resolveAuditConfig, type AuditOverrides } from './audit-config.ts';
@@ -38,14 +43,30 @@ export async function ingestDataset(loaded: LoadedContract, env: IngestEnv): Pro
   }
 }
 
+/** The manifest fields the audit reads (ohlcv manifests carry all of them; index manifests none). */
+interface ManifestFacts {
+  lost_symbols?: LostSymbol[];
+  lost_dates?: string[];
+  quarantined_files?: QuarantinedFile[];
+  adjustment?: AdjustmentInfo;
+}
+
+/** Reads the ingest manifest when the store has it (absent or unreadable: no facts, the audit still runs). */
+function manifestFacts(store: ArtifactStore, ref: ArtifactRef | undefined): ManifestFacts {
+  if (!ref || !existsSync(store.path(ref))) return {};
+  return store.readJson<ManifestFacts>(ref);
+}
+
 /**
  * Audits the output of an OHLCV-like ingest (`ohlcv` or `index` contracts) with the dataset's
- * audit configuration (configs/data/audit.yml ← contract `audit:` ← `overrides`).
+ * audit configuration (configs/data/audit.yml ← contract `audit:` ← `overrides`) and calendar
+ * (holiday lists from configs/data/calendars/). From the ingest manifest it takes the symbols the
+ * ingest lost, the files it quarantined and the price adjustments to apply.
  * Throws UserError for other dataset kinds.
  */
 export async function auditIngested(
   projectRoot: string,
-  ingest: Pick<OhlcvIngestResult, 'dataset' | 'table'> & { quarantine?: OhlcvIngestResult['quarantine']; quarantined_by_rule?: Record<string, number> },
+  ingest: Pick<OhlcvIngestResult, 'dataset' | 'table'> & { quarantine?: OhlcvIngestResult['quarantine']; quarantined_by_rule?: Record<string, number>; manifest?: ArtifactRef },
   env: { store: ArtifactStore; signal?: AbortSignal; progress?: IngestEnv['progress'] },
   overrides: AuditOverrides = {},
 ): Promise<AuditResult> {
@@ -55,6 +76,8 @@ export async function auditIngested(
     throw new UserError(`qc.audit audits daily OHLCV tables (contract kinds ohlcv, index); dataset ${c.name} is kind ${c.kind}`);
   }
   const config = resolveAuditConfig(projectRoot, c.audit, loaded.file, overrides);
+  const facts = manifestFacts(env.store, ingest.manifest);
+  const factors = facts.adjustment?.factors?.artifact;
   return auditOhlcv(
     {
       dataset: c.name,
@@ -62,7 +85,12 @@ export async function auditIngested(
       quarantinePath: ingest.quarantine ? env.store.path(ingest.quarantine) : undefined,
       quarantinedByRule: ingest.quarantined_by_rule,
       calendar: c.calendar,
+      resolvedCalendar: resolveCalendar(projectRoot, c.calendar),
       config,
+      lostSymbols: facts.lost_symbols,
+      lostDates: facts.lost_dates,
+      quarantinedFiles: facts.quarantined_files,
+      adjustment: facts.adjustment ? { adjClose: facts.adjustment.adj_close, factorsPath: factors ? env.store.path(factors) : undefined, info: facts.adjustment } : undefined,
     },
     env,
   );
