@@ -28,12 +28,12 @@ export interface PermanentImpact {
  * length h and regresses Δmid (bps of the starting mid) on signed aggressor volume (shares, buys
  * positive), with an intercept; and separately on signed volume divided by the mean best-level
  * size at the bucket start ("against depth"). Throws RangeError when a horizon leaves fewer than
- * 5 buckets.
+ * 5 buckets. `range` restricts the buckets to [from, to] seconds after midnight (e.g. a training part).
  */
-export function permanentImpact(s: LobSession, horizons: number[]): PermanentImpact[] {
+export function permanentImpact(s: LobSession, horizons: number[], range: { from?: number; to?: number } = {}): PermanentImpact[] {
   const orders = marketOrders(s);
   return horizons.map((h) => {
-    const grid = timeGrid(s, h);
+    const grid = timeGrid(s, h, range.from, range.to);
     const nb = grid.rows.length - 1;
     if (nb < 5) throw new RangeError(`${s.symbol}: horizon ${h}s leaves ${nb} buckets (need ≥ 5)`);
     const signed = new Float64Array(nb);
