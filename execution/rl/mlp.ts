@@ -81,6 +81,13 @@ export class Mlp {
    * action's output) or, with `huber` > 0, the Huber loss with that threshold. Returns the mean loss.
    */
   train(x: Float64Array, target: Float64Array, mask: Float64Array, n: number, lr: number, huber = 0): number {
+    const g = this.gradients(x, target, mask, n, huber);
+    this.adam(g.gw, g.gb, lr);
+    return g.loss;
+  }
+
+  /** Loss (as in {@link train}) and its gradients with respect to every W and b (backpropagation). */
+  gradients(x: Float64Array, target: Float64Array, mask: Float64Array, n: number, huber = 0): { loss: number; gw: Float64Array[]; gb: Float64Array[] } {
     const acts = this.forwardAll(x, n);
     const L = this.w.length;
     const outSize = this.outputSize;
@@ -124,8 +131,7 @@ export class Mlp {
       gb[l] = dB;
       delta = prev;
     }
-    this.adam(gw, gb, lr);
-    return loss / n;
+    return { loss: loss / n, gw, gb };
   }
 
   private adam(gw: Float64Array[], gb: Float64Array[], lr: number, b1 = 0.9, b2 = 0.999, eps = 1e-8): void {
