@@ -8,7 +8,7 @@ import { renderReference } from '../spec/reference.ts';
 import { UserError } from '../lib/errors.ts';
 import { formatDuration } from '../lib/duration.ts';
 import { stateHome } from '../lib/paths.ts';
-import { LocalRuntime, cliUser, readRunLog, type RunOutcome } from '../embedded/runtime.ts';
+import { EmbeddedRuntime, cliUser, readRunLog, type RunOutcome } from '../embedded/runtime.ts';
 import { ProgressRenderer, describeStep } from './render.ts';
 import { observerFor, printRunSummary } from './observe.ts';
 
@@ -25,10 +25,10 @@ function print(json: boolean, value: unknown, human: () => string): void {
 }
 
 /** Runs a runtime action with SIGINT/SIGTERM leaving the run resumable; sets the exit code. */
-async function drive(cmd: Command, json: boolean, fn: (rt: LocalRuntime) => Promise<RunOutcome | undefined>, rtOpts: { autoApprove?: string; noWait?: boolean; noCache?: boolean } = {}): Promise<void> {
+async function drive(cmd: Command, json: boolean, fn: (rt: EmbeddedRuntime) => Promise<RunOutcome | undefined>, rtOpts: { autoApprove?: string; noWait?: boolean; noCache?: boolean } = {}): Promise<void> {
   const home = homeOf(cmd);
   const renderer = json ? undefined : new ProgressRenderer();
-  const rt = new LocalRuntime({
+  const rt = new EmbeddedRuntime({
     home,
     observer: await observerFor(home),
     onEvent: renderer?.handle,
@@ -113,7 +113,7 @@ export function registerCoreCommands(program: Command): void {
     .option('-n, --limit <n>', 'how many', '20')
     .option('--json', 'machine-readable output')
     .action(async (o: { pipeline?: string; limit: string; json?: boolean }, cmd: Command) => {
-      const rt = new LocalRuntime({ home: homeOf(cmd) });
+      const rt = new EmbeddedRuntime({ home: homeOf(cmd) });
       const runs = await rt.store.listRuns(Number(o.limit), o.pipeline);
       rt.store.close();
       print(!!o.json, runs.map(({ plan, ...r }) => ({ ...r, steps: plan.steps.length })), () =>
@@ -129,7 +129,7 @@ export function registerCoreCommands(program: Command): void {
     .argument('<run-id>')
     .option('--json', 'machine-readable output')
     .action(async (runId: string, o: { json?: boolean }, cmd: Command) => {
-      const rt = new LocalRuntime({ home: homeOf(cmd) });
+      const rt = new EmbeddedRuntime({ home: homeOf(cmd) });
       const run = await rt.store.getRun(runId);
       const { state } = await rt.store.getState(runId);
       const attempts = await rt.store.attempts(runId);
@@ -157,7 +157,7 @@ export function registerCoreCommands(program: Command): void {
     .option('--step <id>', 'only this step')
     .action(async (runId: string, o: { step?: string }, cmd: Command) => {
       const home = homeOf(cmd);
-      const rt = new LocalRuntime({ home });
+      const rt = new EmbeddedRuntime({ home });
       const run = await rt.store.getRun(runId);
       rt.store.close();
       if (o.step && !run.plan.steps.some((s) => s.id === o.step)) throw new UserError(`run ${runId} has no step "${o.step}"`);

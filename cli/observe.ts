@@ -3,7 +3,7 @@ import path from 'node:path';
 import { formatDuration } from '../lib/duration.ts';
 import { headlineFigures } from '../report/headline.ts';
 import type { RunObserver } from '../tracking/observer.ts';
-import type { LocalRuntime, RunOutcome } from '../embedded/runtime.ts';
+import type { EmbeddedRuntime, RunOutcome } from '../embedded/runtime.ts';
 import { describeStep } from './render.ts';
 
 /**
@@ -19,7 +19,7 @@ export async function observerFor(home: string): Promise<RunObserver> {
  * Prints the end-of-run summary: every step's final line, the wall time, headline figures that
  * steps published under an output named `headline` (a flat name → value map), and where reports are.
  */
-export async function printRunSummary(rt: LocalRuntime, out: RunOutcome, wallMs: number): Promise<void> {
+export async function printRunSummary(rt: EmbeddedRuntime, out: RunOutcome, wallMs: number): Promise<void> {
   const run = await rt.store.getRun(out.runId);
   rt.store.close();
   const plan = run.plan;

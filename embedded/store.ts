@@ -23,10 +23,12 @@ export interface StepRow extends StepState {
   cache_key?: string;
 }
 
-export interface ApprovalRow {
+/** An operator decision recorded by a CLI process, consumed by the process driving the run. */
+export interface DecisionRow {
   run_id: string;
-  step_id: string;
-  decision: 'approve' | 'reject';
+  /** The approval step decided (null for abort). */
+  step_id: string | null;
+  action: 'approve' | 'reject' | 'abort';
   by: string;
   comment: string;
   at: number;
@@ -51,9 +53,11 @@ export interface StateWrite {
   events?: { at: number; step_id: string | null; type: string; data?: unknown }[];
   attemptsStarted?: { step_id: string; attempt: number; at: number }[];
   attemptsEnded?: { step_id: string; attempt: number; at: number; status: string; error?: string }[];
-  consumedApprovals?: { step_id: string }[];
+  consumedDecisions?: { step_id: string | null; action: DecisionRow['action'] }[];
   heartbeat?: boolean;
   ended?: boolean;
+  /** An ended run is re-opened (operator retry/skip): its end time is cleared. */
+  reopen?: boolean;
 }
 
 const SCHEMA = `
@@ -68,8 +72,8 @@ CREATE TABLE IF NOT EXISTS step_states (
 CREATE TABLE IF NOT EXISTS attempt_events (
   run_id VARCHAR, step_id VARCHAR, attempt INTEGER, seq BIGINT, started_at BIGINT, ended_at BIGINT, status VARCHAR, error VARCHAR);
 CREATE TABLE IF NOT EXISTS events (run_id VARCHAR, ts BIGINT, step_id VARCHAR, type VARCHAR, data_json VARCHAR);
-CREATE TABLE IF NOT EXISTS approvals (
-  run_id VARCHAR, step_id VARCHAR, decision VARCHAR, approver VARCHAR, comment VARCHAR, ts BIGINT, consumed BOOLEAN);
+CREATE TABLE IF NOT EXISTS decisions (
+  run_id VARCHAR, step_id VARCHAR, action VARCHAR, decided_by VARCHAR, comment VARCHAR, ts BIGINT, consumed BOOLEAN);
 `;
 
 const LOCK_RE = /lock|Conflicting|being used/i;
@@ -187,14 +191,15 @@ export class RunStore {
         if (events.length) {
           await c.run(`INSERT INTO events VALUES ${events.map((e) => lit([w.runId, e.at, e.step_id, e.type, e.data === undefined ? null : JSON.stringify(e.data)])).join(', ')}`);
         }
-        for (const a of w.consumedApprovals ?? []) {
-          await c.run('UPDATE approvals SET consumed=true WHERE run_id=$1 AND step_id=$2 AND NOT consumed', [w.runId, a.step_id]);
+        for (const d of w.consumedDecisions ?? []) {
+          await c.run('UPDATE decisions SET consumed=true WHERE run_id=$1 AND action=$2 AND step_id IS NOT DISTINCT FROM $3 AND NOT consumed', [w.runId, d.action, d.step_id]);
         }
         const sets = ['updated_at=$2'];
         const args: (string | number | null)[] = [w.runId, at];
         if (w.runStatus) { args.push(w.runStatus); sets.push(`status=$${args.length}`); }
         if (w.heartbeat) { args.push(process.pid, at); sets.push(`owner_pid=$${args.length - 1}`, `heartbeat_at=$${args.length}`); }
         if (w.ended) { args.push(at); sets.push(`ended_at=$${args.length}`, 'owner_pid=NULL'); }
+        if (w.reopen) sets.push('ended_at=NULL');
         // the runs row changes only with status, heartbeat or end (not on every step transition)
         if (sets.length > 1) await c.run(`UPDATE runs SET ${sets.join(', ')} WHERE run_id=$1`, args);
         await c.run('COMMIT');
@@ -263,13 +268,13 @@ export class RunStore {
     return rows.map((r) => ({ at: Number(r.ts), step_id: (r.step_id as string | null) ?? null, type: r.type as string, data: r.data_json ? JSON.parse(r.data_json as string) : null }));
   }
 
-  /** Records an approve/reject decision for a waiting approval step (picked up by the run loop). */
-  async addApproval(a: Omit<ApprovalRow, 'consumed'>): Promise<void> {
+  /** Records an operator decision (approve/reject an approval step, abort the run) for the run loop to pick up. */
+  async addDecision(d: Omit<DecisionRow, 'consumed'>): Promise<void> {
     await this.use(async (c) => {
       await c.run('BEGIN');
       try {
-        await c.run('INSERT INTO approvals VALUES ($1, $2, $3, $4, $5, $6, false)', [a.run_id, a.step_id, a.decision, a.by, a.comment, a.at]);
-        await c.run('INSERT INTO events VALUES ($1, $2, $3, $4, $5)', [a.run_id, a.at, a.step_id, `approval_${a.decision}_recorded`, JSON.stringify({ by: a.by, comment: a.comment })]);
+        await c.run('INSERT INTO decisions VALUES ($1, $2, $3, $4, $5, $6, false)', [d.run_id, d.step_id, d.action, d.by, d.comment, d.at]);
+        await c.run('INSERT INTO events VALUES ($1, $2, $3, $4, $5)', [d.run_id, d.at, d.step_id, `${d.action}_recorded`, JSON.stringify({ by: d.by, comment: d.comment })]);
         await c.run('COMMIT');
       } catch (e) {
         await c.run('ROLLBACK');
@@ -278,9 +283,10 @@ export class RunStore {
     });
   }
 
-  async pendingApprovals(runId: string): Promise<ApprovalRow[]> {
-    const rows = await this.use((c) => rowsOf(c, 'SELECT * FROM approvals WHERE run_id=$1 AND NOT consumed ORDER BY ts', [runId]));
-    return rows.map((r) => ({ run_id: r.run_id as string, step_id: r.step_id as string, decision: r.decision as 'approve' | 'reject', by: r.approver as string, comment: r.comment as string, at: Number(r.ts), consumed: false }));
+  /** Decisions not yet consumed by the loop, oldest first. */
+  async pendingDecisions(runId: string): Promise<DecisionRow[]> {
+    const rows = await this.use((c) => rowsOf(c, 'SELECT * FROM decisions WHERE run_id=$1 AND NOT consumed ORDER BY ts', [runId]));
+    return rows.map((r) => ({ run_id: r.run_id as string, step_id: (r.step_id as string | null) ?? null, action: r.action as DecisionRow['action'], by: r.decided_by as string, comment: r.comment as string, at: Number(r.ts), consumed: false }));
   }
 }
 

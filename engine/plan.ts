@@ -5,6 +5,9 @@
 
 export type Queue = 'cpu' | 'gpu';
 
+/** Format of compiled plans: 2 adds input bindings, provided contracts and control steps. */
+export const PLAN_FORMAT = 2;
+
 /** Retry policy of a step (durations in milliseconds). Mirrors Temporal's RetryPolicy. */
 export interface RetryPolicy {
   maximum_attempts: number;
@@ -13,6 +16,22 @@ export interface RetryPolicy {
   maximum_interval_ms: number;
   /** Error type names that fail the step at once (e.g. `DataQualityError`). */
   non_retryable: string[];
+}
+
+/** One upstream output bound to a consumed input of a step. */
+export interface InputBinding {
+  step: string;
+  output: string;
+}
+
+/** A control step's compiled settings (the host decides the step instead of executing it). */
+export interface PlanControl {
+  type: 'approval';
+  /** How long the host waits for a decision, ms. */
+  timeout_ms: number;
+  /** Step ids whose outputs the decider is shown. */
+  show: string[];
+  instructions: string;
 }
 
 export interface PlanStep {
@@ -25,6 +44,12 @@ export interface PlanStep {
   needs: string[];
   /** `with` with `${{ params.* }}` resolved; `${{ steps.<id>.outputs.<name> }}` kept for run time. */
   with: Record<string, unknown>;
+  /** Consumed inputs bound to upstream outputs (spec/bindings.ts), by input name, in plan order. */
+  inputs: Record<string, InputBinding[]>;
+  /** Output key → contract id (`name@version`) of what the step provides. */
+  provides: Record<string, string>;
+  /** Set for control steps (approval): the host decides them. */
+  control?: PlanControl;
   queue: Queue;
   retry: RetryPolicy;
   /** Per-attempt timeout (start-to-close), ms. */
@@ -50,7 +75,7 @@ export interface PlanSchedule {
 
 export interface Plan {
   /** Plan format version. */
-  format: 1;
+  format: typeof PLAN_FORMAT;
   pipeline: string;
   description: string;
   /** Resolved param values (defaults + overrides). */

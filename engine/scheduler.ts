@@ -240,7 +240,7 @@ export function decide(plan: Plan, state: RunState, now: number): Decision {
     if (state.cancelled) continue;
     let startable = false;
     if (s.status === 'pending' && needsSatisfied(step, state)) {
-      if (step.uses === 'approval') {
+      if (step.control?.type === 'approval') {
         awaitApproval.push(step.id);
         active = true;
         continue;

@@ -1,8 +1,11 @@
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { getStepKind } from '../kinds/registry.ts';
+import { contractId } from '../contracts/define.ts';
+import { STEP_KINDS, getStepKind } from '../kinds/registry.ts';
+import type { AnyStepKind } from '../kinds/types.ts';
+import { bindInputs } from './bindings.ts';
 import { topoSort } from '../engine/graph.ts';
-import type { Plan, PlanStep, RetryPolicy } from '../engine/plan.ts';
+import { PLAN_FORMAT, type Plan, type PlanControl, type PlanStep, type RetryPolicy } from '../engine/plan.ts';
 import { parseDuration } from '../lib/duration.ts';
 import { UserError } from '../lib/errors.ts';
 import { digestJson } from '../lib/hash.ts';
@@ -73,9 +76,13 @@ export function compilePlan(spec: Spec, pipeline: string, opts: CompileOptions =
   const conc = { ...BUILTIN_DEFAULTS.concurrency, ...d.concurrency, ...p.concurrency };
   if (opts.concurrency) conc.total = opts.concurrency;
 
-  const steps: PlanStep[] = order.map((id) => compileStep(id, p.steps[id]!, d, params, needs[id]!, opts));
+  const bound = bindInputs(order.map((id) => ({ id, uses: p.steps[id]!.uses, needs: needs[id]!, inputs: p.steps[id]!.inputs })), STEP_KINDS);
+  if (bound.problems.length) {
+    throw new UserError(`pipeline ${pipeline} has unbound inputs:\n${bound.problems.map((x) => `  steps.${x.step}: ${x.message} — ${x.hint}`).join('\n')}`);
+  }
+  const steps: PlanStep[] = order.map((id) => compileStep(id, p.steps[id]!, d, params, needs[id]!, bound.bindings[id] ?? {}, opts));
   const body: Omit<Plan, 'digest'> = {
-    format: 1,
+    format: PLAN_FORMAT,
     pipeline,
     description: p.description ?? '',
     params,
@@ -88,7 +95,7 @@ export function compilePlan(spec: Spec, pipeline: string, opts: CompileOptions =
   return { ...body, digest: digestJson(body) };
 }
 
-function compileStep(id: string, s: SpecStep, d: SpecDefaults, params: Record<string, unknown>, needs: string[], opts: CompileOptions): PlanStep {
+function compileStep(id: string, s: SpecStep, d: SpecDefaults, params: Record<string, unknown>, needs: string[], inputs: PlanStep['inputs'], opts: CompileOptions): PlanStep {
   const kind = getStepKind(s.uses);
   const r = { ...BUILTIN_DEFAULTS.retry, ...d.retry, ...s.retry };
   const retry: RetryPolicy = {
@@ -107,6 +114,9 @@ function compileStep(id: string, s: SpecStep, d: SpecDefaults, params: Record<st
     description: s.description,
     needs,
     with: withResolved,
+    inputs,
+    provides: Object.fromEntries(Object.entries(kind.provides ?? {}).map(([k, c]) => [k, contractId(c)])),
+    ...(kind.control ? { control: compileControl(id, kind, withResolved) } : {}),
     queue: s.queue ?? kind.defaultQueue ?? d.queue ?? BUILTIN_DEFAULTS.queue,
     retry,
     timeout_ms: parseDuration(s.timeout ?? d.timeout ?? BUILTIN_DEFAULTS.timeout),
@@ -116,6 +126,13 @@ function compileStep(id: string, s: SpecStep, d: SpecDefaults, params: Record<st
     on_failure: s.on_failure ?? d.on_failure ?? BUILTIN_DEFAULTS.on_failure,
     on_failure_timeout_ms: parseDuration(d.on_failure_timeout ?? BUILTIN_DEFAULTS.on_failure_timeout),
   };
+}
+
+/** A control step's settings from its `with`, parsed once through the kind's schema. */
+function compileControl(id: string, kind: AnyStepKind, w: Record<string, unknown>): PlanControl {
+  const r = kind.with.safeParse(w);
+  if (!r.success) throw new UserError(`step "${id}" (${kind.uses}): invalid with: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return { type: kind.control!.type, ...kind.control!.plan(r.data) };
 }
 
 function normNeeds(s: SpecStep): string[] {

@@ -83,7 +83,11 @@ export const stepSchema = z
     uses: z.string().min(1).describe('Step kind (see the step kinds reference).'),
     description: z.string().optional(),
     needs: z.union([z.string(), z.array(z.string())]).optional().describe('Step ids that must finish first.'),
-    with: z.record(z.string(), z.unknown()).optional().describe("The kind's inputs; `${{ params.x }}` and `${{ steps.<id>.outputs.<name> }}` interpolate."),
+    with: z.record(z.string(), z.unknown()).optional().describe("The kind's settings; `${{ params.x }}` and `${{ steps.<id>.outputs.<name> }}` interpolate."),
+    inputs: z
+      .record(z.string(), z.union([z.string(), z.array(z.string()).min(1)]))
+      .optional()
+      .describe('Explicit bindings of consumed inputs: `name: "${{ steps.<id>.outputs.<key> }}"` (or a step id, or a list for a many input). Unbound inputs take the nearest upstream provider of their contract.'),
     queue: queueSchema.optional(),
     retry: retrySchema.optional(),
     timeout: duration('timeout').optional(),

@@ -2,7 +2,8 @@ import { Cron } from 'croner';
 import { closest, distance } from 'fastest-levenshtein';
 import type { z } from 'zod';
 import { STEP_KINDS } from '../kinds/registry.ts';
-import type { StepKind } from '../kinds/types.ts';
+import type { AnyStepKind } from '../kinds/types.ts';
+import { bindInputs } from './bindings.ts';
 import { findCycle, ancestorsOf } from '../engine/graph.ts';
 import { DURATION_RE } from '../lib/duration.ts';
 import { findExpressions, interpolate, isWholeExpression, parseRef, walkStrings, type Ref } from './expressions.ts';
@@ -43,7 +44,7 @@ export function paramType(p: SpecParam): 'string' | 'number' | 'integer' | 'bool
  * Validates pipelines.yaml text against the spec schema, the registered step kinds and the DAG
  * rules, collecting ALL problems (never throws for user errors). See docs/pipelines-reference.md.
  */
-export function validateSpecText(text: string, file = 'pipelines.yaml', kinds: ReadonlyMap<string, StepKind> = STEP_KINDS): ValidationResult {
+export function validateSpecText(text: string, file = 'pipelines.yaml', kinds: ReadonlyMap<string, AnyStepKind> = STEP_KINDS): ValidationResult {
   const src = new YamlSource(file, text);
   const diags: Diagnostic[] = src.syntaxDiagnostics();
   if (diags.length) return { diagnostics: diags, source: src };
@@ -89,7 +90,7 @@ function validatePipeline(
   diags: Diagnostic[],
   name: string,
   raw: unknown,
-  kinds: ReadonlyMap<string, StepKind>,
+  kinds: ReadonlyMap<string, AnyStepKind>,
   zodIssues: IssueCheck,
 ): void {
   const base: Path = ['pipelines', name];
@@ -207,14 +208,14 @@ function validatePipeline(
         checkOutputRef(src, diags, at, id, ref, parsedSteps, stepIds, needs, kinds, kind, path);
       }
     });
-    if (st.uses === 'approval' && Array.isArray((w as Record<string, unknown>).show)) {
-      ((w as Record<string, unknown>).show as unknown[]).forEach((s, i) => {
-        if (typeof s === 'string' && !stepIds.includes(s)) diags.push(src.at([...wp, 'show', i], `approval shows unknown step "${s}"`, suggest(s, stepIds, 'steps')));
-      });
-    }
     if (!kind) continue;
     const resolved = interpolate(w, (ref) => (ref.kind === 'param' ? paramDefault(params[ref.name] ?? '') ?? '' : ''), 'param');
     const r = kind.with.safeParse(resolved);
+    if (r.success && kind.control) {
+      kind.control.plan(r.data).show.forEach((s, i) => {
+        if (!stepIds.includes(s)) diags.push(src.at([...wp, 'show', i], `step "${id}" (${st.uses}) shows unknown step "${s}"`, suggest(s, stepIds, 'steps')));
+      });
+    }
     if (!r.success) {
       for (const issue of r.error.issues) {
         const ip = issue.path.map((x) => (typeof x === 'symbol' ? String(x) : x)) as Path;
@@ -229,6 +230,14 @@ function validatePipeline(
         diags.push(...found);
       }
     }
+  }
+  // consumed contracts: every input bound before anything runs
+  if (!cycle) {
+    const r = bindInputs(
+      Object.entries(parsedSteps).map(([id, st]) => ({ id, uses: st.uses, needs: needs[id] ?? [], inputs: st.inputs })),
+      kinds,
+    );
+    for (const pr of r.problems) diags.push(src.at([...base, 'steps', pr.step, ...pr.path], pr.message, pr.hint));
   }
 }
 
@@ -258,8 +267,8 @@ function checkOutputRef(
   parsedSteps: Record<string, z.output<typeof stepSchema>>,
   stepIds: string[],
   needs: Record<string, string[]>,
-  kinds: ReadonlyMap<string, StepKind>,
-  kind: StepKind | undefined,
+  kinds: ReadonlyMap<string, AnyStepKind>,
+  kind: AnyStepKind | undefined,
   withPath: Path,
 ): void {
   if (!stepIds.includes(ref.step)) {

@@ -5,16 +5,16 @@ import path from 'node:path';
  * (the UI shows them; a dead worker is detected after `heartbeat_timeout`), cancellation from
  * `Context.current().cancellationSignal`, errors mapped to ApplicationFailure (type = the step
  * error's type, so the RetryPolicy's `nonRetryableErrorTypes` apply; `nonRetryable` kept), and
- * tracking through a RunObserver when the worker has one.
+ * the run loop's lifecycle observations (`observeRun`) through a RunObserver when the worker has one.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ArtifactStore } from '../artifacts/store.ts';
 import type { Plan } from '../engine/plan.ts';
-import { classifyFailure, errorMessage } from '../lib/errors.ts';
+import { CachedStepFailure, classifyFailure, errorMessage } from '../lib/errors.ts';
 import { digestJson } from '../lib/hash.ts';
 import type { Logger } from '../lib/log.ts';
-import type { RunObserver, StepRecord } from '../tracking/observer.ts';
+import type { RunObserver } from '../tracking/observer.ts';
 import type { ObserveRequest, PipelineActivities, PlanRef, StepActivityRequest, StepActivityResult, StepFailureDetails } from './workflow/api.ts';
 import { executeStep } from '../executor/execute.ts';
 import type { StepProgress } from '../kinds/types.ts';
@@ -54,7 +54,6 @@ export function createTemporalActivities(deps: TemporalActivityDeps): PipelineAc
       const every = deps.heartbeatEveryMs ?? Math.max(50, Math.min(10_000, Math.floor(req.step.heartbeat_timeout_ms / 3)));
       beat();
       const timer = setInterval(beat, every);
-      const startedAt = new Date();
       try {
         const r = await executeStep(
           { runId: req.runId, pipeline: req.pipeline, step: req.step, params: req.params, attempt, upstream: req.upstream, force: req.force },
@@ -72,7 +71,6 @@ export function createTemporalActivities(deps: TemporalActivityDeps): PipelineAc
             dataRoot: deps.dataRoot,
           },
         );
-        await track(deps, log, { ...baseRecord(req, attempt, startedAt), status: 'succeeded', cacheHit: r.cacheHit, with: r.resolvedWith, outputs: r.outputs, durationMs: r.durationMs });
         return { outputs: r.outputs, cacheHit: r.cacheHit, cacheKey: r.cacheKey, durationMs: r.durationMs, attempt: temporalAttempt, resolvedWith: r.resolvedWith };
       } catch (e) {
         if (ctx.cancellationSignal.aborted) {
@@ -81,9 +79,6 @@ export function createTemporalActivities(deps: TemporalActivityDeps): PipelineAc
         }
         const failure = toApplicationFailure(e, temporalAttempt);
         log.warn({ type: failure.type, nonRetryable: failure.nonRetryable }, failure.message);
-        if (isFinalAttempt(req, failure, temporalAttempt)) {
-          await track(deps, log, { ...baseRecord(req, attempt, startedAt), status: 'failed', cacheHit: false, outputs: {}, error: { message: failure.message, type: failure.type ?? 'Error' } });
-        }
         throw failure;
       } finally {
         clearInterval(timer);
@@ -94,8 +89,9 @@ export function createTemporalActivities(deps: TemporalActivityDeps): PipelineAc
       const o = deps.observer;
       if (!o) return;
       if (req.kind === 'runStarted') await o.runStarted(req.run);
+      else if (req.kind === 'stepFinished') await o.stepFinished(req.step);
       else if (req.kind === 'approvalDecided') await o.approvalDecided({ runId: req.runId, stepId: req.stepId, approved: req.approved, by: req.by, at: req.at, comment: req.comment });
-      else await o.runFinished(req.run, req.steps as StepRecord[]);
+      else if (req.kind === 'runFinished') await o.runFinished(req.run, req.steps);
     },
 
     async loadPlan(ref: PlanRef): Promise<Plan> {
@@ -122,13 +118,10 @@ export function createTemporalActivities(deps: TemporalActivityDeps): PipelineAc
 export function toApplicationFailure(e: unknown, attempt: number): ApplicationFailure {
   if (e instanceof ApplicationFailure) return e;
   const f = classifyFailure(e);
-  const details: StepFailureDetails = { attempt, ...(f.details !== undefined ? { details: f.details } : {}) };
+  const details: StepFailureDetails = { attempt, ...(e instanceof CachedStepFailure ? { cached: true } : {}), ...(f.details !== undefined ? { details: f.details } : {}) };
   return ApplicationFailure.create({ message: f.message, type: f.type, nonRetryable: f.nonRetryable, details: [details], cause: e instanceof Error ? e : undefined });
 }
 
-function isFinalAttempt(req: StepActivityRequest, f: ApplicationFailure, temporalAttempt: number): boolean {
-  return f.nonRetryable === true || req.step.retry.non_retryable.includes(f.type ?? '') || temporalAttempt >= req.step.retry.maximum_attempts;
-}
 
 function heartbeatDetails(step: string, attempt: number, p: StepProgress): StepHeartbeat {
   const d: StepHeartbeat = { step, attempt };
@@ -139,15 +132,4 @@ function heartbeatDetails(step: string, attempt: number, p: StepProgress): StepH
   return d;
 }
 
-function baseRecord(req: StepActivityRequest, attempt: number, startedAt: Date): Pick<StepRecord, 'runId' | 'pipeline' | 'stepId' | 'uses' | 'attempts' | 'startedAt' | 'endedAt'> {
-  return { runId: req.runId, pipeline: req.pipeline, stepId: req.step.id, uses: req.step.uses, attempts: attempt, startedAt: startedAt.toISOString(), endedAt: new Date().toISOString() };
-}
 
-async function track(deps: TemporalActivityDeps, log: Logger, rec: StepRecord): Promise<void> {
-  if (!deps.observer) return;
-  try {
-    await deps.observer.stepFinished(rec);
-  } catch (e) {
-    log.warn({ error: errorMessage(e) }, 'run observer failed; the step result stands');
-  }
-}

@@ -1,39 +1,5 @@
-import type { StepOutputs } from '../kinds/types.ts';
-
-/** A finished step as the runtime reports it to observers (tracker, report writer). */
-export interface StepRecord {
-  runId: string;
-  pipeline: string;
-  stepId: string;
-  uses: string;
-  status: 'succeeded' | 'failed' | 'skipped' | 'cancelled';
-  cacheHit: boolean;
-  attempts: number;
-  startedAt?: string;
-  endedAt?: string;
-  durationMs?: number;
-  /** Resolved `with` of the step (params for the tracker). */
-  with?: unknown;
-  outputs: StepOutputs;
-  error?: { message: string; type: string; details?: unknown };
-  /** Optional: the step's `needs` (the report draws DAG edges from them). */
-  needs?: string[];
-}
-
-export interface RunRecord {
-  runId: string;
-  pipeline: string;
-  planDigest: string;
-  params: Record<string, unknown>;
-  status: 'running' | 'succeeded' | 'failed' | 'waiting_approval' | 'cancelled';
-  startedAt: string;
-  endedAt?: string;
-  /**
-   * Optional plan summary. When given, the report draws the DAG's edges from `needs`, and the
-   * tracking observer takes the registered model's name from the `promote` step's `with.model`.
-   */
-  plan?: { steps: Array<{ id: string; uses: string; needs: string[]; with?: unknown }> };
-}
+export type { RunRecord, StepRecord } from '../engine/records.ts';
+import type { RunRecord, StepRecord } from '../engine/records.ts';
 
 /**
  * Run lifecycle hooks the hosts (local runtime, Temporal activities) call, so tracking and

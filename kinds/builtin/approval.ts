@@ -1,19 +1,19 @@
 import { z } from 'zod';
-import { DURATION_RE } from '../../lib/duration.ts';
+import { DURATION_RE, parseDuration } from '../../lib/duration.ts';
 import { defineStepKind } from '../types.ts';
 
 /** Outputs recorded when an approval step is decided. */
 export const approvalOutputs = z.object({
-  approved: z.boolean(),
-  by: z.string(),
-  at: z.string(),
-  comment: z.string().default(''),
+  approved: z.boolean().describe('true when approved, false when rejected'),
+  by: z.string().describe('who decided'),
+  at: z.string().describe('when (ISO 8601)'),
+  comment: z.string().default('').describe("the decider's comment"),
 });
 
 /**
- * Human approval. The host (local runtime or Temporal workflow) parks the run in
- * `waiting_approval` until `trademl approve|reject` (or the Temporal Update) decides it;
- * past `timeout` the step fails. `show` names upstream steps whose outputs the approver sees.
+ * Human approval: a control step. The host (embedded runtime or Temporal workflow) parks the run
+ * until `trademl approve|reject` (or the Temporal Update) decides it; past `timeout` the step
+ * fails with ApprovalTimeout. `show` names upstream steps whose outputs the approver sees.
  */
 export const approval = defineStepKind({
   uses: 'approval',
@@ -21,14 +21,17 @@ export const approval = defineStepKind({
   description: 'Waits for a human approve/reject (CLI or Temporal Update); fails on reject or timeout.',
   with: z
     .object({
-      timeout: z.string().regex(DURATION_RE, 'a duration such as 72h').default('72h'),
-      show: z.array(z.string()).default([]),
-      instructions: z.string().default(''),
+      timeout: z.string().regex(DURATION_RE, 'a duration such as 72h').default('72h').describe('how long to wait for a decision before the step fails'),
+      show: z.array(z.string()).default([]).describe('step ids whose outputs the approver is shown (default: the step\'s needs)'),
+      instructions: z.string().default('').describe('what the approver should check'),
     })
     .strict(),
   outputs: approvalOutputs,
+  control: {
+    type: 'approval',
+    plan: (w) => ({ timeout_ms: parseDuration(w.timeout), show: w.show, instructions: w.instructions }),
+  },
   async run() {
-    // Hosts intercept approval steps before execution (engine action `await_approval`).
-    throw new Error('approval steps are decided by the host (trademl approve / Temporal Update), never executed as activities');
+    throw new Error('approval is a control step: the host decides it (trademl approve / Temporal Update); it is never executed');
   },
 });

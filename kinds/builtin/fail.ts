@@ -13,13 +13,13 @@ export const fail = defineStepKind({
   description: 'Fails the first `times` attempts (default: always) with `message` and error type `type`.',
   with: z
     .object({
-      message: z.string().default('failed on purpose'),
-      times: z.number().int().positive().optional(),
-      type: z.string().default('IntentionalFailure'),
-      non_retryable: z.boolean().default(false),
+      message: z.string().default('failed on purpose').describe('error message'),
+      times: z.number().int().positive().optional().describe('attempts that fail (default: all)'),
+      type: z.string().default('IntentionalFailure').describe('error type (DeterministicFailure is cached like a verdict)'),
+      non_retryable: z.boolean().default(false).describe('fail without retries'),
     })
     .strict(),
-  outputs: z.object({ attempts: z.number().int() }),
+  outputs: z.object({ attempts: z.number().int().describe('the attempt that succeeded') }),
   deterministicFailures: ['DeterministicFailure'],
   async run(ctx, w) {
     if (w.times === undefined || ctx.attempt <= w.times) {

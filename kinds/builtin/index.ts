@@ -1,4 +1,4 @@
-import type { StepKind } from '../types.ts';
+import type { AnyStepKind } from '../types.ts';
 import { noop } from './noop.ts';
 import { shell } from './shell.ts';
 import { sleep } from './sleep.ts';
@@ -6,4 +6,4 @@ import { fail } from './fail.ts';
 import { approval } from './approval.ts';
 
 /** Built-in kinds: engine plumbing and testing aids. */
-export const kinds: StepKind[] = [noop, shell, sleep, fail, approval] as StepKind[];
+export const kinds: AnyStepKind[] = [noop, shell, sleep, fail, approval];

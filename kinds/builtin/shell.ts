@@ -15,12 +15,12 @@ export const shell = defineStepKind({
   description: 'Runs a shell command (bash -c); fails on a non-zero exit code.',
   with: z
     .object({
-      run: z.string().min(1),
-      cwd: z.string().optional(),
-      env: z.record(z.string(), z.string()).default({}),
+      run: z.string().min(1).describe('the command line (bash -c)'),
+      cwd: z.string().optional().describe('working directory (default: the checkout root)'),
+      env: z.record(z.string(), z.string()).default({}).describe('extra environment variables for the command'),
     })
     .strict(),
-  outputs: z.object({ exit_code: z.number().int(), stdout_tail: z.string() }),
+  outputs: z.object({ exit_code: z.number().int().describe('exit code (0)'), stdout_tail: z.string().describe('last 4,000 characters of stdout') }),
   async run(ctx, w) {
     const child = spawn('bash', ['-c', w.run], {
       cwd: w.cwd ?? ctx.projectRoot,

@@ -8,8 +8,8 @@ export const sleep = defineStepKind({
   uses: 'sleep',
   version: '1',
   description: 'Waits for `duration` (e.g. 2s), reporting progress.',
-  with: z.object({ duration: z.string().regex(DURATION_RE, 'a duration such as 500ms, 10s, 30m') }).strict(),
-  outputs: z.object({ slept_ms: z.number() }),
+  with: z.object({ duration: z.string().regex(DURATION_RE, 'a duration such as 500ms, 10s, 30m').describe('how long to wait') }).strict(),
+  outputs: z.object({ slept_ms: z.number().describe('milliseconds waited') }),
   async run(ctx, w) {
     const total = parseDuration(w.duration);
     const tick = Math.max(10, Math.min(250, total / 20));

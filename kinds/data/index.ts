@@ -1,15 +1,16 @@
 import { z } from 'zod';
-import { artifactRefSchema, defineStepKind, type StepContext, type StepKind } from '../types.ts';
+import { dataQuality, ohlcvDaily, optionsChain, barsIntraday, orderbookMessages, orderbookSnapshots } from '../../contracts/index.ts';
+import { artifactRefSchema, defineStepKind, type AnyStepKind, type StepContext } from '../types.ts';
 import { UserError } from '../../lib/errors.ts';
 import { loadDatasetContract, type DatasetKind } from '../../data/contract.ts';
 import type { IngestEnv } from '../../data/ingest/common.ts';
+import type { ArtifactRef } from '../../artifacts/store.ts';
 import { ingestOhlcv } from '../../data/ingest/ohlcv.ts';
 import { ingestOptionsChain } from '../../data/ingest/options.ts';
 import { ingestKlines } from '../../data/ingest/klines.ts';
 import { ingestLob } from '../../data/ingest/lob.ts';
 import { ingestIndex } from '../../data/ingest/index-daily.ts';
 import { auditIngested } from '../../data/pipeline.ts';
-import { findUpstreamIngest } from '../../data/upstream.ts';
 import { datasetFingerprint } from '../../data/fingerprint.ts';
 
 /** Cache inputs of an ingest step: its dataset contract file and its source files' fingerprint. */
@@ -19,27 +20,36 @@ const ingestCache = {
 };
 
 const datasetWith = z.object({
-  /** Name of a dataset contract in configs/data/ (without .yml). */
-  dataset: z.string().min(1),
+  dataset: z.string().min(1).describe('name of a dataset contract in configs/data/ (without .yml)'),
 });
 
 const counts = z.record(z.string(), z.number().int());
 
 /** Outputs every ingest kind returns: dataset, quarantine + manifest artifacts, quarantine counts. */
 const ingestOutputs = z.object({
-  dataset: z.string(),
-  quarantine: artifactRefSchema,
-  manifest: artifactRefSchema,
-  quarantined: z.number().int(),
-  quarantined_by_rule: counts,
+  dataset: z.string().describe('dataset name'),
+  quarantine: artifactRefSchema.describe('quarantined rows Parquet (rule, source_file, line, symbol, date, raw, detail)'),
+  manifest: artifactRefSchema.describe('manifest JSON: sources with sha256 and bytes, counts (no timestamps)'),
+  quarantined: z.number().int().describe('rows quarantined'),
+  quarantined_by_rule: counts.describe('quarantined rows per rule'),
 });
 
 /** Outputs of the ingest kinds that produce one canonical table. */
 const tableIngestOutputs = ingestOutputs.extend({
-  table: artifactRefSchema,
-  rows: z.number().int(),
-  rows_in: z.number().int(),
+  rows: z.number().int().describe('rows written'),
+  rows_in: z.number().int().describe('rows read from the sources'),
 });
+
+/** The calendar name (calendar/calendar.ts) of a dataset contract, at the bar interval of intraday data. */
+function calendarName(spec: unknown, interval?: string): string {
+  const rule = typeof spec === 'string' ? spec : typeof spec === 'object' && spec && 'kind' in spec ? String((spec as { kind: unknown }).kind) : 'inferred';
+  return interval && interval !== '1d' ? `${rule}@${interval}` : rule;
+}
+
+/** The contract value of an ingested table: the reference plus dataset, calendar and provenance. */
+function ingested<R extends { table: ArtifactRef; dataset: string; quarantine: ArtifactRef; manifest: ArtifactRef; quarantined_by_rule: Record<string, number> }>(r: R, calendar: string) {
+  return { ...r, table: { ...r.table, dataset: r.dataset, calendar, quarantine: r.quarantine, manifest: r.manifest, quarantined_by_rule: r.quarantined_by_rule } };
+}
 
 function envOf(ctx: StepContext): IngestEnv {
   return { store: ctx.artifacts, dataRoot: ctx.dataRoot, signal: ctx.signal, progress: (p) => ctx.progress(p) };
@@ -59,15 +69,20 @@ export const ingestOhlcvKind = defineStepKind({
   description: 'Ingest a daily OHLCV dataset (configs/data/<dataset>.yml) into canonical Parquet with quarantine and manifest',
   with: datasetWith,
   outputs: tableIngestOutputs.extend({
-    symbols: z.number().int(),
-    dates: z.number().int(),
-    first_date: z.string().nullable(),
-    last_date: z.string().nullable(),
-    duplicates: z.number().int(),
-    calendar: z.unknown(),
+    table: ohlcvDaily.schema,
+    symbols: z.number().int().describe('symbols ingested'),
+    dates: z.number().int().describe('distinct dates'),
+    first_date: z.string().nullable().describe('first date (YYYY-MM-DD)'),
+    last_date: z.string().nullable().describe('last date'),
+    duplicates: z.number().int().describe('exact duplicate rows collapsed'),
+    calendar: z.unknown().describe("the dataset contract's calendar declaration"),
   }),
+  provides: { table: ohlcvDaily },
   ...ingestCache,
-  run: async (ctx, w) => ingestOhlcv(contractOf(ctx, w.dataset, 'ohlcv', 'ingest.ohlcv'), envOf(ctx)),
+  run: async (ctx, w) => {
+    const c = contractOf(ctx, w.dataset, 'ohlcv', 'ingest.ohlcv');
+    return ingested(await ingestOhlcv(c, envOf(ctx)), calendarName(c.contract.calendar));
+  },
 });
 
 export const ingestOptionsKind = defineStepKind({
@@ -76,13 +91,19 @@ export const ingestOptionsKind = defineStepKind({
   description: 'Ingest an option-chain EOD dataset into canonical Parquet (C/P, strikes, settle, OI, underlying)',
   with: datasetWith,
   outputs: tableIngestOutputs.extend({
-    dates: z.number().int(),
-    expiries: z.number().int(),
-    duplicates: z.number().int(),
-    underlying_filled: z.number().int(),
+    table: optionsChain.schema,
+    dates: z.number().int().describe('distinct dates'),
+    expiries: z.number().int().describe('distinct expiries'),
+    duplicates: z.number().int().describe('exact duplicate rows collapsed'),
+    underlying_filled: z.number().int().describe('rows whose underlying value was filled from another row of the date'),
   }),
+  provides: { table: optionsChain },
   ...ingestCache,
-  run: async (ctx, w) => ingestOptionsChain(contractOf(ctx, w.dataset, 'options_chain', 'ingest.options_chain'), envOf(ctx)),
+  run: async (ctx, w) => {
+    const c = contractOf(ctx, w.dataset, 'options_chain', 'ingest.options_chain');
+    const r = await ingestOptionsChain(c, envOf(ctx));
+    return { ...r, table: { ...r.table, dataset: r.dataset, calendar: calendarName(c.contract.calendar) } };
+  },
 });
 
 export const ingestKlinesKind = defineStepKind({
@@ -91,16 +112,23 @@ export const ingestKlinesKind = defineStepKind({
   description: 'Ingest exchange klines (intraday bars) into canonical Parquet with UTC timestamps, vintage-aware dedupe',
   with: datasetWith,
   outputs: tableIngestOutputs.extend({
-    symbols: z.number().int(),
-    rows_by_symbol: counts,
-    unique_bars_by_symbol: counts,
-    first_ts: z.string().nullable(),
-    last_ts: z.string().nullable(),
-    duplicates: z.number().int(),
-    superseded: z.number().int(),
+    table: barsIntraday.schema,
+    symbols: z.number().int().describe('symbols ingested'),
+    rows_by_symbol: counts.describe('rows per symbol'),
+    unique_bars_by_symbol: counts.describe('distinct bars per symbol'),
+    first_ts: z.string().nullable().describe('first bar (ISO, UTC)'),
+    last_ts: z.string().nullable().describe('last bar (ISO, UTC)'),
+    duplicates: z.number().int().describe('exact duplicate rows collapsed'),
+    superseded: z.number().int().describe('bars of an older export vintage replaced by the newer one'),
   }),
+  provides: { table: barsIntraday },
   ...ingestCache,
-  run: async (ctx, w) => ingestKlines(contractOf(ctx, w.dataset, 'klines', 'ingest.klines'), envOf(ctx)),
+  run: async (ctx, w) => {
+    const c = contractOf(ctx, w.dataset, 'klines', 'ingest.klines');
+    const r = await ingestKlines(c, envOf(ctx));
+    const interval = String((c.contract as { interval?: unknown }).interval ?? '1h');
+    return { ...r, table: { ...r.table, dataset: r.dataset, calendar: calendarName(c.contract.calendar, interval), interval } };
+  },
 });
 
 export const ingestLobKind = defineStepKind({
@@ -109,14 +137,20 @@ export const ingestLobKind = defineStepKind({
   description: 'Ingest LOBSTER-style order book + message files into canonical messages and long-form book Parquet',
   with: datasetWith,
   outputs: ingestOutputs.extend({
-    messages: artifactRefSchema,
-    book: artifactRefSchema,
-    sessions: z.array(z.object({ symbol: z.string(), date: z.string(), levels: z.number().int(), events: z.number().int() })),
-    events: z.number().int(),
-    book_rows: z.number().int(),
+    messages: orderbookMessages.schema,
+    book: orderbookSnapshots.schema,
+    sessions: z
+      .array(z.object({ symbol: z.string().describe('ticker'), date: z.string().describe('session date'), levels: z.number().int().describe('book levels'), events: z.number().int().describe('messages') }))
+      .describe('sessions ingested'),
+    events: z.number().int().describe('messages ingested'),
+    book_rows: z.number().int().describe('book rows (long form)'),
   }),
+  provides: { messages: orderbookMessages, book: orderbookSnapshots },
   ...ingestCache,
-  run: async (ctx, w) => ingestLob(contractOf(ctx, w.dataset, 'lob', 'ingest.lob'), envOf(ctx)),
+  run: async (ctx, w) => {
+    const r = await ingestLob(contractOf(ctx, w.dataset, 'lob', 'ingest.lob'), envOf(ctx));
+    return { ...r, messages: { ...r.messages, dataset: r.dataset }, book: { ...r.book, dataset: r.dataset } };
+  },
 });
 
 export const ingestIndexKind = defineStepKind({
@@ -125,61 +159,72 @@ export const ingestIndexKind = defineStepKind({
   description: 'Ingest daily index levels from several prioritised sources into canonical daily OHLCV (+ source)',
   with: datasetWith,
   outputs: tableIngestOutputs.extend({
-    symbols: z.number().int(),
-    rows_by_symbol: counts,
-    dates: z.number().int(),
-    duplicates: z.number().int(),
-    superseded: z.number().int(),
+    table: ohlcvDaily.schema,
+    symbols: z.number().int().describe('index symbols'),
+    rows_by_symbol: counts.describe('rows per symbol'),
+    dates: z.number().int().describe('distinct dates'),
+    duplicates: z.number().int().describe('exact duplicate rows collapsed'),
+    superseded: z.number().int().describe('rows of lower-priority sources replaced'),
   }),
+  provides: { table: ohlcvDaily },
   ...ingestCache,
-  run: async (ctx, w) => ingestIndex(contractOf(ctx, w.dataset, 'index', 'ingest.index'), envOf(ctx)),
+  run: async (ctx, w) => {
+    const c = contractOf(ctx, w.dataset, 'index', 'ingest.index');
+    return ingested(await ingestIndex(c, envOf(ctx)), calendarName(c.contract.calendar));
+  },
 });
 
 const fraction = z.number().min(0).max(1);
 
 export const qcAuditKind = defineStepKind({
   uses: 'qc.audit',
-  version: '1',
+  version: '2',
   description: 'Data-quality audit of the upstream daily OHLCV ingest: per-date GREEN/AMBER/RED, flags, curated view, report',
   with: z.object({
-    /** Which upstream ingest to audit when there are several (matched on its `dataset` output). */
-    dataset: z.string().optional(),
-    green_coverage: fraction.optional(),
-    amber_coverage: fraction.optional(),
-    amber_flagged_fraction: fraction.optional(),
-    red_flagged_fraction: fraction.optional(),
-    /** Per-rule overrides of configs/data/audit.yml `rules:` (e.g. { bad_print: { action: drop } }). */
-    rules: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+    green_coverage: fraction.optional().describe('coverage at or above which a date is GREEN (default configs/data/audit.yml)'),
+    amber_coverage: fraction.optional().describe('coverage at or above which a date is AMBER'),
+    amber_flagged_fraction: fraction.optional().describe('flagged share of names above which a date is AMBER'),
+    red_flagged_fraction: fraction.optional().describe('flagged share of names above which a date is RED'),
+    rules: z.record(z.string(), z.record(z.string(), z.unknown())).optional().describe('per-rule overrides of configs/data/audit.yml rules (e.g. { bad_print: { action: drop } })'),
   }),
+  consumes: {
+    source: { contract: ohlcvDaily, description: 'the ingested daily OHLCV table to audit' },
+  },
   outputs: z.object({
-    dataset: z.string(),
-    status: z.enum(['GREEN', 'AMBER', 'RED']),
-    red_dates: z.array(z.string()),
-    amber_dates: z.array(z.string()),
-    red_reasons: z.array(z.object({ rule: z.string(), count: z.number().int() })),
-    curated: artifactRefSchema,
-    flags: artifactRefSchema,
-    report: artifactRefSchema,
-    dates: z.number().int(),
-    green: z.number().int(),
-    amber: z.number().int(),
-    red: z.number().int(),
-    rows_in: z.number().int(),
-    rows_curated: z.number().int(),
-    rows_dropped: z.number().int(),
-    rows_repaired: z.number().int(),
-    rows_inserted: z.number().int(),
-    symbols: z.number().int(),
-    min_coverage: z.number(),
-    flags_by_rule: counts,
+    dataset: z.string().describe('dataset name'),
+    status: z.enum(['GREEN', 'AMBER', 'RED']).describe('worst date status'),
+    red_dates: z.array(z.string()).describe('RED dates'),
+    amber_dates: z.array(z.string()).describe('AMBER dates'),
+    red_reasons: z.array(z.object({ rule: z.string().describe('rule'), count: z.number().int().describe('RED dates') })).describe('rules behind RED dates'),
+    curated: ohlcvDaily.schema,
+    quality: dataQuality.schema,
+    flags: artifactRefSchema.describe('flags Parquet (date, symbol, rule, action, value, detail)'),
+    report: artifactRefSchema.describe('audit report JSON'),
+    dates: z.number().int().describe('dates audited'),
+    green: z.number().int().describe('GREEN dates'),
+    amber: z.number().int().describe('AMBER dates'),
+    red: z.number().int().describe('RED dates'),
+    rows_in: z.number().int().describe('rows read'),
+    rows_curated: z.number().int().describe('rows in the curated view'),
+    rows_dropped: z.number().int().describe('rows dropped'),
+    rows_repaired: z.number().int().describe('rows repaired'),
+    rows_inserted: z.number().int().describe('rows inserted (filled)'),
+    symbols: z.number().int().describe('symbols'),
+    min_coverage: z.number().describe('lowest date coverage'),
+    flags_by_rule: counts.describe('flags per rule'),
   }),
+  provides: { curated: ohlcvDaily, quality: dataQuality },
   configFiles: () => ['configs/data/audit.yml'],
   run: async (ctx, w) => {
-    const up = findUpstreamIngest(ctx, w.dataset);
-    const { dataset: _d, ...overrides } = w;
-    return auditIngested(ctx.projectRoot, up.outputs as Parameters<typeof auditIngested>[1], { store: ctx.artifacts, signal: ctx.signal, progress: (p) => ctx.progress(p) }, overrides);
+    const src = ctx.input('source').value;
+    const r = await auditIngested(ctx.projectRoot, { dataset: src.dataset, table: src, quarantine: src.quarantine, quarantined_by_rule: src.quarantined_by_rule, manifest: src.manifest }, { store: ctx.artifacts, signal: ctx.signal, progress: (p) => ctx.progress(p) }, w);
+    return {
+      ...r,
+      curated: { ...r.curated, dataset: src.dataset, calendar: src.calendar },
+      quality: { dataset: r.dataset, status: r.status, red_dates: r.red_dates, amber_dates: r.amber_dates, red_reasons: r.red_reasons, report: r.report },
+    };
   },
 });
 
 /** Step kinds of this concern, registered in kinds/registry.ts. */
-export const kinds: StepKind[] = [ingestOhlcvKind, ingestOptionsKind, ingestKlinesKind, ingestLobKind, ingestIndexKind, qcAuditKind] as unknown as StepKind[];
+export const kinds: AnyStepKind[] = [ingestOhlcvKind, ingestOptionsKind, ingestKlinesKind, ingestLobKind, ingestIndexKind, qcAuditKind];

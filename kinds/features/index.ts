@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { artifactRefSchema, defineStepKind, type StepContext, type StepKind } from '../types.ts';
+import { featuresPanel, labels as labelsContract, ohlcvDaily } from '../../contracts/index.ts';
+import { artifactRefSchema, defineStepKind, type AnyStepKind, type StepContext } from '../types.ts';
 import { StepError } from '../../lib/errors.ts';
 import { digestJson } from '../../lib/hash.ts';
 
@@ -16,31 +17,30 @@ import { digestJson } from '../../lib/hash.ts';
 export const FEATURES_EQUITIES_VERSION = '1';
 
 const featuresWith = z.strictObject({
-  /** Feature-set config, relative to the project root. */
-  config: z.string().min(1).default('configs/features/equities.yml'),
-  /** Window overrides by feature name as the config defines it, e.g. `{ mom_5: 10 }` (the column becomes mom_10). */
-  windows: z.record(z.string(), z.number().int().min(2)).default({}),
-  /** false: write raw (un-normalised) features; true: each feature's cross-sectional normalisation. */
-  normalize: z.boolean().default(true),
+  config: z.string().min(1).default('configs/features/equities.yml').describe('feature-set config, relative to the project root'),
+  windows: z.record(z.string(), z.number().int().min(2)).default({}).describe('window overrides by feature name as the config defines it, e.g. { mom_5: 10 } (the column becomes mom_10)'),
+  normalize: z.boolean().default(true).describe("false: raw (un-normalised) features; true: each feature's cross-sectional normalisation"),
 });
+
+/** What features and labels read: the daily OHLCV (the audit's curated view when there is one). */
+const ohlcvInput = { ohlcv: { contract: ohlcvDaily, description: 'daily OHLCV bars (the audited curated view when an audit is upstream)' } };
 
 const digestSchema = z.string().regex(/^sha256:[0-9a-f]{64}$/);
 
 const featuresOutputs = z.object({
-  features: artifactRefSchema,
-  feature_names: z.array(z.string()).min(1),
-  registry: artifactRefSchema,
-  registry_digest: digestSchema,
-  /** `<feature set>@<first 12 hex of registry_digest>`: the version models store with them. */
-  feature_set_version: z.string(),
-  config_digest: digestSchema,
-  input_digest: digestSchema,
-  n_rows: z.number().int().nonnegative(),
-  n_symbols: z.number().int().nonnegative(),
-  n_dates: z.number().int().nonnegative(),
-  date_min: z.string().nullable(),
-  date_max: z.string().nullable(),
-  null_fraction: z.record(z.string(), z.number()),
+  features: featuresPanel.schema,
+  feature_names: z.array(z.string()).min(1).describe('feature columns in registry order'),
+  registry: artifactRefSchema.describe('feature registry JSON'),
+  registry_digest: digestSchema.describe('digest of the registry body'),
+  feature_set_version: z.string().describe('<feature set>@<first 12 hex of registry_digest>: the version models store with them'),
+  config_digest: digestSchema.describe('sha256 of the feature-set config file'),
+  input_digest: digestSchema.describe('digest of the OHLCV input'),
+  n_rows: z.number().int().nonnegative().describe('rows'),
+  n_symbols: z.number().int().nonnegative().describe('symbols'),
+  n_dates: z.number().int().nonnegative().describe('dates'),
+  date_min: z.string().nullable().describe('first date'),
+  date_max: z.string().nullable().describe('last date'),
+  null_fraction: z.record(z.string(), z.number()).describe('share of NULL values per feature'),
 });
 
 /** `features.equities`: the equities feature panel (docs/contracts.md, Features). */
@@ -50,19 +50,21 @@ export const featuresEquities = defineStepKind({
   description:
     'Point-in-time equities features from the audited daily OHLCV: momentum, realised vol, ADV, day-of-week, close z-score, Bollinger distance, overnight gap, drawdown, beta; cross-sectionally normalised per date; writes the feature registry entry',
   with: featuresWith,
+  consumes: ohlcvInput,
   outputs: featuresOutputs,
+  provides: { features: featuresPanel },
   defaultQueue: 'cpu',
   /** The feature-set YAML enters the cache key: editing it re-runs this step and its dependents. */
   configFiles: (w) => [w.config],
   async run(ctx, w) {
-    const { resolveOhlcvInput, checkOhlcvParquet } = await import('../../features/input.ts');
+    const { checkOhlcvParquet } = await import('../../features/input.ts');
     const { loadFeatureSet } = await import('../../features/config.ts');
     const { computeEquityFeatures } = await import('../../features/equities.ts');
     const { withDuckDB } = await import('../../lib/duckdb.ts');
     const set = loadFeatureSet(ctx.projectRoot, w.config, w.windows);
-    const src = resolveOhlcvInput(ctx);
-    const input = ctx.artifacts.path(src.ref);
-    ctx.log.info({ input: src.ref.uri, from: src.step, features: set.features.length }, 'computing features');
+    const src = ctx.input('ohlcv');
+    const input = ctx.artifacts.path(src.value);
+    ctx.log.info({ input: src.value.uri, from: src.step, features: set.features.length }, 'computing features');
     ctx.progress({ fraction: 0, message: `features from ${src.step}.${src.output}` });
     const tmp = ctx.artifacts.tempPath('features.parquet');
     const stats = await withDuckDB(async (con) => {
@@ -74,7 +76,7 @@ export const featuresEquities = defineStepKind({
         progress: (fraction, message) => ctx.progress({ fraction, message }),
       });
     });
-    const features = await ctx.artifacts.putFile(tmp, { name: 'features.parquet' });
+    const featuresRef = await ctx.artifacts.putFile(tmp, { name: 'features.parquet' });
 
     const body = {
       schema: 'trademl.feature_registry/v1',
@@ -106,35 +108,36 @@ export const featuresEquities = defineStepKind({
     const version = `${set.config.name}@${registryDigest.slice(7, 19)}`;
     const registry = await ctx.artifacts.putJson({ ...body, digest: registryDigest, version }, 'feature_registry.json');
     ctx.progress({ fraction: 1, message: `${stats.n_rows} rows × ${set.features.length} features` });
+    const featureNames = set.features.map((f) => f.name);
     return {
-      features,
-      feature_names: set.features.map((f) => f.name),
+      features: { ...featuresRef, feature_names: featureNames, feature_set_version: version, registry, registry_digest: registryDigest, calendar: src.value.calendar },
+      feature_names: featureNames,
       registry,
       registry_digest: registryDigest,
       feature_set_version: version,
       config_digest: set.config_digest,
-      input_digest: src.ref.digest,
+      input_digest: src.value.digest,
       ...stats,
     };
   },
 });
 
+/** Longest label horizon accepted, in bars. */
+const MAX_HORIZON_BARS = 500;
+
 const horizonWith = z.strictObject({
-  /** k, the forward horizon in trading days (rows of the symbol). */
-  horizon: z.number().int().min(1).max(252).default(5),
-  /** Subtract the date's cross-sectional mean forward return from the label. */
-  demean: z.boolean().default(false),
+  horizon: z.number().int().min(1).max(MAX_HORIZON_BARS).default(5).describe('k, the forward horizon in bars (rows of the symbol)'),
+  demean: z.boolean().default(false).describe("subtract the date's cross-sectional mean forward return from the label"),
 });
 
 const labelsCommon = {
-  labels: artifactRefSchema,
-  kind: z.enum(['regression', 'classification']),
-  input_digest: digestSchema,
-  n_rows: z.number().int().nonnegative(),
-  n_symbols: z.number().int().nonnegative(),
-  n_dates: z.number().int().nonnegative(),
-  /** Longest look-ahead of a label in trading days (rows): purging/embargo use it. */
-  max_horizon_days: z.number().int().positive(),
+  labels: labelsContract.schema,
+  kind: z.enum(['regression', 'classification']).describe('task the labels are for'),
+  input_digest: digestSchema.describe('digest of the OHLCV input'),
+  n_rows: z.number().int().nonnegative().describe('labelled rows'),
+  n_symbols: z.number().int().nonnegative().describe('symbols'),
+  n_dates: z.number().int().nonnegative().describe('dates'),
+  max_horizon_days: z.number().int().positive().describe('longest look-ahead of a label in bars: purging and embargo use it'),
 };
 
 /** `labels.horizon`: k-day forward log return (docs/contracts.md, Labels). */
@@ -143,38 +146,30 @@ export const labelsHorizon = defineStepKind({
   version: '1',
   description: 'k-day forward log-return label (optionally cross-sectionally demeaned) with t1 = end of the label window',
   with: horizonWith,
+  consumes: ohlcvInput,
   outputs: z.object({
     ...labelsCommon,
-    ret_mean: z.number().nullable(),
-    ret_std: z.number().nullable(),
-    label_mean: z.number().nullable(),
-    label_std: z.number().nullable(),
+    ret_mean: z.number().nullable().describe('mean forward log return'),
+    ret_std: z.number().nullable().describe('std of the forward log return'),
+    label_mean: z.number().nullable().describe('mean label'),
+    label_std: z.number().nullable().describe('std of the label'),
   }),
+  provides: { labels: labelsContract },
   defaultQueue: 'cpu',
   async run(ctx, w) {
     const { computeHorizonLabels } = await import('../../labels/horizon.ts');
-    return runLabels(ctx, 'labels.parquet', (con, input, out) => computeHorizonLabels(con, input, out, w), {
-      kind: 'regression' as const,
-      max_horizon_days: w.horizon,
-    });
+    return runLabels(ctx, 'labels.parquet', (con, input, out) => computeHorizonLabels(con, input, out, w), { labels_kind: 'horizon', task: 'regression', max_horizon_bars: w.horizon });
   },
 });
 
-const tripleWith = z
-  .strictObject({
-    /** Rows of daily log returns in σ (the barrier unit). */
-    vol_window: z.number().int().min(2).max(252).default(20),
-    /** Upper barrier in σ; 0 disables it. */
-    tp_sigma: z.number().nonnegative().default(2),
-    /** Lower barrier in σ; 0 disables it. */
-    sl_sigma: z.number().nonnegative().default(1),
-    /** Vertical barrier in trading days (rows of the symbol). */
-    max_h: z.number().int().min(1).max(63).default(10),
-    /** Which barrier wins when one daily bar touches both (the order inside the day is unknown). */
-    tie: z.enum(['sl', 'tp']).default('sl'),
-    /** Label of a vertical-barrier exit: 0, or the sign of the return at the vertical barrier. */
-    vertical_label: z.enum(['zero', 'sign']).default('zero'),
-  });
+const tripleWith = z.strictObject({
+  vol_window: z.number().int().min(2).max(MAX_HORIZON_BARS).default(20).describe('bars of log returns in σ (the barrier unit)'),
+  tp_sigma: z.number().nonnegative().default(2).describe('upper (profit-taking) barrier in σ; 0 disables it'),
+  sl_sigma: z.number().nonnegative().default(1).describe('lower (stop-loss) barrier in σ; 0 disables it'),
+  max_h: z.number().int().min(1).max(63).default(10).describe('vertical barrier in bars (rows of the symbol)'),
+  tie: z.enum(['sl', 'tp']).default('sl').describe('which barrier wins when one bar touches both (the order inside the bar is unknown)'),
+  vertical_label: z.enum(['zero', 'sign']).default('zero').describe('label of a vertical-barrier exit: 0, or the sign of the return at the vertical barrier'),
+});
 
 /** `labels.triple_barrier`: López de Prado's triple-barrier label (docs/contracts.md, Labels). */
 export const labelsTripleBarrier = defineStepKind({
@@ -182,34 +177,34 @@ export const labelsTripleBarrier = defineStepKind({
   version: '1',
   description: 'Triple-barrier labels (López de Prado ch. 3): ±σ-scaled profit-taking/stop-loss barriers on daily high/low, vertical barrier max_h; label ∈ {−1, 0, +1}',
   with: tripleWith,
+  consumes: ohlcvInput,
   outputs: z.object({
     ...labelsCommon,
-    label_counts: z.record(z.string(), z.number().int()),
-    label_fractions: z.record(z.string(), z.number()),
-    barrier_counts: z.record(z.string(), z.number().int()),
-    mean_holding_days: z.number().nullable(),
-    ret_mean: z.number().nullable(),
+    label_counts: z.record(z.string(), z.number().int()).describe('rows per label value'),
+    label_fractions: z.record(z.string(), z.number()).describe('share of rows per label value'),
+    barrier_counts: z.record(z.string(), z.number().int()).describe('rows per barrier touched first (tp, sl, vertical)'),
+    mean_holding_days: z.number().nullable().describe('mean bars from date to t1'),
+    ret_mean: z.number().nullable().describe('mean realised log return to t1'),
   }),
+  provides: { labels: labelsContract },
   defaultQueue: 'cpu',
   async run(ctx, w) {
     const { computeTripleBarrierLabels } = await import('../../labels/triple_barrier.ts');
-    return runLabels(ctx, 'labels.parquet', (con, input, out) => computeTripleBarrierLabels(con, input, out, w), {
-      kind: 'classification' as const,
-      max_horizon_days: w.max_h,
-    });
+    return runLabels(ctx, 'labels.parquet', (con, input, out) => computeTripleBarrierLabels(con, input, out, w), { labels_kind: 'triple_barrier', task: 'classification', max_horizon_bars: w.max_h });
   },
 });
 
-async function runLabels<S extends object, E extends object>(
-  ctx: StepContext,
+/** Computes a labels Parquet from the bound OHLCV input and returns the step's outputs. */
+async function runLabels<S extends object>(
+  ctx: StepContext<typeof ohlcvInput>,
   name: string,
   compute: (con: import('@duckdb/node-api').DuckDBConnection, input: string, output: string) => Promise<S>,
-  extra: E,
-): Promise<S & E & { labels: import('../../artifacts/store.ts').ArtifactRef; input_digest: string }> {
-  const { resolveOhlcvInput, checkOhlcvParquet } = await import('../../features/input.ts');
+  meta: { labels_kind: 'horizon' | 'triple_barrier'; task: 'regression' | 'classification'; max_horizon_bars: number },
+) {
+  const { checkOhlcvParquet } = await import('../../features/input.ts');
   const { withDuckDB } = await import('../../lib/duckdb.ts');
-  const src = resolveOhlcvInput(ctx);
-  const input = ctx.artifacts.path(src.ref);
+  const src = ctx.input('ohlcv');
+  const input = ctx.artifacts.path(src.value);
   ctx.progress({ fraction: 0, message: `labels from ${src.step}.${src.output}` });
   const tmp = ctx.artifacts.tempPath(name);
   const stats = await withDuckDB(async (con) => {
@@ -217,10 +212,10 @@ async function runLabels<S extends object, E extends object>(
     if (ctx.signal.aborted) throw new StepError({ message: `${ctx.uses} cancelled`, type: 'Cancelled', nonRetryable: true });
     return compute(con, input, tmp);
   });
-  const labels = await ctx.artifacts.putFile(tmp, { name });
+  const ref = await ctx.artifacts.putFile(tmp, { name });
   ctx.progress({ fraction: 1, message: `${(stats as { n_rows?: number }).n_rows ?? 0} labels` });
-  return { ...stats, ...extra, labels, input_digest: src.ref.digest };
+  return { ...stats, kind: meta.task, max_horizon_days: meta.max_horizon_bars, labels: { ...ref, ...meta, calendar: src.value.calendar }, input_digest: src.value.digest };
 }
 
 /** Step kinds of this concern, registered in kinds/registry.ts. */
-export const kinds: StepKind[] = [featuresEquities, labelsHorizon, labelsTripleBarrier] as unknown as StepKind[];
+export const kinds: AnyStepKind[] = [featuresEquities, labelsHorizon, labelsTripleBarrier];

@@ -3,11 +3,10 @@
  * Temporal UI send, the status it reports, and the step activity's request/result payloads.
  * Pure: imported by the workflow bundle, the activities and the client alike.
  */
-import type { RunRecord, StepRecord } from '../../tracking/observer.ts';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { StepOutputs, UpstreamStep } from '../../kinds/types.ts';
-import type { Plan, PlanStep } from '../../engine/plan.ts';
-import type { RunStatus, StepError, StepStatus } from '../../engine/scheduler.ts';
+import type { ApprovalRequest, ObserveRequest, OperatorRequest, StepRunRequest, StepRunResult } from '../../engine/loop.ts';
+import type { Plan } from '../../engine/plan.ts';
+import type { OperatorAction, RunRecord, RunStatusView, StepRecord, StepView } from '../../engine/records.ts';
 
 /** A plan stored in the shared artifact store (for plans too big to travel as a payload). */
 export interface PlanRef {
@@ -29,49 +28,29 @@ export interface PipelineInput {
   observe?: boolean;
 }
 
-/** One attempt-series of a step, as the workflow asks a worker to run it. JSON only. */
-export interface StepActivityRequest {
-  runId: string;
-  pipeline: string;
-  step: PlanStep;
-  params: Record<string, unknown>;
-  /** Attempts this step already made in this run (before operator retries); the activity adds Temporal's attempt. */
-  attemptBase: number;
-  /** Every transitive upstream step: kind, status, outputs (artifact refs + metrics), error. */
-  upstream: Record<string, UpstreamStep>;
-  force: boolean;
-}
+/** One attempt-series of a step, as the workflow asks a worker to run it (the loop's request). */
+export type StepActivityRequest = StepRunRequest;
 
-/** What a step activity returns: small JSON (artifact refs, digests, metrics). */
-export interface StepActivityResult {
-  outputs: StepOutputs;
-  cacheHit: boolean;
-  cacheKey: string;
-  durationMs: number;
-  /** Temporal attempt number (1-based) that succeeded. */
-  attempt: number;
-  /** The step's `with` after interpolation and schema defaults (tracked as run params). */
-  resolvedWith?: unknown;
-}
+/** What a step activity returns (the loop's result). */
+export type StepActivityResult = StepRunResult;
 
 /** Details attached to the ApplicationFailure a step activity throws. */
 export interface StepFailureDetails {
   /** Temporal attempt number (1-based) that failed. */
   attempt: number;
+  /** A deterministic failure replayed from the step cache. */
+  cached?: boolean;
   details?: unknown;
 }
-
-/** Run lifecycle notifications for the workers' RunObserver. */
-export type ObserveRequest =
-  | { kind: 'runStarted'; run: RunView }
-  | { kind: 'approvalDecided'; runId: string; stepId: string; approved: boolean; by: string; at: string; comment: string }
-  | { kind: 'runFinished'; run: RunView; steps: StepRecordView[] };
 
 /** A run as the workers' RunObserver sees it (type only: erased from the workflow bundle). */
 export type RunView = RunRecord;
 
 /** A finished step as the workers' RunObserver sees it. */
 export type StepRecordView = StepRecord;
+
+/** What the `status` Query (and the workflow's result) reports. */
+export type PipelineStatus = RunStatusView;
 
 /** Activities the workflow calls (implemented in temporal/activities.ts). */
 export interface PipelineActivities {
@@ -80,59 +59,7 @@ export interface PipelineActivities {
   loadPlan(ref: PlanRef): Promise<Plan>;
 }
 
-/** An operator decision after a failed step. `stepId` omitted on retry: every failed step. */
-export interface OperatorRequest {
-  stepId?: string;
-  by?: string;
-  reason?: string;
-}
-
-/** An approve/reject decision. `stepId` may be omitted when exactly one step waits. */
-export interface ApprovalRequest {
-  stepId?: string;
-  by: string;
-  comment?: string;
-}
-
-export interface StepView {
-  id: string;
-  uses: string;
-  queue: string;
-  needs: string[];
-  status: StepStatus;
-  /** Attempts made in this run, Temporal retries and operator retries included. */
-  attempts: number;
-  startedAt?: string;
-  endedAt?: string;
-  cacheHit?: boolean;
-  outputs?: StepOutputs;
-  error?: StepError;
-  skipReason?: 'upstream_failed' | 'operator';
-}
-
-export interface OperatorAction {
-  at: string;
-  action: 'retry' | 'skip' | 'abort' | 'approve' | 'reject';
-  stepIds: string[];
-  by: string;
-  detail?: string;
-}
-
-/** What the `status` Query (and the workflow's result) reports. */
-export interface PipelineStatus {
-  runId: string;
-  pipeline: string;
-  planDigest: string;
-  params: Record<string, unknown>;
-  /** Scheduler run status, or `waiting_operator` while a failed run waits for retry/skip/abort. */
-  status: RunStatus | 'waiting_operator';
-  /** What the run waits for, and until when (ISO time). */
-  waiting?: { kind: 'approval' | 'operator'; steps: string[]; deadline: string };
-  steps: StepView[];
-  actions: OperatorAction[];
-  startedAt: string;
-  endedAt?: string;
-}
+export type { ApprovalRequest, ObserveRequest, OperatorRequest, OperatorAction, StepView };
 
 /**
  * Signals: fire-and-forget (the Temporal UI can send them). Invalid ones are recorded and ignored.

@@ -1,6 +1,5 @@
 /**
- * `pipelineWorkflow`: hosts the pure DAG scheduler (engine/scheduler.ts, via ./driver.ts) inside
- * Temporal. Steps run as `runStep` activities on `<prefix>-cpu` / `<prefix>-gpu`, each with the
+ * `pipelineWorkflow`: hosts the run loop both hosts share (engine/loop.ts) inside Temporal. Steps run as `runStep` activities on `<prefix>-cpu` / `<prefix>-gpu`, each with the
  * step's RetryPolicy and timeouts; operators drive failed runs with the `retry`/`skip`/`abort`
  * Signals or Updates, approve with `approve`/`reject`, and read the DAG with the `status` Query.
  *
@@ -39,7 +38,7 @@ import {
   type PipelineStatus,
   type StepFailureDetails,
 } from './api.ts';
-import { PipelineDriver, type DriverHost, type StepFailure } from './driver.ts';
+import { RunLoop, type LoopHost, type StepFailure } from '../../engine/loop.ts';
 
 /** Activity options of a step: its queue, timeouts and RetryPolicy (Temporal retries the attempts). */
 export function stepActivityOptions(step: PlanStep, prefix: string, activityId: string): ActivityOptions {
@@ -73,7 +72,8 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineSt
   else throw ApplicationFailure.nonRetryable('workflow input needs `plan` or `planRef`', 'BadInput');
 
   const scopes = new Map<string, CancellationScope>();
-  const host: DriverHost = {
+  const host: LoopHost = {
+    retries: 'host',
     now: () => Date.now(),
     runStep(step, req, activityId) {
       const acts = proxyActivities<PipelineActivities>(stepActivityOptions(step, prefix, activityId));
@@ -99,7 +99,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineSt
     observe: input.observe ? (req) => control.observeRun(req) : undefined,
     log: (message, attrs) => log.info(message, attrs ?? {}),
   };
-  const driver = new PipelineDriver(plan, host, { runId: input.runId ?? workflowInfo().workflowId, noCache: input.noCache, observe: input.observe });
+  const driver = new RunLoop(plan, host, { runId: input.runId ?? workflowInfo().workflowId, noCache: input.noCache, observe: input.observe, operatorWait: true });
 
   setHandler(statusQuery, () => driver.status());
   setHandler(retryUpdate, (req) => driver.retry(req), { validator: (req) => driver.validateRetry(req) });
@@ -122,7 +122,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineSt
 
   let final: PipelineStatus;
   try {
-    final = await driver.run();
+    final = (await driver.run()).view;
   } catch (e) {
     if (isCancellation(e)) {
       // Workflow cancelled from the UI/CLI: record it; step scopes are children of the root scope,
@@ -148,7 +148,7 @@ function toStepFailure(e: unknown, step: PlanStep): StepFailure {
     const maxed = e.retryState === 'MAXIMUM_ATTEMPTS_REACHED' ? step.retry.maximum_attempts : 1;
     if (cause instanceof ApplicationFailure) {
       const d = (cause.details?.[0] ?? undefined) as StepFailureDetails | undefined;
-      return { message: cause.message, type: cause.type ?? 'Error', nonRetryable: cause.nonRetryable === true, attempts: d?.attempt ?? maxed, cancelled: false, ...(d?.details !== undefined ? { details: d.details } : {}) };
+      return { message: cause.message, type: cause.type ?? 'Error', nonRetryable: cause.nonRetryable === true, attempts: d?.attempt ?? maxed, cancelled: false, ...(d?.cached ? { cached: true } : {}), ...(d?.details !== undefined ? { details: d.details } : {}) };
     }
     if (cause instanceof TimeoutFailure) {
       const type = cause.timeoutType === 'HEARTBEAT' ? 'HeartbeatTimeout' : 'Timeout';

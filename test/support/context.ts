@@ -3,37 +3,91 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { ArtifactStore } from '../../artifacts/store.ts';
-import type { StepContext, StepKind, StepOutputs } from '../../kinds/types.ts';
+import { contractId } from '../../contracts/define.ts';
+import type { UpstreamView } from '../../engine/upstream.ts';
+import { inputApi } from '../../executor/inputs.ts';
+import { STEP_KINDS } from '../../kinds/registry.ts';
+import type { AnyStepKind, StepContext, StepOutputs } from '../../kinds/types.ts';
 import { PROJECT_ROOT, dataRoot } from '../../lib/paths.ts';
+import { bindInputs } from '../../spec/bindings.ts';
 
 /** A fresh temp folder for a test. */
 export function tempDir(prefix = 'trademl-test-'): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** A StepContext for calling a step kind's `run` directly in a unit test. */
-export function makeTestContext(over: Partial<StepContext> & { store?: ArtifactStore } = {}): StepContext {
+/** An upstream step of a test context: its kind, outputs and (optionally) its own needs among the others. */
+export interface TestUpstream {
+  uses: string;
+  outputs: StepOutputs;
+  status?: UpstreamView['status'];
+  needs?: string[];
+}
+
+export interface TestContextOptions extends Partial<Omit<StepContext, 'input' | 'inputs' | 'maybeInput' | 'ancestors'>> {
+  store?: ArtifactStore;
+  /** The kind under test: its consumed inputs are bound to `upstream` with the spec's binding rule. */
+  kind?: AnyStepKind;
+  /** Upstream steps by id; the step under test needs those no other upstream step needs. */
+  upstream?: Record<string, TestUpstream>;
+  /** Explicit bindings, as pipelines.yaml `inputs:` would give them. */
+  bind?: Record<string, string | string[]>;
+}
+
+/**
+ * A StepContext for calling a step kind's `run` directly in a unit test. Inputs are bound exactly
+ * as the compiler binds them (spec/bindings.ts), so a test exercises the same wiring a pipeline does.
+ * Throws when the binding has problems (missing or ambiguous inputs), with the binder's message.
+ */
+export function makeTestContext(o: TestContextOptions = {}): StepContext {
   const root = tempDir();
   const workDir = path.join(root, 'work');
   mkdirSync(workDir, { recursive: true });
+  const upstream = o.upstream ?? {};
+  const kinds = new Map(STEP_KINDS);
+  if (o.kind) kinds.set(o.kind.uses, o.kind);
+  const stepId = o.stepId ?? 'step';
+  const needed = new Set(Object.values(upstream).flatMap((u) => u.needs ?? []));
+  const steps = [
+    ...Object.entries(upstream).map(([id, u]) => ({ id, uses: u.uses, needs: u.needs ?? [] })),
+    { id: stepId, uses: o.kind?.uses ?? 'test', needs: Object.keys(upstream).filter((id) => !needed.has(id)), inputs: o.bind },
+  ];
+  const views: Record<string, UpstreamView> = {};
+  for (const [id, u] of Object.entries(upstream)) {
+    const k = kinds.get(u.uses);
+    views[id] = {
+      uses: u.uses,
+      status: u.status ?? 'succeeded',
+      outputs: u.outputs,
+      provides: Object.fromEntries(Object.entries(k?.provides ?? {}).map(([key, c]) => [key, contractId(c)])),
+    };
+  }
+  let inputs: ReturnType<typeof inputApi> = inputApi({ id: stepId, uses: 'test', inputs: {} }, {}, {});
+  if (o.kind) {
+    const bound = bindInputs(steps, kinds);
+    const mine = bound.problems.filter((p) => p.step === stepId);
+    if (mine.length) throw new Error(`test context for ${o.kind.uses}: ${mine.map((p) => `${p.message} — ${p.hint}`).join('; ')}`);
+    inputs = inputApi({ id: stepId, uses: o.kind.uses, inputs: bound.bindings[stepId] ?? {} }, o.kind.consumes ?? {}, views);
+  }
+  const { store, kind: _kind, upstream: _up, bind: _bind, ...rest } = o;
   return {
     runId: 'test-run',
     pipeline: 'test',
-    stepId: 'step',
-    uses: 'test',
+    stepId,
+    uses: o.kind?.uses ?? 'test',
     attempt: 1,
     params: {},
-    inputs: {},
-    ancestors: {},
-    artifacts: over.store ?? new ArtifactStore(path.join(root, 'artifacts')),
-    home: over.store ? path.dirname(over.store.root) : root,
+    ...inputs,
+    ancestors: views,
+    artifacts: store ?? new ArtifactStore(path.join(root, 'artifacts')),
+    home: store ? path.dirname(store.root) : root,
     workDir,
     projectRoot: PROJECT_ROOT,
     dataRoot: dataRoot(),
     log: pino({ level: 'silent' }),
     progress: () => {},
     signal: new AbortController().signal,
-    ...over,
+    ...rest,
   };
 }
 
@@ -41,8 +95,13 @@ export function makeTestContext(over: Partial<StepContext> & { store?: ArtifactS
  * Runs a step kind the way the hosts do: parses `with` through the kind's schema (defaults applied),
  * runs it, and validates the outputs against its output schema.
  */
-export async function runKind(kind: StepKind, withArgs: unknown, ctx: StepContext): Promise<StepOutputs> {
+export async function runKind(kind: AnyStepKind, withArgs: unknown, ctx: StepContext): Promise<StepOutputs> {
   const w = kind.with.parse(withArgs ?? {});
   const out = await kind.run({ ...ctx, uses: kind.uses }, w);
   return kind.outputs.parse(out) as StepOutputs;
+}
+
+/** A test context for `kind` whose inputs are bound to `upstream` (see {@link makeTestContext}). */
+export function contextFor(kind: AnyStepKind, upstream: Record<string, TestUpstream>, o: Omit<TestContextOptions, 'kind' | 'upstream'> = {}): StepContext {
+  return makeTestContext({ ...o, kind, upstream });
 }

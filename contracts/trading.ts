@@ -1,0 +1,157 @@
+/**
+ * Trading and governance contracts: target weights, backtest path returns, the gate verdict and
+ * the offline-RL sizing artifacts (portfolio/, backtest/, governance/, rl/).
+ */
+import { z } from 'zod';
+import { artifactRefSchema, calendarField, defineContract, type ColumnSpec } from './define.ts';
+
+const sourceSchema = z
+  .object({ step: z.string().describe('step id of the signal'), sleeve: z.string().describe('sleeve of the signal') })
+  .describe('the signal a book was built from');
+
+/** Target weights per CPCV path and date. */
+export const portfolioWeights = defineContract({
+  name: 'portfolio.weights',
+  version: 1,
+  description: 'Target weights per path and date (fraction of capital, + long / − short), decided with information ≤ date',
+  schema: artifactRefSchema
+    .extend({
+      calendar: calendarField,
+      paths: z.array(z.number().int()).describe('paths present (0 = walk-forward)'),
+      source: sourceSchema,
+    })
+    .describe('Weights Parquet'),
+  tables: [
+    {
+      at: '.',
+      columns: [
+        { name: 'path', type: 'INTEGER', unit: '0..φ', description: 'backtest path' },
+        { name: 'date', type: 'DATE', unit: 'trading date', description: 'decision date' },
+        { name: 'symbol', type: 'VARCHAR', unit: 'ticker', description: 'instrument' },
+        { name: 'weight', type: 'DOUBLE', unit: 'fraction of capital', description: 'target weight (non-zero rows only)' },
+      ],
+      order: ['path', 'date', 'symbol'],
+      unique: ['path', 'date', 'symbol'],
+    },
+  ],
+});
+
+const returnColumns: ColumnSpec[] = [
+  { name: 'path', type: 'INTEGER', unit: '0..φ', description: 'backtest path (0 = walk-forward)' },
+  { name: 'date', type: 'DATE', unit: 'trading date', description: 'P&L date' },
+  { name: 'gross', type: 'DOUBLE', unit: 'fraction of capital per bar', description: 'gross return' },
+  { name: 'fee', type: 'DOUBLE', unit: 'fraction of capital per bar', description: 'fees' },
+  { name: 'spread', type: 'DOUBLE', unit: 'fraction of capital per bar', description: 'half-spread cost' },
+  { name: 'impact', type: 'DOUBLE', unit: 'fraction of capital per bar', description: 'square-root impact' },
+  { name: 'borrow', type: 'DOUBLE', unit: 'fraction of capital per bar', description: 'borrow fee' },
+  { name: 'net', type: 'DOUBLE', unit: 'fraction of capital per bar', description: 'gross − costs' },
+  { name: 'turnover', type: 'DOUBLE', unit: 'Σ|Δw| per bar', description: 'one-way turnover' },
+  { name: 'gross_exposure', type: 'DOUBLE', unit: 'Σ|w|', description: 'gross exposure' },
+  { name: 'net_exposure', type: 'DOUBLE', unit: 'Σw', description: 'net exposure' },
+];
+
+/** Daily path returns of a backtest, by cost component, with the same for each sleeve. */
+export const backtestReturns = defineContract({
+  name: 'backtest.returns',
+  version: 1,
+  description: 'Backtest path returns (per CPCV path and walk-forward) by cost component, metrics, and the sleeves through the same portfolio and costs',
+  schema: z
+    .object({
+      calendar: calendarField,
+      execution: z.enum(['close', 'next_open']).describe('fill timing of the weights of date t'),
+      source: sourceSchema,
+      returns: artifactRefSchema.describe('path returns Parquet'),
+      metrics: artifactRefSchema.describe('metrics JSON per path, aggregate, walk-forward, sleeves'),
+      sleeve_returns: artifactRefSchema.nullable().describe('the same returns for each sleeve (leading column sleeve), or null'),
+    })
+    .describe('Backtest returns'),
+  tables: [
+    { at: 'returns', columns: returnColumns, order: ['path', 'date'], unique: ['path', 'date'] },
+    {
+      at: 'sleeve_returns',
+      columns: [{ name: 'sleeve', type: 'VARCHAR', unit: 'sleeve name', description: 'sleeve' }, ...returnColumns],
+      order: ['sleeve', 'path', 'date'],
+      unique: ['sleeve', 'path', 'date'],
+    },
+  ],
+});
+
+const barSchema = z
+  .object({
+    id: z.string().describe('bar id, e.g. dsr'),
+    description: z.string().describe('what the bar checks'),
+    value: z.number().nullable().describe('measured value'),
+    op: z.enum(['>=', '<=', '>', '<', 'info']).describe('comparison'),
+    threshold: z.number().nullable().describe('threshold'),
+    pass: z.boolean().nullable().describe('null = not applicable'),
+    blocking: z.boolean().describe('a failing blocking bar rejects the candidate'),
+    note: z.string().optional().describe('why, when not applicable or informative'),
+  })
+  .describe('one promotion bar');
+
+/** The promotion gate's verdict: every bar with value and threshold. */
+export const gateVerdict = defineContract({
+  name: 'gate.verdict',
+  version: 1,
+  description: 'Promotion gate verdict: pass/fail, every bar with its value and threshold, the headline governance figures',
+  schema: z
+    .object({
+      passed: z.boolean().describe('all blocking bars pass'),
+      bars: z.array(barSchema).describe('every bar'),
+      failing: z.array(z.string()).describe('ids of failing blocking bars'),
+      table: z.string().describe('the bar table as text'),
+      report: artifactRefSchema.describe('gate report JSON (per path, ledgers, PBO, calibration, sleeves, OPE, champion)'),
+      sharpe: z.number().nullable().describe('aggregated net Sharpe (annualised)'),
+      max_drawdown: z.number().nullable().describe('aggregated max drawdown (positive fraction)'),
+      psr: z.number().nullable().describe('probabilistic Sharpe ratio'),
+      dsr: z.number().nullable().describe('deflated Sharpe ratio'),
+      pbo: z.number().nullable().describe('probability of backtest overfitting (CSCV)'),
+      n_trials: z.number().int().describe('trials counted by the DSR'),
+    })
+    .describe('Gate verdict'),
+});
+
+/** The offline-RL behaviour dataset logged on the baseline book. */
+export const rlDataset = defineContract({
+  name: 'rl.dataset',
+  version: 1,
+  description: 'Offline-RL transitions logged by the behaviour policy on the baseline book, split by time into train and OPE episodes',
+  schema: z
+    .object({
+      dataset: artifactRefSchema.describe('transitions Parquet'),
+      meta: artifactRefSchema.describe('dataset meta JSON (actions, behaviour, split, env)'),
+      calendar: calendarField,
+    })
+    .describe('RL dataset'),
+});
+
+/** A trained (not yet evaluated) RL sizing policy. */
+export const rlPolicy = defineContract({
+  name: 'rl.policy',
+  version: 1,
+  description: 'A trained offline-RL sizing policy (network JSON and ONNX), before off-policy evaluation',
+  schema: z
+    .object({
+      algo: z.string().describe('cql | iql | bc'),
+      policy: artifactRefSchema.describe('policy JSON'),
+      onnx: artifactRefSchema.describe('policy ONNX (state → scores)'),
+      curves: artifactRefSchema.describe('training curves JSON'),
+    })
+    .describe('RL policy'),
+});
+
+/** The sizing decision after OPE: the learned policy when accepted, else the baseline. */
+export const sizingPolicy = defineContract({
+  name: 'sizing.policy',
+  version: 1,
+  description: 'Sizing policy decided by off-policy evaluation: the learned policy (ONNX) when accepted, else the baseline multiplier',
+  schema: z
+    .object({
+      accepted: z.boolean().describe('the learned policy beat the baseline by the margin'),
+      policy: z.enum(['learned', 'baseline']).describe('the policy the pipeline keeps'),
+      onnx: artifactRefSchema.nullable().describe('the accepted policy ONNX, null when the baseline is kept'),
+      decision: z.string().describe('the decision in words'),
+      report: artifactRefSchema.describe('OPE report JSON'),
+    })
+    .describe('Sizing policy'),
+});

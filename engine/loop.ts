@@ -1,0 +1,584 @@
+/**
+ * The one decision loop both hosts drive: the embedded runtime (embedded/runtime.ts, DuckDB run
+ * state, in-process steps) and the Temporal workflow (temporal/workflow/pipeline.ts, activities,
+ * workflow time). Every state change is a scheduler event (engine/scheduler.ts); the loop only
+ * executes what `decide` returns, through a small {@link LoopHost}.
+ *
+ * What differs between hosts is declared, not forked:
+ * - `retries: 'host'` — the host retries attempts itself (Temporal's RetryPolicy), so a failure
+ *   that reaches the loop is final; `'engine'` — the scheduler's backoff schedules retries.
+ * - `commit` — persist a transition before acting on it (embedded: one DuckDB transaction a tick).
+ * - `pollDecisions` — decisions recorded elsewhere (embedded: `trademl approve|abort` in another
+ *   process); Temporal delivers them as Updates/Signals straight to {@link RunLoop} methods.
+ * - `operatorWait` — a run stuck on failed `on_failure: wait` steps waits for retry/skip/abort.
+ * Pure: no Node imports (part of the workflow bundle).
+ */
+import { descendantsOf } from './graph.ts';
+import type { Plan, PlanStep } from './plan.ts';
+import { iso, runRecord, stepRecord, stepView, type OperatorAction, type RunRecord, type RunStatusView, type StepRecord } from './records.ts';
+import { applyEvent, decide, initialState, runStatus, type EngineEvent, type RunState, type StepError, type StepState } from './scheduler.ts';
+import { upstreamOf, type UpstreamView } from './upstream.ts';
+
+/** One attempt-series of a step, as the loop asks its host to run it. JSON only (Temporal payload). */
+export interface StepRunRequest {
+  runId: string;
+  pipeline: string;
+  step: PlanStep;
+  params: Record<string, unknown>;
+  /** Attempts this step already made in this run; the host adds its own attempt number (1-based). */
+  attemptBase: number;
+  /** Every transitive upstream step: kind, status, outputs, error, provided contracts. */
+  upstream: Record<string, UpstreamView>;
+  force: boolean;
+}
+
+/** What a step run returns: small JSON (artifact refs, digests, metrics). */
+export interface StepRunResult {
+  outputs: Record<string, unknown>;
+  cacheHit: boolean;
+  cacheKey: string;
+  durationMs: number;
+  /** Host attempt number (1-based) that succeeded. */
+  attempt: number;
+  /** The step's `with` after interpolation and schema defaults. */
+  resolvedWith?: unknown;
+}
+
+/** A step run that ended in failure, as the host reports it (the loop's `runStep` rejects with it). */
+export interface StepFailure {
+  message: string;
+  type: string;
+  nonRetryable: boolean;
+  /** Attempts the host made (≥ 1). */
+  attempts: number;
+  /** The attempt was cancelled (abort, workflow cancellation or interruption). */
+  cancelled: boolean;
+  /** A deterministic failure replayed from the step cache. */
+  cached?: boolean;
+  details?: unknown;
+}
+
+/** An operator decision after a failed step. `stepId` omitted on retry: every failed step. */
+export interface OperatorRequest {
+  stepId?: string;
+  /** Retry: re-run this step and what depends on it even if it succeeded (`retry --from`). */
+  from?: boolean;
+  by?: string;
+  reason?: string;
+}
+
+/** An approve/reject decision. `stepId` may be omitted when exactly one step waits. */
+export interface ApprovalRequest {
+  stepId?: string;
+  by: string;
+  comment?: string;
+}
+
+/** A decision recorded outside the loop (embedded: by another CLI process). */
+export type PolledDecision =
+  | { action: 'approve' | 'reject'; request: ApprovalRequest; at: number }
+  | { action: 'abort'; request: OperatorRequest; at: number };
+
+/** Lifecycle notifications for the host's observer (tracker, reports). */
+export type ObserveRequest =
+  | { kind: 'runStarted'; run: RunRecord }
+  | { kind: 'stepFinished'; run: RunRecord; step: StepRecord }
+  | { kind: 'approvalWaiting'; run: RunRecord; stepId: string; show: Record<string, unknown> }
+  | { kind: 'approvalDecided'; runId: string; stepId: string; approved: boolean; by: string; at: string; comment: string }
+  | { kind: 'runFinished'; run: RunRecord; steps: StepRecord[] };
+
+/** One tick's durable changes (what the embedded host writes in one transaction). */
+export interface Transition {
+  events: { at: number; stepId: string | null; type: string; data?: unknown }[];
+  /** Step id → new state, for every step whose state changed. */
+  steps: Record<string, StepState & { cache_key?: string }>;
+  attemptsStarted: { stepId: string; attempt: number; at: number }[];
+  attemptsEnded: { stepId: string; attempt: number; at: number; status: string; error?: string }[];
+  /** Decisions polled from the host and applied this tick (so the host can mark them consumed). */
+  consumed: PolledDecision[];
+  status: RunStatusView['status'];
+}
+
+/** What the loop needs from its host. */
+export interface LoopHost {
+  /** Who retries failed attempts: the host (Temporal RetryPolicy) or the engine (scheduler backoff). */
+  readonly retries: 'host' | 'engine';
+  /** Current time, epoch ms (workflow time inside Temporal). */
+  now(): number;
+  /** Runs a step; rejects with a {@link StepFailure}. `attemptKey` is unique per launch (`<step>-<n>`). */
+  runStep(step: PlanStep, req: StepRunRequest, attemptKey: string): Promise<StepRunResult>;
+  /** Requests cancellation of a running step started by {@link LoopHost.runStep}. */
+  cancelStep(stepId: string): void;
+  /** Resolves true once `cond()` holds, false after `timeoutMs` (none when undefined). */
+  waitFor(cond: () => boolean, timeoutMs?: number): Promise<boolean>;
+  /** Persists a tick's transition before its started steps are dispatched. */
+  commit?(t: Transition): Promise<void>;
+  /** Decisions recorded elsewhere since the last call. */
+  pollDecisions?(): Promise<PolledDecision[]>;
+  /** How often to poll decisions while something waits for one, ms. */
+  readonly pollIntervalMs?: number;
+  /** Best-effort lifecycle notification; failures must not fail the run. */
+  observe?(req: ObserveRequest): Promise<void>;
+  /** Step-level events for progress renderers. */
+  onStepEvent?(e: { type: 'started' | 'finished' | 'retry_wait' | 'approval_waiting'; stepId: string; queue: string; state: StepState; attempt: number; show?: Record<string, unknown> }): void;
+  log?(message: string, attrs?: Record<string, unknown>): void;
+}
+
+export interface LoopOptions {
+  runId: string;
+  /** Bypass the step cache for every step (`--no-cache`). */
+  noCache?: boolean;
+  /** Notify the host's observer. */
+  observe?: boolean;
+  /** Resume from this state (embedded resume/retry); default: every step pending. */
+  state?: RunState;
+  /** Attempts already made per step (resume); default 0. */
+  attempts?: Record<string, number>;
+  /** Steps to run bypassing the cache (operator retry). */
+  force?: Iterable<string>;
+  /** When the run started (resume), epoch ms. */
+  startedAt?: number;
+  /** A run stuck on failed `on_failure: wait` steps waits for an operator (Temporal). */
+  operatorWait?: boolean;
+  /** Return instead of waiting when only approvals are pending (embedded `--no-wait`). */
+  parkOnApproval?: boolean;
+  /** Approve every approval at once as this approver (demos). */
+  autoApprove?: string;
+}
+
+/** How a loop ended. */
+export interface LoopOutcome {
+  status: RunStatusView['status'] | 'interrupted';
+  state: RunState;
+  view: RunStatusView;
+}
+
+/** Error types after which a failed run ends at once instead of waiting for an operator. */
+const NO_WAIT_TYPES = new Set(['ApprovalRejected', 'Cancelled']);
+
+/** Drives one run of a plan. Create one per run execution (per workflow run, per CLI process). */
+export class RunLoop {
+  private state: RunState;
+  private readonly byId: Map<string, PlanStep>;
+  private readonly needs: Record<string, string[]>;
+  private readonly attempts: Record<string, number> = {};
+  private readonly launches: Record<string, number> = {};
+  private readonly running = new Set<string>();
+  private readonly completions: { stepId: string; attempt: number; at: number; result?: StepRunResult; failure?: StepFailure }[] = [];
+  private readonly approvalDeadlines = new Map<string, number>();
+  private readonly force = new Set<string>();
+  private readonly resolvedWith: Record<string, unknown> = {};
+  private readonly actions: OperatorAction[] = [];
+  private readonly observations: ObserveRequest[] = [];
+  private tx: Transition;
+  /** Bumped by every operator action, so waits wake up. */
+  private version = 0;
+  private operatorDeadline: number | undefined;
+  private operatorWaitExpired = false;
+  private interrupted = false;
+  private readonly startedAt: number;
+  private endedAt: number | undefined;
+
+  constructor(
+    readonly plan: Plan,
+    private readonly host: LoopHost,
+    private readonly opts: LoopOptions,
+  ) {
+    this.state = opts.state ? { steps: { ...opts.state.steps }, cancelled: opts.state.cancelled } : initialState(plan);
+    this.byId = new Map(plan.steps.map((s) => [s.id, s]));
+    this.needs = Object.fromEntries(plan.steps.map((s) => [s.id, s.needs]));
+    for (const s of plan.steps) this.attempts[s.id] = opts.attempts?.[s.id] ?? 0;
+    for (const id of opts.force ?? []) this.force.add(id);
+    this.startedAt = opts.startedAt ?? host.now();
+    this.tx = this.emptyTx();
+    // approvals already waiting (resume): their deadline counts from when they started waiting
+    for (const s of plan.steps) {
+      const st = this.state.steps[s.id]!;
+      if (st.status === 'waiting_approval' && s.control) this.approvalDeadlines.set(s.id, (st.startedAt ?? this.startedAt) + s.control.timeout_ms);
+    }
+  }
+
+  /** Runs the loop until the run is over (or parked/interrupted); returns how it ended. */
+  async run(): Promise<LoopOutcome> {
+    if (this.opts.observe) this.observations.push({ kind: 'runStarted', run: this.record('running') });
+    for (;;) {
+      const now = this.host.now();
+      await this.applyPolledDecisions();
+      this.drainCompletions();
+      this.expireApprovals(now);
+      const d = decide(this.plan, this.state, now);
+      for (const id of d.awaitApproval) this.park(id, now);
+      const start = this.interrupted ? [] : this.opts.autoApprove && d.awaitApproval.length ? decide(this.plan, this.state, now).start : d.start;
+      for (const id of start) this.apply({ type: 'started', stepId: id, at: now });
+      await this.commit();
+      for (const id of start) this.launch(id);
+      await this.flushObservations();
+
+      const idle = this.running.size === 0 && this.completions.length === 0;
+      if (idle && this.interrupted) break;
+      const finished = decide(this.plan, this.state, now).finished;
+      if (idle && finished) {
+        if (!this.shouldWaitForOperator()) break;
+        this.operatorDeadline ??= now + this.operatorTimeoutMs();
+        const seen = this.version;
+        const decided = await this.wait(() => this.version !== seen, this.operatorDeadline - now);
+        if (!decided && this.host.now() >= this.operatorDeadline) {
+          this.operatorWaitExpired = true;
+          this.host.log?.('no operator decision before the deadline; the run fails', { steps: this.failedIds() });
+        }
+        continue;
+      }
+      if (idle && this.opts.parkOnApproval && runStatus(this.state) === 'waiting_approval') break;
+      const seen = this.version;
+      const wakeAt = Math.min(d.wakeAt ?? Infinity, this.nextApprovalDeadline() ?? Infinity);
+      await this.wait(() => this.completions.length > 0 || this.version !== seen, wakeAt === Infinity ? undefined : Math.max(0, wakeAt - now));
+    }
+    const status = this.interrupted ? 'interrupted' : this.status().status;
+    if (!this.interrupted && status !== 'waiting_approval') {
+      this.endedAt = this.host.now();
+      if (this.opts.observe) this.observations.push({ kind: 'runFinished', run: this.record(runStatus(this.state), this.endedAt), steps: this.stepRecords() });
+      await this.flushObservations();
+    }
+    return { status, state: this.state, view: this.status() };
+  }
+
+  /** The run's state for operators (Temporal `status` Query, embedded `status`). */
+  status(): RunStatusView {
+    const waitingApproval = this.plan.steps.filter((s) => this.state.steps[s.id]!.status === 'waiting_approval').map((s) => s.id);
+    const operatorWait = this.operatorDeadline !== undefined && this.endedAt === undefined && this.running.size === 0 && this.shouldWaitForOperator();
+    let waiting: RunStatusView['waiting'];
+    if (operatorWait) {
+      waiting = { kind: 'operator', steps: this.failedIds(), deadline: iso(this.operatorDeadline!), how: `retry, skip or abort (trademl temporal retry|skip|abort ${this.opts.runId} [--step <id>])` };
+    } else if (waitingApproval.length) {
+      const deadlines = waitingApproval.map((id) => this.approvalDeadlines.get(id)).filter((x): x is number => x !== undefined);
+      waiting = { kind: 'approval', steps: waitingApproval, deadline: iso(deadlines.length ? Math.min(...deadlines) : this.host.now()), how: `approve or reject ${waitingApproval.join(', ')} (trademl approve|reject ${this.opts.runId} <step> --by NAME)` };
+    }
+    return {
+      runId: this.opts.runId,
+      pipeline: this.plan.pipeline,
+      planDigest: this.plan.digest,
+      params: this.plan.params,
+      status: operatorWait ? 'waiting_operator' : runStatus(this.state),
+      ...(waiting ? { waiting } : {}),
+      steps: this.plan.steps.map((s) => stepView(s, this.state.steps[s.id]!, this.attemptsOf(s.id))),
+      actions: [...this.actions],
+      startedAt: iso(this.startedAt),
+      ...(this.endedAt !== undefined ? { endedAt: iso(this.endedAt) } : {}),
+    };
+  }
+
+  /** Throws an Error explaining why `retry` is not possible now (Update validator). */
+  validateRetry(req: OperatorRequest): void {
+    this.retryTargets(req);
+  }
+
+  /** Operator `retry`: re-runs the failed step (every failed step when none is named, or `from` a step) and its dependents. */
+  retry(req: OperatorRequest): RunStatusView {
+    const targets = this.retryTargets(req);
+    this.apply({ type: 'reset', stepIds: targets });
+    for (const s of this.plan.steps) if (this.state.steps[s.id]!.status === 'pending') this.force.add(s.id);
+    this.operatorAction('retry', targets, req.by, req.reason);
+    return this.status();
+  }
+
+  /** Throws unless `skip` is possible now. */
+  validateSkip(req: OperatorRequest): void {
+    this.skipTarget(req);
+  }
+
+  /** Operator `skip`: gives up on a failed step and lets its dependents run. */
+  skip(req: OperatorRequest): RunStatusView {
+    const id = this.skipTarget(req);
+    this.apply({ type: 'skip', stepId: id, at: this.host.now() });
+    this.operatorAction('skip', [id], req.by, req.reason);
+    return this.status();
+  }
+
+  /** Throws unless the run can still be aborted. */
+  validateAbort(_req: OperatorRequest): void {
+    if (this.endedAt !== undefined || this.state.cancelled) throw new Error('the run already ended or is being aborted');
+  }
+
+  /** Operator `abort`: cancels running steps, skips everything not started, ends the run cancelled. */
+  abort(req: OperatorRequest): RunStatusView {
+    this.validateAbort(req);
+    this.apply({ type: 'cancel', at: this.host.now() });
+    for (const id of this.running) this.host.cancelStep(id);
+    this.operatorAction('abort', [...this.running], req.by, req.reason);
+    return this.status();
+  }
+
+  /** Throws unless `req` names an approver and a step that waits for approval. */
+  validateApproval(req: ApprovalRequest): void {
+    this.approvalTarget(req);
+  }
+
+  /** Approves or rejects a waiting approval step. */
+  decideApproval(req: ApprovalRequest, approved: boolean, at = this.host.now()): RunStatusView {
+    const id = this.approvalTarget(req);
+    const by = req.by.trim();
+    const comment = req.comment ?? '';
+    this.apply(approved ? { type: 'approved', stepId: id, at, by, comment } : { type: 'rejected', stepId: id, at, by, comment });
+    this.approvalDeadlines.delete(id);
+    this.operatorAction(approved ? 'approve' : 'reject', [id], by, comment || undefined);
+    if (this.opts.observe) this.observations.push({ kind: 'approvalDecided', runId: this.opts.runId, stepId: id, approved, by, at: iso(at), comment });
+    return this.status();
+  }
+
+  /** Records an operator request that was refused (a Signal cannot be rejected before it is delivered). */
+  refused(action: OperatorAction['action'], req: OperatorRequest | ApprovalRequest, reason: string): void {
+    this.actions.push({ at: iso(this.host.now()), action, stepIds: req.stepId ? [req.stepId] : [], by: req.by ?? 'unknown', detail: `refused: ${reason}` });
+    this.host.log?.(`operator ${action} refused: ${reason}`, { stepId: req.stepId });
+  }
+
+  /**
+   * Stops the run so it can be resumed: no new step starts, running attempts are cancelled and
+   * their outcome ignored (they stay `running` in the state and are recovered on resume).
+   */
+  interrupt(): void {
+    this.interrupted = true;
+    for (const id of this.running) this.host.cancelStep(id);
+    this.version++;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private emptyTx(): Transition {
+    return { events: [], steps: {}, attemptsStarted: [], attemptsEnded: [], consumed: [], status: 'running' };
+  }
+
+  private apply(ev: EngineEvent): void {
+    for (const id of applyEvent(this.plan, this.state, ev)) this.tx.steps[id] = this.state.steps[id]!;
+    this.tx.events.push({ at: 'at' in ev ? ev.at : this.host.now(), stepId: 'stepId' in ev ? ev.stepId : null, type: ev.type, data: eventData(ev) });
+    if (ev.type === 'started') this.tx.attemptsStarted.push({ stepId: ev.stepId, attempt: this.attempts[ev.stepId]! + 1, at: ev.at });
+    if (ev.type === 'reset' || ev.type === 'skip' || ev.type === 'cancel' || ev.type === 'approved' || ev.type === 'rejected') {
+      this.version++;
+      this.operatorDeadline = undefined;
+      this.operatorWaitExpired = false;
+    }
+  }
+
+  private async commit(): Promise<void> {
+    const tx = this.tx;
+    this.tx = this.emptyTx();
+    tx.status = this.status().status;
+    for (const [id, s] of Object.entries(tx.steps)) if (s.status === 'succeeded' || s.status === 'failed' || s.status === 'skipped') this.finished(id);
+    if (this.host.commit && (tx.events.length || tx.consumed.length)) await this.host.commit(tx);
+  }
+
+  /** A step reached a final state this tick: tell the renderer and the observer. */
+  private finished(id: string): void {
+    const s = this.state.steps[id]!;
+    this.host.onStepEvent?.({ type: 'finished', stepId: id, queue: this.byId.get(id)!.queue, state: s, attempt: this.attemptsOf(id) });
+    if (this.opts.observe) this.observations.push({ kind: 'stepFinished', run: this.record('running'), step: stepRecord(this.opts.runId, this.plan, this.byId.get(id)!, s, this.attemptsOf(id), this.resolvedWith[id]) });
+  }
+
+  private park(id: string, now: number): void {
+    const step = this.byId.get(id)!;
+    this.apply({ type: 'approval_waiting', stepId: id, at: now });
+    this.approvalDeadlines.set(id, now + (step.control?.timeout_ms ?? 0));
+    const show = this.approvalContext(step);
+    this.host.onStepEvent?.({ type: 'approval_waiting', stepId: id, queue: step.queue, state: this.state.steps[id]!, attempt: 1, show });
+    if (this.opts.observe) this.observations.push({ kind: 'approvalWaiting', run: this.record('waiting_approval'), stepId: id, show });
+    if (this.opts.autoApprove) this.decideApproval({ stepId: id, by: this.opts.autoApprove, comment: 'auto-approved (--auto-approve)' }, true, now);
+  }
+
+  /** Outputs of the steps an approval step shows (`with.show`, default: its needs). */
+  private approvalContext(step: PlanStep): Record<string, unknown> {
+    const show = step.control?.show.length ? step.control.show : step.needs;
+    return Object.fromEntries(show.map((id) => [id, this.state.steps[id]?.outputs ?? this.state.steps[id]?.error ?? null]));
+  }
+
+  private launch(id: string): void {
+    const step = this.byId.get(id)!;
+    const n = (this.launches[id] = (this.launches[id] ?? 0) + 1);
+    const attemptBase = this.attempts[id]!;
+    const req: StepRunRequest = {
+      runId: this.opts.runId,
+      pipeline: this.plan.pipeline,
+      step,
+      params: this.plan.params,
+      attemptBase,
+      upstream: upstreamOf(this.plan, this.state, id),
+      force: this.opts.noCache === true || this.force.has(id),
+    };
+    this.force.delete(id);
+    this.running.add(id);
+    this.host.onStepEvent?.({ type: 'started', stepId: id, queue: step.queue, state: this.state.steps[id]!, attempt: attemptBase + 1 });
+    this.host.runStep(step, req, `${id}-${n}`).then(
+      (result) => this.completions.push({ stepId: id, attempt: attemptBase + Math.max(1, result.attempt), at: this.host.now(), result }),
+      (failure: StepFailure) => this.completions.push({ stepId: id, attempt: attemptBase + Math.max(1, failure.attempts), at: this.host.now(), failure }),
+    );
+  }
+
+  private drainCompletions(): void {
+    for (const c of this.completions.splice(0)) {
+      this.running.delete(c.stepId);
+      if (this.interrupted) continue; // left `running`: recovered as interrupted on resume
+      this.attempts[c.stepId] = c.attempt;
+      if (c.result) {
+        if (c.result.resolvedWith !== undefined) this.resolvedWith[c.stepId] = c.result.resolvedWith;
+        this.apply({ type: 'succeeded', stepId: c.stepId, at: c.at, outputs: c.result.outputs, cacheHit: c.result.cacheHit });
+        this.tx.steps[c.stepId] = { ...this.state.steps[c.stepId]!, cache_key: c.result.cacheKey };
+        this.tx.attemptsEnded.push({ stepId: c.stepId, attempt: c.attempt, at: c.at, status: c.result.cacheHit ? 'cached' : 'succeeded' });
+      } else {
+        const f = c.failure!;
+        const error: StepError = { message: f.message, type: f.cancelled ? 'Cancelled' : f.type, ...(f.details !== undefined ? { details: f.details } : {}) };
+        const cached = f.cached === true;
+        this.apply({ type: 'failed', stepId: c.stepId, at: c.at, error, nonRetryable: f.nonRetryable || f.cancelled, final: this.host.retries === 'host', cacheHit: cached });
+        this.tx.attemptsEnded.push({ stepId: c.stepId, attempt: c.attempt, at: c.at, status: cached ? 'failed (cached)' : 'failed', error: f.message });
+        const s = this.state.steps[c.stepId]!;
+        if (s.status === 'retry_wait') this.host.onStepEvent?.({ type: 'retry_wait', stepId: c.stepId, queue: this.byId.get(c.stepId)!.queue, state: s, attempt: c.attempt });
+      }
+    }
+  }
+
+  private async applyPolledDecisions(): Promise<void> {
+    if (!this.host.pollDecisions) return;
+    const list = await this.host.pollDecisions();
+    for (const d of list) {
+      try {
+        if (d.action === 'abort') this.abort(d.request);
+        else this.decideApproval(d.request, d.action === 'approve', d.at);
+        this.tx.consumed.push(d);
+      } catch (e) {
+        this.refused(d.action, d.request, e instanceof Error ? e.message : String(e));
+        this.tx.consumed.push(d);
+      }
+    }
+  }
+
+  private expireApprovals(now: number): void {
+    for (const [id, deadline] of [...this.approvalDeadlines]) {
+      if (this.state.steps[id]!.status !== 'waiting_approval') {
+        this.approvalDeadlines.delete(id);
+        continue;
+      }
+      if (now < deadline) continue;
+      this.approvalDeadlines.delete(id);
+      const ms = this.byId.get(id)!.control?.timeout_ms ?? 0;
+      this.apply({ type: 'failed', stepId: id, at: now, final: true, error: { message: `no approval decision within ${formatMs(ms)}`, type: 'ApprovalTimeout' } });
+    }
+  }
+
+  private async wait(cond: () => boolean, timeoutMs: number | undefined): Promise<boolean> {
+    const somethingDecides = this.host.pollDecisions && (this.approvalDeadlines.size > 0 || this.operatorDeadline !== undefined);
+    const poll = somethingDecides ? this.host.pollIntervalMs ?? 1000 : undefined;
+    const t = timeoutMs === undefined ? poll : poll === undefined ? timeoutMs : Math.min(timeoutMs, poll);
+    return this.host.waitFor(cond, t === undefined ? undefined : Math.max(0, t));
+  }
+
+  private async flushObservations(): Promise<void> {
+    for (const o of this.observations.splice(0)) {
+      if (!this.host.observe) continue;
+      try {
+        await this.host.observe(o);
+      } catch (e) {
+        this.host.log?.('run observer failed; the run goes on', { kind: o.kind, error: e instanceof Error ? e.message : String(e) });
+      }
+    }
+  }
+
+  private nextApprovalDeadline(): number | undefined {
+    let min: number | undefined;
+    for (const d of this.approvalDeadlines.values()) min = Math.min(min ?? Infinity, d);
+    return min;
+  }
+
+  private failedIds(): string[] {
+    return this.plan.steps.filter((s) => this.state.steps[s.id]!.status === 'failed').map((s) => s.id);
+  }
+
+  /** Attempts a step made in this run (a control step counts its one decision). */
+  private attemptsOf(id: string): number {
+    const s = this.state.steps[id]!;
+    if (this.byId.get(id)!.control) return s.attempt;
+    return this.attempts[id]! + (s.status === 'running' ? 1 : 0);
+  }
+
+  /** A finished run with failed steps waits for an operator when every failed step says `on_failure: wait`. */
+  private shouldWaitForOperator(): boolean {
+    if (!this.opts.operatorWait || this.state.cancelled || this.operatorWaitExpired || this.interrupted) return false;
+    const failed = this.failedIds();
+    if (!failed.length) return false;
+    return failed.every((id) => this.byId.get(id)!.on_failure === 'wait' && !NO_WAIT_TYPES.has(this.state.steps[id]!.error?.type ?? ''));
+  }
+
+  private operatorTimeoutMs(): number {
+    return Math.max(...this.failedIds().map((id) => this.byId.get(id)!.on_failure_timeout_ms));
+  }
+
+  private retryTargets(req: OperatorRequest): string[] {
+    if (this.endedAt !== undefined) throw new Error('the run already ended');
+    if (this.state.cancelled) throw new Error('the run was aborted');
+    const targets = req.stepId ? [req.stepId] : this.failedIds();
+    if (!targets.length) throw new Error('no failed step to retry');
+    for (const id of targets) {
+      const s = this.state.steps[id];
+      if (!s) throw new Error(`unknown step "${id}"; steps: ${this.plan.steps.map((p) => p.id).join(', ')}`);
+      if (!req.from && s.status !== 'failed') throw new Error(`step "${id}" is ${s.status}; only a failed step can be retried (or retry from it: from=true)`);
+      if (this.running.has(id)) throw new Error(`step "${id}" is running`);
+      const busy = [...descendantsOf(id, this.needs)].filter((d) => this.running.has(d));
+      if (busy.length) throw new Error(`step "${id}" has running dependents (${busy.join(', ')}); wait for them to finish`);
+    }
+    return targets;
+  }
+
+  private skipTarget(req: OperatorRequest): string {
+    if (this.endedAt !== undefined) throw new Error('the run already ended');
+    if (this.state.cancelled) throw new Error('the run was aborted');
+    const failed = this.failedIds();
+    const id = req.stepId ?? (failed.length === 1 ? failed[0] : undefined);
+    if (!id) throw new Error(failed.length ? `name the step to skip: one of ${failed.join(', ')}` : 'no failed step to skip');
+    const s = this.state.steps[id];
+    if (!s) throw new Error(`unknown step "${id}"`);
+    if (s.status !== 'failed') throw new Error(`step "${id}" is ${s.status}; only a failed step can be skipped`);
+    return id;
+  }
+
+  private approvalTarget(req: ApprovalRequest): string {
+    if (!req || typeof req.by !== 'string' || !req.by.trim()) throw new Error('approver name required (by)');
+    const waiting = this.plan.steps.filter((s) => this.state.steps[s.id]!.status === 'waiting_approval').map((s) => s.id);
+    const id = req.stepId ?? (waiting.length === 1 ? waiting[0] : undefined);
+    if (!id) throw new Error(waiting.length ? `name the step: one of ${waiting.join(', ')} waits for approval` : 'no step waits for approval');
+    const s = this.state.steps[id];
+    if (!s) throw new Error(`unknown step "${id}"`);
+    if (!this.byId.get(id)!.control) throw new Error(`step "${id}" is a ${this.byId.get(id)!.uses} step, not an approval`);
+    if (s.status !== 'waiting_approval') throw new Error(`step "${id}" is ${s.status}, not waiting for approval`);
+    return id;
+  }
+
+  private operatorAction(action: OperatorAction['action'], stepIds: string[], by: string | undefined, detail: string | undefined): void {
+    this.actions.push({ at: iso(this.host.now()), action, stepIds, by: by?.trim() || 'unknown', ...(detail ? { detail } : {}) });
+  }
+
+  private record(status: RunRecord['status'], endedAt?: number): RunRecord {
+    return runRecord(this.opts.runId, this.plan, status, this.startedAt, endedAt);
+  }
+
+  private stepRecords(): StepRecord[] {
+    return this.plan.steps.map((step) => stepRecord(this.opts.runId, this.plan, step, this.state.steps[step.id]!, this.attemptsOf(step.id), this.resolvedWith[step.id]));
+  }
+}
+
+/** A duration in ms as the shortest exact unit (72h, 30m, 10s, 500ms). */
+function formatMs(ms: number): string {
+  for (const [u, n] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) if (ms >= n && ms % n === 0) return `${ms / n}${u}`;
+  return `${ms}ms`;
+}
+
+function eventData(ev: EngineEvent): unknown {
+  switch (ev.type) {
+    case 'failed':
+      return { error: ev.error, nonRetryable: ev.nonRetryable ?? false };
+    case 'succeeded':
+      return { cacheHit: ev.cacheHit ?? false };
+    case 'approved':
+    case 'rejected':
+      return { by: ev.by, comment: ev.comment ?? '' };
+    case 'reset':
+      return { stepIds: ev.stepIds };
+    default:
+      return undefined;
+  }
+}
