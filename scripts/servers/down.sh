@@ -19,6 +19,7 @@ for name in temporal mlflow seaweedfs; do
     if kill -0 "$pid" 2>/dev/null; then
       echo "servers/down: $name (pid $pid) still running 5 s after SIGTERM; sending SIGKILL"
       kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
+      for _ in $(seq 1 25); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
     fi
     echo "$name  stopped (pid $pid)"
   fi

@@ -4,7 +4,8 @@
 #   - Temporal dev server (`temporal server start-dev`): gRPC + Web UI, SQLite state
 #   - MLflow tracking server: SQLite backend store, proxied artifacts (--serve-artifacts),
 #     Host-header check limited to the loopback address it serves (--allowed-hosts)
-#   - SeaweedFS (`weed server -s3`): S3 API with one identity, the bucket created
+#   - SeaweedFS (`weed server -s3`): S3 API with one identity, the bucket created (no bucket is
+#     auto-created on upload, as on AWS: a mistyped bucket is an error, not a new bucket)
 # Waits until each is healthy, writes .servers/env (source it: `. .servers/env`) and prints one
 # line per server. Idempotent: servers already up (and healthy) are kept.
 # Needs `bash scripts/servers/install.sh` first. Stop them with `bash scripts/servers/down.sh`.
@@ -42,20 +43,24 @@ pid_of() { [ -f "$run/$1.pid" ] && cat "$run/$1.pid" || true; }
 alive() { local p; p=$(pid_of "$1"); [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
 port_busy() { (exec 3<>"/dev/tcp/$host/$1") 2>/dev/null; }
 
-# start NAME PORT... -- CMD...: starts CMD in its own session (so down.sh can stop its process group)
-# after checking that none of the ports is taken by something else.
-start() {
+# check_ports NAME PORT...: fails (before anything starts) when a port NAME needs is taken by
+# something other than NAME itself.
+check_ports() {
   local name=$1; shift
-  local ports=()
-  while [ "$1" != "--" ]; do ports+=("$1"); shift; done
-  shift
-  if alive "$name"; then was_up+=" $name "; return 0; fi
-  for p in "${ports[@]}"; do
+  alive "$name" && return 0
+  for p in "$@"; do
     if port_busy "$p"; then
       echo "servers/up: port $host:$p needed by $name is already in use by another process; stop it or choose other ports (see docs/servers.md)" >&2
       exit 1
     fi
   done
+}
+
+# start NAME CMD...: starts CMD in its own session (so down.sh can stop its process group) unless
+# NAME is already running.
+start() {
+  local name=$1; shift
+  if alive "$name"; then was_up+=" $name "; return 0; fi
   setsid "$@" >"$logs/$name.log" 2>&1 </dev/null &
   echo $! >"$run/$name.pid"
 }
@@ -92,25 +97,28 @@ s3_key=trademl
 s3_secret=$(sed -E 's/.*"secretKey":"([^"]+)".*/\1/' "$s3_config")
 
 # --- start all three, then wait (they boot in parallel) ------------------------------------------
+check_ports temporal "$t_port" "$t_ui" "$t_http" "$t_metrics"
+check_ports mlflow "$m_port"
+check_ports seaweedfs "$s3_port" "$sw_master" "$((sw_master + 10000))" "$sw_volume" "$((sw_volume + 10000))" "$sw_filer" "$((sw_filer + 10000))" "$((s3_port + 10000))"
 t0_all=$(now)
 was_up=""
-start temporal "$t_port" "$t_ui" "$t_http" "$t_metrics" -- \
+start temporal \
   "$venv/bin/temporal" server start-dev --ip "$host" --port "$t_port" --ui-port "$t_ui" \
   --http-port "$t_http" --metrics-port "$t_metrics" --db-filename "$state/temporal/temporal.db" \
   --ui-disable-news-fetch --log-level warn
 # MLflow ≥ 3.5 rejects requests whose Host header is not allowed (403 "Invalid Host header"); the
 # server is reached as 127.0.0.1:<port> or localhost:<port> only, so exactly those are allowed.
-start mlflow "$m_port" -- \
+start mlflow \
   "$venv/bin/mlflow" server --host "$host" --port "$m_port" --workers 2 \
   --backend-store-uri "sqlite:///$state/mlflow/mlflow.db" \
   --serve-artifacts --artifacts-destination "$state/mlflow/artifacts" \
   --allowed-hosts "$host:$m_port,localhost:$m_port"
-start seaweedfs "$s3_port" "$sw_master" "$((sw_master + 10000))" "$sw_volume" "$((sw_volume + 10000))" "$sw_filer" "$((sw_filer + 10000))" "$((s3_port + 10000))" -- \
+start seaweedfs \
   "$venv/bin/weed" server -dir="$state/seaweedfs/data" -ip="$host" -ip.bind="$host" \
   -master.port="$sw_master" -master.port.grpc="$((sw_master + 10000))" -master.volumeSizeLimitMB=64 -master.telemetry=false \
   -volume.port="$sw_volume" -volume.port.grpc="$((sw_volume + 10000))" -volume.max=0 -volume.preStopSeconds=0 \
   -filer -filer.port="$sw_filer" -filer.port.grpc="$((sw_filer + 10000))" \
-  -s3 -s3.port="$s3_port" -s3.port.grpc="$((s3_port + 10000))" -s3.port.iceberg=0 -s3.port.lance=0 -s3.config="$s3_config"
+  -s3 -s3.port="$s3_port" -s3.port.grpc="$((s3_port + 10000))" -s3.port.iceberg=0 -s3.port.lance=0 -s3.autoCreateBucket=false -s3.config="$s3_config"
 
 temporal_ok() {
   "$venv/bin/temporal" operator cluster health --address "$host:$t_port" 2>/dev/null | grep -q SERVING &&

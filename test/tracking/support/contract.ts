@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelRegistry, ALIAS } from '../../../tracking/registry.ts';
 import { TrackerError, type Metric, type Tracker } from '../../../tracking/types.ts';
-import { tempDir } from '../../support/context.ts';
+import { tempDir } from './tmp.ts';
 
 /**
  * The tracker contract: every Tracker implementation (local DuckDB, MLflow over REST against the

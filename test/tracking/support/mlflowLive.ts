@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MlflowTracker, REQUEST_ID_TAG, type MlflowOptions } from '../../../tracking/mlflow.ts';
 import { MIN_MLFLOW_VERSION, olderThan, parseVersion } from '../../../tracking/mlflowErrors.ts';
 import { TrackerError } from '../../../tracking/types.ts';
-import { tempDir } from '../../support/context.ts';
+import { tempDir } from './tmp.ts';
 import { FaultProxy } from './faultProxy.ts';
 
 /**

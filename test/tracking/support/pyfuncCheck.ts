@@ -9,7 +9,7 @@ import { openOnnxScorer } from '../../../models/onnx/score.ts';
 import { MlflowTracker, type MlflowOptions } from '../../../tracking/mlflow.ts';
 import { writeOnnxMlmodel } from '../../../tracking/mlmodel.ts';
 import { ModelRegistry } from '../../../tracking/registry.ts';
-import { tempDir } from '../../support/context.ts';
+import { tempDir } from './tmp.ts';
 import { linearOnnx } from './fixtures.ts';
 
 const run = promisify(execFile);
