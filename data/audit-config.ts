@@ -41,7 +41,7 @@ export const auditConfigSchema = z.object({
       min_move: z.number().positive(),
       persist_days: z.number().int().min(1),
       /** Corporate-action candidates (report): one-day moves of at least this size are matched against common split/bonus ratios. */
-      candidate_min_move: z.number().positive().max(1).default(0.18),
+      candidate_min_move: z.number().positive().max(1).default(0.3),
       /** A move matches ratio f when |ln(prev / close) − ln f| ≤ ratio_tolerance. */
       ratio_tolerance: z.number().positive().max(0.5).default(0.03),
     }),

@@ -57,6 +57,8 @@ const ohlcvSourceSchema = z.strictObject({
    * expands over them; `{date}` takes the date from the file name (`file_date_format`).
    */
   files: z.union([z.string(), z.array(z.string()).min(1)]),
+  /** Globs (same rules as `files`, no placeholders) of matched files to leave out. */
+  exclude: z.array(z.string()).default([]),
   format: z.literal('csv').default('csv'),
   delimiter: z.string().length(1).default(','),
   /**

@@ -56,11 +56,16 @@ function patternRegExp(base: string): RegExp {
  * Files matched by the contract's globs, sorted by path: `{symbol}` and `{date}` in a file name
  * capture the symbol / date; with declared `symbols`, `{symbol}` expands over them and a declared
  * symbol without a file is returned in `missing` (its file cannot be quarantined, but its loss is
- * recorded). Throws UserError when a glob leaves the data root, its folder is missing, or it
+ * recorded); files matching an `exclude` glob are left out. Throws UserError when a glob leaves the data root, its folder is missing, or it
  * matches nothing (naming the glob and the folder).
  */
-export function resolveSources(dataRoot: string, globs: string[], symbols?: string[]): { files: SourceFile[]; missing: FileFailure[] } {
+export function resolveSources(dataRoot: string, globs: string[], symbols?: string[], exclude: string[] = []): { files: SourceFile[]; missing: FileFailure[] } {
   const byAbs = new Map<string, SourceFile>();
+  const excluded = exclude.map((g) => {
+    const abs = globPath(dataRoot, g);
+    return { dir: path.dirname(abs), re: new RegExp(`^${globSource(path.basename(abs))}$`) };
+  });
+  const isExcluded = (f: string) => excluded.some((e) => e.dir === path.dirname(f) && e.re.test(path.basename(f)));
   const missing: FileFailure[] = [];
   for (const g of globs) {
     const abs = globPath(dataRoot, g);
@@ -79,6 +84,7 @@ export function resolveSources(dataRoot: string, globs: string[], symbols?: stri
         const m = re.exec(n)!.groups ?? {};
         const f = path.join(dir, n);
         matched++;
+        if (isExcluded(f)) continue;
         byAbs.set(f, { abs: f, rel: relToRoot(dataRoot, f), root, symbol: s ?? m.symbol, date: m.date });
       }
     }

@@ -6,6 +6,8 @@ import { dataRoot, PROJECT_ROOT, stateHome } from '../../lib/paths.ts';
 import type { AuditResult, DateReport } from '../../data/audit.ts';
 import { listDatasets, loadDatasetContract } from '../../data/contract.ts';
 import type { OhlcvIngestResult } from '../../data/ingest/ohlcv.ts';
+import { checkDataset, renderCheck } from '../../data/check.ts';
+import { draftContract, writeDraft } from '../../data/init/index.ts';
 import { auditIngested, ingestDataset } from '../../data/pipeline.ts';
 import { InputFileError } from '../../data/scan.ts';
 
@@ -37,14 +39,24 @@ function pad(s: string | number, n: number): string {
 }
 
 /** Human-readable audit report (the `--json` flag prints the full report JSON instead). */
-export function renderAudit(res: AuditResult, report: { per_date: DateReport[]; rule_counts: Record<string, number>; quarantined_at_ingest: Record<string, number>; worst_offenders: { symbols: { symbol: string; flags: number; missing_days: number; rules: string[] }[] }; universe: { entries: { symbol: string; first_date: string }[]; exits: { symbol: string; last_date: string }[] }; examples: Record<string, { date: string; symbol: string; detail: string }[]> }): string {
+export function renderAudit(res: AuditResult, report: {
+  per_date: DateReport[]; rule_counts: Record<string, number>; quarantined_at_ingest: Record<string, number>;
+  worst_offenders: { symbols: { symbol: string; flags: number; missing_days: number; rules: string[] }[] };
+  universe: { entries: { symbol: string; first_date: string }[]; exits: { symbol: string; last_date: string }[]; lost?: { symbol: string; reasons: string[] }[] };
+  examples: Record<string, { date: string; symbol: string; detail: string }[]>;
+  quarantined_files?: { path: string; code: string }[]; red_hints?: string[];
+  policies?: { rule: string; status_effect: string }[];
+}): string {
   const lines: string[] = [];
   lines.push(`dataset ${res.dataset}: ${res.status}  (${res.green} GREEN, ${res.amber} AMBER, ${res.red} RED of ${res.dates} dates; min coverage ${res.min_coverage.toFixed(4)})`);
   lines.push(`rows ${res.rows_in} in, ${res.rows_curated} curated (${res.rows_dropped} dropped, ${res.rows_repaired} repaired, ${res.rows_inserted} inserted), ${res.symbols} symbols`);
   if (res.red_dates.length) {
     lines.push(`RED dates: ${res.red_dates.slice(0, 20).join(', ')}${res.red_dates.length > 20 ? ` … (+${res.red_dates.length - 20})` : ''}`);
     lines.push(`RED reasons: ${res.red_reasons.map((r) => `${r.rule}: ${r.count}`).join('; ')}`);
+    for (const h of report.red_hints ?? []) lines.push(`  hint: ${h}`);
   }
+  for (const f of report.quarantined_files ?? []) lines.push(`file quarantined at ingest (${f.code}): ${f.path}`);
+  for (const l of report.universe.lost ?? []) lines.push(`symbol lost at ingest: ${l.symbol} (${l.reasons.join(', ') || 'no rows'}) — its dates count as missing`);
   lines.push('', 'rule                  count');
   for (const [rule, n] of Object.entries(report.rule_counts)) lines.push(`  ${pad(rule, 20)}${n}`);
   const q = Object.entries(report.quarantined_at_ingest);
@@ -63,10 +75,14 @@ export function renderAudit(res: AuditResult, report: { per_date: DateReport[]; 
     lines.push('', `${rule}:`);
     for (const e of ex.slice(0, 8)) lines.push(`  ${e.date} ${pad(e.symbol, 6)} ${e.detail}`);
   }
+  if (report.policies?.length) {
+    lines.push('', 'policies (what each rule does to date status):');
+    for (const p of report.policies) lines.push(`  ${pad(p.rule, 20)}${p.status_effect}`);
+  }
   return lines.join('\n');
 }
 
-/** `trademl data list | ingest <dataset> | audit <dataset>`. */
+/** `trademl data list | ingest <dataset> | audit <dataset> | init <folder> | check <dataset>`. */
 export function register(program: Command): void {
   const data = program.command('data').description('market datasets: contracts, ingest, data-quality audit');
 
@@ -117,5 +133,41 @@ export function register(program: Command): void {
       if (opts.json) out(JSON.stringify({ ...report, artifacts: { table: ing.table, curated: res.curated, flags: res.flags, report: res.report } }, null, 2));
       else out(renderAudit(res, report));
       if (res.status === 'RED') process.exitCode = 1;
+    });
+
+  data
+    .command('init <folder>')
+    .description('draft a dataset contract (configs/data/<name>.yml) from a sample of the files in <folder> (under the data root, or absolute)')
+    .option('--name <name>', 'dataset name (default: the folder name)')
+    .option('--force', 'overwrite an existing contract of that name')
+    .option('--print', 'print the draft instead of writing it')
+    .action(async (folder: string, opts: { name?: string; force?: boolean; print?: boolean }) => {
+      if (opts.name !== undefined && !/^[a-z0-9_]+$/.test(opts.name)) throw new UserError(`--name ${JSON.stringify(opts.name.slice(0, 60))}: use lower-case letters, digits and _ only`);
+      const d = await draftContract({ projectRoot: PROJECT_ROOT, dataRoot: dataRoot(), folder, name: opts.name });
+      if (opts.print) {
+        out(d.yaml);
+        return;
+      }
+      const file = writeDraft(PROJECT_ROOT, d, opts.force);
+      out(`wrote ${path.relative(process.cwd(), file)} (${d.files} files)`);
+      for (const n of d.notes) out(`  ${n}`);
+      for (const e of d.excluded) out(`  left out ${e.file}: ${e.reason}`);
+      out(`next: trademl data check ${d.name}`);
+    });
+
+  data
+    .command('check <dataset>')
+    .description('ingest and audit a dataset and print its first problems (quarantined files and rows, lost symbols, RED/AMBER dates, corporate actions); exit 1 when RED')
+    .option('--json', 'print JSON')
+    .option('--limit <n>', 'problems shown per sort', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 1000) throw new UserError(`--limit: expected an integer 1..1000, got ${JSON.stringify(v.slice(0, 20))}`);
+      return n;
+    }, 10)
+    .action(async (dataset: string, opts: { json?: boolean; limit: number }, cmd: Command) => {
+      const r = await asUserErrors(() => checkDataset(PROJECT_ROOT, dataRoot(), storeOf(cmd), dataset, opts.limit));
+      if (opts.json) out(JSON.stringify({ status: r.audit.status, problems: r.problems, ingest: r.ingest, audit: r.audit }, null, 2));
+      else out(renderCheck(dataset, r));
+      if (r.audit.status === 'RED') process.exitCode = 1;
     });
 }

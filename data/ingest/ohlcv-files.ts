@@ -68,7 +68,7 @@ export function mapColumns(c: OhlcvContract, header: string[], rel: string): { m
  * `missing_file` failure. Throws only for contract-level problems (a glob matching nothing).
  */
 export function prepareOhlcvFiles(c: OhlcvContract, dataRoot: string, signal?: AbortSignal): PreparedSources {
-  const { files, missing } = resolveSources(dataRoot, globsOf(c.source.files), c.symbols);
+  const { files, missing } = resolveSources(dataRoot, globsOf(c.source.files), c.symbols, c.source.exclude);
   const failures: FileFailure[] = [...missing];
   const prepared: PreparedFile[] = [];
   const header = c.source.header;
