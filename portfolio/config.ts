@@ -1,8 +1,5 @@
-import { readFileSync, existsSync } from 'node:fs';
-import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { loadConfig } from '../lib/config.ts';
 import { z } from 'zod';
-import { UserError } from '../lib/errors.ts';
 
 /**
  * Portfolio construction config (configs/portfolio.yml). Weights are fractions of capital.
@@ -55,24 +52,5 @@ export const portfolioConfigSchema = z
   });
 export type PortfolioConfig = z.output<typeof portfolioConfigSchema>;
 
-/**
- * Reads a YAML config file relative to `projectRoot` and validates it with `schema`.
- * `section` picks a top-level key (e.g. `costs`). Throws UserError naming the file and the field.
- */
-export function loadYamlConfig<S extends z.ZodType>(projectRoot: string, rel: string, schema: S, section?: string): z.output<S> {
-  const file = path.resolve(projectRoot, rel);
-  if (!existsSync(file)) throw new UserError(`config file ${rel} not found (looked at ${file})`);
-  let doc: unknown;
-  try {
-    doc = parseYaml(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new UserError(`${rel}: invalid YAML: ${(e as Error).message}`);
-  }
-  const body = section ? ((doc ?? {}) as Record<string, unknown>)[section] : doc;
-  const r = schema.safeParse(body ?? {});
-  if (!r.success) {
-    const msgs = r.error.issues.map((i) => `${rel}: ${[section, ...i.path.map(String)].filter(Boolean).join('.') || '(root)'}: ${i.message}`);
-    throw new UserError(msgs.join('\n'));
-  }
-  return r.data;
-}
+/** Reads a YAML config with a schema; see lib/config.ts (one loader, file:line:col errors). */
+export const loadYamlConfig = loadConfig;
