@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ArtifactStore } from '../artifacts/store.ts';
+import { artifactUris, type ArtifactStore } from '../artifacts/store.ts';
 import type { PlanStep } from '../engine/plan.ts';
 import type { UpstreamView } from '../engine/upstream.ts';
 import { CachedStepFailure, InputError, StepError, StepTimeout, errorMessage } from '../lib/errors.ts';
@@ -86,6 +86,7 @@ export async function executeStep(req: ExecuteRequest, env: ExecuteEnv): Promise
   env.signal.addEventListener('abort', onAbort, { once: true });
   let timer: NodeJS.Timeout | undefined;
   try {
+    await env.artifacts.materialize(artifactUris(req.upstream)); // S3 store: fetch upstream artifacts this host lacks, so path() works
     const ctx: StepContext = {
       runId: req.runId,
       pipeline: req.pipeline,
