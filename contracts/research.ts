@@ -37,7 +37,7 @@ export const featuresPanel = defineContract({
 
 /** Supervised labels with their event end times t1. */
 export const labels = defineContract({
-  name: 'labels',
+  name: 'labels.panel',
   version: 1,
   description: 'Labels per (date, symbol) with the event end time t1 (horizon or triple-barrier)',
   schema: artifactRefSchema
