@@ -41,6 +41,14 @@ export interface FitOptions {
   onRound?(round: number, score: number | undefined): void;
 }
 
+/** Extra ONNX export settings. */
+export interface OnnxExportOptions {
+  /** Per-class weights of the `score` output (classifiers): score = Σ_k classScore[k]·P(k). */
+  classScore?: number[];
+  /** Model metadata properties (feature set version, sleeve, …). */
+  metadata?: Record<string, string>;
+}
+
 /** A trained model. The caller owns it and must call {@link FittedModel.free}. */
 export interface FittedModel {
   /** Prediction columns per row (1 for regression/binary, K for a K-class softprob). */
@@ -60,8 +68,11 @@ export interface FittedModel {
   predict(X: Float32Array, nRows: number): Float32Array;
   /** The native model serialised (XGBoost UBJSON/JSON, LightGBM text model, …). */
   save(): Uint8Array;
-  /** The model as an ONNX ModelProto (input `features` float[N, F]; see models/onnx/). */
-  toOnnx(featureNames: string[]): Uint8Array;
+  /**
+   * The model as an ONNX ModelProto (input `X` float[N, F] in `featureNames` order; outputs `Y`, and
+   * `score` float[N, 1] = Σ_k classScore[k]·P(k) when `classScore` is given; see models/onnx/).
+   */
+  toOnnx(featureNames: string[], opts?: OnnxExportOptions): Uint8Array;
   /** Releases native resources; further calls throw. */
   free(): void;
 }
