@@ -6,7 +6,7 @@ import { median } from '../../options/pricing/forward.ts';
 import { calendarCheck } from '../../options/surface/calendar.ts';
 import { fitDateSurface } from '../../options/surface/date-surface.ts';
 import { fitSsvi, ssviArbitrage, ssviW, type SsviSlice } from '../../options/surface/ssvi.ts';
-import { fitSviQuasiExplicit, innerFit } from '../../options/surface/svi-fit.ts';
+import { fitSviQuasiExplicit, innerFit, type SmilePoint } from '../../options/surface/svi-fit.ts';
 import { sviButterflyCheck, sviG, sviInvalid, sviW, type SviParams } from '../../options/surface/svi.ts';
 import { hasOptionsData, realChain, realIndices } from './real-data.ts';
 
@@ -17,7 +17,7 @@ describe('raw SVI', () => {
       { a: 0.0005, b: 0.02, rho: -0.7, m: -0.03, sigma: 0.15 },
       { a: 0.01, b: 0.1, rho: 0.2, m: 0.05, sigma: 0.3 },
     ] satisfies SviParams[]) {
-      const pts = [];
+      const pts: SmilePoint[] = [];
       for (let k = -0.35; k <= 0.25 + 1e-12; k += 0.02) pts.push({ k, w: sviW(p, k), weight: 1 + Math.abs(k) });
       const fit = fitSviQuasiExplicit(pts);
       expect(fit.params.a).toBeCloseTo(p.a, 7);
@@ -30,7 +30,7 @@ describe('raw SVI', () => {
   });
 
   it('inner problem respects the Zeliade domain (Lee bound c + |d| ≤ 4σ) when the data push beyond it', () => {
-    const pts = [];
+    const pts: SmilePoint[] = [];
     for (let k = -0.3; k <= 0.3 + 1e-12; k += 0.05) pts.push({ k, w: 10 * Math.abs(k), weight: 1 });
     const q = innerFit(pts, 0, 0.01, 3);
     expect(q.c + Math.abs(q.d)).toBeLessThanOrEqual(4 * 0.01 + 1e-12);
