@@ -109,7 +109,7 @@ start temporal \
 # MLflow ≥ 3.5 rejects requests whose Host header is not allowed (403 "Invalid Host header"); the
 # server is reached as 127.0.0.1:<port> or localhost:<port> only, so exactly those are allowed.
 start mlflow \
-  "$venv/bin/mlflow" server --host "$host" --port "$m_port" --workers 2 \
+  "$venv/bin/mlflow" server --host "$host" --port "$m_port" --workers 1 \
   --backend-store-uri "sqlite:///$state/mlflow/mlflow.db" \
   --serve-artifacts --artifacts-destination "$state/mlflow/artifacts" \
   --allowed-hosts "$host:$m_port,localhost:$m_port"
