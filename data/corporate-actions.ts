@@ -4,7 +4,8 @@ import type { PanelColumns } from './audit-core.ts';
  * Corporate-action candidates in unadjusted daily prices (pure, no I/O): a one-day move of at
  * least `min_move` that is not reverted within `persist_days` rows is a candidate; when the
  * implied share multiplier prev_close / close is within `tolerance` (in log terms) of a common
- * split, bonus or consolidation ratio it is classified as one (7:1 split → factor 7, 1:1 bonus →
+ * split, bonus or consolidation ratio (for the small ratios 5:4, 4:3, 3:2 also with a volume level
+ * shift by about that ratio, since such moves are ordinary crashes too) it is classified as one (7:1 split → factor 7, 1:1 bonus →
  * 2, 2:1 bonus → 3, 1:10 consolidation → 0.1), otherwise a persistent drop is a demerger /
  * special-dividend candidate with the price ratio as its factor. The factor column is what an
  * adjustment-factor table (date, symbol, factor) for the curated view takes.
@@ -89,15 +90,21 @@ export function detectCorporateActions(p: PanelColumns, o: DetectOptions): Corpo
       if (Math.abs(move) < o.min_move) continue;
       const later = p.close[Math.min(b - 1, i + o.persist_days)]!;
       if (i + 1 < b && !(Math.abs(Math.log(later / c)) < 0.5 * Math.abs(Math.log(c / prev)))) continue; // reverted: a bad print, not an action
+      if (i - 2 >= a && Math.abs(Math.log(c / p.close[i - 2]!)) < 0.5 * Math.abs(Math.log(c / prev))) continue; // the row after a spike: its reversal
       const implied = prev / c;
-      const m = matchRatio(implied, o.tolerance);
-      if (!m && move > 0) continue; // an unexplained jump up is news, not an adjustment
       const v0 = median(Array.from(p.volume.subarray(Math.max(a, i - 5), i)));
       const vr = Number.isFinite(v0) && v0 > 0 && Number.isFinite(p.volume[i]!) ? p.volume[i]! / v0 : null;
+      let m = matchRatio(implied, o.tolerance);
+      if (m && m.factor > 0.55 && m.factor < 1.9) {
+        // 5:4, 4:3, 3:2 look like ordinary crashes: require the share count's footprint, a volume level shift by the factor.
+        const shift = median(Array.from(p.volume.subarray(i, Math.min(b, i + 5)))) / v0;
+        if (!(Math.abs(Math.log(shift) - Math.log(m.factor)) <= 0.35)) m = undefined;
+      }
+      if (!m && move > 0) continue; // an unexplained jump up is news, not an adjustment
       const kind: CorporateActionCandidate['kind'] = !m ? 'demerger_or_special_dividend' : m.factor < 1 ? 'reverse_split' : 'split_or_bonus';
       out.push({
         symbol: p.symbols[s]!, day: p.day[i]!, prev_close: prev, close: c, move, implied_factor: implied,
-        factor: m ? m.factor : implied, kind, label: m ? m.label : 'no common ratio: demerger / spin-off or special dividend (price-ratio factor)', volume_ratio: vr,
+        factor: m ? m.factor : implied, kind, label: m ? m.label : 'no common ratio: demerger / spin-off, special dividend — or a real price move (price-ratio factor)', volume_ratio: vr,
       });
     }
   }

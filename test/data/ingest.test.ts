@@ -1,20 +1,19 @@
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ingestIndexKind, ingestKlinesKind, ingestLobKind, ingestOhlcvKind, ingestOptionsKind } from '../../kinds/data/index.ts';
-import { ArtifactStore, type ArtifactRef } from '../../artifacts/store.ts';
+import type { ArtifactRef } from '../../artifacts/store.ts';
 import { calendarDates, easterSunday, nyseHolidays } from '../../calendar/sessions.ts';
 import { listDatasets, loadDatasetContract } from '../../data/contract.ts';
+import { ingestIndex } from '../../data/ingest/index-daily.ts';
+import { ingestKlines } from '../../data/ingest/klines.ts';
+import { ingestLob } from '../../data/ingest/lob.ts';
+import { ingestOhlcv } from '../../data/ingest/ohlcv.ts';
+import { ingestOptionsChain } from '../../data/ingest/options.ts';
 import { queryRows, sqlString, withDuckDB } from '../../lib/duckdb.ts';
 import { UserError } from '../../lib/errors.ts';
 import { sha256File } from '../../lib/hash.ts';
-import { hasSharedData, PROJECT_ROOT } from '../../lib/paths.ts';
-import { makeTestContext, runKind, tempDir } from '../support/context.ts';
-import { copySp500, storeObjects } from './helpers.ts';
-
-async function q<T>(store: ArtifactStore, ref: unknown, sql: string): Promise<T[]> {
-  return withDuckDB((con) => queryRows<T>(con, sql.replaceAll('$T', `read_parquet(${sqlString(store.path(ref as ArtifactRef))})`)));
-}
+import { dataRoot, hasSharedData, PROJECT_ROOT } from '../../lib/paths.ts';
+import { copySp500, newStore, projectWith, q, spContract, storeObjects, tempDir } from './helpers.ts';
 
 describe('dataset contracts and calendar', () => {
   it('every shipped contract loads and validates', () => {
@@ -23,13 +22,22 @@ describe('dataset contracts and calendar', () => {
     for (const n of names) expect(loadDatasetContract(PROJECT_ROOT, n).contract.name).toBe(n);
   });
 
-  it('names the file, line and field of a contract mistake', () => {
+  it('names the file, line, column and field of a contract mistake', () => {
     const root = tempDir();
     mkdirSync(path.join(root, 'configs', 'data'), { recursive: true });
     writeFileSync(path.join(root, 'configs', 'data', 'bad.yml'), 'name: bad\nkind: ohlcv\nsource:\n  files: x/*.csv\n  header: 7\ncolumns: { date: d }\n');
     expect(() => loadDatasetContract(root, 'bad')).toThrow(UserError);
-    expect(() => loadDatasetContract(root, 'bad')).toThrow(/bad\.yml:5 source\.header/);
+    expect(() => loadDatasetContract(root, 'bad')).toThrow(/bad\.yml:5:3 source\.header/);
     expect(() => loadDatasetContract(root, 'nope')).toThrow(/no dataset contract "nope".*known datasets: bad/);
+  });
+
+  it.skipIf(!hasSharedData())('NYSE calendar equals the 1,259 S&P trading dates', async () => {
+    const cal = calendarDates('nyse', '2013-02-08', '2018-02-07');
+    expect(cal).toHaveLength(1259);
+    const dates = await withDuckDB((con) =>
+      queryRows<{ d: string }>(con, `SELECT DISTINCT date AS d FROM read_csv(${sqlString(path.join(dataRoot(), 'sp500_all_stocks_5yr', 'individual_stocks_5yr', 'A*_data.csv'))}, header=true, all_varchar=true) ORDER BY 1`),
+    );
+    expect(dates.map((r) => r.d)).toEqual(cal);
   });
 
   it('NYSE calendar rules: Good Friday, observed holidays', () => {
@@ -38,54 +46,19 @@ describe('dataset contracts and calendar', () => {
     expect(nyseHolidays(2022)).toContain('2022-06-20'); // Juneteenth on a Sunday → Monday
     expect(nyseHolidays(2022)).not.toContain('2021-12-31'); // Saturday New Year's Day is not observed
   });
-
-  it.skipIf(!hasSharedData())('NYSE calendar equals the 1,259 S&P trading dates', async () => {
-    const cal = calendarDates('nyse', '2013-02-08', '2018-02-07');
-    expect(cal).toHaveLength(1259);
-    const dates = await withDuckDB((con) =>
-      queryRows<{ d: string }>(con, `SELECT DISTINCT date AS d FROM read_csv(${sqlString(path.join(PROJECT_ROOT, '..', 'shared', 'data', 'sp500_all_stocks_5yr', 'individual_stocks_5yr', 'A*_data.csv'))}, header=true, all_varchar=true) ORDER BY 1`),
-    );
-    expect(dates.map((r) => r.d)).toEqual(cal);
-  });
 });
 
 describe.skipIf(!hasSharedData())('ingest of the shipped datasets (row counts from DATA.md)', () => {
-  const store = new ArtifactStore(path.join(tempDir(), 'artifacts'));
-  const ctx = makeTestContext({ store });
-
-  it('S&P 500: 619,040 rows in, 505 symbols, 1,259 dates; AOS high<low quarantined; re-ingest gives the same digests', async () => {
-    const a = await runKind(ingestOhlcvKind, { dataset: 'sp500_all_stocks_5yr' }, ctx);
-    expect(a).toMatchObject({ rows_in: 619_040, rows: 619_039, symbols: 505, dates: 1259, quarantined: 1, quarantined_by_rule: { high_below_low: 1 }, duplicates: 0 });
-    const quarantine = await q<{ rule: string; source_file: string; line: bigint; raw: string }>(store, a.quarantine, 'SELECT * FROM $T');
-    expect(quarantine).toHaveLength(1);
-    expect(quarantine[0]).toMatchObject({ rule: 'high_below_low', source_file: 'sp500_all_stocks_5yr/individual_stocks_5yr/AOS_data.csv', line: 322n });
-    expect(JSON.parse(quarantine[0]!.raw)).toMatchObject({ date: '2014-05-19', high: '23.595', low: '23.85' });
-    const schema = await q<{ column_name: string; column_type: string }>(store, a.table, 'DESCRIBE SELECT * FROM $T');
-    expect(schema.map((c) => `${c.column_name} ${c.column_type}`)).toEqual(['date DATE', 'symbol VARCHAR', 'open DOUBLE', 'high DOUBLE', 'low DOUBLE', 'close DOUBLE', 'volume DOUBLE']);
-    const sorted = await withDuckDB((con) => queryRows<{ bad: number }>(con, `SELECT count(*)::INTEGER AS bad FROM (
-        SELECT symbol, date, lag(symbol) OVER w AS ps, lag(date) OVER w AS pd
-        FROM read_parquet(${sqlString(store.path(a.table as ArtifactRef))}, file_row_number = true) WINDOW w AS (ORDER BY file_row_number))
-      WHERE ps IS NOT NULL AND (symbol < ps OR (symbol = ps AND date <= pd))`));
-    expect(sorted[0]!.bad).toBe(0);
-    const manifest = store.readJson<{ sources: { path: string; sha256: string; rows: number }[]; rows_in: number }>(a.manifest as ArtifactRef);
-    expect(manifest.sources).toHaveLength(505);
-    const aapl = manifest.sources.find((s) => s.path.endsWith('AAPL_data.csv'))!;
-    expect(aapl.rows).toBe(1259);
-    expect(aapl.sha256).toMatch(/^sha256:[0-9a-f]{64}$/);
-    // idempotent: same files → byte-identical artifacts
-    const b = await runKind(ingestOhlcvKind, { dataset: 'sp500_all_stocks_5yr' }, makeTestContext());
-    expect((b.table as ArtifactRef).digest).toBe((a.table as ArtifactRef).digest);
-    expect((b.manifest as ArtifactRef).digest).toBe((a.manifest as ArtifactRef).digest);
-    expect((b.quarantine as ArtifactRef).digest).toBe((a.quarantine as ArtifactRef).digest);
-  });
+  const store = newStore();
+  const env = { store, dataRoot: dataRoot() };
 
   it('sp500_subset: the declared 60 names only', async () => {
-    const r = await runKind(ingestOhlcvKind, { dataset: 'sp500_subset' }, ctx);
+    const r = await ingestOhlcv(loadDatasetContract(PROJECT_ROOT, 'sp500_subset'), env);
     expect(r).toMatchObject({ symbols: 60, dates: 1259, rows: 60 * 1259 - 4, quarantined: 0 });
   });
 
   it('NSE options: 119,874 unique rows of 126,526, C/P, INR turnover, underlying filled', async () => {
-    const r = await runKind(ingestOptionsKind, { dataset: 'nse_nifty_options_eod' }, ctx);
+    const r = await ingestOptionsChain(loadDatasetContract(PROJECT_ROOT, 'nse_nifty_options_eod'), env);
     expect(r).toMatchObject({ rows_in: 126_526, rows: 119_874, duplicates: 6_652, dates: 243, expiries: 11, quarantined: 0 });
     const s = await q<{ ce: number; pe: number; settle: number; oi: number; noUv: number; t: number }>(store, r.table, `
       SELECT count(*) FILTER (WHERE option_type = 'C')::INTEGER AS ce, count(*) FILTER (WHERE option_type = 'P')::INTEGER AS pe,
@@ -102,7 +75,7 @@ describe.skipIf(!hasSharedData())('ingest of the shipped datasets (row counts fr
   });
 
   it('Binance 1h: 33,413 unique hours per symbol; older vintage superseded; bogus first bar quarantined', async () => {
-    const r = await runKind(ingestKlinesKind, { dataset: 'crypto_binance_spot_1h' }, ctx);
+    const r = await ingestKlines(loadDatasetContract(PROJECT_ROOT, 'crypto_binance_spot_1h'), env);
     expect(r.unique_bars_by_symbol).toEqual({ BTCUSDT: 33_413, ETHUSDT: 33_413 });
     expect(r.rows_by_symbol).toEqual({ BTCUSDT: 33_412, ETHUSDT: 33_412 });
     expect(r.quarantined_by_rule).toEqual({ duplicate_superseded: 2 * 2_649, implausible_bar: 2 });
@@ -116,7 +89,7 @@ describe.skipIf(!hasSharedData())('ingest of the shipped datasets (row counts fr
   });
 
   it('LOBSTER: 20,000 GOOG + 999 AAPL events, UTC timestamps, prices in USD', async () => {
-    const r = await runKind(ingestLobKind, { dataset: 'lob_lobster_samples' }, ctx);
+    const r = await ingestLob(loadDatasetContract(PROJECT_ROOT, 'lob_lobster_samples'), env);
     expect(r.sessions).toEqual([
       { symbol: 'AAPL', date: '2012-06-21', levels: 10, events: 999 },
       { symbol: 'GOOG', date: '2012-06-21', levels: 5, events: 20_000 },
@@ -127,7 +100,7 @@ describe.skipIf(!hasSharedData())('ingest of the shipped datasets (row counts fr
   });
 
   it('India indices: NSE sources preferred, Yahoo extends after 2022-08, zero-open VIX rows quarantined', async () => {
-    const r = await runKind(ingestIndexKind, { dataset: 'india_indices' }, ctx);
+    const r = await ingestIndex(loadDatasetContract(PROJECT_ROOT, 'india_indices'), env);
     expect(r.symbols).toBe(3);
     expect(r.quarantined_by_rule).toMatchObject({ non_positive_price: 4 });
     const s = await q<{ symbol: string; first: string; last: string; src: string }>(store, r.table,
@@ -140,56 +113,66 @@ describe.skipIf(!hasSharedData())('ingest of the shipped datasets (row counts fr
   });
 });
 
-describe.skipIf(!hasSharedData())('bad input never corrupts state', () => {
+describe.skipIf(!hasSharedData())('a bad file is quarantined alone, or stops the ingest when the contract allows no failed file', () => {
   const { root, dir } = copySp500();
-  const store = new ArtifactStore(path.join(tempDir(), 'artifacts'));
-  const ctx = makeTestContext({ store, dataRoot: root });
-  const run = () => runKind(ingestOhlcvKind, { dataset: 'sp500_all_stocks_5yr' }, ctx);
-  const restore: [string, Buffer][] = [];
   const edit = (file: string, fn: (b: Buffer) => Buffer) => {
     const p = path.join(dir, file);
     const orig = readFileSync(p);
-    restore.push([p, orig]);
     writeFileSync(p, fn(orig));
+    return () => writeFileSync(p, orig);
   };
-  const undo = () => {
-    for (const [p, b] of restore.splice(0)) writeFileSync(p, b);
-  };
+  const strict = projectWith([spContract('sp_strict', 'sp500_all_stocks_5yr/individual_stocks_5yr/{symbol}_data.csv', { source: { files: 'sp500_all_stocks_5yr/individual_stocks_5yr/{symbol}_data.csv', header: ['date', 'open', 'high', 'low', 'close', 'volume', 'Name'], max_failed_file_share: 0 } })]);
 
-  it('each bad file gives a clear non-retryable error naming file and line, and leaves the store as it was', async () => {
+  it('one malformed file among the 505 S&P files: the other 504 ingest and the bad one is listed with its reason', async () => {
+    const undo = edit('KO_data.csv', (b) => Buffer.from(b.toString('utf8').replace('date,open,high,low,close,volume,Name', 'date,open,high,low,close,volume,Name,date,open,high,low,close,volume,Name')));
+    try {
+      const store = newStore();
+      const r = await ingestOhlcv(loadDatasetContract(PROJECT_ROOT, 'sp500_all_stocks_5yr'), { store, dataRoot: root });
+      expect(r.symbols).toBe(504);
+      expect(r.rows).toBe(619_039 - 1259);
+      expect(r.quarantined_files).toHaveLength(1);
+      expect(r.quarantined_files[0]).toMatchObject({ path: 'sp500_all_stocks_5yr/individual_stocks_5yr/KO_data.csv', code: 'wrong_header', line: 1, symbol: 'KO' });
+      expect(r.quarantined_files[0]!.reason).toMatch(/KO_data\.csv line 1: wrong header \["date", "open", .*\(same names, other order or count\)/);
+      expect(r.lost_symbols).toEqual(['KO']);
+      const m = store.readJson<{ quarantined_files: unknown[]; sources: unknown[] }>(r.manifest);
+      expect(m.quarantined_files).toEqual(r.quarantined_files);
+      expect(m.sources).toHaveLength(504);
+      const qrow = await q<{ rule: string; detail: string }>(store, r.quarantine, `SELECT rule, detail FROM $T WHERE source_file LIKE '%KO_data.csv'`);
+      expect(qrow).toEqual([{ rule: 'file_quarantined', detail: expect.stringMatching(/^wrong_header: /) }]);
+    } finally {
+      undo();
+    }
+  });
+
+  it('with source.max_failed_file_share 0, each bad file stops the ingest with one clear error naming file and line, leaving the store as it was', async () => {
+    const store = newStore();
+    const run = () => ingestOhlcv(loadDatasetContract(strict, 'sp_strict'), { store, dataRoot: root });
     const good = await run();
     const before = storeObjects(store.root);
-    const expectFail = async (re: RegExp) => {
+    const expectFail = async (re: RegExp, undo: () => void) => {
       const e = await run().then(() => null, (x: unknown) => x as { message: string; nonRetryable?: boolean });
+      undo();
       expect(e, String(re)).not.toBeNull();
       expect(e!.message).toMatch(re);
+      expect(e!.message).toMatch(/1 of 505 source files failed their contract .* > source.max_failed_file_share 0.0%/);
       expect(e!.nonRetryable).toBe(true);
       expect(storeObjects(store.root)).toEqual(before);
       expect(readdirSync(path.join(store.root, 'tmp'))).toEqual([]);
-      undo();
     };
-    // truncated: the last record is cut mid-line (download interrupted)
-    edit('MMM_data.csv', (b) => b.subarray(0, b.length - 30));
-    await expectFail(/MMM_data\.csv line 1260: \d field\(s\), expected 7 — the file looks truncated/);
-    // wrong header
-    edit('KO_data.csv', (b) => Buffer.from(b.toString('utf8').replace('date,open,high,low,close,volume,Name', 'Date,Open,High,Low,Close,Adj Close,Volume')));
-    await expectFail(/KO_data\.csv line 1: wrong header \[Date, Open, High, Low, Close, Adj Close, Volume\]/);
-    // non-UTF-8 (latin-1 é) on line 3
-    edit('PG_data.csv', (b) => {
+    await expectFail(/MMM_data\.csv line 1260: \d field\(s\), expected 7 — the file looks truncated/, edit('MMM_data.csv', (b) => b.subarray(0, b.length - 30)));
+    await expectFail(/KO_data\.csv line 1: wrong header \["Date", "Open", "High", "Low", "Close", "Adj Close", "Volume"\]; .*\(missing: date, volume, Name\)|missing: Name/,
+      edit('KO_data.csv', (b) => Buffer.from(b.toString('utf8').replace('date,open,high,low,close,volume,Name', 'Date,Open,High,Low,Close,Adj Close,Volume'))));
+    await expectFail(/PG_data\.csv is not valid UTF-8: line 3, byte \d+ \(0xe9\)/, edit('PG_data.csv', (b) => {
       const lines = b.toString('utf8').split('\n');
       lines[2] = lines[2]!.replace(',PG', ',P\u00e9G');
       return Buffer.from(lines.join('\n'), 'latin1');
-    });
-    await expectFail(/PG_data\.csv is not valid UTF-8: line 3, byte \d+ \(0xe9\)/);
-    // a malformed record in the middle
-    edit('T_data.csv', (b) => {
+    }));
+    await expectFail(/T_data\.csv line 11: 8 field\(s\), expected 7 — malformed record/, edit('T_data.csv', (b) => {
       const lines = b.toString('utf8').split('\n');
       lines[10] = lines[10] + ',extra';
       return Buffer.from(lines.join('\n'));
-    });
-    await expectFail(/T_data\.csv line 11: 8 field\(s\), expected 7 — malformed record/);
-    // the previous artifacts are still present with their recorded bytes
-    for (const k of ['table', 'quarantine', 'manifest']) {
+    }));
+    for (const k of ['table', 'quarantine', 'manifest'] as const) {
       const ref = good[k] as ArtifactRef;
       expect(await sha256File(store.path(ref))).toBe(ref.digest);
     }
@@ -198,25 +181,28 @@ describe.skipIf(!hasSharedData())('bad input never corrupts state', () => {
   it('an empty source folder is an error naming the folder', async () => {
     const empty = tempDir();
     mkdirSync(path.join(empty, 'sp500_all_stocks_5yr', 'individual_stocks_5yr'), { recursive: true });
-    const e = await runKind(ingestOhlcvKind, { dataset: 'sp500_all_stocks_5yr' }, makeTestContext({ dataRoot: empty })).catch((x: Error) => x);
-    expect((e as Error).message).toMatch(/source glob "sp500_all_stocks_5yr\/individual_stocks_5yr\/\*_data\.csv" matches no files in .*individual_stocks_5yr \(empty folder/);
+    const e = await ingestOhlcv(loadDatasetContract(PROJECT_ROOT, 'sp500_all_stocks_5yr'), { store: newStore(), dataRoot: empty }).catch((x: Error) => x);
+    expect((e as Error).message).toMatch(/source glob "sp500_all_stocks_5yr\/individual_stocks_5yr\/\{symbol\}_data\.csv" matches no files in .*individual_stocks_5yr \(empty folder/);
     rmSync(empty, { recursive: true, force: true });
   });
 
   it('unparseable values and conflicting duplicates go to the quarantine with rule, raw values, file and line', async () => {
-    edit('XOM_data.csv', (b) => {
-      const lines = b.toString('utf8').split('\n');
-      lines[5] = lines[5]!.replace(/^([^,]+),([^,]+),/, '$1,abc,'); // open "abc"
-      return Buffer.from(lines.join('\n'));
-    });
     const xom = readFileSync(path.join(dir, 'XOM_data.csv'), 'utf8').split('\n');
-    appendFileSync(path.join(dir, 'XOM_data.csv'), xom[20]!.replace(/,(\d+),XOM$/, ',1,XOM') + '\n'); // same key, different volume
-    appendFileSync(path.join(dir, 'XOM_data.csv'), xom[30]! + '\n'); // exact duplicate
-    const r = await run();
-    undo();
-    expect(r).toMatchObject({ quarantined_by_rule: { high_below_low: 1, unparseable: 1, conflicting_duplicate: 2 }, duplicates: 1, rows: 619_039 - 1 - 1 });
-    const rows = await q<{ rule: string; line: bigint; raw: string }>(store, r.quarantine, `SELECT rule, line, raw FROM $T WHERE source_file LIKE '%XOM_data.csv' ORDER BY line`);
-    expect(rows.map((x) => [x.rule, Number(x.line)])).toEqual([['unparseable', 6], ['conflicting_duplicate', 21], ['conflicting_duplicate', 1261]]);
-    expect(JSON.parse(rows[0]!.raw).open).toBe('abc');
+    const undo = edit('XOM_data.csv', () => {
+      const lines = [...xom];
+      lines[5] = lines[5]!.replace(/^([^,]+),([^,]+),/, '$1,abc,'); // open "abc"
+      const body = lines.join('\n');
+      return Buffer.from(body + xom[20]!.replace(/,(\d+),XOM$/, ',1,XOM') + '\n' + xom[30]! + '\n'); // same key other volume; exact duplicate
+    });
+    try {
+      const store = newStore();
+      const r = await ingestOhlcv(loadDatasetContract(PROJECT_ROOT, 'sp500_all_stocks_5yr'), { store, dataRoot: root });
+      expect(r).toMatchObject({ quarantined_by_rule: { high_below_low: 1, unparseable: 1, conflicting_duplicate: 2 }, duplicates: 1, rows: 619_039 - 1 - 1 });
+      const rows = await q<{ rule: string; line: bigint; raw: string }>(store, r.quarantine, `SELECT rule, line, raw FROM $T WHERE source_file LIKE '%XOM_data.csv' ORDER BY line`);
+      expect(rows.map((x) => [x.rule, Number(x.line)])).toEqual([['unparseable', 6], ['conflicting_duplicate', 21], ['conflicting_duplicate', 1261]]);
+      expect(JSON.parse(rows[0]!.raw).open).toBe('abc');
+    } finally {
+      undo();
+    }
   });
 });
