@@ -110,7 +110,9 @@ export async function ingestOhlcv(loaded: LoadedContract, env: IngestEnv): Promi
   checkFailedShare(c, prep.failures, prep.total);
   const bounds = resolvedBounds(c, env.now ?? new Date());
   const rowsIn = prep.files.reduce((s, f) => s + f.rows, 0);
-  if (rowsIn === 0) throw new InputFileError(`dataset ${c.name}: none of the ${prep.total} source file(s) holds data rows:\n${prep.failures.slice(0, 5).map((f) => `  - ${f.reason}`).join('\n')}`);
+  if (rowsIn === 0) {
+    throw new InputFileError(`dataset ${c.name}: no usable source file (${prep.failures.length} of ${prep.total} failed their contract):\n${prep.failures.slice(0, 5).map((f) => `  - ${f.reason}`).join('\n')}`);
+  }
   progress({ fraction: 0.2, message: `reading ${prep.files.length} files (${rowsIn} rows)` });
   const pending = new PendingArtifacts(env.store);
   try {
