@@ -1,7 +1,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { StepError, UserError } from '../lib/errors.ts';
 import type { RemoteStore } from './remote.ts';
@@ -105,7 +105,10 @@ export class S3Remote implements RemoteStore {
     try {
       await upload.done();
     } catch (err) {
-      if (opts.signal?.aborted) throw abortError(key);
+      if (opts.signal?.aborted) {
+        await this.abortMultipart(upload, key);
+        throw abortError(key);
+      }
       // 412: the object appeared meanwhile (a concurrent upload of the same content): fine if it is whole.
       if (status(err) !== 412) throw this.explain(err, 'PUT', key);
     } finally {
@@ -117,6 +120,23 @@ export class S3Remote implements RemoteStore {
         message: `S3 artifact ${this.location}/${key} failed its check after upload (expected ${meta.bytes} bytes, sha256 ${meta.sha256}; found ${got ? `${got.bytes} bytes, sha256 ${got.sha256 ?? 'not recorded'}` : 'nothing'}); the store may be corrupting uploads`,
         type: 'ArtifactUploadCorrupt',
       });
+    }
+  }
+
+  /**
+   * Aborts the server-side multipart upload of an aborted `Upload` before returning: lib-storage's
+   * `done()` rejects at once on abort and aborts the multipart upload later in the background, so
+   * without this an aborted put could leave pending parts behind. Reads lib-storage's private
+   * `createMultiPartPromise` when the UploadId is not known yet (the version is pinned exactly).
+   */
+  private async abortMultipart(upload: Upload, key: string): Promise<void> {
+    const creating = (upload as unknown as { createMultiPartPromise?: Promise<{ UploadId?: string }> }).createMultiPartPromise;
+    const uploadId = upload.uploadId ?? (creating ? (await creating.catch(() => undefined))?.UploadId : undefined);
+    if (!uploadId) return;
+    try {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.opts.bucket, Key: this.fullKey(key), UploadId: uploadId }));
+    } catch (err) {
+      if (status(err) !== 404) throw this.explain(err, 'ABORT', key); // 404 NoSuchUpload: lib-storage aborted it first
     }
   }
 
