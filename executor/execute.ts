@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { artifactUris, type ArtifactStore } from '../artifacts/store.ts';
+import type { ArtifactStore } from '../artifacts/store.ts';
 import type { PlanStep } from '../engine/plan.ts';
 import type { UpstreamView } from '../engine/upstream.ts';
 import { CachedStepFailure, InputError, StepError, StepTimeout, errorMessage } from '../lib/errors.ts';
