@@ -39,19 +39,6 @@ export function mediaTypeOf(name: string): string {
 
 const URI_RE = /^artifact:\/\/sha256\/([0-9a-f]{64})\.([a-z0-9]+)$/;
 
-/** Every distinct `artifact://` URI found in a JSON value (step outputs, upstream views …), in first-seen order. */
-export function artifactUris(value: unknown): string[] {
-  const out = new Set<string>();
-  const walk = (v: unknown): void => {
-    if (typeof v === 'string') {
-      if (v.startsWith('artifact://')) out.add(v);
-    } else if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
-  };
-  walk(value);
-  return [...out];
-}
-
 /** Options of {@link ArtifactStore}. */
 export interface ArtifactStoreOptions {
   /**

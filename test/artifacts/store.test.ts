@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { artifactsConfigFromEnv, type RemoteStore } from '../../artifacts/remote.ts';
-import { ArtifactStore, artifactUris, objectKey } from '../../artifacts/store.ts';
+import { ArtifactStore, objectKey } from '../../artifacts/store.ts';
 import { UserError } from '../../lib/errors.ts';
 import { tempDir } from './support/tmp.ts';
 
@@ -59,12 +59,6 @@ describe('artifact store configuration', () => {
     expect(s3.location).toContain('local cache');
     expect(new ArtifactStore(path.join(dir, 'c'), { remote: null, env: { TRADEML_ARTIFACTS: 's3://bkt/p' } }).remote).toBeUndefined();
   });
-
-  it('collects every artifact URI in a JSON value once', () => {
-    const a = `artifact://sha256/${'a'.repeat(64)}.parquet`;
-    const b = `artifact://sha256/${'b'.repeat(64)}.json`;
-    expect(artifactUris({ x: { uri: a, list: [b, 'plain', a] }, y: 3, z: null, w: [{ deep: [b] }] })).toEqual([a, b]);
-  });
 });
 
 describe('artifact store with a remote (in memory)', () => {
@@ -79,7 +73,7 @@ describe('artifact store with a remote (in memory)', () => {
     expect(b.has(ref)).toBe(false);
     expect(() => b.readJson(ref)).toThrow(/not in the local cache .*materialize/);
     expect(await b.exists(ref)).toBe(true);
-    await b.materialize(artifactUris({ out: ref }));
+    await b.materialize([ref.uri]);
     expect(b.readJson(ref)).toEqual({ k: [1, 2, 3] });
     expect(statSync(b.path(ref)).mode & 0o222).toBe(0); // read-only like every stored object
     mem.calls.length = 0;
