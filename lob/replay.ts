@@ -38,6 +38,8 @@ export interface Fill {
   size: number;
   /** True when our resting order provided liquidity, false when we crossed the spread. */
   maker: boolean;
+  /** Mid of the book when the fill was recorded (price units). */
+  mid: number;
 }
 
 /** State of one of our limit orders. */
@@ -157,7 +159,7 @@ export class LobReplay {
     o.filled += size;
     o.notional += price * size;
     if (o.remaining === 0) o.active = false;
-    this.fills.push({ order: o.id, side: o.side, time, event, price, size, maker });
+    this.fills.push({ order: o.id, side: o.side, time, event, price, size, maker, mid: this.book.mid() });
   }
 
   private decayConsumed(ev: AppliedEvent): void {

@@ -94,13 +94,14 @@ export interface ArrivalIntensity {
  * Fits λ(δ) = A·e^{−kδ} (Avellaneda & Stoikov 2008 eq. 2.10 form): δᵢ = sign·(worst execution price −
  * mid before) of each aggressor order, λ(δ) = #{δᵢ ≥ δ} / (2·T) (per side per second) on a grid of
  * `gridTicks`-tick steps from the smallest observed depth while at least `minCount` orders remain;
- * then OLS of ln λ on δ. Intervals: block bootstrap (60-s blocks of orders, refitted).
+ * then OLS of ln λ on δ. Intervals: block bootstrap (60-s blocks of orders, refitted). With
+ * `orders` (a subset, e.g. a training window) pass the window length as `seconds`.
  * Throws when fewer than 3 grid points qualify.
  */
-export function arrivalIntensity(s: LobSession, opts: { gridTicks?: number; minCount?: number; blockSeconds?: number; reps?: number; seed?: number; orders?: MarketOrder[] } = {}): ArrivalIntensity {
+export function arrivalIntensity(s: LobSession, opts: { gridTicks?: number; minCount?: number; blockSeconds?: number; reps?: number; seed?: number; orders?: MarketOrder[]; seconds?: number } = {}): ArrivalIntensity {
   const orders = (opts.orders ?? marketOrders(s)).filter((o) => o.midBefore > 0);
   const m = s.messages;
-  const T = m.time[m.n - 1]! - m.time[0]!;
+  const T = opts.seconds ?? m.time[m.n - 1]! - m.time[0]!;
   const delta = orders.map((o) => (o.sign * (o.worstPrice - o.midBefore)) / 1e4);
   const step = ((opts.gridTicks ?? 2) * s.tick) / 1e4;
   const minCount = opts.minCount ?? 10;
