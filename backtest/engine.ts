@@ -1,3 +1,4 @@
+import type { TradingCalendar } from '../calendar/calendar.ts';
 import { StepError } from '../lib/errors.ts';
 import type { PricePanel } from './panel.ts';
 import type { CostConfig, RiskInputs } from '../execution/cost_models.ts';
@@ -33,10 +34,11 @@ export interface PathSeries {
  * date d therefore only ever uses targets with decision index < d. Holdings drift with prices between
  * trades; a name without a close on a day is held at its last price (return 0). Costs are charged on
  * the day they occur: fees, half-spread and square-root impact on the execution day, borrow on each
- * day a short is held overnight (charged to the day the overnight period ends).
+ * day a short is held overnight (charged to the day the overnight period ends) at the annual tier
+ * rate per bar of `cal` (annual_bps / 1e4 / bars per year).
  * Throws StepError('LookAheadViolation') if the timing invariant is ever broken.
  */
-export function runPath(W: Float64Array, panel: PricePanel, risk: RiskInputs, costs: CostConfig, execution: ExecutionTiming = 'close'): PathSeries {
+export function runPath(W: Float64Array, panel: PricePanel, risk: RiskInputs, costs: CostConfig, cal: TradingCalendar, execution: ExecutionTiming = 'close'): PathSeries {
   const { T, N, open, close } = panel;
   if (W.length !== T * N) throw new StepError({ message: `weights have ${W.length} cells, panel is ${T}×${N}`, type: 'ShapeMismatch', nonRetryable: true });
   const gross = new Float64Array(T);
@@ -53,7 +55,7 @@ export function runPath(W: Float64Array, panel: PricePanel, risk: RiskInputs, co
   const tiers = [...costs.borrow.tiers].sort((a, b) => b.min_adv_usd - a.min_adv_usd);
   const nt = tiers.length;
   const tierAdv = Float64Array.from(tiers.map((t) => t.min_adv_usd));
-  const tierRate = Float64Array.from(tiers.map((t) => t.annual_bps / 1e4 / 252));
+  const tierRate = Float64Array.from(tiers.map((t) => cal.perBar(t.annual_bps / 1e4)));
   const feeRate = costs.fee_bps / 1e4;
   const spreadRate = costs.half_spread_bps / 1e4;
   const Y = costs.impact.coefficient;

@@ -1,29 +1,30 @@
+import type { TradingCalendar } from '../calendar/calendar.ts';
 import { moments, quantile, median } from '../governance/stats.ts';
 import type { PathSeries } from './engine.ts';
 
-/** Trading days per year used for annualisation. */
-export const DAYS_PER_YEAR = 252;
-
-/** Performance metrics of one path (annualised with 252 days; fractions, not percent). */
+/**
+ * Performance metrics of one path (fractions, not percent), annualised with the bars per year B of
+ * the data's calendar (calendar/calendar.ts `barsPerYear`).
+ */
 export interface PathMetrics {
   n_days: number;
-  /** Mean daily net return × 252. */
+  /** Mean per-bar net return × B. */
   ann_return: number;
   /** Compound annual growth rate of the net equity curve. */
   cagr: number;
-  /** Std of daily net returns × √252. */
+  /** Std of per-bar net returns × √B. */
   ann_vol: number;
-  /** Annualised Sharpe (mean/std·√252, zero risk-free rate) of net returns. */
+  /** Annualised Sharpe (mean/std·√B, zero risk-free rate) of net returns. */
   sharpe: number;
   /** Same on gross returns (before costs). */
   sharpe_gross: number;
-  /** Annualised Sortino: mean / downside deviation (root mean square of min(r, 0)) · √252. */
+  /** Annualised Sortino: mean / downside deviation (root mean square of min(r, 0)) · √B. */
   sortino: number;
   /** Maximum drawdown of the compounded net equity curve, positive fraction (0.2 = −20%). */
   max_drawdown: number;
   /** CAGR / max drawdown. */
   calmar: number;
-  /** Mean daily one-way turnover Σ|Δw| and its annualised value (× 252). */
+  /** Mean per-bar one-way turnover Σ|Δw| and its annualised value (× B). */
   turnover_daily: number;
   turnover_annual: number;
   /** Share of days with a position whose net return is > 0. */
@@ -32,15 +33,16 @@ export interface PathMetrics {
   cvar_95: number;
   /** Mean gross exposure Σ|w|. */
   gross_exposure: number;
-  /** Cost drag by component: mean daily cost × 252 × 1e4 (annualised bps of capital). */
+  /** Cost drag by component: mean per-bar cost × B × 1e4 (annualised bps of capital). */
   cost_drag_bps: { fee: number; spread: number; impact: number; borrow: number; total: number };
 }
 
 /**
- * Metrics of a path over the days [from, T): `from` skips the leading days without any position (the
- * warm-up of a walk-forward path), so the statistics are not diluted by flat days before trading starts.
+ * Metrics of a path over the bars [from, T): `from` skips the leading bars without any position (the
+ * warm-up of a walk-forward path), so the statistics are not diluted by flat bars before trading starts.
+ * `cal` annualises (mean × B, σ × √B, Sharpe = mean/σ·√B; CAGR over n/B years).
  */
-export function pathMetrics(s: PathSeries, from = 0): PathMetrics {
+export function pathMetrics(s: PathSeries, cal: TradingCalendar, from = 0): PathMetrics {
   const net = s.net.subarray(from);
   const n = net.length;
   const m = moments(net);
@@ -67,29 +69,29 @@ export function pathMetrics(s: PathSeries, from = 0): PathMetrics {
     to += s.turnover[from + i]!;
     ge += s.grossExposure[from + i]!;
   }
-  const years = n / DAYS_PER_YEAR;
+  const years = cal.years(n);
   const cagr = n > 0 && eq > 0 ? Math.pow(eq, 1 / years) - 1 : -1;
   const downside = n > 0 ? Math.sqrt(dd2 / n) : 0;
   const sorted = Array.from(net).sort((a, b) => a - b);
   const k = Math.max(1, Math.floor(0.05 * n));
   const cvar = n > 0 ? -sorted.slice(0, k).reduce((a, b) => a + b, 0) / k : NaN;
-  const drag = (x: Float64Array): number => (n > 0 ? (x.subarray(from).reduce((a, b) => a + b, 0) / n) * DAYS_PER_YEAR * 1e4 : 0);
+  const drag = (x: Float64Array): number => (n > 0 ? cal.annualizeMean(x.subarray(from).reduce((a, b) => a + b, 0) / n) * 1e4 : 0);
   const fee = drag(s.fee);
   const spread = drag(s.spread);
   const impact = drag(s.impact);
   const borrow = drag(s.borrow);
   return {
     n_days: n,
-    ann_return: m.mean * DAYS_PER_YEAR,
+    ann_return: cal.annualizeMean(m.mean),
     cagr,
-    ann_vol: m.std * Math.sqrt(DAYS_PER_YEAR),
-    sharpe: m.std > 0 ? (m.mean / m.std) * Math.sqrt(DAYS_PER_YEAR) : 0,
-    sharpe_gross: mg.std > 0 ? (mg.mean / mg.std) * Math.sqrt(DAYS_PER_YEAR) : 0,
-    sortino: downside > 0 ? (m.mean / downside) * Math.sqrt(DAYS_PER_YEAR) : 0,
+    ann_vol: cal.annualizeVol(m.std),
+    sharpe: cal.sharpe(m.mean, m.std),
+    sharpe_gross: cal.sharpe(mg.mean, mg.std),
+    sortino: cal.sharpe(m.mean, downside),
     max_drawdown: mdd,
     calmar: mdd > 0 ? cagr / mdd : 0,
     turnover_daily: n > 0 ? to / n : 0,
-    turnover_annual: n > 0 ? (to / n) * DAYS_PER_YEAR : 0,
+    turnover_annual: n > 0 ? cal.annualizeMean(to / n) : 0,
     hit_rate: active > 0 ? hits / active : 0,
     cvar_95: cvar,
     gross_exposure: n > 0 ? ge / n : 0,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { PricePanel } from '../backtest/panel.ts';
+import type { TradingCalendar } from '../calendar/calendar.ts';
 
 /**
  * Transaction-cost model configuration (configs/costs.yml). Units:
@@ -8,8 +9,9 @@ import type { PricePanel } from '../backtest/panel.ts';
  * - `fee_bps`, `half_spread_bps`: basis points of traded notional, charged on the execution day.
  * - `impact.coefficient` Y: dimensionless; impact rate = Y·σ_daily·√(traded USD / ADV USD)
  *   (square-root law, Almgren, Thum, Hauptmann & Li 2005; Tóth et al. 2011).
- * - `borrow.tiers[].annual_bps`: annualised borrow fee on short notional, charged daily (/252) for each
- *   day a short is held; tier chosen by the name's ADV (most liquid tier whose `min_adv_usd` it meets).
+ * - `borrow.tiers[].annual_bps`: annualised borrow fee on short notional, charged per bar (÷ the
+ *   calendar's bars per year) for each bar a short is held; tier chosen by the name's ADV (most liquid
+ *   tier whose `min_adv_usd` it meets).
  */
 export const costConfigSchema = z
   .object({
@@ -142,8 +144,11 @@ export function linearCosts(traded: number, cfg: CostConfig): { fee: number; spr
   return { fee: (traded * cfg.fee_bps) / 1e4, spread: (traded * cfg.half_spread_bps) / 1e4 };
 }
 
-/** One day's borrow charge (fraction of capital) for a short weight `w` (< 0) held overnight. */
-export function borrowCost(w: number, advUsd: number, cfg: CostConfig): number {
+/**
+ * One bar's borrow charge (fraction of capital) for a short weight `w` (< 0) held overnight:
+ * −w · annual_bps / 1e4 / (bars per year of `cal`).
+ */
+export function borrowCost(w: number, advUsd: number, cfg: CostConfig, cal: TradingCalendar): number {
   if (w >= 0) return 0;
-  return (-w * borrowAnnualBps(advUsd, cfg.borrow.tiers)) / 1e4 / 252;
+  return cal.perBar((-w * borrowAnnualBps(advUsd, cfg.borrow.tiers)) / 1e4);
 }

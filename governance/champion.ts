@@ -1,3 +1,4 @@
+import type { TradingCalendar } from '../calendar/calendar.ts';
 import { moments, median } from './stats.ts';
 
 /** Daily net returns of one strategy on the CPCV paths: one row per (path, date). */
@@ -8,7 +9,7 @@ export interface PathReturn {
   net: number;
 }
 
-/** Per-path comparison row (Sharpe annualised with √252). */
+/** Per-path comparison row (Sharpe annualised with √(bars per year) of the calendar). */
 export interface ChampionPathRow {
   path: number;
   n_days: number;
@@ -37,9 +38,10 @@ export interface ChampionComparison {
 /**
  * Challenger vs champion on the SAME paths and dates: only (path, date) pairs present in both inputs
  * are compared, so a champion evaluated on other paths cannot be matched by accident.
- * Sharpe per path = mean/std·√252 of daily net returns. Throws RangeError when nothing overlaps.
+ * Sharpe per path = mean/std·√B of per-bar net returns, B = bars per year of `cal`.
+ * Throws RangeError when nothing overlaps.
  */
-export function compareChampion(challengerPaths: readonly PathReturn[], championPaths: readonly PathReturn[]): ChampionComparison {
+export function compareChampion(challengerPaths: readonly PathReturn[], championPaths: readonly PathReturn[], cal: TradingCalendar): ChampionComparison {
   const champ = new Map<string, number>();
   for (const r of championPaths) champ.set(`${r.path}|${r.date}`, r.net);
   const byPath = new Map<number, { a: number[]; b: number[] }>();
@@ -57,8 +59,8 @@ export function compareChampion(challengerPaths: readonly PathReturn[], champion
   if (diffs.length === 0) throw new RangeError('compareChampion: challenger and champion share no (path, date); they were not evaluated on the same paths');
   const perPath: ChampionPathRow[] = [];
   for (const [path, e] of [...byPath.entries()].sort((x, y) => x[0] - y[0])) {
-    const sa = annSharpe(e.a);
-    const sb = annSharpe(e.b);
+    const sa = annSharpe(e.a, cal);
+    const sb = annSharpe(e.b, cal);
     perPath.push({ path, n_days: e.a.length, challenger_sharpe: sa, champion_sharpe: sb, diff: sa - sb });
   }
   const dm = moments(diffs);
@@ -77,7 +79,7 @@ export function compareChampion(challengerPaths: readonly PathReturn[], champion
   };
 }
 
-function annSharpe(x: number[]): number {
+function annSharpe(x: number[], cal: TradingCalendar): number {
   const m = moments(x);
-  return m.std > 0 ? (m.mean / m.std) * Math.sqrt(252) : 0;
+  return cal.sharpe(m.mean, m.std);
 }

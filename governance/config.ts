@@ -3,8 +3,9 @@ import { z } from 'zod';
 const bar = <T extends z.ZodRawShape>(shape: T, blocking: boolean) => z.object({ ...shape, blocking: z.boolean().default(blocking) }).strict();
 
 /**
- * Promotion bars (configs/promotion.yml). Sharpe is annualised (√252) on daily NET returns; drawdown is a
- * positive fraction; turnover is annualised one-way (Σ|Δw| per day × 252); DSR/PSR are probabilities.
+ * Promotion bars (configs/promotion.yml). Sharpe is annualised (√ bars per year of the returns'
+ * calendar) on per-bar NET returns; drawdown is a positive fraction; turnover is annualised one-way
+ * (Σ|Δw| per bar × bars per year); DSR/PSR are probabilities.
  * Path metrics are aggregated over the CPCV paths with `path_aggregate` (median by default).
  */
 export const promotionConfigSchema = z

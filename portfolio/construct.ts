@@ -1,4 +1,5 @@
 import type { PricePanel } from '../backtest/panel.ts';
+import type { TradingCalendar } from '../calendar/calendar.ts';
 import type { PortfolioConfig } from './config.ts';
 import { rankInto } from '../backtest/engine.ts';
 
@@ -123,15 +124,15 @@ export function kellyLeverage(mean: number, variance: number, fraction: number):
 /**
  * Target weights for one path: base book per date ({@link baseBookRow}), then one multiplier per date
  *   L_t = min(max_leverage, fractional Kelly_t, vol_target / σ_ann,t)
- * where Kelly and σ come from the unit base book's realised daily returns over trailing windows ending at t
- * (base_{t−1} · r_t, information ≤ t). A component still in warm-up (< min_obs returns) is left out
+ * where Kelly and σ come from the unit base book's realised per-bar returns over trailing windows ending at t
+ * (base_{t−1} · r_t, information ≤ t), σ_ann = √(variance · bars per year of `cal`). A component still in warm-up (< min_obs returns) is left out
  * (treated as no constraint; with both in warm-up L = min(1, max_leverage)). Finally |w| ≤ per_name_cap,
  * and with `trade_rate` λ < 1 the held book moves only part of the way to that target each day:
  *   w_t = w_{t−1} + λ·(target_t − w_{t−1})   (Gârleanu & Pedersen 2013, "aim portfolio"),
  * a convex combination, so caps still hold; a name with no close on t is closed (w_t = 0).
  * `scores` is T×N row-major (NaN = no prediction).
  */
-export function buildWeights(scores: Float64Array, panel: PricePanel, ret: Float64Array, cfg: PortfolioConfig): BuiltWeights {
+export function buildWeights(scores: Float64Array, panel: PricePanel, ret: Float64Array, cfg: PortfolioConfig, cal: TradingCalendar): BuiltWeights {
   const { T, N, close } = panel;
   const base = new Float64Array(T * N);
   const row = new Float64Array(N);
@@ -155,7 +156,7 @@ export function buildWeights(scores: Float64Array, panel: PricePanel, ret: Float
     if (any) b[t] = g;
   }
   const kelly = trailing(b, cfg.kelly.window, cfg.kelly.min_obs, (m, v) => kellyLeverage(m, v, cfg.kelly.fraction));
-  const volLev = trailing(b, cfg.vol_target.window, cfg.vol_target.min_obs, (_m, v) => (v > 0 ? cfg.vol_target.annual / Math.sqrt(v * 252) : NaN));
+  const volLev = trailing(b, cfg.vol_target.window, cfg.vol_target.min_obs, (_m, v) => (v > 0 ? cfg.vol_target.annual / Math.sqrt(v * cal.barsPerYear) : NaN));
   const leverage = new Float64Array(T);
   const weights = new Float64Array(T * N);
   const cap = cfg.per_name_cap;

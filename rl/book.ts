@@ -1,4 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
+import type { TradingCalendar } from '../calendar/calendar.ts';
 import { queryRows, sqlString, withDuckDB } from '../lib/duckdb.ts';
 import { StepError } from '../lib/errors.ts';
 import type { EnvConfig } from './config.ts';
@@ -6,13 +7,13 @@ import { N_EXO, type CostRates, type PathBook } from './env.ts';
 
 /** Parquet files the baseline books are built from (local paths), per docs/contracts.md. */
 export interface BookSources {
-  /** `portfolio.build` → weights: path, date, symbol, weight (OOF-based CPCV paths). */
+  /** portfolio.weights: path, date, symbol, weight (OOF-based CPCV paths). */
   weights: string;
-  /** `qc.audit` → curated (or `ingest.ohlcv` → table): date, symbol, close, volume. */
+  /** ohlcv.daily: date, symbol, close, volume. */
   ohlcv: string;
-  /** `stack.oof` → oof: date, symbol, path, score (optional: score dispersion is 0 without it). */
+  /** signals.oof `oof` table: date, symbol, path, score (optional: score dispersion is 0 without it). */
   oof?: string;
-  /** `backtest.cpcv_paths` → returns (optional: cost calibration and reconstruction check). */
+  /** backtest.returns `returns` table (optional: cost calibration and reconstruction check). */
   returns?: string;
 }
 
@@ -43,10 +44,11 @@ async function columns(con: DuckDBConnection, sql: string): Promise<Record<strin
  * Cost rates: with `costs.source: auto` and backtest returns present, per path
  * linear = Σ(fee + spread) / Σ traded, impact = Σ impact / Σ traded^1.5, borrow = Σ borrow / Σ short,
  * where traded and short are this module's own multiplier-1 totals over the path (ratios of totals,
- * so no assumption on the backtest's date alignment or turnover convention); otherwise configs/rl.yml.
+ * so no assumption on the backtest's date alignment or turnover convention); otherwise configs/rl.yml,
+ * with the annual borrow rate charged per bar of `opts.calendar` (borrow_bps_per_year / 1e4 / bars per year).
  * Throws a StepError when the inputs have no overlapping dates or symbols.
  */
-export async function loadBooks(src: BookSources, env: EnvConfig, opts: { maxPaths: number }): Promise<{ books: PathBook[]; diagnostics: BookDiagnostics }> {
+export async function loadBooks(src: BookSources, env: EnvConfig, opts: { maxPaths: number; calendar: TradingCalendar }): Promise<{ books: PathBook[]; diagnostics: BookDiagnostics }> {
   return withDuckDB(async (con) => {
     // one thread: parallel floating-point sums are order-dependent, and the dataset must be byte-identical across runs
     await con.run(`SET threads = 1`);
@@ -120,7 +122,7 @@ export async function loadBooks(src: BookSources, env: EnvConfig, opts: { maxPat
          GROUP BY ALL ORDER BY path`,
       );
     }
-    return assemble(day, wt, nSym, bt, env, { first: iso(range.d0), last: iso(range.d1) });
+    return assemble(day, wt, nSym, bt, env, opts.calendar, { first: iso(range.d0), last: iso(range.d1) });
   });
 }
 
@@ -130,6 +132,7 @@ function assemble(
   nSym: number,
   bt: Record<string, unknown[]> | null,
   env: EnvConfig,
+  cal: TradingCalendar,
   range: { first: string; last: string },
 ): { books: PathBook[]; diagnostics: BookDiagnostics } {
   const A = env.actions.length;
@@ -153,7 +156,7 @@ function assemble(
   let wr = 0;
   const books: PathBook[] = [];
   const linCfg = env.costs.linear_bps / 1e4;
-  const borCfg = env.costs.borrow_bps_per_year / 1e4 / 252;
+  const borCfg = cal.perBar(env.costs.borrow_bps_per_year / 1e4);
   const btByPath = new Map<number, { lin: number; imp: number; bor: number; mean: number }>();
   if (bt) for (let i = 0; i < bt.path!.length; i++) btByPath.set(Number(bt.path![i]), { lin: Number(bt.lin![i]), imp: Number(bt.imp![i]), bor: Number(bt.bor![i]), mean: Number(bt.mean_net![i]) });
   const useBt = env.costs.source === 'auto' && btByPath.size > 0;

@@ -1,8 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { UserError } from '../lib/errors.ts';
+import { loadConfig } from '../lib/config.ts';
+import { ConfigError } from '../lib/errors.ts';
 
 const costsSchema = z.strictObject({
   source: z.enum(['auto', 'config']).default('auto'),
@@ -16,7 +14,8 @@ const envSchema = z.strictObject({
   baseline_action: z.number().default(1.0),
   drawdown_penalty: z.number().nonnegative().default(0.1),
   turnover_penalty: z.number().nonnegative().default(0),
-  vol_window: z.number().int().min(2).max(252).default(20),
+  /** trailing window (bars) of the realised-vol / return state features. */
+  vol_window: z.number().int().min(2).max(5000).default(20),
   costs: costsSchema.default(costsSchema.parse({})),
 });
 
@@ -87,27 +86,26 @@ function merge(base: unknown, over: unknown): unknown {
 }
 
 /**
- * Loads and validates the RL config: `file` (relative to `projectRoot`) deep-merged with `overrides`
- * (a step's `with.overrides`). Throws a UserError naming the file and the offending field
- * (`configs/rl.yml: train.algo: ...`) on a missing file, bad YAML or a schema violation.
+ * Loads and validates the RL config: `file` (relative to `projectRoot`) through lib/config.ts
+ * `loadConfig` (problems at file:line:col), then deep-merged with `overrides` (a step's
+ * `with.overrides`, same structure) and validated again. Merging over the defaulted file is the same
+ * as merging over the raw file, since every default of a section equals its fields' defaults.
+ * Throws ConfigError naming the file and the offending field (`configs/rl.yml: train.algo: ...
+ * (with.overrides)`) on a missing file, bad YAML, a schema violation or a baseline action that is
+ * not one of the actions.
  */
 export function loadRlConfig(projectRoot: string, file = 'configs/rl.yml', overrides: unknown = undefined): RlConfig {
-  const abs = path.resolve(projectRoot, file);
-  if (!existsSync(abs)) throw new UserError(`${file}: RL config file not found (looked at ${abs})`);
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(abs, 'utf8')) ?? {};
-  } catch (err) {
-    throw new UserError(`${file}: invalid YAML: ${err instanceof Error ? err.message : String(err)}`);
+  let cfg = loadConfig(projectRoot, file, rlConfigSchema);
+  if (overrides !== undefined) {
+    const res = rlConfigSchema.safeParse(merge(cfg, overrides));
+    if (!res.success) {
+      const msgs = res.error.issues.map((i) => `${file}: ${i.path.join('.') || '(root)'}: ${i.message} (with.overrides)`);
+      throw new ConfigError({ message: msgs.join('\n'), details: { file, issues: res.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })) } });
+    }
+    cfg = res.data;
   }
-  const res = rlConfigSchema.safeParse(merge(raw, overrides));
-  if (!res.success) {
-    const msgs = res.error.issues.map((i) => `${file}: ${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new UserError(msgs.join('\n'));
-  }
-  const cfg = res.data;
   if (!cfg.env.actions.includes(cfg.env.baseline_action)) {
-    throw new UserError(`${file}: env.baseline_action: ${cfg.env.baseline_action} is not one of env.actions [${cfg.env.actions.join(', ')}]`);
+    throw new ConfigError(`${file}: env.baseline_action: ${cfg.env.baseline_action} is not one of env.actions [${cfg.env.actions.join(', ')}]`);
   }
   return cfg;
 }

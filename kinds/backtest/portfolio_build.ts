@@ -1,86 +1,92 @@
 import { z } from 'zod';
-import { defineStepKind, artifactRefSchema } from '../types.ts';
-import { StepError, UserError, errorMessage } from '../../lib/errors.ts';
-import type { StepContext } from '../types.ts';
+import { ohlcvDaily, portfolioWeights, signalsOof, sizingPolicy, type ContractValue } from '../../contracts/index.ts';
+import { InputError, StepError, errorMessage } from '../../lib/errors.ts';
 import { digestJson } from '../../lib/hash.ts';
+import type { TradingCalendar } from '../../calendar/calendar.ts';
+import { defineStepKind, type Input, type StepContext } from '../types.ts';
+
+const consumes = {
+  signal: { contract: signalsOof, description: 'the OOF signal the book is built from (e.g. the stack, or a single sleeve)' },
+  ohlcv: { contract: ohlcvDaily, description: 'daily prices: closes for the book, returns for Kelly and vol targeting' },
+  sizing: {
+    contract: sizingPolicy,
+    optional: true,
+    description: "a sizing policy decided by off-policy evaluation: when it kept the learned policy, each date's book is scaled by the policy's exposure multiplier",
+  },
+};
 
 /**
- * `portfolio.build`: stacked OOF scores (or a single sleeve's `pred`) → target weights per
- * (path, date, symbol) following configs/portfolio.yml. Output: Portfolio contract Parquet.
+ * `portfolio.build`: the OOF scores of one signal → target weights per (path, date, symbol) following
+ * configs/portfolio.yml (portfolio/construct.ts), optionally scaled by an accepted RL sizing policy.
+ * Output: the portfolio.weights contract (Parquet, calendar of the prices, source signal).
  */
 export const portfolioBuild = defineStepKind({
   uses: 'portfolio.build',
-  version: '2',
-  description: 'OOF scores → rank z-score book with per-name/gross/net caps, fractional Kelly and vol targeting (configs/portfolio.yml)',
+  version: '3',
+  description: 'OOF scores → rank z-score book with per-name/gross/net caps, fractional Kelly and vol targeting (configs/portfolio.yml), optionally scaled by an accepted sizing policy',
   with: z
     .object({
-      /** Portfolio config file, relative to the project root. */
-      portfolio: z.string().default('configs/portfolio.yml'),
-      /**
-       * Optional offline-RL sizing policy to apply: the ONNX artifact (ref or `artifact://` URI) of a
-       * policy that `rl.ope` accepted (its `policy_onnx` output, e.g. from an earlier run). Each
-       * date's target book is scaled by the policy's gross-exposure multiplier.
-       */
-      rl_policy: z.union([artifactRefSchema, z.string().startsWith('artifact://')]).optional(),
-      /** RL config the policy was trained with (state features, action buckets). */
-      rl_config: z.string().default('configs/rl.yml'),
+      portfolio: z.string().default('configs/portfolio.yml').describe('portfolio config file, relative to the project root'),
     })
     .strict(),
+  consumes,
+  provides: { weights: portfolioWeights },
   outputs: z.object({
-    weights: artifactRefSchema,
-    n_paths: z.number().int(),
-    n_rows: z.number().int(),
-    paths: z.array(z.number().int()),
-    source: z.object({ uses: z.string(), step_id: z.string() }),
-    config_digest: z.string(),
-    mean_leverage: z.record(z.string(), z.number()),
-    dropped_rows: z.number().int(),
-    /** Mean RL exposure multiplier per path (present when `rl_policy` was applied). */
-    rl_multiplier_mean: z.record(z.string(), z.number()).optional(),
+    weights: portfolioWeights.schema,
+    n_paths: z.number().int().describe('paths with weights (CPCV paths and the walk-forward path 0)'),
+    n_rows: z.number().int().describe('non-zero weight rows written'),
+    paths: z.array(z.number().int()).describe('path ids, ascending'),
+    config_digest: z.string().describe('digest of the resolved portfolio config'),
+    mean_leverage: z.record(z.string(), z.number()).describe('mean multiplier of the base book per path, over dates with a position'),
+    dropped_rows: z.number().int().describe('OOF rows dropped because their date or symbol has no price'),
+    sizing: z.enum(['none', 'baseline', 'learned']).describe('sizing applied: none bound, the baseline kept (weights unscaled), or the learned policy'),
+    rl_multiplier_mean: z.record(z.string(), z.number()).optional().describe('mean exposure multiplier of the learned sizing policy per path (when applied)'),
   }),
-  configFiles: (w) => (w.rl_policy ? [w.portfolio, w.rl_config] : [w.portfolio]),
+  configFiles: (w) => [w.portfolio],
   async run(ctx, w) {
     const { withDuckDB } = await import('../../lib/duckdb.ts');
-    const { loadYamlConfig, portfolioConfigSchema } = await import('../../portfolio/config.ts');
+    const { loadConfig } = await import('../../lib/config.ts');
+    const { portfolioConfigSchema } = await import('../../portfolio/config.ts');
     const { riskInputs } = await import('../../execution/cost_models.ts');
     const { loadPanel, writeWeightsParquet } = await import('../../backtest/io.ts');
-    const { curatedRef } = await import('./common.ts');
-    const { pickSource, loadSignal, weightsFromScores } = await import('./run_paths.ts');
-    const cfg = loadYamlConfig(ctx.projectRoot, w.portfolio, portfolioConfigSchema);
-    const src = pickSource(ctx);
-    if (src.uses === 'portfolio.build') throw new UserError('portfolio.build cannot take another portfolio.build as its source');
-    const curated = curatedRef(ctx);
+    const { sharedCalendar, loadSignal, weightsFromScores } = await import('./run_paths.ts');
+    const cfg = loadConfig(ctx.projectRoot, w.portfolio, portfolioConfigSchema);
+    const signal = ctx.input('signal');
+    const ohlcv = ctx.input('ohlcv');
+    const sizing = ctx.maybeInput('sizing');
+    const cal = sharedCalendar([ohlcv, signal]);
     return withDuckDB(async (con) => {
       ctx.progress({ fraction: 0.05, message: 'loading prices' });
-      const panel = await loadPanel(con, ctx.artifacts.path(curated));
+      const panel = await loadPanel(con, ctx.artifacts.path(ohlcv.value));
       const risk = riskInputs(panel);
-      ctx.progress({ fraction: 0.3, message: `loading ${src.uses} scores` });
-      const { paths, dropped } = await loadSignal(con, ctx, src, panel);
-      if (paths.size === 0) throw new UserError(`${src.uses} step ${src.id} has no OOF rows on the price calendar`);
+      ctx.progress({ fraction: 0.3, message: `loading the scores of ${signal.step}` });
+      const { paths, dropped } = await loadSignal(con, ctx.artifacts, signal, panel);
+      if (paths.size === 0) throw new InputError(`signal of step ${signal.step} (sleeve ${signal.value.sleeve}) has no OOF rows on the price calendar`);
       ctx.progress({ fraction: 0.5, message: `building ${paths.size} path portfolios` });
-      const { weights, meanLeverage } = weightsFromScores(paths, panel, risk, cfg);
+      const { weights, meanLeverage } = weightsFromScores(paths, panel, risk, cfg, cal);
       let tmp = ctx.artifacts.tempPath('weights.parquet');
       let n = await writeWeightsParquet(con, tmp, weights, panel);
       let rlMultiplier: Record<string, number> | undefined;
-      if (w.rl_policy) {
-        ctx.progress({ fraction: 0.8, message: 'applying the RL sizing policy' });
-        const oof = src.uses === "stack.oof" ? (ctx.ancestors[src.id]!.outputs.oof as { uri: string } | undefined) : undefined;
-        rlMultiplier = await applyRlPolicy(ctx, w.rl_policy, w.rl_config, { weights: tmp, ohlcv: ctx.artifacts.path(curated), oof: oof ? ctx.artifacts.path(oof.uri) : undefined }, weights, panel.dates, panel.N);
-        const scaled = ctx.artifacts.tempPath('weights.parquet');
-        n = await writeWeightsParquet(con, scaled, weights, panel);
-        tmp = scaled;
+      const learned = sizing && sizing.value.policy === 'learned' && sizing.value.onnx ? sizing : undefined;
+      if (learned) {
+        ctx.progress({ fraction: 0.8, message: `applying the sizing policy of ${learned.step}` });
+        const sources = { weights: tmp, ohlcv: ctx.artifacts.path(ohlcv.value), oof: ctx.artifacts.path(signal.value.oof) };
+        rlMultiplier = await applyRlPolicy(ctx, learned, sources, cal, weights, panel.dates, panel.N);
+        tmp = ctx.artifacts.tempPath('weights.parquet');
+        n = await writeWeightsParquet(con, tmp, weights, panel);
       }
       const ref = await ctx.artifacts.putFile(tmp, { name: 'weights.parquet' });
+      const ids = [...weights.keys()].sort((a, b) => a - b);
       ctx.progress({ fraction: 1, message: `${n} weights` });
       return {
-        weights: ref,
+        weights: { ...ref, calendar: cal.name, paths: ids, source: { step: signal.step, sleeve: signal.value.sleeve } },
         n_paths: weights.size,
         n_rows: n,
-        paths: [...weights.keys()].sort((a, b) => a - b),
-        source: { uses: src.uses, step_id: src.id },
+        paths: ids,
         config_digest: digestJson(cfg),
         mean_leverage: meanLeverage,
         dropped_rows: dropped,
+        sizing: learned ? ('learned' as const) : sizing ? ('baseline' as const) : ('none' as const),
         ...(rlMultiplier ? { rl_multiplier_mean: rlMultiplier } : {}),
       };
     });
@@ -88,30 +94,36 @@ export const portfolioBuild = defineStepKind({
 });
 
 /**
- * Scales each path's target weights in place by the exposure multiplier an accepted RL policy
- * chooses on each date (rl/apply.ts: states built exactly as in rl.dataset from the base book).
+ * Scales each path's target weights in place by the exposure multiplier the learned sizing policy
+ * chooses on each date (rl/apply.ts: states built exactly as in rl.dataset from the base book, with
+ * the environment the policy was trained in, read from the OPE report of the sizing input).
  * Dates the policy does not cover keep multiplier 1. Returns the mean multiplier per path.
- * Throws a non-retryable StepError when the policy does not fit the RL config's actions/states.
+ * Throws InputError when the sizing input does not record its environment, a non-retryable
+ * StepError('RlPolicyMismatch') when the policy does not fit that environment's actions/states.
  */
 async function applyRlPolicy(
   ctx: StepContext,
-  policy: { uri: string } | string,
-  rlConfig: string,
-  sources: { weights: string; ohlcv: string; oof?: string },
+  sizing: Input<ContractValue<typeof sizingPolicy>>,
+  sources: { weights: string; ohlcv: string; oof: string },
+  cal: TradingCalendar,
   weights: Map<number, Float64Array>,
   dates: string[],
   N: number,
 ): Promise<Record<string, number>> {
-  const { loadRlConfig } = await import('../../rl/config.ts');
+  const { rlConfigSchema } = await import('../../rl/config.ts');
   const { loadBooks } = await import('../../rl/book.ts');
   const { applyPolicyOnnx } = await import('../../rl/apply.ts');
-  const rl = loadRlConfig(ctx.projectRoot, rlConfig);
-  const { books } = await loadBooks(sources, rl.env, { maxPaths: weights.size });
+  const report = ctx.artifacts.readJson<{ env?: unknown }>(sizing.value.report);
+  const env = rlConfigSchema.shape.env.safeParse(report.env);
+  if (report.env === undefined || !env.success) {
+    throw new InputError(`sizing policy of step ${sizing.step} (${sizing.uses}) does not record the RL environment it was trained in (report.env); it cannot be applied`);
+  }
+  const { books } = await loadBooks(sources, env.data, { maxPaths: weights.size, calendar: cal });
   let applied;
   try {
-    applied = await applyPolicyOnnx(books, ctx.artifacts.path(typeof policy === 'string' ? policy : policy.uri), rl.env);
+    applied = await applyPolicyOnnx(books, ctx.artifacts.path(sizing.value.onnx!), env.data);
   } catch (e) {
-    throw new StepError({ message: `rl_policy cannot be applied with ${rlConfig}: ${errorMessage(e)}`, type: 'RlPolicyMismatch', nonRetryable: true });
+    throw new StepError({ message: `sizing policy of step ${sizing.step} cannot be applied in its recorded environment: ${errorMessage(e)}`, type: 'RlPolicyMismatch', nonRetryable: true, cause: e });
   }
   const index = new Map(dates.map((d, t) => [d, t]));
   const mean: Record<string, number> = {};

@@ -1,0 +1,215 @@
+/**
+ * The body of `backtest.cpcv_paths`: every path of the bound weights (and of each sleeve signal)
+ * through backtest/engine.ts, the returns Parquet by cost component, and the metrics JSON.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { z } from 'zod';
+import type { ArtifactRef, ArtifactStore } from '../../artifacts/store.ts';
+import type { TradingCalendar } from '../../calendar/calendar.ts';
+import { appendColumns, loadPanel } from '../../backtest/io.ts';
+import { assertNoLookAhead, forwardIcCheck, runPath, type ExecutionTiming, type ForwardIcCheck, type PathSeries } from '../../backtest/engine.ts';
+import { aggregateMetrics, firstActiveDay, pathMetrics, type PathMetrics } from '../../backtest/metrics.ts';
+import type { PricePanel } from '../../backtest/panel.ts';
+import { costConfigSchema, riskInputs, type CostConfig, type RiskInputs } from '../../execution/cost_models.ts';
+import { loadConfig } from '../../lib/config.ts';
+import { sqlString, withDuckDB } from '../../lib/duckdb.ts';
+import { InputError, StepError } from '../../lib/errors.ts';
+import { portfolioConfigSchema, type PortfolioConfig } from '../../portfolio/config.ts';
+import type { Input, StepContext } from '../types.ts';
+import type { backtestConsumes, backtestOutputs } from './backtest_cpcv.ts';
+import { loadSignal, loadWeights, sharedCalendar, weightsFromScores, type SignalValue } from './run_paths.ts';
+
+/** One backtested path: its daily series, first active day, metrics and look-ahead statistic. */
+interface PathRun {
+  path: number;
+  series: PathSeries;
+  start: number;
+  metrics: PathMetrics;
+  ic: ForwardIcCheck;
+}
+
+/** What every path of one backtest shares. */
+interface Setup {
+  ctx: StepContext;
+  panel: PricePanel;
+  risk: RiskInputs;
+  costs: CostConfig;
+  pcfg: PortfolioConfig;
+  execution: ExecutionTiming;
+  cal: TradingCalendar;
+}
+
+type Outputs = z.input<typeof backtestOutputs>;
+type SleeveSummary = Outputs['sleeves'][number];
+
+/**
+ * Runs the backtest step: loads the configs and the bound inputs, backtests every weights path
+ * (then each sleeve), writes the returns/sleeve returns Parquet and the metrics JSON. Throws
+ * InputError on inputs on different calendars or weights with no path, StepError('LookAheadDetected')
+ * when a path's targets correlate implausibly with the next day's return.
+ */
+export async function runBacktest(ctx: StepContext<typeof backtestConsumes>, w: { portfolio: string; costs: string; execution?: ExecutionTiming; sleeves: boolean }): Promise<Outputs> {
+  const pcfg = loadConfig(ctx.projectRoot, w.portfolio, portfolioConfigSchema);
+  const costs = loadConfig(ctx.projectRoot, w.costs, costConfigSchema);
+  const execution = w.execution ?? pcfg.execution;
+  const weights = ctx.input('weights');
+  const ohlcv = ctx.input('ohlcv');
+  const sleeveInputs = w.sleeves ? ctx.inputs('sleeves').filter((s) => s.step !== weights.value.source.step) : [];
+  const cal = sharedCalendar([ohlcv, weights, ...sleeveInputs]);
+
+  return withDuckDB(async (con) => {
+    ctx.progress({ fraction: 0.02, message: 'loading prices' });
+    const panel = await loadPanel(con, ctx.artifacts.path(ohlcv.value));
+    const risk = riskInputs(panel, costs.impact.sigma_window, costs.impact.adv_window);
+    ctx.progress({ fraction: 0.15, message: `loading the weights of ${weights.step}` });
+    const W = await loadWeights(con, ctx.artifacts, weights, panel);
+    if (W.size === 0) throw new InputError(`portfolio.weights of step ${weights.step} hold no paths to backtest`);
+    const setup: Setup = { ctx, panel, risk, costs, pcfg, execution, cal };
+    const main = backtestPaths(setup, W, 'signal', 0.2, 0.45);
+    const cpcv = main.filter((r) => r.path > 0);
+    const wf = main.find((r) => r.path === 0);
+    const agg = aggregateMetrics((cpcv.length ? cpcv : main).map((r) => r.metrics));
+    const returnsRef = await writeReturns(con, ctx.artifacts, panel, '_ret', [{ rows: main }], 'returns.parquet');
+    const sl = await backtestSleeves(con, setup, sleeveInputs);
+    const sleeveRef = sl.rows.length ? await writeReturns(con, ctx.artifacts, panel, '_sret', sl.rows, 'sleeve_returns.parquet') : null;
+    const source = weights.value.source;
+    const metricsRef = await ctx.artifacts.putJson(
+      {
+        execution,
+        source,
+        calendar_name: cal.name,
+        costs,
+        portfolio: pcfg,
+        calendar: { first: panel.dates[0], last: panel.dates[panel.T - 1], n_dates: panel.T, n_symbols: panel.N },
+        per_path: main.map((r) => ({ path: r.path, first_date: panel.dates[r.start], untradeable_weight: r.series.untradeable, forward_ic: r.ic, ...r.metrics })),
+        aggregate: agg,
+        walk_forward: wf ? wf.metrics : null,
+        sleeves: sl.metrics,
+        sleeve_list: sl.summary,
+      },
+      'backtest_metrics.json',
+    );
+    ctx.progress({ fraction: 1, message: `median Sharpe ${agg.median.sharpe!.toFixed(2)} over ${agg.n_paths} paths` });
+    return {
+      returns: { calendar: cal.name, execution, source, returns: returnsRef, metrics: metricsRef, sleeve_returns: sleeveRef },
+      metrics: metricsRef,
+      n_paths: main.length,
+      paths: main.map((r) => r.path),
+      execution,
+      sharpe_median: agg.median.sharpe!,
+      sharpe_distribution: agg.sharpe_distribution,
+      max_drawdown_median: agg.median.max_drawdown!,
+      turnover_annual_median: agg.median.turnover_annual!,
+      cost_drag_bps_median: agg.median.cost_drag_bps_total!,
+      walk_forward_sharpe: wf ? wf.metrics.sharpe : null,
+      forward_ic_max: Math.max(...main.map((r) => r.ic.mean_ic)),
+      sleeves: sl.summary,
+    };
+  });
+}
+
+/**
+ * Backtests a set of paths in path order. Checks the held book and the trades decided each day
+ * against the next day's return (with partial rebalancing a leak shows in the trades far more than in
+ * the smoothed book) and throws StepError('LookAheadDetected') above the configured ceiling.
+ */
+function backtestPaths(s: Setup, ws: Map<number, Float64Array>, label: string, from: number, span: number): PathRun[] {
+  const out: PathRun[] = [];
+  const list = [...ws.entries()].sort((a, b) => a[0] - b[0]);
+  list.forEach(([p, W], k) => {
+    if (s.ctx.signal.aborted) throw new StepError({ message: 'backtest aborted', type: 'Aborted' });
+    const held = forwardIcCheck(W, s.panel, s.risk.ret);
+    const traded = forwardIcCheck(dailyTrades(W, s.panel.N), s.panel, s.risk.ret);
+    const ic = traded.mean_ic > held.mean_ic ? traded : held;
+    assertNoLookAhead(ic, p, s.pcfg.max_forward_ic);
+    const series = runPath(W, s.panel, s.risk, s.costs, s.cal, s.execution);
+    const start = firstActiveDay(series);
+    out.push({ path: p, series, start, metrics: pathMetrics(series, s.cal, start), ic });
+    s.ctx.progress({ fraction: from + (span * (k + 1)) / list.length, message: `${label}: path ${p} done` });
+  });
+  return out;
+}
+
+/** Each sleeve signal through the same portfolio construction, engine and costs. */
+async function backtestSleeves(
+  con: DuckDBConnection,
+  s: Setup,
+  sleeves: Input<SignalValue>[],
+): Promise<{ summary: SleeveSummary[]; metrics: Record<string, unknown>; rows: { rows: PathRun[]; sleeve: string }[] }> {
+  const summary: SleeveSummary[] = [];
+  const metrics: Record<string, unknown> = {};
+  const rows: { rows: PathRun[]; sleeve: string }[] = [];
+  for (const [k, sig] of sleeves.entries()) {
+    const name = sig.value.sleeve;
+    const sc = await loadSignal(con, s.ctx.artifacts, sig, s.panel);
+    const ws = weightsFromScores(sc.paths, s.panel, s.risk, s.pcfg, s.cal).weights;
+    const runs = backtestPaths(s, ws, `sleeve ${name}`, 0.7 + (0.25 * k) / sleeves.length, 0.25 / sleeves.length);
+    const cp = runs.filter((r) => r.path > 0);
+    const a = aggregateMetrics((cp.length ? cp : runs).map((r) => r.metrics));
+    summary.push({ sleeve: name, step: sig.step, task: sig.value.task, sharpe_median: a.median.sharpe!, max_drawdown_median: a.median.max_drawdown! });
+    metrics[name] = { aggregate: a, per_path: runs.map((r) => ({ path: r.path, ...r.metrics })) };
+    rows.push({ rows: runs, sleeve: name });
+  }
+  return { summary, metrics, rows };
+}
+
+/** Returns Parquet columns from each path's first active day on (warm-up days before any position are omitted). */
+function seriesColumns(rows: PathRun[], T: number, sleeve?: string) {
+  const cols = { path: [] as number[], di: [] as number[], gross: [] as number[], fee: [] as number[], spread: [] as number[], impact: [] as number[], borrow: [] as number[], net: [] as number[], turnover: [] as number[], ge: [] as number[], ne: [] as number[], sleeve: [] as string[] };
+  for (const r of rows) {
+    const s = r.series;
+    for (let t = r.start; t < T; t++) {
+      cols.path.push(r.path);
+      cols.di.push(t);
+      cols.gross.push(s.gross[t]!);
+      cols.fee.push(s.fee[t]!);
+      cols.spread.push(s.spread[t]!);
+      cols.impact.push(s.impact[t]!);
+      cols.borrow.push(s.borrow[t]!);
+      cols.net.push(s.net[t]!);
+      cols.turnover.push(s.turnover[t]!);
+      cols.ge.push(s.grossExposure[t]!);
+      cols.ne.push(s.netExposure[t]!);
+      if (sleeve !== undefined) cols.sleeve.push(sleeve);
+    }
+  }
+  return cols;
+}
+
+/**
+ * Writes the backtest.returns table (leading column `sleeve` when the rows are sleeves), ordered by
+ * (sleeve,) path, date, into the store. Needs the `_dates` table of io.ts `loadPanel` on `con`.
+ */
+async function writeReturns(con: DuckDBConnection, store: ArtifactStore, panel: PricePanel, table: string, rowsBy: { rows: PathRun[]; sleeve?: string }[], name: string): Promise<ArtifactRef> {
+  const all = rowsBy.map((x) => seriesColumns(x.rows, panel.T, x.sleeve));
+  type Cols = ReturnType<typeof seriesColumns>;
+  const cat = <K extends keyof Cols>(k: K) => all.flatMap((c) => c[k] as unknown[]) as Cols[K];
+  const hasSleeve = rowsBy.some((x) => x.sleeve !== undefined);
+  await appendColumns(con, table, [
+    ...(hasSleeve ? [{ name: 'sleeve', type: 'VARCHAR' as const, values: cat('sleeve') }] : []),
+    { name: 'path', type: 'INTEGER', values: cat('path') },
+    { name: 'di', type: 'INTEGER', values: cat('di') },
+    { name: 'gross', type: 'DOUBLE', values: cat('gross') },
+    { name: 'fee', type: 'DOUBLE', values: cat('fee') },
+    { name: 'spread', type: 'DOUBLE', values: cat('spread') },
+    { name: 'impact', type: 'DOUBLE', values: cat('impact') },
+    { name: 'borrow', type: 'DOUBLE', values: cat('borrow') },
+    { name: 'net', type: 'DOUBLE', values: cat('net') },
+    { name: 'turnover', type: 'DOUBLE', values: cat('turnover') },
+    { name: 'gross_exposure', type: 'DOUBLE', values: cat('ge') },
+    { name: 'net_exposure', type: 'DOUBLE', values: cat('ne') },
+  ]);
+  const tmp = store.tempPath(name);
+  await con.run(
+    `COPY (SELECT ${hasSleeve ? 'r.sleeve, ' : ''}r.path, d.date, r.gross, r.fee, r.spread, r.impact, r.borrow, r.net, r.turnover, r.gross_exposure, r.net_exposure
+     FROM ${table} r JOIN _dates d USING (di) ORDER BY ${hasSleeve ? 'r.sleeve, ' : ''}r.path, d.date) TO ${sqlString(tmp)} (FORMAT parquet)`,
+  );
+  return store.putFile(tmp, { name });
+}
+
+/** Trades decided each day, ΔW_t = W_t − W_{t−1} (T×N row-major; the first row is W_0). */
+function dailyTrades(W: Float64Array, N: number): Float64Array {
+  const d = new Float64Array(W.length);
+  for (let k = 0; k < W.length; k++) d[k] = k < N ? W[k]! : W[k]! - W[k - N]!;
+  return d;
+}

@@ -1,0 +1,200 @@
+/**
+ * The gate's bars beyond the strategy's own figures: the meta-stack against its best sleeve,
+ * calibration of classification sleeves, the off-policy evaluation rows and the champion.
+ * Each function appends its bars (governance/gate.ts `makeBar`) and returns what the report shows.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { z } from 'zod';
+import type { ArtifactRef, ArtifactStore } from '../../artifacts/store.ts';
+import { forEachChunk, requireColumns } from '../../backtest/io.ts';
+import type { TradingCalendar } from '../../calendar/calendar.ts';
+import type { ContractValue, signalsOof, sizingPolicy } from '../../contracts/index.ts';
+import { calibration, type CalibrationResult } from '../../governance/calibration.ts';
+import { compareChampion, type ChampionComparison, type PathReturn } from '../../governance/champion.ts';
+import type { PromotionConfig } from '../../governance/config.ts';
+import { deflatedSharpe } from '../../governance/dsr.ts';
+import { makeBar, type GateBar } from '../../governance/gate.ts';
+import { median } from '../../governance/stats.ts';
+import { queryRows, sqlString } from '../../lib/duckdb.ts';
+import { StepError } from '../../lib/errors.ts';
+import type { Input } from '../types.ts';
+import type { SleeveLedger } from './gate_ledgers.ts';
+
+/** `path_aggregate` of the promotion config over the finite values; null when none. */
+export function aggregate(values: number[], how: PromotionConfig['path_aggregate']): number | null {
+  const v = values.filter(Number.isFinite);
+  if (!v.length) return null;
+  if (how === 'min') return Math.min(...v);
+  if (how === 'mean') return v.reduce((a, b) => a + b, 0) / v.length;
+  return median(v);
+}
+
+/** Bar value formatting in notes and messages (4 decimals, — for none). */
+export function fmt(v: number | null | undefined): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(4);
+}
+
+/** (path, date, net) of a backtest.returns table, optionally one sleeve's rows. */
+export async function readPathReturns(con: DuckDBConnection, file: string, what: string, sleeve?: string): Promise<PathReturn[]> {
+  await requireColumns(con, file, what, ['path', 'date', 'net', ...(sleeve !== undefined ? ['sleeve'] : [])]);
+  const where = sleeve !== undefined ? `WHERE sleeve = ${sqlString(sleeve)}` : '';
+  return queryRows<PathReturn>(con, `SELECT CAST(path AS INTEGER) AS path, strftime(CAST(date AS DATE), '%Y-%m-%d') AS date, CAST(net AS DOUBLE) AS net FROM read_parquet(${sqlString(file)}) ${where} ORDER BY path, date`);
+}
+
+/** Net returns grouped by path, in row order. */
+export function byPath(rows: PathReturn[]): Map<number, number[]> {
+  const m = new Map<number, number[]>();
+  for (const r of rows) {
+    let a = m.get(r.path);
+    if (!a) m.set(r.path, (a = []));
+    a.push(r.net);
+  }
+  return m;
+}
+
+/** What the stack-vs-sleeve bar compares against. */
+export interface StackComparison {
+  hasStack: boolean;
+  /** Sleeve backtests of the backtest's metrics (`sleeve_list`), in backtest order. */
+  sleeves: { sleeve: string; sharpe_median: number }[];
+  sleeveReturns: ArtifactRef | null;
+  /** Aggregated Sharpe/DSR of the strategy and its pooled PBO. */
+  sharpe: number | null;
+  dsr: number | null;
+  pbo: number | null;
+  cpcvPaths: number[];
+}
+
+/**
+ * The meta-stack's Sharpe minus the best single sleeve's (same portfolio, costs and paths), passing
+ * only when the stack's DSR and PBO are not worse; not applicable without a stack.
+ */
+export async function stackVsSleevesBar(con: DuckDBConnection, store: ArtifactStore, c: StackComparison, ledgers: SleeveLedger[], cfg: PromotionConfig, bars: GateBar[]): Promise<Record<string, unknown>> {
+  const info: Record<string, unknown> = {};
+  const title = 'meta-stack beats the best single sleeve OOS';
+  if (!c.hasStack) {
+    bars.push(makeBar('stack_vs_best_sleeve', title, null, '>', null, false, 'not applicable: the backtest ran a single sleeve, there is no stack'));
+    return info;
+  }
+  if (!c.sleeves.length || !c.sleeveReturns) {
+    bars.push(makeBar('stack_vs_best_sleeve', title, null, '>', null, cfg.stack_vs_sleeves.blocking, 'no sleeve backtests upstream (the backtest needs sleeves: true and the sleeve signals upstream)'));
+    return info;
+  }
+  const agg = cfg.path_aggregate;
+  const sfile = store.path(c.sleeveReturns);
+  let best: { name: string; sharpe: number; dsr: number | null; pbo: number | null } | null = null;
+  for (const s of c.sleeves) {
+    const led = ledgers.find((l) => l.sleeve === s.sleeve);
+    const rows = byPath(await readPathReturns(con, sfile, 'sleeve_returns of the backtest', s.sleeve));
+    const paths = [...rows.keys()].filter((p) => (c.cpcvPaths.length ? p > 0 : true));
+    const sd = led && led.n_trials >= 1 ? aggregate(paths.map((p) => deflatedSharpe(rows.get(p)!, led.n_trials, led.var_sr).dsr), agg) : null;
+    const row = { sleeve: s.sleeve, sharpe: s.sharpe_median, dsr: sd, pbo: led?.pbo?.pbo ?? null, n_trials: led?.n_trials ?? 0 };
+    info[s.sleeve] = row;
+    if (!best || s.sharpe_median > best.sharpe) best = { name: s.sleeve, sharpe: s.sharpe_median, dsr: sd, pbo: row.pbo };
+  }
+  const b = best!;
+  const sharpeOk = c.sharpe !== null && c.sharpe > b.sharpe;
+  const dsrOk = c.dsr !== null && (b.dsr === null || c.dsr >= b.dsr);
+  const pboOk = c.pbo !== null && (b.pbo === null || c.pbo <= b.pbo + cfg.stack_vs_sleeves.pbo_tolerance);
+  const bar = makeBar(
+    'stack_vs_best_sleeve',
+    `meta-stack Sharpe minus best sleeve (${b.name}) Sharpe, without worse DSR/PBO`,
+    c.sharpe !== null ? c.sharpe - b.sharpe : null,
+    '>',
+    0,
+    cfg.stack_vs_sleeves.blocking,
+    `stack Sharpe ${fmt(c.sharpe)} vs ${fmt(b.sharpe)}; DSR ${fmt(c.dsr)} vs ${fmt(b.dsr)}${dsrOk ? '' : ' (worse)'}; PBO ${fmt(c.pbo)} vs ${fmt(b.pbo)}${pboOk ? '' : ' (worse)'}`,
+  );
+  bar.pass = sharpeOk && dsrOk && pboOk;
+  bars.push(bar);
+  return info;
+}
+
+/**
+ * Brier score, ECE and log loss of P(label = +1) of every classification sleeve (a signal with no
+ * components and task classification) over its CPCV paths; "not applicable" when its OOF has no
+ * prob_up/label. Throws StepError('BadUpstream') when the probabilities are unusable.
+ */
+export async function calibrationBars(con: DuckDBConnection, store: ArtifactStore, signals: Input<ContractValue<typeof signalsOof>>[], cfg: PromotionConfig, bars: GateBar[]): Promise<Record<string, CalibrationResult | string>> {
+  const calib: Record<string, CalibrationResult | string> = {};
+  for (const s of signals) {
+    const name = s.value.sleeve;
+    if (s.value.task !== 'classification' || s.value.components.length > 0) continue;
+    const file = store.path(s.value.oof);
+    const cols = (await queryRows<{ column_name: string }>(con, `SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet(${sqlString(file)}))`)).map((r) => r.column_name);
+    if (!cols.includes('prob_up') || !cols.includes('label')) {
+      const why = `not applicable: oof of ${s.step} has no prob_up/label columns (calibration needs P(label=+1))`;
+      calib[name] = why;
+      bars.push(makeBar(`calibration.brier[${name}]`, `Brier score of ${name}`, null, '<=', null, false, why));
+      continue;
+    }
+    const p: number[] = [];
+    const y: number[] = [];
+    await forEachChunk(con, `SELECT CAST(prob_up AS DOUBLE), CAST(label AS DOUBLE) FROM read_parquet(${sqlString(file)}) WHERE path > 0 AND prob_up IS NOT NULL AND label IS NOT NULL ORDER BY path, date, symbol`, (c, n) => {
+      for (let j = 0; j < n; j++) {
+        p.push(c[0]!.getItem(j) as number);
+        y.push((c[1]!.getItem(j) as number) === 1 ? 1 : 0);
+      }
+    });
+    let res: CalibrationResult;
+    try {
+      res = calibration(p, y, cfg.calibration.bins);
+    } catch (e) {
+      throw new StepError({ message: `calibration of sleeve ${name} (${s.step}): ${(e as Error).message}`, type: 'BadUpstream', nonRetryable: true, cause: e });
+    }
+    calib[name] = res;
+    bars.push(makeBar(`calibration.brier[${name}]`, `Brier score of P(label=+1) for ${name} (reference ${res.brier_reference.toFixed(4)})`, res.brier, '<=', cfg.calibration.brier_max, cfg.calibration.blocking));
+    bars.push(makeBar(`calibration.ece[${name}]`, `expected calibration error of ${name}, ${cfg.calibration.bins} bins`, res.ece, '<=', cfg.calibration.ece_max, cfg.calibration.blocking));
+    bars.push(makeBar(`calibration.log_loss[${name}]`, `log loss of ${name}`, res.log_loss, 'info', null, false));
+  }
+  return calib;
+}
+
+const interval = z.object({ estimate: z.number(), lcb: z.number(), ucb: z.number() });
+/** The figures of an OPE report the gate shows (rl.ope writes them; other sizing providers may not). */
+const opeReportSchema = z.object({
+  estimator: z.string().optional(),
+  margin: z.number().optional(),
+  learned: z.object({ dr: interval }).optional(),
+  baseline: z.object({ dr: interval }).optional(),
+});
+
+/**
+ * One row per sizing policy: the OPE lower bound of the kept policy against the baseline value plus
+ * the margin (read from the sizing input's report), passing exactly when the policy was accepted;
+ * informational unless `ope.blocking`.
+ */
+export function opeBars(store: ArtifactStore, sizing: Input<ContractValue<typeof sizingPolicy>>[], cfg: PromotionConfig, bars: GateBar[]): Record<string, unknown> {
+  const info: Record<string, unknown> = {};
+  for (const o of sizing) {
+    const parsed = opeReportSchema.safeParse(store.readJson(o.value.report));
+    const r = parsed.success ? parsed.data : {};
+    const dr = r.learned?.dr;
+    const baselineValue = r.baseline?.dr.estimate;
+    info[o.step] = { ...o.value, estimator: r.estimator, dr, baseline_value: baselineValue, margin: r.margin };
+    const lcb = dr?.lcb ?? null;
+    const thr = baselineValue !== undefined ? baselineValue + (r.margin ?? 0) : null;
+    const bar = makeBar(`ope.accepted[${o.step}]`, `OPE (${r.estimator ?? 'dr'}) lower bound of the ${o.value.policy} policy vs baseline + margin`, lcb, '>=', thr, cfg.ope.blocking, `estimate ${fmt(dr?.estimate ?? null)} [${fmt(lcb)}, ${fmt(dr?.ucb ?? null)}]; accepted=${String(o.value.accepted)}`);
+    bar.pass = o.value.accepted;
+    bars.push(bar);
+  }
+  return info;
+}
+
+/** The challenger against a champion's returns on the same paths and dates (blocking per config). */
+export async function championBar(con: DuckDBConnection, store: ArtifactStore, champion: ArtifactRef | undefined, rets: PathReturn[], usedPaths: number[], cal: TradingCalendar, cfg: PromotionConfig, bars: GateBar[]): Promise<ChampionComparison | null> {
+  if (!champion) {
+    bars.push(makeBar('champion', 'challenger vs champion', null, 'info', null, false, 'no champion registered: comparison skipped'));
+    return null;
+  }
+  const champRows = await readPathReturns(con, store.path(champion), 'champion returns');
+  try {
+    const c = compareChampion(rets.filter((r) => usedPaths.includes(r.path)), champRows.filter((r) => usedPaths.includes(r.path)), cal);
+    bars.push(makeBar('champion', 'challenger minus champion median path Sharpe (same paths and dates)', c.challenger_sharpe_median - c.champion_sharpe_median, '>', 0, cfg.champion.blocking, `win rate ${c.win_rate.toFixed(2)} over ${c.n_paths} paths`));
+    return c;
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    bars.push(makeBar('champion', 'challenger vs champion on the same paths', null, '>', 0, cfg.champion.blocking, e.message));
+    return null;
+  }
+}
