@@ -1,8 +1,8 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { AbortMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Upload } from '@aws-sdk/lib-storage';
 import { StepError, UserError } from '../lib/errors.ts';
 import type { RemoteStore } from './remote.ts';
 
@@ -37,24 +37,34 @@ export interface S3RemoteOptions {
  */
 export class S3Remote implements RemoteStore {
   readonly location: string;
-  private readonly client: S3Client;
+  private sdk?: Promise<{ s3: typeof import('@aws-sdk/client-s3'); storage: typeof import('@aws-sdk/lib-storage'); client: S3Client }>;
 
   constructor(private readonly opts: S3RemoteOptions) {
     // The SDK warns once per process that its releases after January 2027 need Node ≥ 22; the pinned
     // version supports Node 20 (package.json engines), so that notice is noise in every CLI call.
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     this.location = `s3://${opts.bucket}${opts.prefix ? `/${opts.prefix}` : ''}${opts.endpoint ? ` at ${opts.endpoint}` : ''}`;
-    this.client = new S3Client({
-      region: opts.region,
-      endpoint: opts.endpoint,
-      forcePathStyle: opts.forcePathStyle,
-      credentials: opts.credentials,
-      maxAttempts: opts.maxAttempts ?? 3,
-      // S3-compatible stores differ in their support of the newer flexible checksums; the digest is checked by TradeML itself.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      requestHandler: { connectionTimeout: opts.connectTimeoutMs ?? 5_000, requestTimeout: 300_000 },
-    });
+  }
+
+  /** The SDK and client, loaded on first use: importing the SDK costs ~0.5 s, which processes that never touch S3 should not pay. */
+  private load() {
+    const opts = this.opts;
+    this.sdk ??= (async () => {
+      const [s3, storage] = await Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/lib-storage')]);
+      const client = new s3.S3Client({
+        region: opts.region,
+        endpoint: opts.endpoint,
+        forcePathStyle: opts.forcePathStyle,
+        credentials: opts.credentials,
+        maxAttempts: opts.maxAttempts ?? 3,
+        // S3-compatible stores differ in their support of the newer flexible checksums; the digest is checked by TradeML itself.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+        requestHandler: { connectionTimeout: opts.connectTimeoutMs ?? 5_000, requestTimeout: 300_000 },
+      });
+      return { s3, storage, client };
+    })();
+    return this.sdk;
   }
 
   private fullKey(key: string): string {
@@ -62,19 +72,14 @@ export class S3Remote implements RemoteStore {
   }
 
   async head(key: string): Promise<number | undefined> {
-    try {
-      const r = await this.client.send(new HeadObjectCommand({ Bucket: this.opts.bucket, Key: this.fullKey(key) }));
-      return r.ContentLength ?? 0;
-    } catch (err) {
-      if (status(err) === 404 && !isNoSuchBucket(err)) return undefined;
-      throw this.explain(err, 'HEAD', key);
-    }
+    return (await this.headMeta(key))?.bytes;
   }
 
   /** HEAD with the recorded sha256 metadata (undefined when absent). */
   private async headMeta(key: string): Promise<{ bytes: number; sha256?: string } | undefined> {
+    const { s3, client } = await this.load();
     try {
-      const r = await this.client.send(new HeadObjectCommand({ Bucket: this.opts.bucket, Key: this.fullKey(key) }));
+      const r = await client.send(new s3.HeadObjectCommand({ Bucket: this.opts.bucket, Key: this.fullKey(key) }));
       return { bytes: r.ContentLength ?? 0, sha256: r.Metadata?.sha256 };
     } catch (err) {
       if (status(err) === 404 && !isNoSuchBucket(err)) return undefined;
@@ -84,8 +89,9 @@ export class S3Remote implements RemoteStore {
 
   async put(key: string, file: string, meta: { bytes: number; sha256: string; mediaType: string }, opts: { signal?: AbortSignal; onProgress?: (uploadedBytes: number) => void } = {}): Promise<void> {
     if (opts.signal?.aborted) throw abortError(key);
-    const upload = new Upload({
-      client: this.client,
+    const { storage, client } = await this.load();
+    const upload = new storage.Upload({
+      client,
       partSize: PART_BYTES,
       queueSize: 2,
       leavePartsOnError: false,
@@ -133,8 +139,9 @@ export class S3Remote implements RemoteStore {
     const creating = (upload as unknown as { createMultiPartPromise?: Promise<{ UploadId?: string }> }).createMultiPartPromise;
     const uploadId = upload.uploadId ?? (creating ? (await creating.catch(() => undefined))?.UploadId : undefined);
     if (!uploadId) return;
+    const { s3, client } = await this.load();
     try {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.opts.bucket, Key: this.fullKey(key), UploadId: uploadId }));
+      await client.send(new s3.AbortMultipartUploadCommand({ Bucket: this.opts.bucket, Key: this.fullKey(key), UploadId: uploadId }));
     } catch (err) {
       if (status(err) !== 404) throw this.explain(err, 'ABORT', key); // 404 NoSuchUpload: lib-storage aborted it first
     }
@@ -142,8 +149,9 @@ export class S3Remote implements RemoteStore {
 
   async get(key: string, dest: string): Promise<void> {
     let body: Readable;
+    const { s3, client } = await this.load();
     try {
-      const r = await this.client.send(new GetObjectCommand({ Bucket: this.opts.bucket, Key: this.fullKey(key) }));
+      const r = await client.send(new s3.GetObjectCommand({ Bucket: this.opts.bucket, Key: this.fullKey(key) }));
       body = r.Body as Readable;
     } catch (err) {
       throw this.explain(err, 'GET', key);
@@ -151,9 +159,9 @@ export class S3Remote implements RemoteStore {
     await pipeline(body, createWriteStream(dest, { mode: 0o644 }));
   }
 
-  /** Releases the SDK's sockets. */
-  close(): void {
-    this.client.destroy();
+  /** Releases the SDK's sockets (nothing to do when the SDK was never loaded). */
+  async close(): Promise<void> {
+    if (this.sdk) (await this.sdk).client.destroy();
   }
 
   /** A TradeML error for an SDK failure, saying what to fix. */
@@ -183,7 +191,7 @@ export class S3Remote implements RemoteStore {
         cause: err,
       });
     }
-    const msg = err instanceof S3ServiceException || err instanceof Error ? err.message : String(err);
+    const msg = err instanceof Error ? err.message : String(err);
     return new StepError({ message: `${where}: ${op} ${key} failed: ${e.name ?? 'error'} ${status(err) ?? ''} ${msg}`.replace(/\s+/g, ' ').trim(), type: 'ArtifactStoreError', cause: err });
   }
 }

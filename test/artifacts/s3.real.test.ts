@@ -53,8 +53,8 @@ if (!live) {
     const m = /sha256\/([0-9a-f]{64})\.(\w+)$/.exec(uri)!;
     return `${prefix}/${objectKey(m[1]!, m[2]!)}`;
   };
-  afterAll(() => {
-    for (const r of remotes) r.close();
+  afterAll(async () => {
+    for (const r of remotes) await r.close();
     raw.destroy();
   });
 
