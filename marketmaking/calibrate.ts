@@ -63,24 +63,47 @@ export function calibrateAsFromBars(b: Bars, from: number, to: number, deltas: n
     ret.push(Math.log(b.close[i]! / c0));
   }
   if (ret.length < 500) throw new RangeError(`${b.symbol}: only ${ret.length} usable hourly bars in [${from}, ${to}) (need ≥ 500)`);
-  const blocks = consecutiveBlocks(ret.length, 168);
-  const sd = (idx: number[]) => {
-    const m = idx.reduce((a, i) => a + ret[i]!, 0) / idx.length;
-    return Math.sqrt(idx.reduce((a, i) => a + (ret[i]! - m) ** 2, 0) / (idx.length - 1));
-  };
-  const fitIdx = (idx: number[]) => {
-    const pts: { delta: number; lambda: number }[] = [];
-    for (const d of deltas) {
-      let hit = 0;
-      for (const i of idx) hit += (up[i]! >= d ? 1 : 0) + (dn[i]! >= d ? 1 : 0);
-      const P = hit / (2 * idx.length);
-      if (P > 0.02 && P < 0.98) pts.push({ delta: d, lambda: -Math.log(1 - P) });
+  // Per-week block sufficient statistics, so the bootstrap resamples blocks without touching bars again.
+  const weeks = consecutiveBlocks(ret.length, 168);
+  const stats = weeks.map((w) => {
+    let s1 = 0;
+    let s2 = 0;
+    const hits = deltas.map((d) => w.reduce((a, i) => a + (up[i]! >= d ? 1 : 0) + (dn[i]! >= d ? 1 : 0), 0));
+    for (const i of w) {
+      s1 += ret[i]!;
+      s2 += ret[i]! * ret[i]!;
     }
+    return { n: w.length, s1, s2, hits };
+  });
+  const blocks = weeks.map((_, b) => [b]);
+  const sd = (bs: number[]) => {
+    let n = 0;
+    let s1 = 0;
+    let s2 = 0;
+    for (const b of bs) {
+      n += stats[b]!.n;
+      s1 += stats[b]!.s1;
+      s2 += stats[b]!.s2;
+    }
+    return Math.sqrt(Math.max(0, (s2 - (s1 * s1) / n) / (n - 1)));
+  };
+  const fitIdx = (bs: number[]) => {
+    let n = 0;
+    const hit = deltas.map(() => 0);
+    for (const b of bs) {
+      n += stats[b]!.n;
+      stats[b]!.hits.forEach((h, j) => (hit[j]! += h));
+    }
+    const pts: { delta: number; lambda: number }[] = [];
+    deltas.forEach((d, j) => {
+      const P = hit[j]! / (2 * n);
+      if (P > 0.02 && P < 0.98) pts.push({ delta: d, lambda: -Math.log(1 - P) });
+    });
     if (pts.length < 3) return { A: NaN, k: NaN, pts };
     const f = ols([pts.map(() => 1), pts.map((p) => p.delta)], pts.map((p) => Math.log(p.lambda)));
     return { A: Math.exp(f.beta[0]!), k: -f.beta[1]!, pts };
   };
-  const all = fitIdx(ret.map((_, i) => i));
+  const all = fitIdx(blocks.map((_, b) => b));
   if (!Number.isFinite(all.k)) throw new RangeError(`${b.symbol}: fewer than 3 touch-probability points within (2%, 98%)`);
   const bo = { reps: 300, seed: 3 };
   return {
