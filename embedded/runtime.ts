@@ -9,9 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { ArtifactStore } from '../artifacts/store.ts';
 import { RunLoop, type LoopOptions } from '../engine/loop.ts';
-import { PLAN_FORMAT, type Plan } from '../engine/plan.ts';
+import type { Plan } from '../engine/plan.ts';
+import { upgradePlan } from '../spec/upgrade.ts';
 import { reduce, type RunState, type StepState } from '../engine/scheduler.ts';
-import { UserError } from '../lib/errors.ts';
+import { UserError, errorMessage } from '../lib/errors.ts';
 import type { RunObserver } from '../tracking/observer.ts';
 import { EmbeddedHost, type HostEvent } from './host.ts';
 import { runLogger } from './logs.ts';
@@ -177,9 +178,12 @@ export class EmbeddedRuntime {
   }
 
   private async openRun(runId: string): Promise<RunRow> {
-    const run = await this.store.getRun(runId);
-    if (run.plan.format !== PLAN_FORMAT) {
-      throw new UserError(`run ${runId} was recorded by an older TradeML (plan format ${run.plan.format}, this one reads ${PLAN_FORMAT}); start a new run: trademl run ${run.pipeline}`);
+    const stored = await this.store.getRun(runId);
+    let run: RunRow;
+    try {
+      run = { ...stored, plan: upgradePlan(stored.plan) };
+    } catch (e) {
+      throw new UserError(`run ${runId}: ${errorMessage(e)}; start a new run: trademl run ${stored.pipeline}`);
     }
     if (this.isLive(run)) throw new UserError(`run ${run.run_id} is being executed by process ${run.owner_pid} on this machine; wait for it or stop it first`);
     return run;

@@ -83,7 +83,6 @@ export type PolledDecision =
 export type ObserveRequest =
   | { kind: 'runStarted'; run: RunRecord }
   | { kind: 'stepFinished'; run: RunRecord; step: StepRecord }
-  | { kind: 'approvalWaiting'; run: RunRecord; stepId: string; show: Record<string, unknown> }
   | { kind: 'approvalDecided'; runId: string; stepId: string; approved: boolean; by: string; at: string; comment: string }
   | { kind: 'runFinished'; run: RunRecord; steps: StepRecord[] };
 
@@ -122,7 +121,18 @@ export interface LoopHost {
   /** Step-level events for progress renderers. */
   onStepEvent?(e: { type: 'started' | 'finished' | 'retry_wait' | 'approval_waiting'; stepId: string; queue: string; state: StepState; attempt: number; show?: Record<string, unknown> }): void;
   log?(message: string, attrs?: Record<string, unknown>): void;
+  /**
+   * Workflow code versioning (docs/temporal.md § Versioning): whether the run takes the code path
+   * introduced under `patchId`. Temporal's `patched()`; hosts without histories: always true.
+   */
+  patched?(patchId: string): boolean;
 }
+
+/** Patch ids of behaviour added to the loop after runs could be parked on it (see docs/temporal.md). */
+export const PATCHES = {
+  /** Each finished step is observed from the loop (tracking outside the step attempt). */
+  observeStepFinished: 'trademl-observe-step-finished-v1',
+} as const;
 
 export interface LoopOptions {
   runId: string;
@@ -201,6 +211,7 @@ export class RunLoop {
   /** Runs the loop until the run is over (or parked/interrupted); returns how it ended. */
   async run(): Promise<LoopOutcome> {
     if (this.opts.observe) this.observations.push({ kind: 'runStarted', run: this.record('running') });
+    await this.flushObservations();
     for (;;) {
       const now = this.host.now();
       await this.applyPolledDecisions();
@@ -370,7 +381,7 @@ export class RunLoop {
   private finished(id: string): void {
     const s = this.state.steps[id]!;
     this.host.onStepEvent?.({ type: 'finished', stepId: id, queue: this.byId.get(id)!.queue, state: s, attempt: this.attemptsOf(id) });
-    if (this.opts.observe) this.observations.push({ kind: 'stepFinished', run: this.record('running'), step: stepRecord(this.opts.runId, this.plan, this.byId.get(id)!, s, this.attemptsOf(id), this.resolvedWith[id]) });
+    if (this.opts.observe && (this.host.patched?.(PATCHES.observeStepFinished) ?? true)) this.observations.push({ kind: 'stepFinished', run: this.record('running'), step: stepRecord(this.opts.runId, this.plan, this.byId.get(id)!, s, this.attemptsOf(id), this.resolvedWith[id]) });
   }
 
   private park(id: string, now: number): void {
@@ -379,7 +390,6 @@ export class RunLoop {
     this.approvalDeadlines.set(id, now + (step.control?.timeout_ms ?? 0));
     const show = this.approvalContext(step);
     this.host.onStepEvent?.({ type: 'approval_waiting', stepId: id, queue: step.queue, state: this.state.steps[id]!, attempt: 1, show });
-    if (this.opts.observe) this.observations.push({ kind: 'approvalWaiting', run: this.record('waiting_approval'), stepId: id, show });
     if (this.opts.autoApprove) this.decideApproval({ stepId: id, by: this.opts.autoApprove, comment: 'auto-approved (--auto-approve)' }, true, now);
   }
 

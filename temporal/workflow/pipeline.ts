@@ -14,6 +14,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -38,6 +39,7 @@ import {
   type PipelineStatus,
   type StepFailureDetails,
 } from './api.ts';
+import { upgradePlan } from '../../spec/upgrade.ts';
 import { RunLoop, type LoopHost, type StepFailure } from '../../engine/loop.ts';
 
 /** Activity options of a step: its queue, timeouts and RetryPolicy (Temporal retries the attempts). */
@@ -70,6 +72,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineSt
   if (input.plan) plan = input.plan;
   else if (input.planRef) plan = await control.loadPlan(input.planRef);
   else throw ApplicationFailure.nonRetryable('workflow input needs `plan` or `planRef`', 'BadInput');
+  plan = upgradePlan(plan);
 
   const scopes = new Map<string, CancellationScope>();
   const host: LoopHost = {
@@ -97,6 +100,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineSt
       return condition(cond, Math.max(1, timeoutMs));
     },
     observe: input.observe ? (req) => control.observeRun(req) : undefined,
+    patched: (id) => patched(id),
     log: (message, attrs) => log.info(message, attrs ?? {}),
   };
   const driver = new RunLoop(plan, host, { runId: input.runId ?? workflowInfo().workflowId, noCache: input.noCache, observe: input.observe, operatorWait: true });

@@ -24,7 +24,7 @@ async function runAndKill(dir: string, home: string, spec: string, killWhen: () 
   let out = '';
   child.stdout.on('data', (b: Buffer) => (out += b.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (code, sig) => r(sig ? -1 : code)));
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 150_000; // generous: a cold CLI start on a loaded 2-core machine
   while (!killWhen()) {
     if (Date.now() > deadline) throw new Error(`kill point never reached; output:\n${out}`);
     await new Promise((r) => setTimeout(r, 10));

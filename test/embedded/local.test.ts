@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LocalRuntime, type RuntimeEvent } from '../../embedded/runtime.ts';
+import { EmbeddedRuntime, type RuntimeEvent } from '../../embedded/runtime.ts';
 import { tempDir } from '../support/context.ts';
 import { planFromYaml } from '../support/specs.ts';
 
@@ -16,8 +16,8 @@ pipelines:
     steps:
 `;
 
-function runtime(home: string, events: RuntimeEvent[] = [], extra: Partial<ConstructorParameters<typeof LocalRuntime>[0]> = {}) {
-  return new LocalRuntime({ home, onEvent: (e) => events.push(e), ...extra });
+function runtime(home: string, events: RuntimeEvent[] = [], extra: Partial<ConstructorParameters<typeof EmbeddedRuntime>[0]> = {}) {
+  return new EmbeddedRuntime({ home, onEvent: (e) => events.push(e), ...extra });
 }
 
 describe('local runtime', () => {
@@ -80,7 +80,7 @@ describe('local runtime', () => {
     const third = await runtime(home).start(planFromYaml(yaml(2), 'p'));
     expect(Object.fromEntries(Object.entries(third.state.steps).map(([k, s]) => [k, s.cacheHit]))).toEqual({ a: true, b: false, c: false, d: true });
     expect(['a', 'b', 'c', 'd'].map((id) => count(dir, id))).toEqual([1, 2, 2, 1]);
-    const nocache = await new LocalRuntime({ home, noCache: true }).start(planFromYaml(yaml(2), 'p'));
+    const nocache = await new EmbeddedRuntime({ home, noCache: true }).start(planFromYaml(yaml(2), 'p'));
     expect(Object.values(nocache.state.steps).some((s) => s.cacheHit)).toBe(false);
   });
 
@@ -165,7 +165,7 @@ describe('local runtime', () => {
     const runId = (events[0] as { runId: string }).runId;
     // simulate `trademl approve` from another process: write the decision directly
     const other = runtime(home);
-    await other.store.addApproval({ run_id: runId, step_id: 'ok', decision: 'approve', by: 'carol', comment: '', at: Date.now() });
+    await other.store.addDecision({ run_id: runId, step_id: 'ok', action: 'approve', by: 'carol', comment: '', at: Date.now() });
     other.store.close();
     const out = await running;
     expect(out.status).toBe('succeeded');

@@ -1,5 +1,5 @@
 /**
- * The workflow's decision loop (temporal/workflow/driver.ts, the code pipelineWorkflow runs) under a
+ * The run loop as the workflow drives it (engine/loop.ts, the code pipelineWorkflow runs) under a
  * simulated host, and against the local runtime: fed the same plans, both must issue the same
  * activities in the same dependency order.
  */
@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../engine/plan.ts';
 import { compilePlan } from '../../spec/compile.ts';
 import { validateSpecText } from '../../spec/validate.ts';
-import { LocalRuntime } from '../../embedded/runtime.ts';
+import { EmbeddedRuntime } from '../../embedded/runtime.ts';
 import { FIXTURES, fixturePlan } from './make-histories.ts';
 import { scheduledActivities } from './history.ts';
 import { Simulation } from './simulate.ts';
@@ -48,7 +48,7 @@ async function localStarts(p: Plan): Promise<string[]> {
   const home = mkdtempSync(path.join(os.tmpdir(), 'trademl-local-vs-temporal-'));
   homes.push(home);
   const started: string[] = [];
-  const rt = new LocalRuntime({ home, onEvent: (e) => e.type === 'step_started' && started.push(e.stepId) });
+  const rt = new EmbeddedRuntime({ home, onEvent: (e) => e.type === 'step_started' && started.push(e.stepId) });
   const out = await rt.start(p);
   expect(out.status).toBe('succeeded');
   return started;

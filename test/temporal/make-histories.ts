@@ -56,7 +56,7 @@ function req(plan: Plan, runId: string, id: string, upstream: Record<string, Ups
 }
 
 const ok = (outputs: Record<string, unknown>, attempt = 1, cacheKey = 'sha256:' + '0'.repeat(64)): StepActivityResult => ({ outputs, cacheHit: false, cacheKey, durationMs: 100, attempt, resolvedWith: undefined });
-const up = (uses: string, outputs: Record<string, unknown>): UpstreamStep => ({ uses, status: 'succeeded', outputs });
+const up = (uses: string, outputs: Record<string, unknown>): UpstreamStep => ({ uses, status: "succeeded", outputs, provides: {} });
 
 /** Plain DAG (diamond: ingest → features, labels → fit on gpu) with run observation. */
 export async function diamondHistory() {

@@ -1,11 +1,11 @@
 /**
- * A deterministic simulation host for the workflow's decision loop (temporal/workflow/driver.ts): fake
+ * A deterministic simulation host of the run loop as the workflow drives it (engine/loop.ts, host retries): fake
  * step activities with virtual durations, a virtual clock, `waitFor` like Temporal's condition().
  * Operator actions run when the run is idle (nothing left to complete but timers), in order.
  */
 import type { PlanStep } from '../../engine/plan.ts';
 import type { StepActivityRequest, StepActivityResult } from '../../temporal/workflow/api.ts';
-import { PipelineDriver, type DriverHost, type StepFailure } from '../../temporal/workflow/driver.ts';
+import { RunLoop, type LoopHost, type LoopOptions, type StepFailure } from '../../engine/loop.ts';
 import type { Plan } from '../../engine/plan.ts';
 
 export type Outcome = { ok: Record<string, unknown>; ms?: number } | { fail: Omit<StepFailure, 'cancelled'> & { cancelled?: boolean }; ms?: number };
@@ -18,8 +18,9 @@ export interface SimStart {
   req: StepActivityRequest;
 }
 
-/** Runs a plan through the real PipelineDriver with fake activities. */
-export class Simulation implements DriverHost {
+/** Runs a plan through the real RunLoop (as pipelineWorkflow does) with fake activities. */
+export class Simulation implements LoopHost {
+  readonly retries = 'host' as const;
   t: number;
   readonly starts: SimStart[] = [];
   readonly completionsOrder: string[] = [];
@@ -27,20 +28,20 @@ export class Simulation implements DriverHost {
   private readonly pending: { at: number; seq: number; stepId: string; settle: () => void; cancel: () => void }[] = [];
   private readonly waiters: { cond: () => boolean; deadline?: number; resolve: (v: boolean) => void }[] = [];
   private seq = 0;
-  private readonly actions: ((d: PipelineDriver) => void)[] = [];
-  readonly driver: PipelineDriver;
+  private readonly actions: ((d: RunLoop) => void)[] = [];
+  readonly driver: RunLoop;
 
   constructor(
     plan: Plan,
     private readonly behave: (step: PlanStep, req: StepActivityRequest, nth: number) => Outcome = () => ({ ok: {} }),
-    opts: { start?: number; runId?: string; observe?: boolean } = {},
+    opts: { start?: number; runId?: string; observe?: boolean; loop?: Partial<LoopOptions> } = {},
   ) {
     this.t = opts.start ?? Date.UTC(2025, 0, 6, 7, 0, 0);
-    this.driver = new PipelineDriver(plan, this, { runId: opts.runId ?? 'sim-run', observe: opts.observe });
+    this.driver = new RunLoop(plan, this, { runId: opts.runId ?? 'sim-run', observe: opts.observe, operatorWait: true, ...opts.loop });
   }
 
   /** Queues an operator action to run the next time the run is idle. */
-  whenIdle(fn: (d: PipelineDriver) => void): this {
+  whenIdle(fn: (d: RunLoop) => void): this {
     this.actions.push(fn);
     return this;
   }
@@ -86,11 +87,11 @@ export class Simulation implements DriverHost {
 
   /** Drives the run to its end; returns the final status. */
   async run(maxSteps = 10_000) {
-    let result: Awaited<ReturnType<PipelineDriver['run']>> | undefined;
+    let result: Awaited<ReturnType<RunLoop['run']>>['view'] | undefined;
     let error: unknown;
     let done = false;
     this.driver.run().then(
-      (r) => ((result = r), (done = true)),
+      (r) => ((result = r.view), (done = true)),
       (e) => ((error = e), (done = true)),
     );
     for (let i = 0; i < maxSteps; i++) {
