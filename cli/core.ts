@@ -205,9 +205,13 @@ export function registerCoreCommands(program: Command): void {
 
   program
     .command('schema')
-    .description('print the pipelines.yaml reference (generated from the schemas and step kinds)')
-    .action(() => {
-      process.stdout.write(renderReference());
+    .description('print the pipelines.yaml reference (generated from the schemas and step kinds); --contracts: the artifact contracts')
+    .option('--contracts', 'print the artifact contracts reference (docs/contracts.md) instead')
+    .action(async (o: { contracts?: boolean }) => {
+      if (o.contracts) {
+        const { renderContracts } = await import('../contracts/docs.ts');
+        process.stdout.write(renderContracts());
+      } else process.stdout.write(renderReference());
     });
 }
 
