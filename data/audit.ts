@@ -78,6 +78,25 @@ function defaultCalendar(c: CalendarSpec): ResolvedCalendar {
   return { kind: o.kind, holidays: o.holidays, specialSessions: o.special_sessions.map((s) => (typeof s === 'string' ? { date: s, name: '' } : s)), minFraction: o.min_fraction };
 }
 
+/** Per-date lines of the report from the core's session statistics. */
+function perDateOf(core: ReturnType<typeof runAuditCore>): DateReport[] {
+  return core.sessions.map((s) => ({
+    date: dayIso(s.day), status: s.status, alive: s.alive, present: s.present,
+    coverage: s.alive > 0 ? Number((s.present / s.alive).toFixed(6)) : 1,
+    flagged: s.flagged, flagged_fraction: s.alive > 0 ? Number((s.flagged / s.alive).toFixed(6)) : 0,
+    on_calendar: s.onCalendar, reasons: s.reasons,
+  }));
+}
+
+/** Labels the missing_day flags with why the row is absent (quarantined at ingest, a lost symbol, or just missing). */
+function labelMissing(core: ReturnType<typeof runAuditCore>, names: string[], nPanel: number, qLabel: Map<string, string>, wholeLoss: Set<number>): void {
+  for (const f of core.flags) {
+    if (f.rule !== 'missing_day') continue;
+    const rule = qLabel.get(`${names[f.sym]}|${dayIso(f.day)}`) ?? (wholeLoss.has(f.sym) ? 'file or all rows quarantined' : undefined);
+    f.detail = rule ? `no row; quarantined at ingest (${rule})` : f.sym >= nPanel ? 'no row: an expected symbol the ingest found no usable row for' : 'no row for an alive symbol on a session date';
+  }
+}
+
 /** Creates table `t`: the canonical panel, adjusted by the factor table / adj_close when the ingest recorded them. */
 async function createPanelTable(con: Parameters<typeof loadPanel>[0], input: AuditInput): Promise<void> {
   const src = `read_parquet(${sqlString(input.tablePath)})`;
@@ -129,20 +148,11 @@ export async function auditOhlcv(
       const candidates = ca.enabled ? detectCorporateActions(panel, { min_move: ca.candidate_min_move, persist_days: ca.persist_days, tolerance: ca.ratio_tolerance }) : [];
       checkAbort(env.signal, 'audit');
       progress({ fraction: 0.6, message: 'writing curated view' });
-      for (const f of core.flags) {
-        if (f.rule !== 'missing_day') continue;
-        const rule = qLabel.get(`${names[f.sym]}|${dayIso(f.day)}`) ?? (wholeLoss.has(f.sym) ? 'file or all rows quarantined' : undefined);
-        f.detail = rule ? `no row; quarantined at ingest (${rule})` : f.sym >= panel.symbols.length ? 'no row: an expected symbol the ingest found no usable row for' : 'no row for an alive symbol on a session date';
-      }
+      labelMissing(core, names, panel.symbols.length, qLabel, wholeLoss);
       await writeFlagsAndCurated(con, panel, names, core, cfg, pending);
       checkAbort(env.signal, 'audit');
       progress({ fraction: 0.85, message: 'report' });
-      const perDate: DateReport[] = core.sessions.map((s) => ({
-        date: dayIso(s.day), status: s.status, alive: s.alive, present: s.present,
-        coverage: s.alive > 0 ? Number((s.present / s.alive).toFixed(6)) : 1,
-        flagged: s.flagged, flagged_fraction: s.alive > 0 ? Number((s.flagged / s.alive).toFixed(6)) : 0,
-        on_calendar: s.onCalendar, reasons: s.reasons,
-      }));
+      const perDate = perDateOf(core);
       const red = perDate.filter((d) => d.status === 'RED');
       const amber = perDate.filter((d) => d.status === 'AMBER');
       const status: DateStatus = red.length ? 'RED' : amber.length ? 'AMBER' : 'GREEN';

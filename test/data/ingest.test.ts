@@ -121,6 +121,13 @@ describe.skipIf(!hasSharedData())('a bad file is quarantined alone, or stops the
     writeFileSync(p, fn(orig));
     return () => writeFileSync(p, orig);
   };
+  const small = copySp500(['MMM', 'KO', 'PG', 'T', 'AAPL', 'MSFT', 'XOM', 'JPM', 'GE', 'IBM']);
+  const editSmall = (file: string, fn: (b: Buffer) => Buffer) => {
+    const p = path.join(small.dir, file);
+    const orig = readFileSync(p);
+    writeFileSync(p, fn(orig));
+    return () => writeFileSync(p, orig);
+  };
   const strict = projectWith([spContract('sp_strict', 'sp500_all_stocks_5yr/individual_stocks_5yr/{symbol}_data.csv', { source: { files: 'sp500_all_stocks_5yr/individual_stocks_5yr/{symbol}_data.csv', header: ['date', 'open', 'high', 'low', 'close', 'volume', 'Name'], max_failed_file_share: 0 } })]);
 
   it('one malformed file among the 505 S&P files: the other 504 ingest and the bad one is listed with its reason', async () => {
@@ -146,7 +153,7 @@ describe.skipIf(!hasSharedData())('a bad file is quarantined alone, or stops the
 
   it('with source.max_failed_file_share 0, each bad file stops the ingest with one clear error naming file and line, leaving the store as it was', async () => {
     const store = newStore();
-    const run = () => ingestOhlcv(loadDatasetContract(strict, 'sp_strict'), { store, dataRoot: root });
+    const run = () => ingestOhlcv(loadDatasetContract(strict, 'sp_strict'), { store, dataRoot: small.root });
     const good = await run();
     const before = storeObjects(store.root);
     const expectFail = async (re: RegExp, undo: () => void) => {
@@ -154,20 +161,20 @@ describe.skipIf(!hasSharedData())('a bad file is quarantined alone, or stops the
       undo();
       expect(e, String(re)).not.toBeNull();
       expect(e!.message).toMatch(re);
-      expect(e!.message).toMatch(/1 of 505 source files failed their contract .* > source.max_failed_file_share 0.0%/);
+      expect(e!.message).toMatch(/1 of 10 source files failed their contract .* > source.max_failed_file_share 0.0%/);
       expect(e!.nonRetryable).toBe(true);
       expect(storeObjects(store.root)).toEqual(before);
       expect(readdirSync(path.join(store.root, 'tmp'))).toEqual([]);
     };
-    await expectFail(/MMM_data\.csv line 1260: \d field\(s\), expected 7 — the file looks truncated/, edit('MMM_data.csv', (b) => b.subarray(0, b.length - 30)));
+    await expectFail(/MMM_data\.csv line 1260: \d field\(s\), expected 7 — the file looks truncated/, editSmall('MMM_data.csv', (b) => b.subarray(0, b.length - 30)));
     await expectFail(/KO_data\.csv line 1: wrong header \["Date", "Open", "High", "Low", "Close", "Adj Close", "Volume"\]; .*\(missing: date, volume, Name\)|missing: Name/,
-      edit('KO_data.csv', (b) => Buffer.from(b.toString('utf8').replace('date,open,high,low,close,volume,Name', 'Date,Open,High,Low,Close,Adj Close,Volume'))));
-    await expectFail(/PG_data\.csv is not valid UTF-8: line 3, byte \d+ \(0xe9\)/, edit('PG_data.csv', (b) => {
+      editSmall('KO_data.csv', (b) => Buffer.from(b.toString('utf8').replace('date,open,high,low,close,volume,Name', 'Date,Open,High,Low,Close,Adj Close,Volume'))));
+    await expectFail(/PG_data\.csv is not valid UTF-8: line 3, byte \d+ \(0xe9\)/, editSmall('PG_data.csv', (b) => {
       const lines = b.toString('utf8').split('\n');
       lines[2] = lines[2]!.replace(',PG', ',P\u00e9G');
       return Buffer.from(lines.join('\n'), 'latin1');
     }));
-    await expectFail(/T_data\.csv line 11: 8 field\(s\), expected 7 — malformed record/, edit('T_data.csv', (b) => {
+    await expectFail(/T_data\.csv line 11: 8 field\(s\), expected 7 — malformed record/, editSmall('T_data.csv', (b) => {
       const lines = b.toString('utf8').split('\n');
       lines[10] = lines[10] + ',extra';
       return Buffer.from(lines.join('\n'));
