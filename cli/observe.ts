@@ -16,8 +16,9 @@ export async function observerFor(home: string): Promise<RunObserver> {
 }
 
 /**
- * Prints the end-of-run summary: every step's final line, the wall time, headline figures that
- * steps published under an output named `headline` (a flat name → value map), and where reports are.
+ * Prints the end-of-run summary: every step's final line, the wall time, the headline figures of
+ * what the steps provide (report/headline.ts: signals, backtests, sizing, gate verdicts), and where
+ * the report is. Control steps (approvals) count neither as executed nor as cached.
  */
 export async function printRunSummary(rt: EmbeddedRuntime, out: RunOutcome, wallMs: number): Promise<void> {
   const run = await rt.store.getRun(out.runId);
@@ -26,15 +27,18 @@ export async function printRunSummary(rt: EmbeddedRuntime, out: RunOutcome, wall
   const width = Math.max(8, ...plan.steps.map((s) => s.id.length));
   const lines: string[] = ['', `run ${out.runId}: ${out.status} in ${formatDuration(wallMs)}`];
   const states = plan.steps.map((s) => out.state.steps[s.id]!);
-  const work = plan.steps.filter((s) => s.uses !== 'approval').map((s) => out.state.steps[s.id]!);
+  const work = plan.steps.filter((s) => !s.control).map((s) => out.state.steps[s.id]!);
   const ran = work.filter((s) => s.status === 'succeeded' || s.status === 'failed');
   const cached = ran.filter((s) => s.cacheHit).length;
   const executed = ran.length - cached;
   const fully = executed === 0 && cached > 0;
   lines.push(`  ${executed} executed, ${cached} cached${fully ? ' — fully cached: nothing changed since the last run' : ''}, ${states.filter((s) => s.status === 'failed').length} failed${states.some((s) => s.status === 'failed' && s.cacheHit) ? ' (replayed from cache: same inputs, same verdict)' : ''}, ${states.filter((s) => s.status === 'skipped').length} skipped`);
   for (const s of plan.steps) lines.push('  ' + describeStep(s.id, out.state.steps[s.id]!, width));
-  const figures = headlineFigures(
-    plan.steps.map((s) => ({ id: s.id, uses: s.uses, status: out.state.steps[s.id]!.status, outputs: out.state.steps[s.id]!.outputs, error: out.state.steps[s.id]!.error })),
+  const figures = await headlineFigures(
+    plan.steps.map((s) => {
+      const st = out.state.steps[s.id]!;
+      return { stepId: s.id, uses: s.uses, status: st.status, outputs: st.outputs ?? {}, provides: s.provides, needs: s.needs, control: s.control, error: st.error };
+    }),
     rt.artifacts,
   );
   if (figures.length) {

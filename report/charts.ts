@@ -1,5 +1,7 @@
 import { formatDuration } from '../lib/duration.ts';
+import type { EquityPoint } from './backtest.ts';
 import type { ReportData, ReportSeries } from './model.ts';
+import type { BacktestSection, DataSection, SignalSection, SizingSection } from './sections.ts';
 
 /** A rendered chart: a title, a static SVG string (no scripts, no external references) and its Vega-Lite spec. */
 export interface Chart {
@@ -10,6 +12,7 @@ export interface Chart {
 }
 
 type Spec = Record<string, unknown>;
+type Add = (id: string, title: string, spec: Spec, caption?: string) => Promise<unknown>;
 
 const STATUS_COLORS = { domain: ['succeeded', 'failed', 'skipped', 'cancelled', 'running', 'waiting_approval'], range: ['#2e7d32', '#c62828', '#9e9e9e', '#6d4c41', '#1565c0', '#f9a825'] };
 const CONFIG = { font: 'DejaVu Sans, Arial, sans-serif', view: { stroke: null }, axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 11 } };
@@ -34,7 +37,17 @@ export async function buildCharts(data: ReportData, series: ReportSeries): Promi
   const out: Chart[] = [];
   const add = async (id: string, title: string, spec: Spec, caption?: string) => out.push({ id, title, svg: await renderSvg(spec), caption });
 
-  // DAG: nodes by layer, edges as rules; colour = status.
+  await dagCharts(data, add);
+  for (const a of data.data.filter((x) => Object.keys(x.by_status).length)) await auditChart(a, add);
+  await icCharts(data, add);
+  for (const b of data.backtests) await backtestCharts(b, series.equity[b.key] ?? [], add);
+  for (const s of data.signals) if (s.calibration?.bins.length) await calibrationChart(s, add);
+  for (const o of data.sizing.filter((x) => x.estimate !== undefined)) await opeChart(o, add);
+  return out;
+}
+
+/** The DAG (nodes by layer, edges as rules, colour = status) and the step timings. */
+async function dagCharts(data: ReportData, add: Add): Promise<void> {
   const pos = new Map(data.steps.map((s) => [s.stepId, s]));
   const nodes = data.steps.map((s) => ({ id: s.stepId, uses: s.uses, status: s.status, x: s.layer, y: s.row, label: `${s.stepId}${s.durationMs !== undefined ? ` · ${fmtMs(s.durationMs)}` : ''}${s.cacheHit ? ' (cached)' : ''}` }));
   const edges = data.edges.map((e) => ({ x: pos.get(e.from)!.layer, y: pos.get(e.from)!.row, x2: pos.get(e.to)!.layer, y2: pos.get(e.to)!.row }));
@@ -67,43 +80,65 @@ export async function buildCharts(data: ReportData, series: ReportSeries): Promi
       ],
     });
   }
+}
 
-  if (data.audit && Object.keys(data.audit.by_status).length) {
-    await add('audit', 'Data audit: dates by status', {
-      width: 300,
-      height: 120,
-      data: { values: Object.entries(data.audit.by_status).map(([status, n]) => ({ status, n })) },
-      mark: 'bar',
-      encoding: { y: { field: 'status', type: 'nominal', sort: ['GREEN', 'AMBER', 'RED'], title: null }, x: { field: 'n', type: 'quantitative', title: 'dates' }, color: { field: 'status', type: 'nominal', scale: { domain: ['GREEN', 'AMBER', 'RED'], range: ['#2e7d32', '#f9a825', '#c62828'] }, legend: null } },
+/** Dates by status of one data-quality verdict. */
+async function auditChart(a: DataSection, add: Add): Promise<void> {
+  await add(`audit-${a.key}`, `Data quality (${a.step}): dates by status`, {
+    width: 300,
+    height: 120,
+    data: { values: Object.entries(a.by_status).map(([status, n]) => ({ status, n })) },
+    mark: 'bar',
+    encoding: { y: { field: 'status', type: 'nominal', sort: ['GREEN', 'AMBER', 'RED'], title: null }, x: { field: 'n', type: 'quantitative', title: 'dates' }, color: { field: 'status', type: 'nominal', scale: { domain: ['GREEN', 'AMBER', 'RED'], range: ['#2e7d32', '#f9a825', '#c62828'] }, legend: null } },
+  });
+}
+
+/** DR estimate with its confidence bounds against the baseline of one sizing decision. */
+async function opeChart(o: SizingSection, add: Add): Promise<void> {
+  const vals = [{ what: 'DR estimate', v: o.estimate, lo: o.lcb ?? o.estimate, hi: o.ucb ?? o.estimate }, ...(o.baseline_value !== undefined ? [{ what: 'baseline', v: o.baseline_value, lo: o.baseline_value, hi: o.baseline_value }] : [])];
+  await add(`ope-${o.key}`, `Off-policy evaluation (${o.step}): doubly robust, with confidence bounds`, {
+    width: 320,
+    height: 90,
+    data: { values: vals },
+    layer: [
+      { mark: { type: 'rule', strokeWidth: 2 }, encoding: { y: { field: 'what', type: 'nominal', title: null }, x: { field: 'lo', type: 'quantitative', title: 'policy value', scale: { zero: false } }, x2: { field: 'hi' } } },
+      { mark: { type: 'point', filled: true, size: 80 }, encoding: { y: { field: 'what', type: 'nominal' }, x: { field: 'v', type: 'quantitative' }, color: { field: 'what', type: 'nominal', legend: null } } },
+    ],
+  });
+}
+
+/** Rank IC (or IC) per CPCV path and per split, one bar group per id, one bar per signal. */
+async function icCharts(data: ReportData, add: Add): Promise<void> {
+  for (const kind of ['path', 'split'] as const) {
+    const label = (s: SignalSection) => (data.signals.filter((x) => x.sleeve === s.sleeve).length > 1 ? `${s.sleeve} (${s.key})` : s.sleeve);
+    const rows = data.signals.flatMap((s) => (kind === 'path' ? s.paths : s.splits).map((p) => ({ signal: label(s), id: p.id, rank_ic: p.rank_ic, ic: p.ic })));
+    if (!rows.length) continue;
+    const field = rows.some((p) => p.rank_ic !== undefined) ? 'rank_ic' : 'ic';
+    const ids = new Set(rows.map((r) => r.id)).size;
+    await add(`ic-${kind}`, `${field === 'rank_ic' ? 'Rank IC' : 'IC'} per CPCV ${kind}, by signal`, {
+      width: Math.max(240, ids * 14 * Math.max(1, data.signals.length)),
+      height: 180,
+      data: { values: rows.map((p) => ({ signal: p.signal, id: p.id, v: p[field] ?? null })) },
+      layer: [
+        { mark: 'bar', encoding: { x: { field: 'id', type: 'ordinal', title: kind }, xOffset: { field: 'signal' }, y: { field: 'v', type: 'quantitative', title: field }, color: { field: 'signal', type: 'nominal', title: 'signal' } } },
+        { mark: { type: 'rule', color: '#424242' }, encoding: { y: { datum: 0 } } },
+      ],
     });
   }
+}
 
-  if (data.ic) {
-    for (const [kind, pts] of [['split', data.ic.splits], ['path', data.ic.paths]] as const) {
-      if (!pts.length) continue;
-      const field = pts.some((p) => p.rank_ic !== undefined) ? 'rank_ic' : 'ic';
-      await add(`ic-${kind}`, `${field === 'rank_ic' ? 'Rank IC' : 'IC'} per CPCV ${kind}`, {
-        width: Math.max(240, pts.length * 22),
-        height: 180,
-        data: { values: pts.map((p) => ({ id: p.id, v: p[field] ?? null, sign: (p[field] ?? 0) >= 0 ? 'positive' : 'negative' })) },
-        layer: [
-          { mark: 'bar', encoding: { x: { field: 'id', type: 'ordinal', title: kind }, y: { field: 'v', type: 'quantitative', title: field }, color: { field: 'sign', type: 'nominal', scale: { domain: ['positive', 'negative'], range: ['#1565c0', '#c62828'] }, legend: null } } },
-          { mark: { type: 'rule', color: '#424242' }, encoding: { y: { datum: 0 } } },
-        ],
-      });
-    }
-  }
-
-  if (series.equity.length) {
-    const eq = thin(series.equity, 4000);
-    await add('equity', 'Equity per CPCV path (net of costs)', {
+/** Equity, drawdown and cost charts of one backtest. */
+async function backtestCharts(b: BacktestSection, equity: EquityPoint[], add: Add): Promise<void> {
+  if (equity.length) {
+    const eq = thin(equity, 4000);
+    await add(`equity-${b.key}`, `Equity per CPCV path, net of costs (${b.step})`, {
       width: 640,
       height: 240,
       data: { values: eq },
       mark: { type: 'line', strokeWidth: 1.2 },
       encoding: { x: { field: 'date', type: 'temporal', title: null }, y: { field: 'equity', type: 'quantitative', title: 'equity (start = 1)', scale: { zero: false } }, color: { field: 'path', type: 'nominal', title: 'path' } },
     });
-    await add('drawdown', 'Drawdown per CPCV path', {
+    await add(`drawdown-${b.key}`, `Drawdown per CPCV path (${b.step})`, {
       width: 640,
       height: 160,
       data: { values: eq },
@@ -111,47 +146,33 @@ export async function buildCharts(data: ReportData, series: ReportSeries): Promi
       encoding: { x: { field: 'date', type: 'temporal', title: null }, y: { field: 'drawdown', type: 'quantitative', title: 'drawdown', axis: { format: '%' } }, color: { field: 'path', type: 'nominal', title: 'path' } },
     });
   }
-
-  if (data.backtest?.paths.length) {
-    const rows = data.backtest.paths.flatMap((p) => (['fee', 'spread', 'impact', 'borrow'] as const).map((c) => ({ path: p.path, component: c, bps: p[c] * 1e4 })));
-    await add('costs', 'Cost breakdown per path (sum of daily costs, bps of capital)', {
-      width: Math.max(240, data.backtest.paths.length * 30),
+  if (b.paths.length) {
+    const rows = b.paths.flatMap((p) => (['fee', 'spread', 'impact', 'borrow'] as const).map((c) => ({ path: p.path, component: c, bps: p[c] * 1e4 })));
+    await add(`costs-${b.key}`, `Cost breakdown per path, sum of per-bar costs in bps of capital (${b.step})`, {
+      width: Math.max(240, b.paths.length * 30),
       height: 200,
       data: { values: rows },
       mark: 'bar',
       encoding: { x: { field: 'path', type: 'ordinal' }, y: { field: 'bps', type: 'quantitative', title: 'bps', stack: 'zero' }, color: { field: 'component', type: 'nominal', scale: { domain: ['fee', 'spread', 'impact', 'borrow'], range: ['#5c6bc0', '#26a69a', '#ef6c00', '#8d6e63'] } } },
     });
   }
+}
 
-  if (data.calibration?.bins.length) {
-    const c = data.calibration;
-    const lo = Math.min(...c.bins.map((b) => Math.min(b.mean_pred, b.mean_outcome)));
-    const hi = Math.max(...c.bins.map((b) => Math.max(b.mean_pred, b.mean_outcome)));
-    const diag = c.task === 'classification' ? [{ a: Math.min(0, lo), b: Math.min(0, lo) }, { a: Math.max(1, hi), b: Math.max(1, hi) }] : [];
-    await add('calibration', c.task === 'classification' ? 'Reliability diagram (OOF)' : 'Score calibration (OOF deciles)', {
-      width: 320,
-      height: 260,
-      layer: [
-        ...(diag.length ? [{ data: { values: diag }, mark: { type: 'line', strokeDash: [4, 4], color: '#9e9e9e' }, encoding: { x: { field: 'a', type: 'quantitative' }, y: { field: 'b', type: 'quantitative' } } }] : []),
-        { data: { values: c.bins }, mark: { type: 'line', point: true, color: '#1565c0' }, encoding: { x: { field: 'mean_pred', type: 'quantitative', title: c.task === 'classification' ? 'mean predicted' : 'mean score', scale: { zero: false } }, y: { field: 'mean_outcome', type: 'quantitative', title: c.task === 'classification' ? 'observed' : 'mean realised return', scale: { zero: false } }, tooltip: [{ field: 'bin' }, { field: 'count' }] } },
-      ],
-    }, c.note);
-  }
-
-  if (data.ope && data.ope.estimate !== undefined) {
-    const o = data.ope;
-    const vals = [{ what: 'DR estimate', v: o.estimate, lo: o.lcb ?? o.estimate, hi: o.ucb ?? o.estimate }, ...(o.baseline_value !== undefined ? [{ what: 'baseline', v: o.baseline_value, lo: o.baseline_value, hi: o.baseline_value }] : [])];
-    await add('ope', 'Off-policy evaluation (doubly robust, with confidence bounds)', {
-      width: 320,
-      height: 90,
-      data: { values: vals },
-      layer: [
-        { mark: { type: 'rule', strokeWidth: 2 }, encoding: { y: { field: 'what', type: 'nominal', title: null }, x: { field: 'lo', type: 'quantitative', title: 'policy value', scale: { zero: false } }, x2: { field: 'hi' } } },
-        { mark: { type: 'point', filled: true, size: 80 }, encoding: { y: { field: 'what', type: 'nominal' }, x: { field: 'v', type: 'quantitative' }, color: { field: 'what', type: 'nominal', legend: null } } },
-      ],
-    });
-  }
-  return out;
+/** Reliability diagram (classification) or score deciles (regression) of one signal. */
+async function calibrationChart(s: SignalSection, add: Add): Promise<void> {
+  const c = s.calibration!;
+  const cls = c.task === 'classification';
+  const lo = Math.min(...c.bins.map((b) => Math.min(b.mean_pred, b.mean_outcome)));
+  const hi = Math.max(...c.bins.map((b) => Math.max(b.mean_pred, b.mean_outcome)));
+  const diag = cls ? [{ a: Math.min(0, lo), b: Math.min(0, lo) }, { a: Math.max(1, hi), b: Math.max(1, hi) }] : [];
+  await add(`calibration-${s.key}`, `${cls ? 'Reliability diagram' : 'Score calibration (deciles)'} of signal ${s.sleeve} (OOF)`, {
+    width: 320,
+    height: 260,
+    layer: [
+      ...(diag.length ? [{ data: { values: diag }, mark: { type: 'line', strokeDash: [4, 4], color: '#9e9e9e' }, encoding: { x: { field: 'a', type: 'quantitative' }, y: { field: 'b', type: 'quantitative' } } }] : []),
+      { data: { values: c.bins }, mark: { type: 'line', point: true, color: '#1565c0' }, encoding: { x: { field: 'mean_pred', type: 'quantitative', title: cls ? 'mean predicted' : 'mean score', scale: { zero: false } }, y: { field: 'mean_outcome', type: 'quantitative', title: cls ? 'observed' : 'mean realised return', scale: { zero: false } }, tooltip: [{ field: 'bin' }, { field: 'count' }] } },
+    ],
+  }, c.note);
 }
 
 function thin<T extends { path: number }>(rows: T[], max: number): T[] {

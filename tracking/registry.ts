@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../lib/errors.ts';
+import { writeOnnxMlmodel } from './mlmodel.ts';
 import type { ModelVersion, RegisteredModel, Tracker } from './types.ts';
 
 /** The aliases TradeML manages on every registered model. */
@@ -37,6 +38,8 @@ export interface CandidateFiles {
   featureList: string;
   trainingConfig?: string;
   metrics?: string;
+  /** Local path of the learner's own serialised model (stored under `model/native/<file name>`). */
+  native?: string;
 }
 
 export interface Approval {
@@ -105,27 +108,21 @@ export class ModelRegistry {
     mkdirSync(opts.workDir, { recursive: true });
     const lineagePath = path.join(opts.workDir, MODEL_FILES.lineage);
     writeFileSync(lineagePath, JSON.stringify(opts.lineage, null, 2));
-    const uploads: Array<[string | undefined, string]> = [
-      [opts.files.onnx, MODEL_FILES.onnx],
-      [opts.files.featureList, MODEL_FILES.featureList],
-      [opts.files.trainingConfig, MODEL_FILES.trainingConfig],
-      [opts.files.metrics, MODEL_FILES.metrics],
-      [lineagePath, MODEL_FILES.lineage],
-    ];
-    for (const [src, name] of uploads) if (src) await this.tracker.logArtifact(trackerRun, src, `model/${name}`);
-    if (opts.sleeves && opts.sleeves.length > 1) {
-      for (const sl of opts.sleeves) {
-        if (!/^[\w.\-]+$/.test(sl.sleeve)) throw new UserError(`sleeve name "${sl.sleeve}" may only hold letters, digits, '_', '-', '.'`);
-        const f = sl.files;
-        for (const [src, name] of [[f.onnx, MODEL_FILES.onnx], [f.featureList, MODEL_FILES.featureList], [f.trainingConfig, MODEL_FILES.trainingConfig], [f.metrics, MODEL_FILES.metrics]] as Array<[string | undefined, string]>) {
-          if (src) await this.tracker.logArtifact(trackerRun, src, `model/sleeves/${sl.sleeve}/${name}`);
-        }
+    await this.uploadFiles(trackerRun, opts.files, 'model');
+    await this.tracker.logArtifact(trackerRun, lineagePath, `model/${MODEL_FILES.lineage}`);
+    // The MLflow model format beside model.onnx (MLmodel with the onnx flavor, signature from the graph).
+    for (const [src, name] of writeOnnxMlmodel({ onnx: opts.files.onnx, dir: path.join(opts.workDir, 'mlmodel'), runId: trackerRun })) await this.tracker.logArtifact(trackerRun, src, `model/${name}`);
+    const blended = Boolean(opts.sleeves && opts.sleeves.length > 1);
+    if (blended) {
+      if (!opts.stacker) throw new UserError({ message: 'several sleeves need a stacker to blend them' });
+      for (const sl of opts.sleeves!) {
+        if (!/^[\w.\-]+$/.test(sl.sleeve)) throw new UserError({ message: `sleeve name "${sl.sleeve}" may only hold letters, digits, '_', '-', '.'` });
+        await this.uploadFiles(trackerRun, sl.files, `model/sleeves/${sl.sleeve}`);
       }
-      if (!opts.stacker) throw new UserError('several sleeves need a stacker to blend them');
       await this.tracker.logArtifact(trackerRun, opts.stacker, `model/${MODEL_FILES.stacker}`);
     }
     const manifest = path.join(opts.workDir, MODEL_FILES.manifest);
-    writeFileSync(manifest, JSON.stringify({ sleeves: opts.sleeves && opts.sleeves.length > 1 ? opts.sleeves.map((s) => s.sleeve) : [], stacker: Boolean(opts.sleeves && opts.sleeves.length > 1) }));
+    writeFileSync(manifest, JSON.stringify({ sleeves: blended ? opts.sleeves!.map((s) => s.sleeve) : [], stacker: blended }));
     await this.tracker.logArtifact(trackerRun, manifest, `model/${MODEL_FILES.manifest}`);
     await this.tracker.ensureRegisteredModel(opts.model, `TradeML model ${opts.model}`);
     const info = (await this.tracker.getRun(trackerRun)).info;
@@ -138,6 +135,18 @@ export class ModelRegistry {
       description: `candidate of run ${opts.trademlRunId} (${opts.pipeline})`,
       tags,
     });
+  }
+
+  /** Uploads one model's files (ONNX, feature list, training config, metrics, native model) under `dir`. */
+  private async uploadFiles(trackerRun: string, f: CandidateFiles, dir: string): Promise<void> {
+    const uploads: Array<[string | undefined, string]> = [
+      [f.onnx, MODEL_FILES.onnx],
+      [f.featureList, MODEL_FILES.featureList],
+      [f.trainingConfig, MODEL_FILES.trainingConfig],
+      [f.metrics, MODEL_FILES.metrics],
+      [f.native, f.native ? `native/${path.basename(f.native)}` : ''],
+    ];
+    for (const [src, name] of uploads) if (src) await this.tracker.logArtifact(trackerRun, src, `${dir}/${name}`);
   }
 
   /** Points `challenger` at `version` (a gate-passed candidate awaiting approval). */
@@ -159,9 +168,9 @@ export class ModelRegistry {
    * same version changes nothing (safe to retry). Refuses a decision that is not an approval.
    */
   async promote(model: string, version: string, approval: Approval): Promise<{ champion: string; previousChampion?: string; changed: boolean }> {
-    if (!approval.approved) throw new UserError(`refusing to promote ${model} v${version}: the approval was a rejection`);
+    if (!approval.approved) throw new UserError({ message: `refusing to promote ${model} v${version}: the approval was a rejection` });
     const target = await this.tracker.getModelVersion(model, version);
-    if (!target) throw new UserError(`model ${model} has no version ${version}; see \`trademl models show ${model}\``);
+    if (!target) throw new UserError({ message: `model ${model} has no version ${version}; see \`trademl models show ${model}\`` });
     const current = await this.tracker.getVersionByAlias(model, ALIAS.champion);
     if (current?.version === version) {
       const prev = await this.tracker.getVersionByAlias(model, ALIAS.previous);
@@ -181,8 +190,8 @@ export class ModelRegistry {
     await this.requireModel(model);
     const prev = await this.tracker.getVersionByAlias(model, ALIAS.previous);
     const cur = await this.tracker.getVersionByAlias(model, ALIAS.champion);
-    if (!prev) throw new UserError(`model ${model} has no previous-champion to roll back to (only one version was ever promoted)`);
-    if (!cur) throw new UserError(`model ${model} has no champion; nothing to roll back`);
+    if (!prev) throw new UserError({ message: `model ${model} has no previous-champion to roll back to (only one version was ever promoted)` });
+    if (!cur) throw new UserError({ message: `model ${model} has no champion; nothing to roll back` });
     await this.tracker.setAlias(model, ALIAS.champion, prev.version);
     await this.tracker.setAlias(model, ALIAS.previous, cur.version);
     await this.tracker.setModelVersionTag(model, prev.version, 'trademl.rolled_back_to_at', new Date().toISOString());
@@ -193,7 +202,7 @@ export class ModelRegistry {
     const m = await this.tracker.getRegisteredModel(model);
     if (!m) {
       const names = (await this.tracker.listRegisteredModels()).map((x) => x.name);
-      throw new UserError(`no registered model named "${model}"${names.length ? `; known: ${names.join(', ')}` : ' (none registered yet: a run must pass the gate first)'}`);
+      throw new UserError({ message: `no registered model named "${model}"${names.length ? `; known: ${names.join(', ')}` : ' (none registered yet: a run must pass the gate first)'}` });
     }
     return m;
   }
@@ -219,17 +228,17 @@ export class ModelRegistry {
    */
   async resolve(spec: string): Promise<ModelVersion> {
     const m = /^([^@/]+)(?:@([\w.\- ]+)|\/(\d+))?$/.exec(spec.trim());
-    if (!m) throw new UserError(`bad model reference "${spec}": use NAME@ALIAS (e.g. equities_xs@champion) or NAME/VERSION`);
+    if (!m) throw new UserError({ message: `bad model reference "${spec}": use NAME@ALIAS (e.g. equities_xs@champion) or NAME/VERSION` });
     const [, name, alias, version] = m as unknown as [string, string, string | undefined, string | undefined];
     const model = await this.requireModel(name);
     if (version) {
       const v = await this.tracker.getModelVersion(name, version);
-      if (!v) throw new UserError(`model ${name} has no version ${version}`);
+      if (!v) throw new UserError({ message: `model ${name} has no version ${version}` });
       return v;
     }
     const a = alias ?? ALIAS.champion;
     const v = await this.tracker.getVersionByAlias(name, a);
-    if (!v) throw new UserError(`model ${name} has no alias "${a}"; set aliases: ${model.aliases.map((x) => `${x.alias}→v${x.version}`).join(', ') || 'none'}`);
+    if (!v) throw new UserError({ message: `model ${name} has no alias "${a}"; set aliases: ${model.aliases.map((x) => `${x.alias}→v${x.version}`).join(', ') || 'none'}` });
     return v;
   }
 
@@ -243,7 +252,7 @@ export class ModelRegistry {
     const get = async (rel: string, required: boolean): Promise<string | undefined> => {
       const base = path.posix.basename(rel);
       if (!rel.includes('/') && !present.has(base)) {
-        if (required) throw new UserError(`model ${v.name} v${v.version} lacks model/${rel} in tracker run ${v.runId}; re-register it by re-running its pipeline`);
+        if (required) throw new UserError({ message: `model ${v.name} v${v.version} lacks model/${rel} in tracker run ${v.runId}; re-register it by re-running its pipeline` });
         return undefined;
       }
       const dest = path.join(destDir, ...rel.split('/'));
@@ -251,7 +260,7 @@ export class ModelRegistry {
         try {
           await this.tracker.downloadArtifact(v.runId, `model/${rel}`, dest);
         } catch (err) {
-          if (required) throw new UserError(`model ${v.name} v${v.version}: cannot fetch model/${rel}: ${(err as Error).message}`);
+          if (required) throw new UserError({ message: `model ${v.name} v${v.version}: cannot fetch model/${rel}: ${(err as Error).message}` });
           return undefined;
         }
       }
@@ -308,7 +317,7 @@ export function featureNames(value: unknown): string[] {
       }
     }
   }
-  throw new UserError('feature list has no ordered feature names (expected an array of names, or {feature_names|features: [...]})');
+  throw new UserError({ message: 'feature list has no ordered feature names (expected an array of names, or {feature_names|features: [...]})' });
 }
 
 /** Reads and parses a JSON file's feature names. */

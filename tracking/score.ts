@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { queryRows, sqlString, withDuckDB } from '../lib/duckdb.ts';
+import { calendarFor } from '../calendar/calendar.ts';
 import { UserError } from '../lib/errors.ts';
 import { featureNames } from './registry.ts';
 
@@ -72,12 +73,18 @@ export async function featureSpecsFor(entry: unknown, projectRoot: string): Prom
   }
   const byName = new Map(specs.map((s) => [s.name, s]));
   const missing = names.filter((n) => !byName.has(n));
-  if (missing.length) throw new UserError(`the model needs feature(s) ${missing.join(', ')} that the feature definitions do not provide; re-run the features step with the model's config`);
+  if (missing.length) throw new UserError({ message: `the model needs feature(s) ${missing.join(', ')} that the feature definitions do not provide; re-run the features step with the model's config` });
   return { specs: names.map((n) => byName.get(n)!), normalize, zscoreClip };
 }
 
+/** Calendar days of history that hold `bars` bars of calendar `calendar` (with 10% and 30 days of slack). */
+export function historyDays(bars: number, calendar: string): number {
+  const DAYS_PER_YEAR = 365.25;
+  return Math.ceil(calendarFor(calendar).years(bars) * DAYS_PER_YEAR * 1.1) + 30;
+}
+
 /** Raw model scores of one date: features from the OHLCV, then the ONNX model. */
-async function sleeveScores(opts: { onnxPath: string; featureListPath: string; ohlcvPath: string; date?: string; projectRoot: string; workDir: string; label: string }): Promise<{ date: string; scores: Map<string, number>; nUniverse: number; nulls: number; cells: number }> {
+async function sleeveScores(opts: { onnxPath: string; featureListPath: string; ohlcvPath: string; calendar: string; date?: string; projectRoot: string; workDir: string; label: string }): Promise<{ date: string; scores: Map<string, number>; nUniverse: number; nulls: number; cells: number }> {
   const entry = JSON.parse(readFileSync(opts.featureListPath, 'utf8')) as unknown;
   const names = featureNames(entry);
   const { specs, normalize, zscoreClip } = await featureSpecsFor(entry, opts.projectRoot);
@@ -89,18 +96,18 @@ async function sleeveScores(opts: { onnxPath: string; featureListPath: string; o
   const { date, rows } = await withDuckDB(async (con) => {
     const src = sqlString(opts.ohlcvPath);
     const [last] = await queryRows<{ d: Date | null }>(con, `SELECT max(date) AS d FROM read_parquet(${src})${opts.date ? ` WHERE date <= DATE ${sqlString(opts.date)}` : ''}`);
-    if (!last?.d) throw new UserError(`no OHLCV rows${opts.date ? ` on or before ${opts.date}` : ''} in ${opts.ohlcvPath}`);
+    if (!last?.d) throw new UserError({ message: `no OHLCV rows${opts.date ? ` on or before ${opts.date}` : ''} in ${opts.ohlcvPath}` });
     const d = last.d.toISOString().slice(0, 10);
-    if (opts.date && d !== opts.date) throw new UserError(`${opts.date} is not a trading date in the OHLCV (last trading date before it: ${d}); pass --date ${d}`);
-    // Enough calendar history for the longest warm-up (trading rows ≈ 252 per 365 days), plus slack.
-    const from = new Date(Date.parse(d) - Math.ceil(warm * 1.6 + 30) * 86_400_000).toISOString().slice(0, 10);
+    if (opts.date && d !== opts.date) throw new UserError({ message: `${opts.date} is not a trading date in the OHLCV (last trading date before it: ${d}); pass --date ${d}` });
+    // Enough history for the longest warm-up: its bars in calendar days on the data's calendar, +10% and a month of slack.
+    const from = new Date(Date.parse(d) - historyDays(warm, opts.calendar) * 86_400_000).toISOString().slice(0, 10);
     await con.run(`COPY (SELECT * FROM read_parquet(${src}) WHERE date BETWEEN DATE ${sqlString(from)} AND DATE ${sqlString(d)} ORDER BY symbol, date) TO ${sqlString(sliced)} (FORMAT parquet)`);
     await computeEquityFeatures(con, sliced, featFile, specs as never, { normalize, zscoreClip });
     const cols = names.map((n) => `"${n.replace(/"/g, '""')}"`).join(', ');
     const r = await queryRows<Record<string, number | string | null>>(con, `SELECT symbol, ${cols} FROM read_parquet(${sqlString(featFile)}) WHERE date = DATE ${sqlString(d)} ORDER BY symbol`);
     return { date: d, rows: r };
   });
-  if (!rows.length) throw new UserError(`no features for ${date}`);
+  if (!rows.length) throw new UserError({ message: `no features for ${date}` });
   const ort = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(opts.onnxPath, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
   const F = names.length;
@@ -117,7 +124,7 @@ async function sleeveScores(opts: { onnxPath: string; featureListPath: string; o
   try {
     const out = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', X, [rows.length, F]) });
     scores = out[session.outputNames[0]!]!.data as Float32Array;
-    if (scores.length < rows.length) throw new UserError(`${opts.label}: model output has ${scores.length} values for ${rows.length} rows`);
+    if (scores.length < rows.length) throw new UserError({ message: `${opts.label}: model output has ${scores.length} values for ${rows.length} rows` });
     if (scores.length !== rows.length) {
       // Classifier probabilities [N, C]: use P(last class) − P(first class), the contract's score.
       const C = scores.length / rows.length;
@@ -126,7 +133,7 @@ async function sleeveScores(opts: { onnxPath: string; featureListPath: string; o
     }
   } catch (err) {
     if (err instanceof UserError) throw err;
-    throw new UserError(`${opts.label}: ONNX model failed on a [${rows.length}, ${F}] input: ${(err as Error).message}`);
+    throw new UserError({ message: `${opts.label}: ONNX model failed on a [${rows.length}, ${F}] input: ${(err as Error).message}` });
   } finally {
     await session.release();
   }
@@ -160,14 +167,16 @@ export async function scoreDate(opts: {
   sleeves?: Array<{ sleeve: string; onnx: string; featureList: string }>;
   stackerPath?: string;
   ohlcvPath: string;
+  /** Trading calendar of the OHLCV (calendar/calendar.ts): sizes the warm-up history. */
+  calendar: string;
   date?: string;
   projectRoot: string;
   outDir: string;
   scheme: WeightScheme;
 }): Promise<ScoreResult> {
-  if (!(opts.scheme.quantile > 0 && opts.scheme.quantile <= 0.5)) throw new UserError(`quantile must be in (0, 0.5], got ${opts.scheme.quantile}`);
+  if (!(opts.scheme.quantile > 0 && opts.scheme.quantile <= 0.5)) throw new UserError({ message: `quantile must be in (0, 0.5], got ${opts.scheme.quantile}` });
   mkdirSync(opts.outDir, { recursive: true });
-  const base = { ohlcvPath: opts.ohlcvPath, date: opts.date, projectRoot: opts.projectRoot };
+  const base = { ohlcvPath: opts.ohlcvPath, calendar: opts.calendar, date: opts.date, projectRoot: opts.projectRoot };
   let date: string;
   let combined: Map<string, number>;
   let nUniverse: number;
@@ -175,11 +184,11 @@ export async function scoreDate(opts: {
   let cells = 0;
   const names = featureNames(JSON.parse(readFileSync(opts.featureListPath, 'utf8')) as unknown);
   if (opts.sleeves && opts.sleeves.length > 1) {
-    if (!opts.stackerPath) throw new UserError(`model ${opts.model} v${opts.version} has ${opts.sleeves.length} sleeves but no stacker.json`);
+    if (!opts.stackerPath) throw new UserError({ message: `model ${opts.model} v${opts.version} has ${opts.sleeves.length} sleeves but no stacker.json` });
     const stacker = JSON.parse(readFileSync(opts.stackerPath, 'utf8')) as { weights: Record<string, number> | number[]; intercept?: number; sleeves?: string[] };
     const wOf = (sl: string, i: number): number => {
       const w = Array.isArray(stacker.weights) ? stacker.weights[(stacker.sleeves ?? []).indexOf(sl) >= 0 ? (stacker.sleeves ?? []).indexOf(sl) : i] : stacker.weights[sl];
-      if (typeof w !== 'number') throw new UserError(`stacker.json has no weight for sleeve ${sl}`);
+      if (typeof w !== 'number') throw new UserError({ message: `stacker.json has no weight for sleeve ${sl}` });
       return w;
     };
     const per: Array<{ w: number; z: Map<string, number>; r: Awaited<ReturnType<typeof sleeveScores>> }> = [];

@@ -1,17 +1,20 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ArtifactStore } from '../artifacts/store.ts';
+import { gateVerdict, modelBundle, signalsOof } from '../contracts/index.ts';
 import type { Logger } from '../lib/log.ts';
 import { logger as rootLogger } from '../lib/log.ts';
-import { PROJECT_ROOT } from '../lib/paths.ts';
 import { reportDir, writeReport } from '../report/index.ts';
-import type { ReportStep } from '../report/model.ts';
-import { isRef } from '../report/model.ts';
+import type { Registration, ReportStep } from '../report/model.ts';
+import { provided, upstreamIds, type ViewStep } from '../report/provided.ts';
+import { candidateBundle, candidateLineage, candidateSummary, datasetDigests, promotionSettings, scoringOhlcv } from './candidate.ts';
+import { clip, codeVersion, safeKey, stepInputs, stepMetrics, stepParamsAndTags } from './logging.ts';
 import type { RunObserver, RunRecord, StepRecord } from './observer.ts';
 import { ModelRegistry, TAG } from './registry.ts';
-import type { DatasetInput, KeyValue, Metric, Tracker } from './types.ts';
+import type { DatasetInput, KeyValue, Tracker } from './types.ts';
 import { VALUE_LIMITS } from './types.ts';
+
+export { codeVersion } from './logging.ts';
 
 export interface TrackingObserverOptions {
   tracker: Tracker;
@@ -29,20 +32,24 @@ interface RunState {
   run: RunRecord;
   trackerRunId?: string;
   steps: Map<string, StepRecord>;
-  challenger?: { model: string; version: string };
+  /** Control (approval) steps this observer saw decided. */
+  controls: Set<string>;
+  challenger?: { model: string; version: string; registration: Registration };
 }
 
 /**
- * The RunObserver the runtimes call. It:
- * - creates one tracker run per TradeML run (experiment `trademl/<pipeline>`, tag `trademl.run_id`),
- *   logs run params, lineage inputs (plan digest, code version, git commit, every data artifact digest);
- * - per finished step: its `with` as params `<step>.<key>`, numeric outputs as metrics `<step>.<key>`,
- *   training curves (an output `curves` artifact) as metric histories with their step index,
- *   status/duration/cache tags;
- * - when a `gate.governance` step succeeds: registers the candidate model (the run's `fit.cpcv` outputs)
- *   as a new model version and sets alias `challenger` (a failed gate registers nothing);
+ * The RunObserver the hosts call. Everything it does follows what steps provide (contracts), never
+ * which kinds ran:
+ * - one tracker run per TradeML run (experiment `trademl/<pipeline>`, tag `trademl.run_id`) with the
+ *   run params and lineage inputs (plan digest, code version, git commit);
+ * - per finished step: its `with` as params, its scalar outputs and the scalar fields of its contract
+ *   values as metrics, their artifacts as lineage inputs, `rl.policy` training curves as histories
+ *   (tracking/logging.ts);
+ * - when a step providing `gate.verdict` passes: registers the run's candidate (its `model.bundle`
+ *   values upstream of that gate, blended by their `signals.oof` blend when several) as a new model
+ *   version and sets alias `challenger` (a failed gate registers nothing);
  * - records approval decisions on the run and on the candidate version (no alias changes);
- * - at the end writes report.json/report.html (stateHome()/reports/<run-id>/ and as tracker artifacts).
+ * - at the end writes report.json/report.html (`<home>/reports/<run-id>/` and as tracker artifacts).
  * Tracking failures are logged and swallowed: they never fail a run.
  */
 export class TrackingObserver implements RunObserver {
@@ -59,11 +66,10 @@ export class TrackingObserver implements RunObserver {
     return this.opts.experimentName?.(pipeline) ?? `trademl/${pipeline}`;
   }
 
-  private modelName(st: RunState): string {
+  private async modelName(st: RunState): Promise<string> {
     if (this.opts.modelName) return this.opts.modelName(st.run);
-    const promote = st.run.plan?.steps.find((s) => s.uses === 'promote');
-    const fromWith = (promote?.with as { model?: unknown } | undefined)?.model;
-    if (typeof fromWith === 'string' && fromWith && !fromWith.includes('${{')) return fromWith;
+    const fromPlan = (await promotionSettings(st.run.plan?.steps ?? [])).model;
+    if (fromPlan) return fromPlan;
     const p = st.run.params.model;
     return typeof p === 'string' && p ? p : st.run.pipeline;
   }
@@ -79,7 +85,7 @@ export class TrackingObserver implements RunObserver {
   private state(run: RunRecord): RunState {
     let st = this.runs.get(run.runId);
     if (!st) {
-      st = { run, steps: new Map() };
+      st = { run, steps: new Map(), controls: new Set() };
       this.runs.set(run.runId, st);
     } else st.run = { ...st.run, ...run };
     return st;
@@ -88,6 +94,15 @@ export class TrackingObserver implements RunObserver {
   private async trackerRun(st: RunState): Promise<string> {
     if (!st.trackerRunId) st.trackerRunId = await this.registry.trackerRunFor(st.run.runId, this.experiment(st.run.pipeline), { [TAG.pipeline]: st.run.pipeline, [TAG.planDigest]: st.run.planDigest });
     return st.trackerRunId;
+  }
+
+  /** The run's steps as views see them, in plan order when the plan is known. */
+  private viewSteps(st: RunState): ViewStep[] {
+    const order = new Map((st.run.plan?.steps ?? []).map((s, i) => [s.id, i]));
+    const needsOf = new Map((st.run.plan?.steps ?? []).map((s) => [s.id, s.needs]));
+    return [...st.steps.values()]
+      .map((s) => ({ ...s, needs: s.needs ?? needsOf.get(s.stepId), control: (s as ViewStep).control ?? (st.controls.has(s.stepId) || undefined) }))
+      .sort((a, b) => (order.get(a.stepId) ?? Infinity) - (order.get(b.stepId) ?? Infinity));
   }
 
   async runStarted(run: RunRecord): Promise<void> {
@@ -119,94 +134,52 @@ export class TrackingObserver implements RunObserver {
     await this.guard(`stepFinished ${step.stepId}`, async () => {
       const id = await this.trackerRun(st);
       const ts = step.endedAt ? Date.parse(step.endedAt) : Date.now();
-      const metrics: Metric[] = [];
-      for (const [k, v] of Object.entries(step.outputs ?? {})) {
-        if (typeof v === 'number' && Number.isFinite(v)) metrics.push({ key: `${safeKey(step.stepId)}.${safeKey(k)}`, value: v, timestamp: ts, step: 0 });
-        if (typeof v === 'boolean') metrics.push({ key: `${safeKey(step.stepId)}.${safeKey(k)}`, value: v ? 1 : 0, timestamp: ts, step: 0 });
-      }
-      if (step.durationMs !== undefined) metrics.push({ key: `${safeKey(step.stepId)}.duration_s`, value: step.durationMs / 1000, timestamp: ts, step: step.attempts ?? 1 });
-      metrics.push(...this.curveMetrics(step, ts));
-      const params: KeyValue[] = flatten(step.with).map(([k, v]) => ({ key: `${safeKey(step.stepId)}.${k}`, value: clip(v, VALUE_LIMITS.paramValue) }));
-      const tags: KeyValue[] = [
-        { key: `step.${safeKey(step.stepId)}.status`, value: step.status },
-        { key: `step.${safeKey(step.stepId)}.uses`, value: step.uses },
-        { key: `step.${safeKey(step.stepId)}.cache_hit`, value: String(step.cacheHit) },
-      ];
-      if (step.error) tags.push({ key: `step.${safeKey(step.stepId)}.error`, value: clip(`${step.error.type}: ${step.error.message}`, VALUE_LIMITS.tagValue) });
-      await this.opts.tracker.logBatch(id, { metrics, params: dedupeParams(params), tags });
-      const inputs: DatasetInput[] = [];
-      for (const [k, v] of Object.entries(step.outputs ?? {})) {
-        if (isRef(v)) inputs.push({ name: `${step.stepId}.${k}`, digest: v.digest, sourceType: 'artifact', source: v.uri, tags: { 'trademl.step': step.stepId, 'trademl.uses': step.uses } });
-      }
+      const { params, tags } = stepParamsAndTags(step);
+      await this.opts.tracker.logBatch(id, { metrics: stepMetrics(step, this.opts.store, ts), params, tags });
+      const inputs = stepInputs(step);
       if (inputs.length) await this.opts.tracker.logInputs(id, inputs);
-      if (step.uses === 'gate.governance' && step.status === 'succeeded' && step.outputs.passed !== false) await this.registerChallenger(st, step);
     });
+    const verdicts = provided([step], gateVerdict);
+    if (verdicts.length && verdicts.every((v) => v.value.passed)) await this.guard(`challenger after ${step.stepId}`, () => this.registerChallenger(st, step));
   }
 
-  /**
-   * Training curves a step publishes as an output `curves`: a JSON artifact holding
-   * `{ curves: { step: number[], <metric>: number[] } }` (e.g. rl.train) → metric histories
-   * `<step id>.<metric>` with their step index, so the tracker's UI plots them.
-   */
-  private curveMetrics(step: StepRecord, ts: number): Metric[] {
-    const ref = step.outputs?.curves;
-    if (!isRef(ref)) return [];
-    const doc = this.opts.store.readJson<{ curves?: Record<string, unknown> }>(ref);
-    const c = doc.curves ?? {};
-    const steps = Array.isArray(c.step) ? (c.step as unknown[]) : [];
-    const out: Metric[] = [];
-    for (const [name, values] of Object.entries(c)) {
-      if (name === 'step' || !Array.isArray(values)) continue;
-      values.forEach((v, i) => {
-        if (typeof v === 'number' && Number.isFinite(v)) out.push({ key: `${safeKey(step.stepId)}.${safeKey(name)}`, value: v, timestamp: ts, step: Number(steps[i] ?? i) });
-      });
-    }
-    return out;
-  }
-
-  /** Registers the run's fit.cpcv model as a version and points `challenger` at it. */
+  /** Registers the run's candidate (the model bundles upstream of `gate`) as a version and points `challenger` at it. */
   private async registerChallenger(st: RunState, gate: StepRecord): Promise<void> {
-    const onlySleeve = (st.run.plan?.steps.find((s) => s.uses === 'promote')?.with as { sleeve?: unknown } | undefined)?.sleeve;
-    const fits = [...st.steps.values()]
-      .filter((s) => s.uses === 'fit.cpcv' && s.status === 'succeeded' && (typeof onlySleeve !== 'string' || s.outputs.sleeve === onlySleeve))
-      .sort((a, b) => a.stepId.localeCompare(b.stepId));
-    if (!fits.length) {
-      this.log.warn({ run: st.run.runId }, 'gate passed but no fit.cpcv step output was seen; no challenger registered');
+    const steps = this.viewSteps(st);
+    const upstream = upstreamIds(steps, gate.stepId);
+    const before = steps.filter((s) => upstream.has(s.stepId) || !upstream.size);
+    const bundles = provided(before, modelBundle);
+    if (!bundles.length) {
+      this.log.warn({ run: st.run.runId, gate: gate.stepId }, 'gate passed but no step upstream provides model.bundle; no challenger registered');
       return;
     }
-    const fit = fits[0]!;
-    const stack = [...st.steps.values()].find((s) => s.uses === 'stack.oof' && s.status === 'succeeded');
-    const model = this.modelName(st);
-    const { candidateBundle } = await import('./candidate.ts');
+    const signals = provided(before, signalsOof);
+    const settings = await promotionSettings(st.run.plan?.steps ?? []);
+    const candidate = candidateBundle(this.opts.store, bundles, signals, { sleeve: settings.sleeve });
+    const model = await this.modelName(st);
     const workDir = path.join(this.opts.store.root, 'tmp', `candidate-${st.run.runId}`);
-    const bundle = candidateBundle(this.opts.store, fits, stack?.outputs, workDir);
     const v = await this.registry.registerCandidate({
       model,
       experiment: this.experiment(st.run.pipeline),
       trademlRunId: st.run.runId,
       pipeline: st.run.pipeline,
-      files: bundle.primary,
-      sleeves: bundle.sleeves,
-      stacker: bundle.stacker,
-      lineage: { ...this.lineage(st, gate), sleeves: bundle.sleeves.map((x) => x.sleeve) },
-      summary: summaryOf(fit.outputs),
+      files: candidate.primary,
+      sleeves: candidate.sleeves,
+      stacker: candidate.stacker,
+      lineage: { ...this.lineage(st, steps, gate), ...candidateLineage(candidate) },
+      summary: await candidateSummary(this.opts.store, candidate, signals),
       workDir,
     });
     await this.registry.setChallenger(model, v.version);
-    st.challenger = { model, version: v.version };
+    const blend = candidate.blend ? { step: candidate.blend.step, components: candidate.blend.components, weights: candidate.blend.weights } : undefined;
+    st.challenger = { model, version: v.version, registration: { model, version: v.version, aliases: ['challenger'], sleeves: candidate.sleeves.map((x) => x.sleeve), ...(blend ? { blend } : {}) } };
     this.log.info({ model, version: v.version, run: st.run.runId }, 'challenger registered');
   }
 
-  private lineage(st: RunState, gate?: StepRecord): Record<string, unknown> {
+  private lineage(st: RunState, steps: ViewStep[], gate: StepRecord): Record<string, unknown> {
     const code = codeVersion();
-    const datasets: Record<string, string> = {};
-    let ohlcv: string | undefined;
-    for (const s of st.steps.values()) {
-      for (const [k, v] of Object.entries(s.outputs ?? {})) {
-        if (isRef(v)) datasets[`${s.stepId}.${k}`] = v.digest;
-        if (isRef(v) && ((s.uses === 'qc.audit' && k === 'curated') || (!ohlcv && s.uses === 'ingest.ohlcv' && k === 'table'))) ohlcv = v.uri;
-      }
-    }
+    const ohlcv = scoringOhlcv(steps);
+    const [verdict] = provided([gate], gateVerdict);
     return {
       run_id: st.run.runId,
       pipeline: st.run.pipeline,
@@ -214,20 +187,22 @@ export class TrackingObserver implements RunObserver {
       params: st.run.params,
       code_version: code.version,
       git_commit: code.commit,
-      datasets,
-      ohlcv,
-      gate: gate ? { step: gate.stepId, passed: gate.outputs.passed, table: gate.outputs.table } : undefined,
+      datasets: datasetDigests(steps),
+      ohlcv: ohlcv?.uri,
+      ohlcv_calendar: ohlcv?.calendar,
+      gate: { step: gate.stepId, passed: verdict?.value.passed, table: verdict?.value.table },
     };
   }
 
   async approvalDecided(d: { runId: string; stepId: string; approved: boolean; by: string; at: string; comment: string }): Promise<void> {
     const st = this.runs.get(d.runId);
+    st?.controls.add(d.stepId);
     await this.guard(`approvalDecided ${d.stepId}`, async () => {
       // The candidate this run registered: known in memory, else (after a process restart) looked up by run tag.
-      let target = st?.challenger;
+      let target: { model: string; version: string } | undefined = st?.challenger;
       let trackerRunId: string | undefined;
       if (!target) {
-        const names = st ? [this.modelName(st)] : (await this.opts.tracker.listRegisteredModels()).map((m) => m.name);
+        const names = st ? [await this.modelName(st)] : (await this.opts.tracker.listRegisteredModels()).map((m) => m.name);
         for (const model of names) {
           const v = await this.registry.versionForRun(model, d.runId);
           if (v) {
@@ -255,6 +230,14 @@ export class TrackingObserver implements RunObserver {
     });
   }
 
+  /** The version this run registered, with its current aliases (looked up again: promote may have moved them). */
+  private async registration(st: RunState): Promise<Registration | undefined> {
+    const c = st.challenger;
+    if (!c) return undefined;
+    const v = await this.opts.tracker.getModelVersion(c.model, c.version);
+    return { ...c.registration, aliases: v?.aliases ?? c.registration.aliases };
+  }
+
   async runFinished(run: RunRecord, steps: StepRecord[]): Promise<void> {
     const st = this.state(run);
     for (const s of steps) st.steps.set(s.stepId, s);
@@ -262,20 +245,8 @@ export class TrackingObserver implements RunObserver {
       const id = await this.trackerRun(st);
       const status = run.status === 'succeeded' ? 'FINISHED' : run.status === 'cancelled' ? 'KILLED' : run.status === 'failed' ? 'FAILED' : 'RUNNING';
       const code = codeVersion();
-      const needsOf = new Map((run.plan?.steps ?? []).map((s) => [s.id, s.needs]));
-      const reportSteps: ReportStep[] = steps.map((s) => ({
-        stepId: s.stepId,
-        uses: s.uses,
-        status: s.status,
-        startedAt: s.startedAt,
-        endedAt: s.endedAt,
-        durationMs: s.durationMs,
-        cacheHit: s.cacheHit,
-        attempts: s.attempts,
-        needs: s.needs ?? needsOf.get(s.stepId),
-        outputs: s.outputs ?? {},
-        error: s.error,
-      }));
+      const reportSteps: ReportStep[] = this.viewSteps(st);
+      const registration = await this.registration(st);
       const dir = reportDir(run.runId, this.opts.home);
       const rep = await writeReport(
         {
@@ -287,13 +258,8 @@ export class TrackingObserver implements RunObserver {
           startedAt: run.startedAt,
           endedAt: run.endedAt,
           steps: reportSteps,
-          lineage: {
-            code_version: code.version,
-            git_commit: code.commit,
-            tracker: `${this.opts.tracker.kind} ${this.opts.tracker.location}`,
-            tracker_run: id,
-            ...(st.challenger ? { challenger: `${st.challenger.model} v${st.challenger.version}` } : {}),
-          },
+          lineage: { code_version: code.version, git_commit: code.commit, tracker: `${this.opts.tracker.kind} ${this.opts.tracker.location}`, tracker_run: id },
+          ...(registration ? { registration } : {}),
         },
         this.opts.store,
         dir,
@@ -307,60 +273,6 @@ export class TrackingObserver implements RunObserver {
     });
     if (run.status !== 'waiting_approval' && run.status !== 'running') this.runs.delete(run.runId);
   }
-}
-
-let cachedCode: { version: string; commit?: string; dirty: boolean } | undefined;
-/** The package version and, when the checkout is a git repo, its HEAD commit. */
-export function codeVersion(): { version: string; commit?: string; dirty: boolean } {
-  if (cachedCode) return cachedCode;
-  let commit: string | undefined;
-  let dirty = false;
-  try {
-    commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || undefined;
-    dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim().length > 0;
-  } catch {
-    /* not a git checkout */
-  }
-  let version = '0.0.0';
-  try {
-    version = (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    /* no package.json */
-  }
-  cachedCode = { version: `trademl@${version}`, commit, dirty };
-  return cachedCode;
-}
-
-function safeKey(k: string): string {
-  return k.replace(/[^\w.\- /]/g, '_').slice(0, 200);
-}
-
-function clip(s: string, n: number): string {
-  return s.length > n ? s.slice(0, n - 1) + '…' : s;
-}
-
-/** Flattens a `with` object to dotted keys (`bars`, `cpcv.n_groups`), scalars as strings, arrays as JSON. */
-function flatten(v: unknown, prefix = '', out: Array<[string, string]> = []): Array<[string, string]> {
-  if (v === undefined) return out;
-  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-    for (const [k, x] of Object.entries(v)) flatten(x, prefix ? `${prefix}.${safeKey(k)}` : safeKey(k), out);
-    return out;
-  }
-  if (prefix) out.push([prefix, typeof v === 'string' ? v : JSON.stringify(v)]);
-  return out;
-}
-
-function dedupeParams(list: KeyValue[]): KeyValue[] {
-  return [...new Map(list.map((p) => [p.key, p])).values()];
-}
-
-function summaryOf(outputs: Record<string, unknown>): Record<string, string | number | boolean> {
-  const out: Record<string, string | number | boolean> = {};
-  for (const k of ['sleeve', 'task', 'mean_ic', 'mean_rank_ic', 'icir', 'n_splits', 'n_paths']) {
-    const v = outputs[k];
-    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = v;
-  }
-  return out;
 }
 
 /**

@@ -13,12 +13,12 @@ export function register(program: Command): void {
     .option('--open', 'open report.html in the default browser (xdg-open / open)')
     .option('--json', 'print report.json')
     .action(async (runId: string, o: { open?: boolean; json?: boolean }, cmd: Command) => {
-      if (!/^[\w.\-]+$/.test(runId)) throw new UserError(`bad run id "${runId}"; list runs with \`trademl runs\``);
+      if (!/^[\w.\-]+$/.test(runId)) throw new UserError({ message: `bad run id "${runId}"; list runs with \`trademl runs\`` });
       const dir = reportDir(runId, homeOption(cmd));
       const html = `${dir}/report.html`;
       const json = `${dir}/report.json`;
       if (!existsSync(html)) {
-        throw new UserError(`no report for run ${runId} under ${dir}; reports are written when a run finishes or waits for approval (check \`trademl status ${runId}\`)`);
+        throw new UserError({ message: `no report for run ${runId} under ${dir}; reports are written when a run finishes or waits for approval (check \`trademl status ${runId}\`)` });
       }
       if (o.json) {
         process.stdout.write(readFileSync(json, 'utf8') + '\n');

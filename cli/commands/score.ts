@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ArtifactStore } from '../../artifacts/store.ts';
+import { CALENDAR_NAMES } from '../../calendar/calendar.ts';
 import { UserError } from '../../lib/errors.ts';
 import { PROJECT_ROOT } from '../../lib/paths.ts';
 import { scoreDate } from '../../tracking/score.ts';
@@ -14,29 +16,33 @@ export function register(program: Command): void {
     .requiredOption('--model <ref>', 'NAME@ALIAS (e.g. equities_xs@champion) or NAME/VERSION')
     .option('--date <YYYY-MM-DD>', 'trading date to score (default: the last date in the OHLCV)')
     .option('--ohlcv <parquet>', "canonical daily OHLCV Parquet (default: the curated OHLCV recorded in the model's lineage)")
+    .option('--calendar <name>', 'trading calendar of the OHLCV, e.g. nyse, 24x7 (default: the one recorded with the model)')
     .option('--out <dir>', 'output folder (default: <home>/scores/<model>/<date>)')
     .option('--quantile <q>', 'fraction of the universe held on each side', '0.1')
     .option('--gross <g>', 'gross exposure, fraction of capital', '1')
     .option('--long-only', 'long the top quantile only')
     .option('--json', 'machine-readable output')
-    .action(async (o: { model: string; date?: string; ohlcv?: string; out?: string; quantile: string; gross: string; longOnly?: boolean; json?: boolean }, cmd: Command) => {
-      if (o.date && !/^\d{4}-\d{2}-\d{2}$/.test(o.date)) throw new UserError(`--date ${o.date}: use YYYY-MM-DD`);
+    .action(async (o: { model: string; date?: string; ohlcv?: string; calendar?: string; out?: string; quantile: string; gross: string; longOnly?: boolean; json?: boolean }, cmd: Command) => {
+      if (o.date && !/^\d{4}-\d{2}-\d{2}$/.test(o.date)) throw new UserError({ message: `--date ${o.date}: use YYYY-MM-DD` });
       const quantile = Number(o.quantile);
       const gross = Number(o.gross);
-      if (!(quantile > 0 && quantile <= 0.5)) throw new UserError(`--quantile ${o.quantile}: use a number in (0, 0.5]`);
-      if (!(gross > 0)) throw new UserError(`--gross ${o.gross}: use a positive number`);
+      if (!(quantile > 0 && quantile <= 0.5)) throw new UserError({ message: `--quantile ${o.quantile}: use a number in (0, 0.5]` });
+      if (!(gross > 0)) throw new UserError({ message: `--gross ${o.gross}: use a positive number` });
       const home = homeOption(cmd);
       const res = await withRegistry(cmd, async (reg) => {
         const v = await reg.resolve(o.model);
         const work = path.join(home, 'scores', '.model', `${v.name}-v${v.version}`);
         const files = await reg.fetchFiles(v, work);
         let ohlcv = o.ohlcv ? path.resolve(o.ohlcv) : undefined;
-        if (!ohlcv && files.lineage) {
-          const lin = JSON.parse((await import('node:fs')).readFileSync(files.lineage, 'utf8')) as { ohlcv?: string };
+        const lin = files.lineage ? (JSON.parse(readFileSync(files.lineage, 'utf8')) as { ohlcv?: string; ohlcv_calendar?: string }) : {};
+        if (!ohlcv && lin.ohlcv) {
           const store = new ArtifactStore(path.join(home, 'artifacts'));
-          if (lin.ohlcv && store.has(lin.ohlcv)) ohlcv = store.path(lin.ohlcv);
+          if (store.has(lin.ohlcv)) ohlcv = store.path(lin.ohlcv);
         }
-        if (!ohlcv) throw new UserError(`model ${v.name} v${v.version} has no curated OHLCV in this state home; pass --ohlcv <canonical OHLCV parquet> (docs/contracts.md)`);
+        if (!ohlcv) throw new UserError({ message: `model ${v.name} v${v.version} has no curated OHLCV in this state home; pass --ohlcv <canonical OHLCV parquet> (docs/contracts.md)` });
+        const calendar = o.calendar ?? lin.ohlcv_calendar;
+        if (!calendar) throw new UserError({ message: `model ${v.name} v${v.version} records no calendar for its OHLCV; pass --calendar (e.g. nyse, 24x7; see calendar/calendar.ts)` });
+        if (!CALENDAR_NAMES.includes(calendar)) throw new UserError({ message: `--calendar ${calendar}: unknown calendar; known: ${CALENDAR_NAMES.join(', ')}` });
         return scoreDate({
           model: v.name,
           version: v.version,
@@ -45,6 +51,7 @@ export function register(program: Command): void {
           sleeves: files.sleeves,
           stackerPath: files.stacker,
           ohlcvPath: ohlcv,
+          calendar,
           date: o.date,
           projectRoot: PROJECT_ROOT,
           outDir: o.out ? path.resolve(o.out) : path.join(home, 'scores', v.name, o.date ?? 'latest'),
