@@ -29,7 +29,7 @@ sw=${TRADEML_SEAWEED_PORT_BASE:-0}
 sw_master=$((19333 + sw)) sw_volume=$((18380 + sw)) sw_filer=$((18888 + sw))
 bucket=${TRADEML_S3_BUCKET:-trademl}
 region=us-east-1
-timeout_s=${TRADEML_SERVERS_TIMEOUT_S:-120}
+timeout_s=${TRADEML_SERVERS_TIMEOUT_S:-300}
 
 for bin in temporal mlflow weed; do
   [ -x "$venv/bin/$bin" ] || { echo "servers/up: $venv/bin/$bin not found; run: bash scripts/servers/install.sh" >&2; exit 1; }
