@@ -55,7 +55,7 @@ async function drive(cmd: Command, json: boolean, fn: (rt: EmbeddedRuntime) => P
   process.exitCode = out.status === 'succeeded' || out.status === 'waiting_approval' ? 0 : out.status === 'interrupted' ? 130 : 1;
 }
 
-/** Registers validate, plan, run, runs, status, logs, retry, resume, approve, reject, schema. */
+/** Registers validate, plan, run, runs, status, logs, retry, resume, skip, abort, approve, reject, schema. */
 export function registerCoreCommands(program: Command): void {
   program
     .command('validate')
@@ -73,7 +73,7 @@ export function registerCoreCommands(program: Command): void {
       print(!!o.json, { file, valid: r.diagnostics.length === 0, diagnostics: r.diagnostics }, () =>
         r.diagnostics.length ? r.diagnostics.map(formatDiagnostic).join('\n') + `\n${r.diagnostics.length} problem(s)` : `${file}: valid (${Object.keys(r.spec!.pipelines).length} pipelines)`,
       );
-      process.exitCode = r.diagnostics.length ? 1 : 0;
+      process.exitCode = r.diagnostics.length ? 2 : 0; // bad input, as every usage error
     });
 
   program
@@ -141,7 +141,7 @@ export function registerCoreCommands(program: Command): void {
           const st = state.steps[s.id]!;
           lines.push(`${describeStep(s.id, st, width)}   [${s.uses}${s.needs.length ? ` ← ${s.needs.join(', ')}` : ''}]`);
           if (st.status === 'waiting_approval') {
-            const show = ((s.with as { show?: string[] }).show ?? []).length ? (s.with as { show: string[] }).show : s.needs;
+            const show = s.control?.show.length ? s.control.show : s.needs;
             for (const id of show) lines.push(...approvalTable(id, state.steps[id]?.outputs ?? state.steps[id]?.error));
             lines.push(`    decide: trademl approve ${run.run_id} ${s.id} --by NAME [--comment TEXT]  |  trademl reject …`);
           }
@@ -187,6 +187,28 @@ export function registerCoreCommands(program: Command): void {
     .option('--json', 'print the outcome as JSON')
     .action(async (runId: string, o: { autoApprove?: boolean; json?: boolean }, cmd: Command) => {
       await drive(cmd, !!o.json, (rt) => rt.resume(runId), { autoApprove: o.autoApprove ? cliUser() : undefined });
+    });
+
+  program
+    .command('skip')
+    .description('give up on a failed step and let its dependents run (continues the run in this process)')
+    .argument('<run-id>')
+    .argument('<step>')
+    .option('--by <name>', 'operator name (recorded)', cliUser())
+    .option('--json', 'print the outcome as JSON')
+    .action(async (runId: string, step: string, o: { by: string; json?: boolean }, cmd: Command) => {
+      await drive(cmd, !!o.json, (rt) => rt.skip(runId, step, o.by));
+    });
+
+  program
+    .command('abort')
+    .description('abort a run: running steps are cancelled, nothing else starts, the run ends cancelled')
+    .argument('<run-id>')
+    .option('--by <name>', 'operator name (recorded)', cliUser())
+    .option('--reason <text>', 'why (recorded)', '')
+    .option('--json', 'print the outcome as JSON')
+    .action(async (runId: string, o: { by: string; reason: string; json?: boolean }, cmd: Command) => {
+      await drive(cmd, !!o.json, (rt) => rt.abort(runId, o.by, o.reason));
     });
 
   for (const decision of ['approve', 'reject'] as const) {

@@ -113,14 +113,16 @@ export function register(program: import('commander').Command): void {
       .description(description)
       .argument('<workflow-id>')
       .option('--step <id>', name === 'abort' ? 'unused' : 'the failed step')
+      .option('--from <id>', name === 'retry' ? 're-run this step (even if it succeeded) and its dependents' : 'retry only')
       .option('--by <name>', 'operator name (recorded)', process.env.TRADEML_USER ?? process.env.USER ?? 'cli')
       .option('--reason <text>', 'why (recorded)')
       .option('--signal', 'send a Signal instead of an Update (no validation, no reply; what the UI sends)')
       .option('--json', 'machine-readable output')
-      .action(async (id: string, o: { step?: string; by: string; reason?: string; signal?: boolean; json?: boolean }) => {
+      .action(async (id: string, o: { step?: string; from?: string; by: string; reason?: string; signal?: boolean; json?: boolean }) => {
+        if (o.from && name !== 'retry') throw new UserError(`--from applies to retry only, not ${name}`);
         await withClient(async (client) => {
           const handle = client.workflow.getHandle(id);
-          const req = { stepId: o.step, by: o.by, reason: o.reason };
+          const req = o.from ? { stepId: o.from, from: true, by: o.by, reason: o.reason } : { stepId: o.step, by: o.by, reason: o.reason };
           if (o.signal) {
             await handle.signal(sig, req);
             out(!!o.json, { signalled: name, workflowId: id }, () => `sent signal ${name} to ${id}; check: trademl temporal status ${id}`);
