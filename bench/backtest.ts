@@ -2,7 +2,7 @@
  * Benchmark of the backtest: 7 CPCV paths × 1,259 days × 505 symbols of the real S&P 500 data.
  * Scores = 20-day momentum (+ a path-specific perturbation). Times, separately:
  *   engine   — portfolio construction, look-ahead check, daily engine with all costs and metrics (target ≤ 2 s);
- *   step     — the whole backtest.cpcv_paths step (Parquet in, Parquet/JSON out).
+ *   step     — the portfolio.build and backtest.cpcv_paths steps (Parquet in, Parquet/JSON out).
  * Wall times on a shared machine are inflated by other load; CPU times (process.cpuUsage) are reported too.
  * Prints one JSON object. Run: npx tsx bench/backtest.ts
  */
@@ -19,7 +19,10 @@ import { buildWeights } from '../portfolio/construct.ts';
 import { runPath, forwardIcCheck, assertNoLookAhead } from '../backtest/engine.ts';
 import { pathMetrics, firstActiveDay, aggregateMetrics } from '../backtest/metrics.ts';
 import { backtestCpcvPaths } from '../kinds/backtest/backtest_cpcv.ts';
-import type { StepKind } from '../kinds/types.ts';
+import { portfolioBuild } from '../kinds/backtest/portfolio_build.ts';
+import { NYSE_DAILY } from '../calendar/calendar.ts';
+import type { AnyStepKind } from '../kinds/types.ts';
+import { stackUpstream } from '../test/backtest/fixtures.ts';
 
 const PATHS = 7;
 const dir = tempDir('bench-bt-');
@@ -59,7 +62,7 @@ let tMetrics = 0;
 const per = [];
 for (let p = 0; p < PATHS; p++) {
   let a = performance.now();
-  const W = buildWeights(scores[p]!, panel, risk.ret, pcfg).weights;
+  const W = buildWeights(scores[p]!, panel, risk.ret, pcfg, NYSE_DAILY).weights;
   let b = performance.now();
   tBuild += b - a;
   a = b;
@@ -68,37 +71,34 @@ for (let p = 0; p < PATHS; p++) {
   b = performance.now();
   tIc += b - a;
   a = b;
-  const series = runPath(W, panel, risk, costs, 'close');
+  const series = runPath(W, panel, risk, costs, NYSE_DAILY, 'close');
   b = performance.now();
   tRun += b - a;
   a = b;
-  per.push(pathMetrics(series, firstActiveDay(series)));
+  per.push(pathMetrics(series, NYSE_DAILY, firstActiveDay(series)));
   tMetrics += performance.now() - a;
 }
 const engineMs = performance.now() - t1;
 const engineCpu = process.cpuUsage(cpu1);
 const agg = aggregateMetrics(per);
 
-// full step on a stack-style OOF Parquet (7 paths + no walk-forward) built in DuckDB
+// the steps on a stack-style OOF Parquet (7 paths, and path 0 from 2014 on as the walk-forward) built in DuckDB
 const oofFile = path.join(dir, 'oof.parquet');
-await withDuckDB((con) =>
-  con.run(`COPY (
-    WITH m AS (SELECT date, symbol, ln(close / lag(close, 20) OVER (PARTITION BY symbol ORDER BY date)) AS mom,
-                      ln(lead(close, 5) OVER (PARTITION BY symbol ORDER BY date) / close) AS ret FROM read_parquet(${sqlString(curatedFile)}))
-    SELECT p.range::INTEGER AS path, date, symbol, mom + 0.01 * sin(p.range * 7.3 + hash(symbol) % 97) AS score, ret
-    FROM m CROSS JOIN range(1, ${PATHS + 1}) p WHERE mom IS NOT NULL ORDER BY path, date, symbol) TO ${sqlString(oofFile)} (FORMAT parquet)`),
-);
-const oof = await store.putFile(oofFile, { name: 'oof.parquet', move: false });
-const ctx = makeTestContext({
-  store,
-  ancestors: {
-    audit: { uses: 'qc.audit', status: 'succeeded', outputs: { curated } },
-    stack: { uses: 'stack.oof', status: 'succeeded', outputs: { oof } },
-  },
+const wfFile = path.join(dir, 'oof_wf.parquet');
+await withDuckDB(async (con) => {
+  await con.run(`CREATE TABLE m AS SELECT date, symbol, ln(close / lag(close, 20) OVER (PARTITION BY symbol ORDER BY date)) AS mom,
+                      ln(lead(close, 5) OVER (PARTITION BY symbol ORDER BY date) / close) AS ret FROM read_parquet(${sqlString(curatedFile)})`);
+  await con.run(`COPY (SELECT p.range::INTEGER AS path, date, symbol, mom + 0.01 * sin(p.range * 7.3 + hash(symbol) % 97) AS score, ret
+    FROM m CROSS JOIN range(1, ${PATHS + 1}) p WHERE mom IS NOT NULL ORDER BY path, date, symbol) TO ${sqlString(oofFile)} (FORMAT parquet)`);
+  await con.run(`COPY (SELECT 0 AS path, date, symbol, mom AS score, ret FROM m WHERE mom IS NOT NULL AND date >= DATE '2014-02-10' ORDER BY date, symbol) TO ${sqlString(wfFile)} (FORMAT parquet)`);
 });
+const fx = { curated, oof: await store.putFile(oofFile, { name: 'oof.parquet', move: false }), oofWf: await store.putFile(wfFile, { name: 'oof_walk_forward.parquet', move: false }) };
+const pb = portfolioBuild as unknown as AnyStepKind;
+const bt = backtestCpcvPaths as unknown as AnyStepKind;
 const cpu2 = process.cpuUsage();
 const t2 = performance.now();
-const out = (await runKind(backtestCpcvPaths as unknown as StepKind, {}, ctx)) as Record<string, number>;
+const weights = await runKind(pb, {}, makeTestContext({ store, kind: pb, upstream: stackUpstream(fx) }));
+const out = (await runKind(bt, {}, makeTestContext({ store, kind: bt, upstream: { ...stackUpstream(fx), portfolio: { uses: 'portfolio.build', outputs: weights, needs: ['stack'] } } }))) as Record<string, number>;
 const stepMs = performance.now() - t2;
 const stepCpu = process.cpuUsage(cpu2);
 

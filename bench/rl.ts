@@ -9,7 +9,7 @@ import { kinds } from '../kinds/rl/index.ts';
 import type { StepOutputs } from '../kinds/types.ts';
 import { loadRlConfig } from '../rl/config.ts';
 import { PROJECT_ROOT } from '../lib/paths.ts';
-import { makeTestContext, runKind } from '../test/support/context.ts';
+import { makeTestContext, runKind, type TestUpstream } from '../test/support/context.ts';
 import { SP500_DIR } from '../test/support/sp500.ts';
 import { buildRlUpstream } from '../test/rl/fixture.ts';
 
@@ -24,13 +24,14 @@ const cfg = loadRlConfig(PROJECT_ROOT);
 const t0 = performance.now();
 const up = await buildRlUpstream(undefined, { symbols, from: '2013-02-08', to: '2018-02-07', paths, names });
 const upstreamS = (performance.now() - t0) / 1000;
-const ctx = makeTestContext({ store: up.store, ancestors: up.ancestors });
-const time = async (uses: string, w: unknown, extra: Record<string, StepOutputs> = {}) => {
+/** Runs `uses` downstream of the fixture chain, with the given rl.dataset (`ds`) and rl.train (`rl`) outputs upstream. */
+const time = async (uses: string, w: unknown, extra: { ds?: StepOutputs; rl?: StepOutputs } = {}) => {
   const t = performance.now();
   const c0 = process.cpuUsage();
-  const anc = { ...up.ancestors };
-  for (const [id, o] of Object.entries(extra)) anc[id] = { uses: id === 'ds' ? 'rl.dataset' : 'rl.train', status: 'succeeded', outputs: o };
-  const out = await runKind(kind(uses), w, { ...ctx, ancestors: anc });
+  const upstream: Record<string, TestUpstream> = { ...up.upstream };
+  if (extra.ds) upstream.ds = { uses: 'rl.dataset', outputs: extra.ds, needs: ['backtest'] };
+  if (extra.rl) upstream.rl = { uses: 'rl.train', outputs: extra.rl, needs: ['ds'] };
+  const out = await runKind(kind(uses), w, makeTestContext({ store: up.store, kind: kind(uses), upstream }));
   const c = process.cpuUsage(c0);
   return { out, s: (performance.now() - t) / 1000, cpu: (c.user + c.system) / 1e6 };
 };
@@ -49,8 +50,8 @@ const tr = (r: { out: StepOutputs; s: number; cpu: number }) => ({
 });
 const opeSummary = (r: { out: StepOutputs; s: number; cpu: number }) => ({
   cpu_s: +r.cpu.toFixed(2),
-  replay_per_day: (ctx.artifacts.readJson(r.out.report as never) as { replay: unknown }).replay,
-  ess_by_step: (ctx.artifacts.readJson(r.out.report as never) as { learned: { ess_by_step: number[] } }).learned.ess_by_step.map((x) => +x.toFixed(1)),
+  replay_per_day: (up.store.readJson(r.out.report as never) as { replay: unknown }).replay,
+  ess_by_step: (up.store.readJson(r.out.report as never) as { learned: { ess_by_step: number[] } }).learned.ess_by_step.map((x) => +x.toFixed(1)),
   baseline_estimates: r.out.baseline_estimates,
   seconds: +r.s.toFixed(2),
   accepted: r.out.accepted,

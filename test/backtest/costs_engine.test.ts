@@ -5,6 +5,7 @@ import { panelFromRows } from '../../backtest/panel.ts';
 import { baseBookRow, bookScratch, kellyLeverage, buildWeights } from '../../portfolio/construct.ts';
 import { portfolioConfigSchema } from '../../portfolio/config.ts';
 import { pathMetrics } from '../../backtest/metrics.ts';
+import { NYSE_DAILY, calendarFor } from '../../calendar/calendar.ts';
 
 const costs = costConfigSchema.parse({});
 
@@ -24,12 +25,14 @@ describe('cost model arithmetic', () => {
     // unknown ADV → missing_bps
     expect(impactCost(0.01, 0.02, NaN, cfg)).toBeCloseTo(0.01 * 50e-4, 15);
   });
-  it('borrow is tiered by ADV and charged per day (/252)', () => {
+  it('borrow is tiered by ADV and charged per bar of the calendar (annual / bars per year)', () => {
     expect(borrowAnnualBps(5e8, costs.borrow.tiers)).toBe(25);
     expect(borrowAnnualBps(5e7, costs.borrow.tiers)).toBe(75);
     expect(borrowAnnualBps(1e6, costs.borrow.tiers)).toBe(300);
-    expect(borrowCost(-0.1, 1e6, costs)).toBeCloseTo((0.1 * 0.03) / 252, 15);
-    expect(borrowCost(0.1, 1e6, costs)).toBe(0);
+    expect(borrowCost(-0.1, 1e6, costs, NYSE_DAILY)).toBeCloseTo((0.1 * 0.03) / NYSE_DAILY.barsPerYear, 15);
+    // 24×7 crypto accrues over 365 days: the same annual rate is a smaller daily charge
+    expect(borrowCost(-0.1, 1e6, costs, calendarFor('24x7'))).toBeCloseTo((0.1 * 0.03) / 365, 15);
+    expect(borrowCost(0.1, 1e6, costs, NYSE_DAILY)).toBe(0);
   });
 });
 
@@ -58,7 +61,7 @@ describe('engine timing and P&L (known answers)', () => {
   W[1] = -0.5;
 
   it('close execution earns the close-to-close return of the NEXT day only', () => {
-    const s = runPath(W, panel, risk, free, 'close');
+    const s = runPath(W, panel, risk, free, NYSE_DAILY, 'close');
     expect(s.gross[0]).toBe(0);
     expect(s.gross[1]).toBeCloseTo(0.5 * 0.1 + -0.5 * -0.1, 12); // +10% A, −10% B
     expect(s.gross[2]).toBe(0); // flat after the day-1 close
@@ -68,19 +71,19 @@ describe('engine timing and P&L (known answers)', () => {
   });
 
   it('next_open execution: traded at the open of t+1, earns open→close of t+1', () => {
-    const s = runPath(W, panel, risk, free, 'next_open');
+    const s = runPath(W, panel, risk, free, NYSE_DAILY, 'next_open');
     expect(s.turnover[0]).toBe(0);
     expect(s.turnover[1]).toBeCloseTo(1, 12);
     expect(s.gross[1]).toBeCloseTo(0.5 * (110 / 101 - 1) + -0.5 * (45 / 50 - 1), 12);
   });
 
   it('costs are charged on the execution day and net = gross − costs', () => {
-    const c = costConfigSchema.parse({ fee_bps: 1, half_spread_bps: 5, impact: { missing_bps: 20 }, borrow: { tiers: [{ min_adv_usd: 0, annual_bps: 252 }] } });
-    const s = runPath(W, panel, risk, c, 'close');
+    const c = costConfigSchema.parse({ fee_bps: 1, half_spread_bps: 5, impact: { missing_bps: 20 }, borrow: { tiers: [{ min_adv_usd: 0, annual_bps: 126 }] } });
+    const s = runPath(W, panel, risk, c, NYSE_DAILY, 'close');
     expect(s.fee[0]).toBeCloseTo(1e-4, 15);
     expect(s.spread[0]).toBeCloseTo(5e-4, 15);
     expect(s.impact[0]).toBeCloseTo(20e-4, 15); // no σ/ADV history yet → missing_bps
-    expect(s.borrow[1]).toBeCloseTo(0.5 * 0.0252 / 252, 15); // short B held overnight day 0→1
+    expect(s.borrow[1]).toBeCloseTo((0.5 * 0.0126) / NYSE_DAILY.barsPerYear, 15); // short B held overnight day 0→1
     for (let t = 0; t < panel.T; t++) expect(s.net[t]).toBeCloseTo(s.gross[t]! - s.fee[t]! - s.spread[t]! - s.impact[t]! - s.borrow[t]!, 15);
   });
 });
@@ -138,7 +141,7 @@ describe('portfolio construction', () => {
       scores[t * 2 + 1] = -1;
     }
     const c = portfolioConfigSchema.parse({ min_names: 2, per_name_cap: 1, max_leverage: 100, vol_target: { enabled: false }, kelly: { fraction: 0.5, window: 50, min_obs: 20 } });
-    const built = buildWeights(scores, panel, risk.ret, c);
+    const built = buildWeights(scores, panel, risk.ret, c, NYSE_DAILY);
     // base book +0.5 A / −0.5 B; its daily return over the last 50 days, by hand:
     const base: number[] = [];
     for (let t = T - 50; t < T; t++) base.push(0.5 * risk.ret[t * 2]! - 0.5 * risk.ret[t * 2 + 1]!);
@@ -146,11 +149,13 @@ describe('portfolio construction', () => {
     const v = base.reduce((x, y) => x + (y - mu) ** 2, 0) / 49;
     expect(built.leverage[T - 1]).toBeCloseTo(0.5 * (mu / v), 8);
     expect(built.weights[(T - 1) * 2]).toBeCloseTo(Math.min(1, 0.5 * built.leverage[T - 1]!), 10); // final per-name cap 1
-    // vol targeting alone: leverage = target / (σ·√252)
+    // vol targeting alone: leverage = target / (σ·√bars per year)
     const cv = portfolioConfigSchema.parse({ min_names: 2, per_name_cap: 1, max_leverage: 100, kelly: { enabled: false }, vol_target: { annual: 0.1, window: 50, min_obs: 20 } });
-    const bv = buildWeights(scores, panel, risk.ret, cv);
-    expect(bv.leverage[T - 1]).toBeCloseTo(0.1 / Math.sqrt(v * 252), 8);
-    const m = pathMetrics(runPath(bv.weights, panel, risk, costConfigSchema.parse({}), 'close'), 60);
+    const bv = buildWeights(scores, panel, risk.ret, cv, NYSE_DAILY);
+    expect(bv.leverage[T - 1]).toBeCloseTo(0.1 / Math.sqrt(v * NYSE_DAILY.barsPerYear), 8);
+    // on a 24×7 calendar the same daily σ is a larger annual vol: less leverage
+    expect(buildWeights(scores, panel, risk.ret, cv, calendarFor('24x7')).leverage[T - 1]).toBeCloseTo(0.1 / Math.sqrt(v * 365), 8);
+    const m = pathMetrics(runPath(bv.weights, panel, risk, costConfigSchema.parse({}), NYSE_DAILY, 'close'), NYSE_DAILY, 60);
     expect(m.ann_vol).toBeGreaterThan(0.07);
     expect(m.ann_vol).toBeLessThan(0.13);
   });

@@ -1,8 +1,43 @@
 import path from 'node:path';
 import { withDuckDB, sqlString } from '../../lib/duckdb.ts';
 import { ArtifactStore, type ArtifactRef } from '../../artifacts/store.ts';
+import { contractId, type Contract, type ContractValue } from '../../contracts/define.ts';
+import { ohlcvDaily, signalsOof, trialsLedger } from '../../contracts/index.ts';
+import { STEP_KINDS } from '../../kinds/registry.ts';
+import type { StepOutputs } from '../../kinds/types.ts';
+import type { TestUpstream } from '../support/context.ts';
 import { writeSp500Slice, TEST_SYMBOLS } from '../support/sp500.ts';
-import type { UpstreamStep } from '../../kinds/types.ts';
+
+/**
+ * Outputs of an upstream step of the registered kind `uses` that carry each value under every output
+ * key at which that kind provides the value's contract (so fixtures follow the kinds' declarations,
+ * whatever they name their keys), plus `extra` outputs. Throws when the kind provides none of them.
+ */
+export function providerOutputs(uses: string, values: [Contract, unknown][], extra: StepOutputs = {}): StepOutputs {
+  const kind = STEP_KINDS.get(uses);
+  const out: StepOutputs = { ...extra };
+  for (const [c, v] of values) {
+    const keys = Object.entries(kind?.provides ?? {}).filter(([, p]) => p.name === c.name).map(([k]) => k);
+    if (!keys.length) throw new Error(`fixture: step kind ${uses} does not provide ${contractId(c)}`);
+    for (const k of keys) out[k] = c.schema.parse(v);
+  }
+  return out;
+}
+
+/** The ohlcv.daily value of a curated test slice (NYSE sessions). */
+export function ohlcvValue(ref: ArtifactRef): ContractValue<typeof ohlcvDaily> {
+  return { ...ref, dataset: 'sp500_test_slice', calendar: 'nyse' };
+}
+
+/** A signals.oof value (NYSE calendar). `components` non-empty makes it a stack's signal. */
+export function signalValue(o: { sleeve: string; task?: 'regression' | 'classification'; oof: ArtifactRef; walkForward: ArtifactRef; components?: string[]; nPaths?: number }): ContractValue<typeof signalsOof> {
+  return { sleeve: o.sleeve, task: o.task ?? 'regression', calendar: 'nyse', n_paths: o.nPaths ?? 7, components: o.components ?? [], oof: o.oof, walk_forward: o.walkForward };
+}
+
+/** A qc.audit upstream step whose curated view is `curated`. */
+export function auditStep(curated: ArtifactRef): TestUpstream {
+  return { uses: 'qc.audit', outputs: providerOutputs('qc.audit', [[ohlcvDaily, ohlcvValue(curated)]], { status: 'GREEN' }) };
+}
 
 /**
  * Real-data fixture: curated OHLCV of the 30-symbol S&P test slice and a stack-style OOF where the
@@ -45,19 +80,23 @@ export async function buildStackFixture(store: ArtifactStore, dir: string, opts:
   };
 }
 
-/** Ancestors map with a qc.audit and a stack.oof upstream. */
-export function stackAncestors(f: { curated: ArtifactRef; oof: ArtifactRef; oofWf: ArtifactRef }): Record<string, UpstreamStep> {
+/**
+ * Upstream of a portfolio step: a qc.audit (the curated slice) and a stack.oof whose signal is the
+ * fixture's OOF (components `a`, `b`); the stack needs the audit and `stackNeeds`.
+ */
+export function stackUpstream(f: { curated: ArtifactRef; oof: ArtifactRef; oofWf: ArtifactRef }, stackNeeds: string[] = []): Record<string, TestUpstream> {
+  const signal = signalValue({ sleeve: 'stack', oof: f.oof, walkForward: f.oofWf, components: ['a', 'b'] });
   return {
-    audit: { uses: 'qc.audit', status: 'succeeded', outputs: { curated: f.curated, status: 'GREEN' } },
-    stack: { uses: 'stack.oof', status: 'succeeded', outputs: { oof: f.oof, oof_walk_forward: f.oofWf } },
+    audit: auditStep(f.curated),
+    stack: { uses: 'stack.oof', outputs: providerOutputs('stack.oof', [[signalsOof, signal]]), needs: ['audit', ...stackNeeds] },
   };
 }
 
 /**
- * A fit.cpcv-style trial ledger on real data: each trial is a momentum long/short with a different
- * lookback; its daily return stream = equal-weight long top third − short bottom third, next-day return.
+ * A trials.ledger on real data: each trial is a momentum long/short with a different lookback; its
+ * daily return stream = equal-weight long top third − short bottom third, next-day return.
  */
-export async function buildTrialLedger(store: ArtifactStore, dir: string, curated: ArtifactRef, lookbacks: number[], sleeve = 'mom'): Promise<{ ledger: ArtifactRef; returns: ArtifactRef }> {
+export async function buildTrialLedger(store: ArtifactStore, dir: string, curated: ArtifactRef, lookbacks: number[], sleeve = 'mom'): Promise<ContractValue<typeof trialsLedger>> {
   const file = path.join(dir, `trial_returns_${sleeve}.parquet`);
   await withDuckDB(async (con) => {
     await con.run(`CREATE TABLE px AS SELECT date, symbol, close, close / lag(close) OVER (PARTITION BY symbol ORDER BY date) - 1 AS r1 FROM read_parquet(${sqlString(store.path(curated))})`);
@@ -71,6 +110,6 @@ export async function buildTrialLedger(store: ArtifactStore, dir: string, curate
       FROM (SELECT *, ntile(3) OVER (PARTITION BY trial_id, date ORDER BY sig) AS q FROM sig WHERE sig IS NOT NULL AND fwd IS NOT NULL)
       GROUP BY trial_id, date ORDER BY trial_id, date) TO ${sqlString(file)} (FORMAT parquet)`);
   });
-  const ledger = await store.putJson({ n_trials: lookbacks.length, trials: lookbacks.map((lb) => ({ trial_id: `${sleeve}-lb${lb}`, params: { lookback: lb }, metrics: {} })) }, 'trial_ledger.json');
-  return { ledger, returns: await store.putFile(file, { name: 'trial_returns.parquet', move: false }) };
+  const ledger = await store.putJson({ sleeve, n_trials: lookbacks.length, trials: lookbacks.map((lb) => ({ trial_id: `${sleeve}-lb${lb}`, params: { lookback: lb }, metrics: {} })) }, 'trial_ledger.json');
+  return { sleeve, n_trials: lookbacks.length, ledger, returns: await store.putFile(file, { name: 'trial_returns.parquet', move: false }) };
 }

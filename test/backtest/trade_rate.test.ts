@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { portfolioConfigSchema } from '../../portfolio/config.ts';
 import { buildWeights } from '../../portfolio/construct.ts';
 import { panelFromRows } from '../../backtest/panel.ts';
+import { NYSE_DAILY } from '../../calendar/calendar.ts';
 
 /** Deterministic pseudo-random scores (LCG) for a known-answer check of the smoothing recursion. */
 function lcg(seed: number) {
@@ -26,9 +27,9 @@ describe('portfolio trade_rate (partial rebalancing toward the aim portfolio)', 
   const base = portfolioConfigSchema.parse({ kelly: { enabled: false }, vol_target: { enabled: false }, max_leverage: 1 });
 
   it('w_t = w_{t-1} + λ(target_t − w_{t-1}), caps hold, turnover falls, untradeable names close', () => {
-    const full = buildWeights(scores, panel, ret, { ...base, trade_rate: 1 }).weights;
+    const full = buildWeights(scores, panel, ret, { ...base, trade_rate: 1 }, NYSE_DAILY).weights;
     const lambda = 0.25;
-    const smooth = buildWeights(scores, panel, ret, { ...base, trade_rate: lambda }).weights;
+    const smooth = buildWeights(scores, panel, ret, { ...base, trade_rate: lambda }, NYSE_DAILY).weights;
     const i3 = panel.symbols.indexOf('S03');
     let turnFull = 0;
     let turnSmooth = 0;

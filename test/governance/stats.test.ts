@@ -6,6 +6,7 @@ import { calibration } from '../../governance/calibration.ts';
 import { compareChampion, type PathReturn } from '../../governance/champion.ts';
 import { makeBar, failedBars, formatGateTable } from '../../governance/gate.ts';
 import { mulberry32 as rng } from '../support/rng.ts';
+import { NYSE_DAILY } from '../../calendar/calendar.ts';
 
 function normals(n: number, seed: number): Float64Array {
   const u = rng(seed);
@@ -120,13 +121,13 @@ describe('champion comparison', () => {
     const z = normals(3000, 5);
     const champ = mk([1, 2, 3], (p, t) => 0.01 * z[p * 300 + t]!);
     const chal = mk([1, 2, 3, 4], (p, t) => 0.01 * z[p * 300 + t]! + 0.002);
-    const c = compareChampion(chal, champ);
+    const c = compareChampion(chal, champ, NYSE_DAILY);
     expect(c.n_paths).toBe(3);
     expect(c.n_days).toBe(900);
     expect(c.challenger_better).toBe(true);
     expect(c.win_rate).toBe(1);
     expect(c.mean_daily_diff).toBeCloseTo(0.002, 12);
-    expect(() => compareChampion(mk([9], () => 0.001), champ)).toThrow(/same paths/);
+    expect(() => compareChampion(mk([9], () => 0.001), champ, NYSE_DAILY)).toThrow(/same paths/);
   });
 });
 

@@ -1,16 +1,18 @@
 import path from 'node:path';
 import { ArtifactStore } from '../../artifacts/store.ts';
-import type { UpstreamStep } from '../../kinds/types.ts';
+import { backtestReturns, portfolioWeights, signalsOof } from '../../contracts/index.ts';
 import { sqlString, withDuckDB } from '../../lib/duckdb.ts';
 import { TEST_SYMBOLS, writeSp500Slice } from '../support/sp500.ts';
-import { tempDir } from '../support/context.ts';
+import { tempDir, type TestUpstream } from '../support/context.ts';
+import { auditStep, providerOutputs } from '../backtest/fixtures.ts';
 
 /** Cost rates the fixture's backtest charges (so the RL cost calibration has a known answer). */
 export const FIXTURE_COSTS = { fee: 0.00005, spread: 0.0002, impact: 0.001, borrow: 0.0002 };
 
 /**
- * Upstream artifacts of the RL steps built from a real S&P slice (default 30 symbols, 2015-01..2017-06),
- * standing in for qc.audit / stack.oof / portfolio.build / backtest.cpcv_paths until those land:
+ * Upstream steps of the RL kinds built from a real S&P slice (default 30 symbols, 2015-01..2017-06),
+ * a qc.audit → stack.oof → portfolio.build → backtest.cpcv_paths chain whose outputs are hand-made
+ * artifacts in the contract shapes (so the costs and weights have known answers):
  * - oof: 3 "CPCV paths" of a 20-day momentum score plus a small path-specific perturbation;
  * - weights: per path and date, +0.5/names on the `names` highest scores, −0.5/names on the lowest (gross 1.0);
  * - returns: daily P&L of the previous date's weights, costs at FIXTURE_COSTS per unit turnover
@@ -19,7 +21,7 @@ export const FIXTURE_COSTS = { fee: 0.00005, spread: 0.0002, impact: 0.001, borr
 export async function buildRlUpstream(
   store?: ArtifactStore,
   opts: { symbols?: string[]; from?: string; to?: string; paths?: number; names?: number } = {},
-): Promise<{ store: ArtifactStore; ancestors: Record<string, UpstreamStep> }> {
+): Promise<{ store: ArtifactStore; upstream: Record<string, TestUpstream> }> {
   const dir = tempDir('trademl-rl-fixture-');
   const st = store ?? new ArtifactStore(path.join(dir, 'artifacts'));
   const ohlcv = await writeSp500Slice(path.join(dir, 'ohlcv.parquet'), opts.symbols ?? TEST_SYMBOLS, { from: opts.from ?? '2015-01-01', to: opts.to ?? '2017-06-30' });
@@ -63,14 +65,18 @@ export async function buildRlUpstream(
       FROM day ORDER BY path, date) TO ${sqlString(returns)} (FORMAT parquet)`);
   });
   const put = (f: string) => st.putFile(f, { move: false });
-  const ok = (uses: string, outputs: Record<string, unknown>): UpstreamStep => ({ uses, status: 'succeeded', outputs });
+  const oofRef = await put(oof);
+  const source = { step: 'stack', sleeve: 'stack' };
+  const signal = { sleeve: 'stack', task: 'regression', calendar: 'nyse', n_paths: nPaths, components: ['a', 'b'], oof: oofRef, walk_forward: oofRef };
+  const w = { ...(await put(weights)), calendar: 'nyse', paths: Array.from({ length: nPaths }, (_, i) => i + 1), source };
+  const bt = { calendar: 'nyse', execution: 'close', source, returns: await put(returns), metrics: await st.putJson({ per_path: [] }, 'backtest_metrics.json'), sleeve_returns: null };
   return {
     store: st,
-    ancestors: {
-      audit: ok('qc.audit', { curated: await put(ohlcv), status: 'GREEN' }),
-      stack: ok('stack.oof', { oof: await put(oof) }),
-      portfolio: ok('portfolio.build', { weights: await put(weights) }),
-      backtest: ok('backtest.cpcv_paths', { returns: await put(returns) }),
+    upstream: {
+      audit: auditStep(await put(ohlcv)),
+      stack: { uses: 'stack.oof', outputs: providerOutputs('stack.oof', [[signalsOof, signal]]), needs: ['audit'] },
+      portfolio: { uses: 'portfolio.build', outputs: providerOutputs('portfolio.build', [[portfolioWeights, w]]), needs: ['stack'] },
+      backtest: { uses: 'backtest.cpcv_paths', outputs: providerOutputs('backtest.cpcv_paths', [[backtestReturns, bt]]), needs: ['portfolio'] },
     },
   };
 }

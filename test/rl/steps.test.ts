@@ -1,9 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ArtifactRef } from '../../artifacts/store.ts';
-import type { StepContext, StepOutputs, UpstreamStep } from '../../kinds/types.ts';
+import type { StepOutputs } from '../../kinds/types.ts';
 import { kinds } from '../../kinds/rl/index.ts';
 import { kinds as backtestKinds } from '../../kinds/backtest/index.ts';
 import type { DatasetMeta } from '../../kinds/rl/dataset.ts';
+import { NYSE_DAILY } from '../../calendar/calendar.ts';
+import { rlDataset, rlPolicy, sizingPolicy } from '../../contracts/index.ts';
 import type { PolicyArtifact } from '../../kinds/rl/train.ts';
 import { queryRows, sqlString, withDuckDB } from '../../lib/duckdb.ts';
 import { loadBooks } from '../../rl/book.ts';
@@ -14,28 +16,43 @@ import { argmax, mlpForward } from '../../rl/networks.ts';
 import { applyPolicyOnnx } from '../../rl/apply.ts';
 import { scoreOnnx } from '../../models/onnx/mlp.ts';
 import { PROJECT_ROOT } from '../../lib/paths.ts';
-import { makeTestContext, runKind } from '../support/context.ts';
+import { makeTestContext, runKind, type TestUpstream } from '../support/context.ts';
 import { buildRlUpstream, FIXTURE_COSTS } from './fixture.ts';
 
 const kind = (uses: string) => kinds.find((k) => k.uses === uses)!;
+type Refs = Record<string, ArtifactRef>;
 // small network and few steps: the point here is the plumbing on real data, not policy quality
 const overrides = { train: { hidden: [32, 32], steps: 300, batch_size: 128, log_every: 50 }, ope: { bootstrap: 100 } };
 
 describe('rl.dataset / rl.train / rl.ope on a real S&P slice', () => {
   let up: Awaited<ReturnType<typeof buildRlUpstream>>;
-  let ctx: StepContext;
   let dsOut: StepOutputs;
   let trOut: StepOutputs;
-  const ancestorsWith = (extra: Record<string, UpstreamStep>) => ({ ...up.ancestors, ...extra });
+  /** rl.ope with margin −1 (the learned policy accepted) and +1 (the baseline kept). */
+  let laxOut: StepOutputs;
+  let strictOut: StepOutputs;
+  /** The context of `uses` downstream of the fixture chain, rl.dataset (`ds`) and rl.train (`rl`) as far as they ran. */
+  const ctxFor = (uses: string, o: Parameters<typeof makeTestContext>[0] = {}) => {
+    const upstream: Record<string, TestUpstream> = { ...up.upstream };
+    if (uses !== 'rl.dataset') upstream.ds = { uses: 'rl.dataset', outputs: dsOut, needs: ['backtest'] };
+    if (uses === 'rl.ope') upstream.rl = { uses: 'rl.train', outputs: trOut, needs: ['ds'] };
+    return makeTestContext({ store: up.store, kind: kind(uses), upstream, ...o });
+  };
+  const ref = (o: StepOutputs, key: string, field: string) => (o[key] as Refs)[field]!;
+  const upRef = (step: string, key: string, field?: string) => {
+    const v = up.upstream[step]!.outputs[key] as ArtifactRef & Refs;
+    return field ? v[field]! : v;
+  };
 
   beforeAll(async () => {
     up = await buildRlUpstream();
-    ctx = makeTestContext({ store: up.store, ancestors: up.ancestors });
-    dsOut = await runKind(kind('rl.dataset'), { overrides }, ctx);
+    dsOut = await runKind(kind('rl.dataset'), { overrides }, ctxFor('rl.dataset'));
   });
 
   it('rl.dataset: time split with embargo, recorded propensities, calibrated costs', async () => {
-    const meta = up.store.readJson<DatasetMeta>(dsOut.dataset_meta as ArtifactRef);
+    expect(rlDataset.schema.parse(dsOut.dataset)).toMatchObject({ calendar: 'nyse' });
+    const meta = up.store.readJson<DatasetMeta>(ref(dsOut, 'dataset', 'meta'));
+    expect(meta.sources.returns).not.toBeNull(); // the books' sources, for OPE's replay
     expect(dsOut.n_paths).toBe(3);
     expect(dsOut.cost_source).toBe('backtest');
     expect(dsOut.n_train as number).toBeGreaterThan(800);
@@ -47,7 +64,7 @@ describe('rl.dataset / rl.train / rl.ope on a real S&P slice', () => {
       expect(diag.costs[p]!.impact).toBeCloseTo(FIXTURE_COSTS.impact, 9);
       expect(diag.costs[p]!.borrow).toBeCloseTo(FIXTURE_COSTS.borrow, 9);
     }
-    const ds = await readDatasetParquet(up.store.path(dsOut.dataset as ArtifactRef), meta);
+    const ds = await readDatasetParquet(up.store.path(ref(dsOut, 'dataset', 'dataset')), meta);
     expect(ds.n).toBe((dsOut.n_train as number) + (dsOut.n_eval as number));
     const sumP = meta.behaviour_probs.reduce((a, b) => a + b, 0);
     expect(sumP).toBeCloseTo(1, 12);
@@ -58,7 +75,7 @@ describe('rl.dataset / rl.train / rl.ope on a real S&P slice', () => {
     }
     // embargo: 5 trading dates strictly between the periods
     const between = await withDuckDB((con) =>
-      queryRows<{ n: number }>(con, `SELECT count(DISTINCT date)::INTEGER AS n FROM read_parquet(${sqlString(up.store.path(up.ancestors.audit!.outputs.curated as ArtifactRef))})
+      queryRows<{ n: number }>(con, `SELECT count(DISTINCT date)::INTEGER AS n FROM read_parquet(${sqlString(up.store.path(upRef('audit', 'curated')))})
         WHERE date > DATE '${meta.split.train_end}' AND date < DATE '${meta.split.eval_start}'`),
     );
     expect(between[0]!.n).toBe(5);
@@ -69,11 +86,8 @@ describe('rl.dataset / rl.train / rl.ope on a real S&P slice', () => {
 
   it('MarketEnv reward = m·gross − costs − penalties, with gross from weights × next-day returns', async () => {
     const cfg = loadRlConfig(PROJECT_ROOT);
-    const src = {
-      weights: up.store.path(up.ancestors.portfolio!.outputs.weights as ArtifactRef),
-      ohlcv: up.store.path(up.ancestors.audit!.outputs.curated as ArtifactRef),
-    };
-    const { books } = await loadBooks(src, { ...cfg.env, costs: { ...cfg.env.costs, source: 'config' } }, { maxPaths: 1 });
+    const src = { weights: up.store.path(upRef('portfolio', 'weights')), ohlcv: up.store.path(upRef('audit', 'curated')) };
+    const { books } = await loadBooks(src, { ...cfg.env, costs: { ...cfg.env.costs, source: 'config' } }, { maxPaths: 1, calendar: NYSE_DAILY });
     const b = books[0]!;
     const t = 300;
     const date = b.dates[t]!;
@@ -96,7 +110,7 @@ describe('rl.dataset / rl.train / rl.ope on a real S&P slice', () => {
     expect(half.gross).toBeCloseTo(0.5 * full.gross, 14);
     expect(half.traded).toBe(b.turn[(t * A + k1) * A + k05]);
     expect(half.cost).toBeCloseTo(
-      (cfg.env.costs.linear_bps / 1e4) * half.traded + cfg.env.costs.impact_coef * half.traded ** 1.5 + (cfg.env.costs.borrow_bps_per_year / 1e4 / 252) * 0.5 * b.shortExp[t]!,
+      (cfg.env.costs.linear_bps / 1e4) * half.traded + cfg.env.costs.impact_coef * half.traded ** 1.5 + NYSE_DAILY.perBar(cfg.env.costs.borrow_bps_per_year / 1e4) * 0.5 * b.shortExp[t]!,
       14,
     );
     expect(half.reward).toBeCloseTo(half.gross - half.cost, 14);
@@ -114,94 +128,93 @@ describe('rl.dataset / rl.train / rl.ope on a real S&P slice', () => {
   });
 
   it('rl.dataset is deterministic (same bytes for the same inputs and seed)', async () => {
-    const again = await runKind(kind('rl.dataset'), { overrides }, makeTestContext({ store: up.store, ancestors: up.ancestors }));
-    expect((again.dataset as ArtifactRef).digest).toBe((dsOut.dataset as ArtifactRef).digest);
+    const again = await runKind(kind('rl.dataset'), { overrides }, ctxFor('rl.dataset'));
+    expect(ref(again, 'dataset', 'dataset').digest).toBe(ref(dsOut, 'dataset', 'dataset').digest);
   });
 
   it('rl.train (IQL in a worker): curves, summary metrics, ONNX policy agreeing with the JSON policy', async () => {
     const progress: number[] = [];
-    const tctx = makeTestContext({ store: up.store, ancestors: ancestorsWith({ ds: { uses: 'rl.dataset', status: 'succeeded', outputs: dsOut } }), progress: (p) => p.fraction !== undefined && progress.push(p.fraction) });
+    const tctx = ctxFor('rl.train', { progress: (p) => p.fraction !== undefined && progress.push(p.fraction) });
     trOut = await runKind(kind('rl.train'), { overrides, algo: 'iql' }, tctx);
+    expect(rlPolicy.schema.parse(trOut.policy)).toMatchObject({ algo: 'iql' });
     expect(trOut.algo).toBe('iql');
     expect(trOut.steps).toBe(300);
     expect(progress.length).toBeGreaterThan(5);
     expect(progress.at(-1)).toBe(1);
-    const curves = up.store.readJson<{ curves: { step: number[]; loss: number[] } }>(trOut.curves as ArtifactRef);
+    const curves = up.store.readJson<{ curves: { step: number[]; loss: number[] } }>(ref(trOut, 'policy', 'curves'));
     expect(curves.curves.step).toEqual([50, 100, 150, 200, 250, 300]);
     expect(curves.curves.loss.every(Number.isFinite)).toBe(true);
     const shares = Object.values(trOut.action_share_train as Record<string, number>);
     expect(shares.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
-    const pol = up.store.readJson<PolicyArtifact>(trOut.policy as ArtifactRef);
-    const meta = up.store.readJson<DatasetMeta>(dsOut.dataset_meta as ArtifactRef);
-    const ds = await readDatasetParquet(up.store.path(dsOut.dataset as ArtifactRef), meta);
+    const pol = up.store.readJson<PolicyArtifact>(ref(trOut, 'policy', 'policy'));
+    const meta = up.store.readJson<DatasetMeta>(ref(dsOut, 'dataset', 'meta'));
+    const ds = await readDatasetParquet(up.store.path(ref(dsOut, 'dataset', 'dataset')), meta);
     const n = 200;
     const states = Float32Array.from(ds.state.subarray(0, n * ds.featureNames.length));
-    const ort = await scoreOnnx(new Uint8Array(await import('node:fs').then((fs) => fs.readFileSync(up.store.path(trOut.policy_onnx as ArtifactRef)))), states, n, ds.featureNames.length);
+    const ort = await scoreOnnx(new Uint8Array(await import('node:fs').then((fs) => fs.readFileSync(up.store.path(ref(trOut, 'policy', 'onnx'))))), states, n, ds.featureNames.length);
     const js = mlpForward(pol.network, states, n);
     let maxDiff = 0;
     for (let i = 0; i < js.length; i++) maxDiff = Math.max(maxDiff, Math.abs(js[i]! - ort[i]!));
     expect(maxDiff).toBeLessThan(1e-4);
   });
 
-  it('rl.ope: FQE/IS/WIS/DR with CIs, the gate follows DR lcb vs baseline + margin, ONNX only when accepted', async () => {
-    const octx = (margin?: number) =>
-      makeTestContext({ store: up.store, ancestors: ancestorsWith({ ds: { uses: 'rl.dataset', status: 'succeeded', outputs: dsOut }, rl: { uses: 'rl.train', status: 'succeeded', outputs: trOut } }) });
+  it('rl.ope: FQE/IS/WIS/DR with CIs, the decision follows DR lcb vs baseline + margin, ONNX only when accepted', async () => {
+    const octx = () => ctxFor('rl.ope');
     const out = await runKind(kind('rl.ope'), { overrides }, octx());
+    const sizing = sizingPolicy.schema.parse(out.sizing);
     const dr = out.dr as { estimate: number; lcb: number; ucb: number };
     expect(out.estimator).toBe('doubly_robust');
     expect(dr.lcb).toBeLessThanOrEqual(dr.estimate);
     expect(dr.ucb).toBeGreaterThanOrEqual(dr.estimate);
     expect(out.accepted).toBe(dr.lcb >= (out.baseline_value as number) + (out.margin as number));
     expect(out.policy).toBe(out.accepted ? 'learned' : 'baseline');
-    expect(out.policy_onnx !== undefined).toBe(out.accepted);
+    expect(sizing).toMatchObject({ accepted: out.accepted, policy: out.policy, decision: out.decision });
+    expect(sizing.onnx !== null).toBe(out.accepted);
     for (const k of ['fqe', 'is', 'wis', 'dr'] as const) {
       const iv = (out.estimates as Record<string, { estimate: number; lcb: number; ucb: number }>)[k]!;
       expect(Number.isFinite(iv.estimate) && iv.lcb <= iv.ucb, k).toBe(true);
     }
     // the baseline is deterministic m = 1 while the behaviour puts ~30% on it: its IS/DR estimates
     // must agree with a direct replay within their intervals' order of magnitude
-    const report = up.store.readJson<{ replay: { learned: number; baseline: number }; baseline: { dr: { lcb: number; ucb: number } } }>(out.report as ArtifactRef);
+    const report = up.store.readJson<{ replay: { learned: number; baseline: number }; baseline: { dr: { lcb: number; ucb: number } }; env: unknown }>(sizing.report);
+    expect(report.env).toEqual(loadRlConfig(PROJECT_ROOT).env); // the environment the policy is applied in
     expect(Number.isFinite(report.replay.baseline)).toBe(true);
     const bw = report.baseline.dr.ucb - report.baseline.dr.lcb;
     expect(Math.abs(report.replay.baseline - (out.baseline_value as number))).toBeLessThan(2 * bw);
     expect(out.decision).toMatch(out.accepted ? /^accepted/ : /^rejected, keeping the baseline/);
 
-    const strict = await runKind(kind('rl.ope'), { overrides, margin: 1 }, octx());
-    expect(strict.accepted).toBe(false);
-    expect(strict.policy_onnx).toBeUndefined();
-    const lax = await runKind(kind('rl.ope'), { overrides, margin: -1 }, octx());
-    expect(lax.accepted).toBe(true);
-    expect((lax.policy_onnx as ArtifactRef).digest).toBe((trOut.policy_onnx as ArtifactRef).digest);
+    strictOut = await runKind(kind('rl.ope'), { overrides, margin: 1 }, octx());
+    expect(strictOut.accepted).toBe(false);
+    expect((strictOut.sizing as Refs).onnx).toBeNull();
+    laxOut = await runKind(kind('rl.ope'), { overrides, margin: -1 }, octx());
+    expect(laxOut.accepted).toBe(true);
+    expect(ref(laxOut, 'sizing', 'onnx').digest).toBe(ref(trOut, 'policy', 'onnx').digest);
   });
 
-  it('rl.train builds the dataset itself without an rl.dataset ancestor, on the calling thread', async () => {
-    const out = await runKind(kind('rl.train'), { overrides, algo: 'bc', steps: 20, worker: false }, makeTestContext({ store: up.store, ancestors: up.ancestors }));
-    expect((out.dataset as ArtifactRef).digest).toBe((dsOut.dataset as ArtifactRef).digest);
-    expect(out.steps).toBe(20);
+  it('rl.train trains on the calling thread too, deterministically for a seed', async () => {
+    const a = await runKind(kind('rl.train'), { overrides, algo: 'bc', steps: 20, worker: false }, ctxFor('rl.train'));
+    const b = await runKind(kind('rl.train'), { overrides, algo: 'bc', steps: 20, worker: false }, ctxFor('rl.train'));
+    expect(a.steps).toBe(20);
+    expect(ref(a, 'policy', 'policy').digest).toBe(ref(b, 'policy', 'policy').digest);
   });
 
   it('rl.train stops when the run is cancelled', async () => {
     const ac = new AbortController();
-    const tctx = makeTestContext({
-      store: up.store,
-      ancestors: ancestorsWith({ ds: { uses: 'rl.dataset', status: 'succeeded', outputs: dsOut } }),
-      signal: ac.signal,
-      progress: (p) => (p.current ?? 0) >= 10 && ac.abort(),
-    });
+    const tctx = ctxFor('rl.train', { signal: ac.signal, progress: (p) => (p.current ?? 0) >= 10 && ac.abort() });
     await expect(runKind(kind('rl.train'), { overrides, algo: 'cql', steps: 100000 }, tctx)).rejects.toThrow(/aborted/);
   });
 
   it('applyPolicyOnnx (what portfolio.build calls) reproduces the policy along a path', async () => {
     const cfg = loadRlConfig(PROJECT_ROOT);
     const src = {
-      weights: up.store.path(up.ancestors.portfolio!.outputs.weights as ArtifactRef),
-      ohlcv: up.store.path(up.ancestors.audit!.outputs.curated as ArtifactRef),
-      oof: up.store.path(up.ancestors.stack!.outputs.oof as ArtifactRef),
-      returns: up.store.path(up.ancestors.backtest!.outputs.returns as ArtifactRef),
+      weights: up.store.path(upRef('portfolio', 'weights')),
+      ohlcv: up.store.path(upRef('audit', 'curated')),
+      oof: up.store.path(upRef('stack', 'oof', 'oof')),
+      returns: up.store.path(upRef('backtest', 'returns', 'returns')),
     };
-    const { books } = await loadBooks(src, cfg.env, { maxPaths: 1 });
-    const pol = up.store.readJson<PolicyArtifact>(trOut.policy as ArtifactRef);
-    const applied = await applyPolicyOnnx(books, up.store.path(trOut.policy_onnx as ArtifactRef), cfg.env, 21);
+    const { books } = await loadBooks(src, cfg.env, { maxPaths: 1, calendar: NYSE_DAILY });
+    const pol = up.store.readJson<PolicyArtifact>(ref(trOut, 'policy', 'policy'));
+    const applied = await applyPolicyOnnx(books, up.store.path(ref(trOut, 'policy', 'onnx')), cfg.env, 21);
     const b = books[0]!;
     const env = new MarketEnv(b, cfg.env);
     const A = cfg.env.actions.length;
@@ -219,22 +232,28 @@ describe('rl.dataset / rl.train / rl.ope on a real S&P slice', () => {
     expect(applied[0]!.multiplier.length).toBe(b.dates.length);
   });
 
-  it('portfolio.build with rl_policy scales each date\'s target book by the policy\'s multiplier', async () => {
+  it('portfolio.build with a learned sizing policy upstream scales each date\'s target book by its multiplier', async () => {
     const pb = backtestKinds.find((k) => k.uses === 'portfolio.build')!;
-    const pctx = makeTestContext({ store: up.store, ancestors: { audit: up.ancestors.audit!, stack: up.ancestors.stack! } });
-    const base = await runKind(pb, {}, pctx);
-    const scaled = await runKind(pb, { rl_policy: trOut.policy_onnx }, pctx);
+    const book = { audit: up.upstream.audit!, stack: up.upstream.stack! };
+    const sized = (opeOut: StepOutputs) => makeTestContext({ store: up.store, kind: pb, upstream: { ...book, ope: { uses: 'rl.ope', outputs: opeOut, needs: ['stack'] } } });
+    const base = await runKind(pb, {}, makeTestContext({ store: up.store, kind: pb, upstream: book }));
+    const kept = await runKind(pb, {}, sized(strictOut));
+    expect(kept.sizing).toBe('baseline');
+    expect((kept.weights as ArtifactRef).digest).toBe((base.weights as ArtifactRef).digest); // the baseline kept: weights untouched
+    const scaled = await runKind(pb, {}, sized(laxOut));
+    expect(scaled.sizing).toBe('learned');
     expect(Object.keys(scaled.rl_multiplier_mean as object).length).toBe(base.n_paths);
     // the multipliers the policy picks on books built from the base weights (as portfolio.build does)
     const cfg = loadRlConfig(PROJECT_ROOT);
-    const src = { weights: up.store.path(base.weights as ArtifactRef), ohlcv: up.store.path(up.ancestors.audit!.outputs.curated as ArtifactRef), oof: up.store.path(up.ancestors.stack!.outputs.oof as ArtifactRef) };
-    const { books } = await loadBooks(src, cfg.env, { maxPaths: base.n_paths as number });
-    const applied = await applyPolicyOnnx(books, up.store.path(trOut.policy_onnx as ArtifactRef), cfg.env);
+    const baseW = base.weights as ArtifactRef;
+    const src = { weights: up.store.path(baseW), ohlcv: up.store.path(upRef('audit', 'curated')), oof: up.store.path(upRef('stack', 'oof', 'oof')) };
+    const { books } = await loadBooks(src, cfg.env, { maxPaths: base.n_paths as number, calendar: NYSE_DAILY });
+    const applied = await applyPolicyOnnx(books, up.store.path(ref(trOut, 'policy', 'onnx')), cfg.env);
     const m = new Map(applied.flatMap((a) => a.dates.map((d, k) => [`${a.path}|${d}`, a.multiplier[k]!] as const)));
     const rows = await withDuckDB((con) =>
       queryRows<{ path: number; date: string; b: number; s: number }>(con, `
         SELECT b.path, strftime(b.date, '%Y-%m-%d') AS date, b.weight AS b, s.weight AS s
-        FROM read_parquet(${sqlString(up.store.path(base.weights as ArtifactRef))}) b
+        FROM read_parquet(${sqlString(up.store.path(baseW))}) b
         JOIN read_parquet(${sqlString(up.store.path(scaled.weights as ArtifactRef))}) s USING (path, date, symbol)`),
     );
     expect(rows.length).toBeGreaterThan(1000);
@@ -248,8 +267,8 @@ describe('rl.dataset / rl.train / rl.ope on a real S&P slice', () => {
   });
 
   it('fails clearly without upstream inputs or with a bad config field', async () => {
-    await expect(runKind(kind('rl.dataset'), {}, makeTestContext())).rejects.toThrow(/portfolio\.build → weights/);
-    await expect(runKind(kind('rl.dataset'), { overrides: { train: { algo: 'ppo' } } }, ctx)).rejects.toThrow(/configs\/rl\.yml: train\.algo/);
-    await expect(runKind(kind('rl.ope'), {}, makeTestContext())).rejects.toThrow(/needs an rl\.train step/);
+    expect(() => makeTestContext({ kind: kind('rl.dataset'), upstream: {} })).toThrow(/portfolio\.weights@1 for its input "weights"/);
+    await expect(runKind(kind('rl.dataset'), { overrides: { train: { algo: 'ppo' } } }, ctxFor('rl.dataset'))).rejects.toMatchObject({ name: 'ConfigError', message: expect.stringMatching(/configs\/rl\.yml: train\.algo: .*\(with\.overrides\)/) });
+    expect(() => makeTestContext({ kind: kind('rl.ope'), upstream: { ds: { uses: 'rl.dataset', outputs: dsOut } } })).toThrow(/rl\.policy@1 for its input "policy"/);
   });
 });
