@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelRegistry, ALIAS } from '../../../tracking/registry.ts';
 import { TrackerError, type Metric, type Tracker } from '../../../tracking/types.ts';
+import { linearOnnx } from './fixtures.ts';
 import { tempDir } from './tmp.ts';
 
 /**
@@ -172,7 +173,8 @@ export function trackerContract(label: string, setup: () => Promise<{ tracker: T
       const model = `contract_promo_${sfx}`;
       const files = path.join(dir, 'files');
       mkdirSync(files, { recursive: true });
-      writeFileSync(path.join(files, 'model.onnx'), Buffer.from('not-really-onnx'));
+      const onnxBytes = linearOnnx([0.5, -1]);
+      writeFileSync(path.join(files, 'model.onnx'), onnxBytes);
       writeFileSync(path.join(files, 'features.json'), JSON.stringify({ feature_names: ['mom_5', 'vol_20'] }));
       const register = (runId: string) =>
         reg.registerCandidate({
@@ -188,6 +190,8 @@ export function trackerContract(label: string, setup: () => Promise<{ tracker: T
       const approve = { approved: true, by: 'alice', at: '2024-01-02T03:04:05Z', comment: 'ok' };
       const v1 = await register(`run1-${sfx}`);
       expect((await register(`run1-${sfx}`)).version).toBe(v1.version); // idempotent per run
+      // The MLflow model format is written beside model.onnx at registration.
+      expect((await tracker.listArtifacts(v1.runId, 'model')).map((f) => f.path).sort()).toEqual(['model/MLmodel', 'model/feature_list.json', 'model/lineage.json', 'model/manifest.json', 'model/model.onnx', 'model/python_env.yaml', 'model/requirements.txt']);
       await reg.setChallenger(model, v1.version);
       expect((await reg.show(model)).challenger?.version).toBe(v1.version);
       const p1 = await reg.promote(model, v1.version, approve);
@@ -218,7 +222,7 @@ export function trackerContract(label: string, setup: () => Promise<{ tracker: T
       await expect(reg.resolve(`${model}@nosuch`)).rejects.toThrow(/no alias "nosuch"/);
 
       const fetched = await reg.fetchFiles(await reg.resolve(`${model}@champion`), path.join(dir, 'fetched'));
-      expect(readFileSync(fetched.onnx, 'utf8')).toBe('not-really-onnx');
+      expect(readFileSync(fetched.onnx).equals(Buffer.from(onnxBytes))).toBe(true);
       expect(JSON.parse(readFileSync(fetched.lineage!, 'utf8'))).toEqual({ plan_digest: 'sha256:' + '0'.repeat(64) });
       expect(fetched.trainingConfig).toBeUndefined();
     });
