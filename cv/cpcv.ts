@@ -12,8 +12,9 @@
  *   [first date, last date] of any test group. Overlap is tested on dates, for every symbol alike:
  *   a label that spans a test period leaks market-wide information (index moves, sector shocks)
  *   even when the test rows are other symbols', so purging is cross-sectional, not per symbol.
- * - Embargo: a training sample is also dropped when its date falls within `embargoDays` trading
- *   days after the last date of a test group (serial correlation of features/labels, ch. 7.4).
+ * - Embargo: a training sample is also dropped when its date falls within `embargoBars` bars of
+ *   the panel's calendar after the last bar of a test group (serial correlation of features/labels,
+ *   ch. 7.4). Bars are the panel's sorted unique dates, so the embargo counts real sessions.
  * - Paths: every group is a test group in C(N−1, k−1) splits; path p (1..φ) takes, for group g, the
  *   p-th of those splits (in split order). φ = C(N, k)·k/N = C(N−1, k−1) paths, each covering every
  *   sample exactly once (ch. 12.4).
@@ -145,11 +146,12 @@ export interface SplitMasks {
 }
 
 /**
- * Training and test masks of `split` with purging and embargo (AFML ch. 7.4).
- * `uniqueDates` are the sorted unique day numbers (dateIdx indexes them); `groups` from {@link dateGroups}.
+ * Training and test masks of `split` with purging and embargo (AFML ch. 7.4); `embargoBars` bars
+ * (indices into `uniqueDates`) after each test group are embargoed. `uniqueDates` are the sorted
+ * unique day numbers (dateIdx indexes them); `groups` from {@link dateGroups}.
  * Throws RangeError when a sample's t1 precedes its date.
  */
-export function splitMasks(times: SampleTimes, uniqueDates: Int32Array, groups: DateGroup[], split: Split, embargoDays: number): SplitMasks {
+export function splitMasks(times: SampleTimes, uniqueDates: Int32Array, groups: DateGroup[], split: Split, embargoBars: number): SplitMasks {
   const n = times.dateIdx.length;
   const groupOfDate = new Int32Array(uniqueDates.length);
   for (const g of groups) for (let i = g.firstIdx; i <= g.lastIdx; i++) groupOfDate[i] = g.group;
@@ -160,7 +162,7 @@ export function splitMasks(times: SampleTimes, uniqueDates: Int32Array, groups: 
   // Test spans as day numbers, and the embargoed date-index windows after each test group.
   const spans = split.testGroups.map((g) => {
     const grp = groups[g - 1]!;
-    return { start: uniqueDates[grp.firstIdx]!, end: uniqueDates[grp.lastIdx]!, embFrom: grp.lastIdx + 1, embTo: grp.lastIdx + Math.max(0, embargoDays) };
+    return { start: uniqueDates[grp.firstIdx]!, end: uniqueDates[grp.lastIdx]!, embFrom: grp.lastIdx + 1, embTo: grp.lastIdx + Math.max(0, embargoBars) };
   });
   const train = new Uint8Array(n);
   const test = new Uint8Array(n);

@@ -8,7 +8,10 @@
  * the features (shifted label, future prices, a t1 that overlaps the test span) — the classic
  * failure CPCV's purging cannot catch because it lives inside the features themselves.
  */
+import { dailyIc, summarizeIc } from './metrics.ts';
+import type { Panel } from './panel.ts';
 
+/** Thresholds of the check (configs/training/*.yml `leakage`). */
 export interface LeakageThresholds {
   /** Flag when |mean OOF rank IC| (averaged over paths) exceeds this. */
   max_abs_mean_rank_ic: number;
@@ -16,6 +19,7 @@ export interface LeakageThresholds {
   max_abs_feature_rank_ic: number;
 }
 
+/** What the check found. */
 export interface LeakageReport {
   suspicious: boolean;
   reasons: string[];
@@ -42,4 +46,21 @@ export function checkLeakage(oofMeanRankIc: number, featureRankIc: Record<string
     }
   }
   return { suspicious: reasons.length > 0, reasons, features };
+}
+
+const yieldToEventLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/**
+ * Each feature's mean daily rank IC (Spearman across symbols per date, averaged over dates) with
+ * the panel's label, by feature name. Yields to the event loop between features (heartbeats).
+ */
+export async function featureRankIcs(panel: Pick<Panel, 'n' | 'nFeatures' | 'featureNames' | 'X' | 'blocks' | 'label'>): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  const col = new Float32Array(panel.n);
+  for (let j = 0; j < panel.nFeatures; j++) {
+    await yieldToEventLoop();
+    for (let i = 0; i < panel.n; i++) col[i] = panel.X[i * panel.nFeatures + j]!;
+    out[panel.featureNames[j]!] = summarizeIc(new Float64Array(0), dailyIc(panel.blocks, col, panel.label).rankIc).rank_ic;
+  }
+  return out;
 }

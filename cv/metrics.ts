@@ -181,8 +181,12 @@ export function longShortReturns(blocks: Int32Array, pred: ArrayLike<number>, re
   return out;
 }
 
-/** Annualised Sharpe ratio (√252 · mean/stdev) of a daily return series, NaNs skipped. */
-export function annualizedSharpe(daily: ArrayLike<number>): number {
-  const s = meanStd(daily);
-  return s.std > 0 ? (s.mean / s.std) * Math.sqrt(252) : NaN;
+/**
+ * Annualised Sharpe ratio √(bars per year) · mean/stdev of a per-bar return series (NaNs skipped;
+ * NaN when the stdev is 0 or undefined). The bars per year come from the series' calendar
+ * (calendar/calendar.ts `calendarFor(name).sqrtBarsPerYear`).
+ */
+export function annualizedSharpe(perBar: ArrayLike<number>, calendar: { readonly sqrtBarsPerYear: number }): number {
+  const s = meanStd(perBar);
+  return s.std > 0 ? (s.mean / s.std) * calendar.sqrtBarsPerYear : NaN;
 }

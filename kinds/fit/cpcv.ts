@@ -1,83 +1,46 @@
 import { z } from 'zod';
-import { artifactRefSchema, defineStepKind } from '../types.ts';
+import { defineStepKind } from '../types.ts';
+import { fitConsumes, fitOutputsSchema, fitProvides, sleeveField } from './schema.ts';
 
 const paramValue = z.union([z.string(), z.number(), z.boolean()]);
 
 /** `with:` of fit.cpcv. Config fields (configs/training/*.yml) can be overridden per step. */
-export const fitWithSchema = z
-  .object({
-    /** Sleeve name: distinguishes several fit.cpcv steps feeding one stack.oof (e.g. horizon, tb). */
-    sleeve: z.string().regex(/^[a-z][a-z0-9_]*$/, 'lower-case letters, digits and _').default('main'),
-    /** Training config, relative to the project root. */
-    config: z.string().default('configs/training/equities_xs.yml'),
-    engine: z.literal('xgboost').default('xgboost'),
-    /** Which label kind to train on when several label steps are upstream. */
-    labels: z.enum(['labels.horizon', 'labels.triple_barrier']).optional(),
-    n_groups: z.number().int().min(3).max(30).optional(),
-    n_test_groups: z.number().int().min(1).optional(),
-    embargo_days: z.number().int().min(0).optional(),
-    /** XGBoost parameter overrides (e.g. { tree_method: gpu_hist } on a GPU worker). */
-    params: z.record(z.string(), paramValue).optional(),
-    /** Replaces the config's HPO grid. */
-    grid: z.record(z.string(), z.array(paramValue).min(1)).optional(),
-    num_boost_round: z.number().int().min(1).optional(),
-    date_stride: z.number().int().min(1).optional(),
-    leakage_action: z.enum(['fail', 'warn']).optional(),
-  })
-  .strict();
+export const fitWithSchema = z.strictObject({
+  sleeve: sleeveField,
+  config: z.string().default('configs/training/equities_xs.yml').describe('training config, relative to the project root'),
+  engine: z.enum(['xgboost', 'lightgbm']).default('xgboost').describe('learner: the section of the config under engines: it trains with'),
+  n_groups: z.number().int().min(3).max(30).optional().describe("overrides the config's cv.n_groups (N)"),
+  n_test_groups: z.number().int().min(1).optional().describe("overrides the config's cv.n_test_groups (k)"),
+  embargo_bars: z.number().int().min(0).optional().describe("overrides the config's cv.embargo_bars"),
+  params: z.record(z.string(), paramValue).optional().describe("overrides of the engine's params (e.g. { tree_method: gpu_hist } on a GPU worker)"),
+  grid: z.record(z.string(), z.array(paramValue).min(1)).optional().describe("replaces the engine's HPO grid"),
+  num_boost_round: z.number().int().min(1).optional().describe("overrides the engine's num_boost_round"),
+  date_stride: z.number().int().min(1).optional().describe("overrides the config's sampling.date_stride"),
+  leakage_action: z.enum(['fail', 'warn']).optional().describe("overrides the config's leakage.action"),
+});
 
 export type FitWith = z.output<typeof fitWithSchema>;
 
-const num = z.number().nullable();
-
-export const fitOutputsSchema = z.object({
-  oof: artifactRefSchema,
-  oof_walk_forward: artifactRefSchema,
-  trial_ledger: artifactRefSchema,
-  trial_returns: artifactRefSchema,
-  model: artifactRefSchema,
-  model_xgb: artifactRefSchema,
-  feature_list: artifactRefSchema,
-  training_config: artifactRefSchema,
-  training_config_digest: z.string(),
-  metrics: artifactRefSchema,
-  sleeve: z.string(),
-  task: z.enum(['regression', 'classification']),
-  labels_kind: z.string(),
-  n_rows: z.number().int(),
-  n_features: z.number().int(),
-  feature_names: z.array(z.string()),
-  n_splits: z.number().int(),
-  n_paths: z.number().int(),
-  n_trials: z.number().int(),
-  selected_trial: z.string(),
-  mean_ic: num,
-  mean_rank_ic: num,
-  icir: num,
-  sharpe: num,
-  walk_forward_rank_ic: num,
-  insample_rank_ic: num,
-  onnx_parity_max_abs_diff: z.number(),
-  leakage_suspect: z.boolean(),
-});
-
-export type FitOutputs = z.input<typeof fitOutputsSchema>;
-
 /**
- * fit.cpcv — XGBoost under Combinatorial Purged Cross-Validation (AFML ch. 7, 12) with a small HPO
- * grid recorded in a trial ledger, walk-forward reference, final refit and ONNX export.
- * Inputs (by kind): features.equities, labels.horizon | labels.triple_barrier. Artifacts: docs/contracts.md.
+ * fit.cpcv — a learner (XGBoost by default, LightGBM with `engine: lightgbm`) under Combinatorial
+ * Purged Cross-Validation (AFML ch. 7, 12) through the protocol in cv/: every trial of the config's
+ * grid (or sample) recorded in the trial ledger, OOF signals on φ paths plus the walk-forward path 0,
+ * final refit, ONNX export with parity, leakage check. Artifacts: docs/contracts.md.
  */
 export const fitCpcv = defineStepKind({
   uses: 'fit.cpcv',
-  version: '1',
-  description: 'XGBoost under purged/embargoed CPCV: OOF predictions on φ paths, walk-forward reference, trial ledger, ONNX model',
+  version: '2',
+  description: 'A learner (xgboost | lightgbm) under purged/embargoed CPCV: OOF signals on φ paths, walk-forward reference, trial ledger, ONNX model bundle',
   with: fitWithSchema,
+  consumes: fitConsumes,
+  provides: fitProvides,
   outputs: fitOutputsSchema,
   defaultQueue: 'cpu',
   configFiles: (w) => [w.config],
   async run(ctx, w) {
-    const { runCpcvFit } = await import('./cpcv_run.ts');
-    return runCpcvFit(ctx, w);
+    const { runFit } = await import('./run_fit.ts');
+    const { CPCV_ENGINES } = await import('./engines.ts');
+    const { engine, ...args } = w;
+    return runFit(ctx, args, CPCV_ENGINES[engine]);
   },
 });

@@ -1,53 +1,57 @@
 import { z } from 'zod';
+import { signalsOof } from '../../contracts/index.ts';
 import { artifactRefSchema, defineStepKind } from '../types.ts';
 
 /** `with:` of stack.oof. */
-export const stackWithSchema = z
-  .object({
-    /** Ridge penalty λ (features are per-date z-scores, target per-date demeaned ret). */
-    lambda: z.number().min(0).default(1),
-    /** Sleeves needed to fit the blender; with fewer, the fallback weights are used. */
-    min_sleeves: z.number().int().min(1).default(2),
-    /** Fallback blend weights by sleeve name (missing sleeves are dropped, the rest renormalised); default equal. */
-    fallback_weights: z.record(z.string(), z.number()).optional(),
-    /** CPCV layout; defaults to the sleeves' own (read from their training_config). */
-    n_groups: z.number().int().min(3).max(30).optional(),
-    n_test_groups: z.number().int().min(1).optional(),
-    embargo_days: z.number().int().min(0).optional(),
-  })
-  .strict();
+export const stackWithSchema = z.strictObject({
+  sleeve: z.string().regex(/^[a-z][a-z0-9_]*$/, 'lower-case letters, digits and _').default('stack').describe('name of the stacked signal'),
+  lambda: z.number().min(0).default(1).describe('ridge penalty λ (features: per-date z-scores of the sleeves, target: per-date demeaned ret)'),
+  min_sleeves: z.number().int().min(1).default(2).describe('sleeves needed to fit the blender; with fewer, the fallback weights blend what exists'),
+  fallback_weights: z.record(z.string(), z.number()).optional().describe('fallback blend weights by sleeve name (missing sleeves dropped, the rest renormalised); default equal'),
+  n_groups: z.number().int().min(3).max(30).optional().describe("CPCV groups N; default: the target sleeve's (its largest test_group)"),
+  n_test_groups: z.number().int().min(1).optional().describe("CPCV test groups k; default: the target sleeve's (from its splits and paths)"),
+  embargo_bars: z.number().int().min(0).default(10).describe('embargo in bars after each test group (signals.oof does not carry the sleeves\' embargo; 10 = the training configs\')'),
+});
 
 export type StackWith = z.output<typeof stackWithSchema>;
 
+/** Inputs of stack.oof: every upstream OOF signal. */
+export const stackConsumes = { signals: { contract: signalsOof, many: true, description: 'the sleeves to blend (sleeve names unique)' } };
+
+const num = (d: string) => z.number().nullable().describe(d);
+
 export const stackOutputsSchema = z.object({
-  oof: artifactRefSchema,
-  oof_walk_forward: artifactRefSchema,
-  stacker: artifactRefSchema,
-  metrics: artifactRefSchema,
-  sleeves: z.array(z.string()),
-  n_sleeves: z.number().int(),
-  fallback: z.boolean(),
-  n_paths: z.number().int(),
-  n_splits: z.number().int(),
-  mean_ic: z.number().nullable(),
-  mean_rank_ic: z.number().nullable(),
-  icir: z.number().nullable(),
-  walk_forward_rank_ic: z.number().nullable(),
+  oof: signalsOof.schema,
+  stacker: artifactRefSchema.describe('stacker JSON: production blend weights by sleeve, intercept, fallback, CV layout'),
+  metrics: artifactRefSchema.describe('stack metrics JSON: per path, per split, walk-forward, per sleeve'),
+  sleeves: z.array(z.string()).describe('sleeves blended, in blend order (step-id order)'),
+  n_sleeves: z.number().int().describe('number of sleeves blended'),
+  fallback: z.boolean().describe('the fallback weights were used (fewer than min_sleeves sleeves)'),
+  n_paths: z.number().int().describe('CPCV paths φ'),
+  n_splits: z.number().int().describe('CPCV splits'),
+  mean_ic: num('mean daily IC (vs ret) over the paths'),
+  mean_rank_ic: num('mean daily rank IC (vs ret) over the paths'),
+  icir: num('mean ICIR over the paths'),
+  walk_forward_rank_ic: num('mean daily rank IC of the walk-forward path 0'),
 });
 
 export type StackOutputs = z.input<typeof stackOutputsSchema>;
 
 /**
- * stack.oof — ridge meta-blender over the OOF predictions of the upstream fit.cpcv sleeves, fitted
- * under the same CPCV splits (so the stacked OOF is itself out-of-fold), with a walk-forward
- * reference and a configured fallback blend when sleeves are missing. Use `when: always` in the
- * pipeline if the stack should still run (on the fallback) when a sleeve failed.
+ * stack.oof — ridge meta-blender over every upstream signals.oof (the sleeves), fitted under the
+ * same CPCV splits so the stacked OOF is itself out-of-fold, with a walk-forward reference and a
+ * configured fallback blend when sleeves are missing (use `when: always` to stack what succeeded).
+ * Provides signals.oof (components = the sleeves); no model bundle: the blend works on per-date
+ * z-scores of the sleeves' scores, not on feature rows, so it has no ONNX form — scoring blends the
+ * sleeves' models with the weights of `stacker`.
  */
 export const stackOof = defineStepKind({
   uses: 'stack.oof',
-  version: '1',
-  description: 'Ridge stacker over fit.cpcv sleeves under the same CPCV splits (OOF scores per path, stacker.json)',
+  version: '2',
+  description: 'Ridge stacker over OOF signals under the same CPCV splits (stacked OOF signal per path, stacker.json)',
   with: stackWithSchema,
+  consumes: stackConsumes,
+  provides: { oof: signalsOof },
   outputs: stackOutputsSchema,
   defaultQueue: 'cpu',
   async run(ctx, w) {

@@ -1,0 +1,57 @@
+/**
+ * From panel rows to a learner's TrainingSet (models/learner.ts): the row-major feature matrix,
+ * the target, time-decay sample weights and, for ranking objectives, one query group per date.
+ */
+import type { TrainingSet } from '../models/learner.ts';
+import type { Panel } from './panel.ts';
+
+/** The features of `rows` (in the given order) as a row-major `rows.length × nFeatures` matrix. */
+export function featureRows(panel: Pick<Panel, 'X' | 'nFeatures'>, rows: ArrayLike<number>): Float32Array {
+  const F = panel.nFeatures;
+  const x = new Float32Array(rows.length * F);
+  for (let k = 0; k < rows.length; k++) x.set(panel.X.subarray(rows[k]! * F, rows[k]! * F + F), k * F);
+  return x;
+}
+
+/**
+ * The TrainingSet of `rows` (ascending, hence date-ordered): features, target, optional per-row
+ * weights. With `perDateGroups` (ranking objectives) the rows form one query group per date and the
+ * weights become one per group (the weight of the group's first row): rankers weight queries, not rows.
+ */
+export function trainingSet(panel: Panel, rows: number[], target: Float32Array, weights: Float32Array | null, perDateGroups = false): TrainingSet {
+  const set: TrainingSet = { X: featureRows(panel, rows), nRows: rows.length, nFeatures: panel.nFeatures, y: Float32Array.from(rows, (i) => target[i]!) };
+  if (!perDateGroups) {
+    if (weights) set.weight = Float32Array.from(rows, (i) => weights[i]!);
+    return set;
+  }
+  const sizes: number[] = [];
+  const gw: number[] = [];
+  for (let k = 0; k < rows.length; k++) {
+    if (k === 0 || panel.dateIdx[rows[k]!] !== panel.dateIdx[rows[k - 1]!]) {
+      sizes.push(0);
+      if (weights) gw.push(weights[rows[k]!]!);
+    }
+    sizes[sizes.length - 1]!++;
+  }
+  set.groups = Uint32Array.from(sizes);
+  if (weights) set.weight = Float32Array.from(gw);
+  return set;
+}
+
+/**
+ * Time-decay weights 0.5^(age/halfLife) for `rows` (zero elsewhere), age = bars before the latest
+ * bar of `rows`; null without a half-life. (López de Prado, AFML ch. 4.7, time decay.)
+ */
+export function decayWeights(panel: Pick<Panel, 'n' | 'dateIdx'>, rows: number[], halfLife: number | null): Float32Array | null {
+  if (!halfLife) return null;
+  let last = 0;
+  for (const i of rows) last = Math.max(last, panel.dateIdx[i]!);
+  const w = new Float32Array(panel.n);
+  for (const i of rows) w[i] = Math.pow(0.5, (last - panel.dateIdx[i]!) / halfLife);
+  return w;
+}
+
+/** The rows on every `stride`-th bar (bar index divisible by stride); all rows for stride ≤ 1. */
+export function strided(panel: Pick<Panel, 'dateIdx'>, rows: number[], stride: number): number[] {
+  return stride <= 1 ? rows : rows.filter((i) => panel.dateIdx[i]! % stride === 0);
+}
