@@ -7,7 +7,7 @@
 import { groupByDate, groupByExpiry, type ChainRow } from '../data/chain.ts';
 import { inferLotSize, type LotSizeEstimate } from './lot-size.ts';
 import {
-  crossedPrices, DEFAULT_THRESHOLDS, expiryConsistency, oiUnits, parityBreaches, staleSettles, strikeGrid, verticalArbitrage, zeroPrices,
+  crossedPrices, DEFAULT_THRESHOLDS, expiryConsistency, expirySettlement, oiUnits, parityBreaches, staleSettles, strikeGrid, verticalArbitrage, zeroPrices,
   type AuditLevel, type ChainAuditThresholds, type RuleFinding,
 } from './rules.ts';
 
@@ -48,6 +48,7 @@ export function auditChainDate(rows: readonly ChainRow[], prev: readonly ChainRo
     Number.isFinite(spot) ? parityBreaches(rows, spot, th) : { rule: 'parity_breach', level: 'GREEN', count: 0, of: 0, detail: 'not checked: no underlying value' },
     { rule: grid.rule, level: grid.level, count: grid.count, of: grid.of, detail: grid.detail },
     expiryConsistency(rows, prev),
+    expirySettlement(rows),
     ...oiUnits(rows, prev, lots, unit, th),
     lotFinding(lots),
     {

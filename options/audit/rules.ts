@@ -272,3 +272,20 @@ export function oiUnits(rows: readonly ChainRow[], prev: readonly ChainRow[] | n
   }
   return out;
 }
+
+/**
+ * Expiry settlement: on an expiry date NSE's Settle Price of every row of the expiring series is the
+ * underlying's final settlement price (one value across strikes, equal to the Underlying Value).
+ * AMBER when the expiring series carries more than one settle value or one that differs from the
+ * Underlying Value by more than 0.05 INR (then its exercise values would be wrong). GREEN with nothing expiring.
+ */
+export function expirySettlement(rows: readonly ChainRow[]): RuleFinding {
+  const exp = rows.filter((r) => r.date === r.expiry && r.settle !== null);
+  const vals = new Set(exp.map((r) => r.settle));
+  const uv = rows.find((r) => r.underlying !== null)?.underlying ?? null;
+  const bad = vals.size > 1 || (vals.size === 1 && uv !== null && Math.abs([...vals][0]! - uv) > 0.05);
+  return {
+    rule: 'expiry_settlement', level: bad ? 'AMBER' : 'GREEN', count: bad ? exp.length : 0, of: exp.length,
+    detail: exp.length ? `expiring series settles at ${[...vals].join(', ')} (underlying ${uv})` : 'no series expires today',
+  };
+}

@@ -5,13 +5,17 @@
  * and may return a {@link TradeIntent}; the structure's legs and size are fixed from tᵢ's chain, and
  * the order fills at the settle of the NEXT session tᵢ₊₁. Positions are marked at each session's
  * settle (the previous mark is carried when a settle is missing, counted as `staleMarks`), closed at
- * the settle `holdDays` sessions after the fill, or on the expiry date, or on the last date.
+ * the settle `holdDays` sessions after the fill, or on the expiry date at the exercise value
+ * (data/chain.ts `optionPrice`), or on the last date. An order whose fill session would be the expiry
+ * date itself is skipped.
  * Optional delta hedge: at each close the index position is reset to −Δ (Black-76 spot delta, index
- * units). Sizing: lots = min(maxLots, ⌊vegaCap / |vega per lot|⌋) with vega in INR per vol point at
- * the decision date; an intent that sizes to 0 lots is skipped. One position at a time.
+ * units). Sizing at the decision date: lots = min(maxLots, ⌊vegaCap / |vega per lot|⌋,
+ * ⌊riskFraction·capital / max loss per lot⌋) with vega in INR per vol point and the max loss of
+ * backtest/risk.ts; an intent that sizes to 0 lots is skipped. One position at a time.
  * P&L in INR; equity = capital + cumulative P&L; daily return = P&L / capital.
  */
 import { calendarFor } from '../../calendar/calendar.ts';
+import type { DailyClose } from '../data/index-series.ts';
 import type { OptionsFeatureRow } from '../features/compute.ts';
 import type { ChainIndex } from '../pricing/lookup.ts';
 import { DEFAULT_COSTS, hedgeCost, optionCost, type CostModel } from './costs.ts';
@@ -19,6 +23,7 @@ import type { LotTable } from './lots.ts';
 import { buildStructure, type Leg, type StructureKind } from './structures.ts';
 import { PointInTimeView } from './view.ts';
 import { frontExpiryFor } from './expiry-choice.ts';
+import { maxLossPerUnit } from './risk.ts';
 
 /** What a signal asks for at a close. */
 export interface TradeIntent {
@@ -40,10 +45,18 @@ export interface BacktestConfig {
   capital?: number;
   /** Cap on |position vega|, INR per vol point (default 20,000). */
   vegaCap?: number;
+  /** Cap on the trade's maximum loss (backtest/risk.ts) as a fraction of capital (default 0.02). */
+  riskFraction?: number;
   maxLots?: number;
   costs?: CostModel;
   /** Per-date feature rows the signals may read (point-in-time guarded). */
   features?: ReadonlyMap<string, OptionsFeatureRow>;
+  /** NIFTY 50 closes the signals may read up to the decision date. */
+  nifty?: readonly DailyClose[];
+  /** Extra per-date inputs (breadth) the signals may read up to the decision date. */
+  extra?: ReadonlyMap<string, Record<string, number>>;
+  /** Dates on which the signal may decide (default: all); others are skipped without calling it. */
+  decideOn?: (date: string) => boolean;
 }
 
 /** One completed or open trade. */
@@ -117,8 +130,8 @@ export function runOptionsBacktest(index: ChainIndex, signal: Signal, lotOf: Lot
       }
     }
     const g = open && !open.pending ? exposure(index, open, date) : { delta: 0, gamma: 0, vega: 0, theta: 0 };
-    if (!open) {
-      const view = new PointInTimeView(index, date, cfg.features);
+    if (!open && (cfg.decideOn?.(date) ?? true)) {
+      const view = viewAt(index, date, cfg);
       const intent = signal(view);
       if (intent && i + 1 < index.dates.length) {
         const o = decide(index, view, intent, lotOf, cfg);
@@ -134,6 +147,26 @@ export function runOptionsBacktest(index: ChainIndex, signal: Signal, lotOf: Lot
   return { days, trades, summary: summarise(days, trades, capital, st) };
 }
 
+/** The point-in-time view of `date` with the configured inputs. */
+export function viewAt(index: ChainIndex, date: string, cfg: BacktestConfig): PointInTimeView {
+  return new PointInTimeView(index, date, cfg.features, cfg.nifty, cfg.extra);
+}
+
+/**
+ * Simulates one trade decided at the close of `decisionDate` on its own (no other position): fill at
+ * the next session, then marks, hedge and exit exactly as in {@link runOptionsBacktest}. Returns null
+ * when the intent cannot be built or sized, or when no next session exists. Used for meta-labels.
+ */
+export function simulateSingleTrade(index: ChainIndex, decisionDate: string, intent: TradeIntent, lotOf: LotTable, cfg: BacktestConfig = {}): Trade | null {
+  const i0 = index.indexOf(decisionDate);
+  if (i0 < 0 || i0 + 1 >= index.dates.length) return null;
+  const o = decide(index, viewAt(index, decisionDate, cfg), intent, lotOf, cfg);
+  if (!o) return null;
+  const st = { stale: 0 };
+  for (let i = i0 + 1; i < index.dates.length && !o.trade.exitDate; i++) stepOpen(index, o, i, cfg.costs ?? DEFAULT_COSTS, st);
+  return o.trade;
+}
+
 /** Sizes and records the intent decided at `view.asOf` (null when it cannot be built or sizes to 0 lots). */
 function decide(index: ChainIndex, view: PointInTimeView, intent: TradeIntent, lotOf: LotTable, cfg: BacktestConfig): Open | null {
   if (!(Number.isInteger(intent.holdDays) && intent.holdDays >= 1)) throw new RangeError(`TradeIntent.holdDays must be an integer ≥ 1 (got ${intent.holdDays})`);
@@ -145,13 +178,17 @@ function decide(index: ChainIndex, view: PointInTimeView, intent: TradeIntent, l
   } catch {
     return null;
   }
+  const fillDate = index.dates[index.indexOf(view.asOf) + 1]!;
+  if (fillDate >= slice.expiry) return null; // the next session is the expiry itself (e.g. a holiday in between)
   const lot = lotOf(view.asOf, slice.expiry);
   const vegaPerLot = Math.abs(legs.reduce((s, l) => s + l.qty * (index.contract(view.asOf, l.expiry, l.type, l.strike)!.vega / 100) * lot, 0));
-  const lots = Math.min(cfg.maxLots ?? 50, Math.floor((cfg.vegaCap ?? 20_000) / vegaPerLot));
+  const px = legs.map((l) => index.contract(view.asOf, l.expiry, l.type, l.strike)!.price);
+  const riskPerLot = maxLossPerUnit(legs, px) * lot;
+  const lots = Math.min(cfg.maxLots ?? 50, Math.floor((cfg.vegaCap ?? 20_000) / vegaPerLot), Math.floor(((cfg.riskFraction ?? 0.02) * (cfg.capital ?? 1e7)) / riskPerLot));
   if (!(lots >= 1)) return null;
   const scaled = legs.map((l) => ({ ...l, qty: l.qty * lots * lot }));
   const trade: Trade = {
-    tag: intent.tag ?? intent.structure, structure: intent.structure, decisionDate: view.asOf, fillDate: index.dates[index.indexOf(view.asOf) + 1]!, exitDate: null,
+    tag: intent.tag ?? intent.structure, structure: intent.structure, decisionDate: view.asOf, fillDate, exitDate: null,
     legs: scaled, lots, entryValue: NaN, exitValue: NaN, costs: 0, hedgePnl: 0, pnl: 0,
   };
   return { trade, hedge: 0, marks: scaled.map(() => NaN), fillIndex: index.indexOf(view.asOf) + 1, pending: true, hold: intent.holdDays, deltaHedge: intent.deltaHedge ?? false, expiry: slice.expiry };

@@ -8,6 +8,7 @@ import type { OptionType } from '../data/chain.ts';
 import type { OptionsFeatureRow } from '../features/compute.ts';
 import type { ContractIv, DateChainIv, ExpirySlice } from '../pricing/chain-iv.ts';
 import type { ChainIndex } from '../pricing/lookup.ts';
+import type { DailyClose } from '../data/index-series.ts';
 
 /** Thrown when a signal reads data dated after its decision date. */
 export class LookAheadError extends Error {
@@ -21,7 +22,13 @@ export class LookAheadError extends Error {
 export class PointInTimeView {
   private readonly pos: number;
 
-  constructor(private readonly index: ChainIndex, readonly asOf: string, private readonly features: ReadonlyMap<string, OptionsFeatureRow> = new Map()) {
+  constructor(
+    private readonly index: ChainIndex,
+    readonly asOf: string,
+    private readonly features: ReadonlyMap<string, OptionsFeatureRow> = new Map(),
+    private readonly nifty: readonly DailyClose[] = [],
+    private readonly extra: ReadonlyMap<string, Record<string, number>> = new Map(),
+  ) {
     this.pos = index.indexOf(asOf);
     if (this.pos < 0) throw new Error(`PointInTimeView: ${asOf} is not a date of the chain history`);
   }
@@ -63,5 +70,23 @@ export class PointInTimeView {
   feature(date: string = this.asOf): OptionsFeatureRow | undefined {
     this.guard(date, 'the options features');
     return this.features.get(date);
+  }
+
+  /** The last `n` NIFTY 50 closes dated ≤ asOf (the long index history, for indicators such as Bollinger bands). */
+  closes(n: number): DailyClose[] {
+    let lo = 0;
+    let hi = this.nifty.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.nifty[mid]!.date <= this.asOf) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.nifty.slice(Math.max(0, lo - n), lo);
+  }
+
+  /** Extra per-date inputs (e.g. market breadth) of `date`, guarded like everything else. */
+  extraInputs(date: string = this.asOf): Record<string, number> | undefined {
+    this.guard(date, 'extra inputs');
+    return this.extra.get(date);
   }
 }

@@ -97,8 +97,19 @@ export function groupByExpiry(rows: readonly ChainRow[]): Map<string, ChainRow[]
   return out;
 }
 
-/** The option price used for inversion: Settle, else Close; null when neither exists. */
-export function optionPrice(r: ChainRow): { price: number; source: 'settle' | 'close' } | null {
+/** Where a contract's price comes from. */
+export type PriceSource = 'settle' | 'close' | 'expiry_intrinsic';
+
+/**
+ * The option's price (INR per unit of the index): Settle, else Close; null when neither exists.
+ * On the expiry date NSE's Settle Price column holds the UNDERLYING's final settlement price, the same
+ * on every strike (checked on all 9 expiries of the shipped chains; DATA.md does not mention it), so
+ * there the price is the exercise value max(S_final − K, 0) for a call and max(K − S_final, 0) for a put.
+ */
+export function optionPrice(r: ChainRow): { price: number; source: PriceSource } | null {
+  if (r.date === r.expiry && r.settle !== null && Number.isFinite(r.settle)) {
+    return { price: Math.max(r.type === 'C' ? r.settle - r.strike : r.strike - r.settle, 0), source: 'expiry_intrinsic' };
+  }
   if (r.settle !== null && Number.isFinite(r.settle)) return { price: r.settle, source: 'settle' };
   if (r.close !== null && Number.isFinite(r.close)) return { price: r.close, source: 'close' };
   return null;

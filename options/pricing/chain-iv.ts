@@ -6,7 +6,7 @@
  * σ = impliedVol(Settle, else Close) (pricing/implied-vol.ts), greeks at σ (pricing/black76.ts).
  * A contract without an IV keeps a reason (`no_price`, `no_forward`, or the solver's IvFailure) and NaN greeks.
  */
-import { groupByExpiry, optionPrice, type ChainRow, type OptionType } from '../data/chain.ts';
+import { groupByExpiry, optionPrice, type ChainRow, type OptionType, type PriceSource } from '../data/chain.ts';
 import { black76Greeks } from './black76.ts';
 import { parityForward, parityPairs, parityRegression, type ParityForward, type ParityRegression } from './forward.ts';
 import { impliedVol, type IvFailure } from './implied-vol.ts';
@@ -22,9 +22,9 @@ export interface ContractIv {
   expiry: string;
   type: OptionType;
   strike: number;
-  /** Price inverted (Settle, else Close), INR; NaN when none. */
+  /** Price (Settle, else Close; exercise value on the expiry date — data/chain.ts `optionPrice`), INR; NaN when none. */
   price: number;
-  priceSource: 'settle' | 'close' | null;
+  priceSource: PriceSource | null;
   /** Log-moneyness k = ln(K/F). */
   k: number;
   iv: number;
