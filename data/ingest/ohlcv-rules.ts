@@ -12,13 +12,14 @@ export function parseDate(expr: string, formats: string | string[]): string {
 }
 
 /**
- * Loads the prepared files into `rawall` (one row per record: src, line, file_no, raw JSON of the
- * file's own header names, and the trimmed text of each canonical field, NULL when absent), one
- * column layout group at a time, and the per-file metadata `fmeta` (file_no, src, the symbol and
- * date its name carries). Files whose name date does not parse are returned as failures (and
- * their rows are not loaded).
+ * Loads the prepared files into `rawall` (one row per record: src, line, file_no, the trimmed text
+ * of each canonical field, NULL when absent, and `raw` left NULL), one column layout group at a
+ * time, and the per-file metadata `fmeta` (file_no, src, the symbol and date its name carries).
+ * The raw text of each group stays in table `_g<k>` until {@link fillQuarantineRaw} has given the
+ * quarantined rows their raw values (JSON of the file's own header names). Files whose name date
+ * does not parse are returned as failures (and their rows are not loaded).
  */
-export async function loadOhlcvRaw(con: DuckDBConnection, c: OhlcvContract, files: PreparedFile[], signal?: AbortSignal): Promise<FileFailure[]> {
+export async function loadOhlcvRaw(con: DuckDBConnection, c: OhlcvContract, files: PreparedFile[], signal?: AbortSignal): Promise<{ failures: FileFailure[]; groups: RawGroup[] }> {
   const failures: FileFailure[] = [];
   const fileFmt = c.source.file_date_format ?? (Array.isArray(c.date_format) ? c.date_format : [c.date_format]);
   await con.run(`CREATE TEMP TABLE fmeta (file_no INTEGER, src VARCHAR, fsym VARCHAR, fdate_s VARCHAR, fdate DATE)`);
@@ -35,19 +36,37 @@ export async function loadOhlcvRaw(con: DuckDBConnection, c: OhlcvContract, file
   await con.run(`CREATE TEMP TABLE rawall (src VARCHAR, line BIGINT, file_no INTEGER, raw VARCHAR, ${OHLCV_FIELDS.map((k) => `${k}_t VARCHAR`).join(', ')})`);
   const groups = new Map<string, PreparedFile[]>();
   for (const f of files) if (!skip.has(f.no)) groups.set(f.group, [...(groups.get(f.group) ?? []), f]);
+  const out: RawGroup[] = [];
   for (const list of groups.values()) {
     checkAbort(signal, `ingest ${c.name}`);
     const first = list[0]!;
     const n = first.header!.length;
-    await loadRawCsv(con, '_g', list, { delimiter: c.source.delimiter, header: true, nColumns: n });
+    const table = `_g${out.length}`;
+    out.push({ table, header: first.header! });
+    await loadRawCsv(con, table, list, { delimiter: c.source.delimiter, header: true, nColumns: n });
     const expr = (k: (typeof OHLCV_FIELDS)[number]) => (first.map[k] >= 0 ? nullable(`g.c${first.map[k]}`, nulls) : 'NULL::VARCHAR');
     const nos = list.map((f, i) => `(${i}, ${f.no})`).join(', ');
-    await con.run(`INSERT INTO rawall SELECT g.src, g.line, m.no, ${rawJson(first.header!, positional(n).map((x) => `g.${x}`))},
+    await con.run(`INSERT INTO rawall SELECT g.src, g.line, m.no, NULL,
         ${OHLCV_FIELDS.map(expr).join(', ')}
-      FROM _g g JOIN (VALUES ${nos}) m(local, no) ON g.file_no = m.local`);
-    await con.run(`DROP TABLE _g`);
+      FROM ${table} g JOIN (VALUES ${nos}) m(local, no) ON g.file_no = m.local`);
   }
-  return failures;
+  return { failures, groups: out };
+}
+
+/** A column-layout group of loaded files: its raw table and header. */
+export interface RawGroup {
+  table: string;
+  header: string[];
+}
+
+/** Gives quarantined rows their raw values (JSON keyed by the file's header names) from the groups' raw tables, then drops those tables. */
+export async function fillQuarantineRaw(con: DuckDBConnection, groups: RawGroup[]): Promise<void> {
+  for (const g of groups) {
+    await con.run(`UPDATE quarantine SET raw = r.j FROM (SELECT x.src, x.line, ${rawJson(g.header, positional(g.header.length).map((c) => `x.${c}`))} AS j
+        FROM ${g.table} x JOIN (SELECT DISTINCT source_file, line FROM quarantine WHERE rule <> 'file_quarantined') k ON x.src = k.source_file AND x.line = k.line) r
+      WHERE quarantine.source_file = r.src AND quarantine.line = r.line AND quarantine.rule <> 'file_quarantined'`);
+    await con.run(`DROP TABLE ${g.table}`);
+  }
 }
 
 /** Resolved plausibility bounds of an ingest: the latest plausible date from the clock when not declared. */

@@ -8,7 +8,7 @@ import { InputFileError, scanDelimitedFile, type ScannedFile } from '../scan.ts'
 import type { FileFailure } from '../source-files.ts';
 import { checkAbort, countByRule, dedupeByKey, PendingArtifacts, QUARANTINE_COLUMNS, sourcesOf, wrapIngestError, type IngestEnv, type TableIngestResult } from './common.ts';
 import { prepareOhlcvFiles, type PreparedFile } from './ohlcv-files.ts';
-import { buildParsedTable, loadOhlcvRaw, resolvedBounds, ruleDetail } from './ohlcv-rules.ts';
+import { buildParsedTable, fillQuarantineRaw, loadOhlcvRaw, resolvedBounds, ruleDetail } from './ohlcv-rules.ts';
 import { lostSymbols, type LostSymbol, type SeenSymbol } from './universe.ts';
 
 /** A source file quarantined whole, as listed in the ingest result and manifest. */
@@ -117,7 +117,8 @@ export async function ingestOhlcv(loaded: LoadedContract, env: IngestEnv): Promi
   const pending = new PendingArtifacts(env.store);
   try {
     return await withDuckDB(async (con) => {
-      const failures = [...prep.failures, ...(await loadOhlcvRaw(con, c, prep.files, env.signal))];
+      const loadedRaw = await loadOhlcvRaw(con, c, prep.files, env.signal);
+      const failures = [...prep.failures, ...loadedRaw.failures];
       checkAbort(env.signal, `ingest ${c.name}`);
       progress({ fraction: 0.5, message: 'normalising' });
       await buildParsedTable(con, c, bounds);
@@ -140,6 +141,7 @@ export async function ingestOhlcv(loaded: LoadedContract, env: IngestEnv): Promi
       }
       const adjCols = c.columns.adj_close !== undefined ? ['adj_close'] : [];
       const duplicates = await dedupeByKey(con, 'p', 'canon', ['symbol', 'date'], ['open', 'high', 'low', 'close', 'volume', ...adjCols], 'raw', qdate);
+      await fillQuarantineRaw(con, loadedRaw.groups);
       checkAbort(env.signal, `ingest ${c.name}`);
       progress({ fraction: 0.7, message: 'writing Parquet' });
       await pending.parquet(con, `SELECT date, symbol, open, high, low, close, volume${adjCols.map((a) => `, ${a}`).join('')} FROM canon ORDER BY symbol, date`, 'ohlcv.parquet');
