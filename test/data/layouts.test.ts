@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hasSharedData } from '../../lib/paths.ts';
@@ -84,6 +84,22 @@ describe.skipIf(!hasSharedData())('layouts: per symbol without a symbol column, 
     expect(r.audit.status).toBe(ref.audit.status);
     const aos = await q<{ rule: string; date: string; symbol: string }>(r.store, r.ing.quarantine, `SELECT rule, date, symbol FROM $T`);
     expect(aos).toEqual([{ rule: 'high_below_low', date: '2014-05-19', symbol: 'AOS' }]);
+  });
+
+  it('a fixed symbol for a single-instrument file; a per-date file whose rows name another date is caught (date_mismatch)', async () => {
+    mkdirSync(path.join(data, 'one'));
+    writeFileSync(path.join(data, 'one', 'prices.csv'), readFileSync(path.join(data, 'yahoo', 'AAPL.csv')));
+    mkdirSync(path.join(data, 'bhav2'));
+    writeFileSync(path.join(data, 'bhav2', '2016-03-08.csv'), 'symbol,date,open,high,low,close,volume\nAAPL,2016-03-08,100,102,99,101,1000\nMSFT,2016-03-09,50,51,49,50,1000\n');
+    const p = projectWith([
+      { name: 'one', kind: 'ohlcv', calendar: 'nyse', symbol: 'AAPL', source: { files: 'one/prices.csv' }, columns: { date: 'Date', open: 'Open', high: 'High', low: 'Low', close: 'Close', volume: 'Volume' } },
+      { name: 'bhav2', kind: 'ohlcv', calendar: 'nyse', source: { files: 'bhav2/{date}.csv' }, columns: { date: 'date', symbol: 'symbol', open: 'open', high: 'high', low: 'low', close: 'close', volume: 'volume' } },
+    ]);
+    const one = await ingestAndAudit(p, data, 'one');
+    const aapl = await q<{ n: number }>(ref.store, ref.ing.table, `SELECT count(*)::INTEGER AS n FROM $T WHERE symbol = 'AAPL'`);
+    expect(one.ing).toMatchObject({ symbols: 1, rows: aapl[0]!.n });
+    const b2 = await ingestAndAudit(p, data, 'bhav2');
+    expect(b2.ing).toMatchObject({ rows: 1, quarantined_by_rule: { date_mismatch: 1 } });
   });
 
   it('a missing column names the closest header the file has', async () => {
