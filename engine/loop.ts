@@ -1,167 +1,20 @@
 /**
- * The one decision loop both hosts drive: the embedded runtime (embedded/runtime.ts, DuckDB run
- * state, in-process steps) and the Temporal workflow (temporal/workflow/pipeline.ts, activities,
- * workflow time). Every state change is a scheduler event (engine/scheduler.ts); the loop only
- * executes what `decide` returns, through a small {@link LoopHost}.
- *
- * What differs between hosts is declared, not forked:
- * - `retries: 'host'` — the host retries attempts itself (Temporal's RetryPolicy), so a failure
- *   that reaches the loop is final; `'engine'` — the scheduler's backoff schedules retries.
- * - `commit` — persist a transition before acting on it (embedded: one DuckDB transaction a tick).
- * - `pollDecisions` — decisions recorded elsewhere (embedded: `trademl approve|abort` in another
- *   process); Temporal delivers them as Updates/Signals straight to {@link RunLoop} methods.
- * - `operatorWait` — a run stuck on failed `on_failure: wait` steps waits for retry/skip/abort.
- * Pure: no Node imports (part of the workflow bundle).
+ * The one decision loop both hosts drive: the embedded runtime (embedded/, DuckDB run state,
+ * in-process steps) and the Temporal workflow (temporal/workflow/pipeline.ts). Every state change
+ * is a scheduler event (engine/scheduler.ts); the loop executes what `decide` returns through a
+ * {@link LoopHost} (engine/loop-types.ts), which declares what differs: who retries attempts,
+ * whether ticks are committed, where decisions come from, whether a failed run waits for an
+ * operator. Pure: no Node imports (part of the workflow bundle).
  */
-import { descendantsOf } from './graph.ts';
 import type { Plan, PlanStep } from './plan.ts';
 import { iso, runRecord, stepRecord, stepView, type OperatorAction, type RunRecord, type RunStatusView, type StepRecord } from './records.ts';
-import { applyEvent, decide, initialState, runStatus, type EngineEvent, type RunState, type StepError, type StepState } from './scheduler.ts';
-import { upstreamOf, type UpstreamView } from './upstream.ts';
+import { applyEvent, decide, initialState, runStatus, type EngineEvent, type RunState, type StepError } from './scheduler.ts';
+import { upstreamOf } from './upstream.ts';
+import { eventData, formatMs } from './events.ts';
+import { PATCHES, type ApprovalRequest, type LoopHost, type LoopOptions, type LoopOutcome, type ObserveRequest, type OperatorRequest, type StepFailure, type StepRunRequest, type StepRunResult, type Transition } from './loop-types.ts';
+import { approvalTarget, retryTargets, skipTarget } from './operators.ts';
 
-/** One attempt-series of a step, as the loop asks its host to run it. JSON only (Temporal payload). */
-export interface StepRunRequest {
-  runId: string;
-  pipeline: string;
-  step: PlanStep;
-  params: Record<string, unknown>;
-  /** Attempts this step already made in this run; the host adds its own attempt number (1-based). */
-  attemptBase: number;
-  /** Every transitive upstream step: kind, status, outputs, error, provided contracts. */
-  upstream: Record<string, UpstreamView>;
-  force: boolean;
-}
-
-/** What a step run returns: small JSON (artifact refs, digests, metrics). */
-export interface StepRunResult {
-  outputs: Record<string, unknown>;
-  cacheHit: boolean;
-  cacheKey: string;
-  durationMs: number;
-  /** Host attempt number (1-based) that succeeded. */
-  attempt: number;
-  /** The step's `with` after interpolation and schema defaults. */
-  resolvedWith?: unknown;
-}
-
-/** A step run that ended in failure, as the host reports it (the loop's `runStep` rejects with it). */
-export interface StepFailure {
-  message: string;
-  type: string;
-  nonRetryable: boolean;
-  /** Attempts the host made (≥ 1). */
-  attempts: number;
-  /** The attempt was cancelled (abort, workflow cancellation or interruption). */
-  cancelled: boolean;
-  /** A deterministic failure replayed from the step cache. */
-  cached?: boolean;
-  details?: unknown;
-}
-
-/** An operator decision after a failed step. `stepId` omitted on retry: every failed step. */
-export interface OperatorRequest {
-  stepId?: string;
-  /** Retry: re-run this step and what depends on it even if it succeeded (`retry --from`). */
-  from?: boolean;
-  by?: string;
-  reason?: string;
-}
-
-/** An approve/reject decision. `stepId` may be omitted when exactly one step waits. */
-export interface ApprovalRequest {
-  stepId?: string;
-  by: string;
-  comment?: string;
-}
-
-/** A decision recorded outside the loop (embedded: by another CLI process). */
-export type PolledDecision =
-  | { action: 'approve' | 'reject'; request: ApprovalRequest; at: number }
-  | { action: 'abort'; request: OperatorRequest; at: number };
-
-/** Lifecycle notifications for the host's observer (tracker, reports). */
-export type ObserveRequest =
-  | { kind: 'runStarted'; run: RunRecord }
-  | { kind: 'stepFinished'; run: RunRecord; step: StepRecord }
-  | { kind: 'approvalDecided'; runId: string; stepId: string; approved: boolean; by: string; at: string; comment: string }
-  | { kind: 'runFinished'; run: RunRecord; steps: StepRecord[] };
-
-/** One tick's durable changes (what the embedded host writes in one transaction). */
-export interface Transition {
-  events: { at: number; stepId: string | null; type: string; data?: unknown }[];
-  /** Step id → new state, for every step whose state changed. */
-  steps: Record<string, StepState & { cache_key?: string }>;
-  attemptsStarted: { stepId: string; attempt: number; at: number }[];
-  attemptsEnded: { stepId: string; attempt: number; at: number; status: string; error?: string }[];
-  /** Decisions polled from the host and applied this tick (so the host can mark them consumed). */
-  consumed: PolledDecision[];
-  status: RunStatusView['status'];
-}
-
-/** What the loop needs from its host. */
-export interface LoopHost {
-  /** Who retries failed attempts: the host (Temporal RetryPolicy) or the engine (scheduler backoff). */
-  readonly retries: 'host' | 'engine';
-  /** Current time, epoch ms (workflow time inside Temporal). */
-  now(): number;
-  /** Runs a step; rejects with a {@link StepFailure}. `attemptKey` is unique per launch (`<step>-<n>`). */
-  runStep(step: PlanStep, req: StepRunRequest, attemptKey: string): Promise<StepRunResult>;
-  /** Requests cancellation of a running step started by {@link LoopHost.runStep}. */
-  cancelStep(stepId: string): void;
-  /** Resolves true once `cond()` holds, false after `timeoutMs` (none when undefined). */
-  waitFor(cond: () => boolean, timeoutMs?: number): Promise<boolean>;
-  /** Persists a tick's transition before its started steps are dispatched. */
-  commit?(t: Transition): Promise<void>;
-  /** Decisions recorded elsewhere since the last call. */
-  pollDecisions?(): Promise<PolledDecision[]>;
-  /** How often to poll decisions while something waits for one, ms. */
-  readonly pollIntervalMs?: number;
-  /** Best-effort lifecycle notification; failures must not fail the run. */
-  observe?(req: ObserveRequest): Promise<void>;
-  /** Step-level events for progress renderers. */
-  onStepEvent?(e: { type: 'started' | 'finished' | 'retry_wait' | 'approval_waiting'; stepId: string; queue: string; state: StepState; attempt: number; show?: Record<string, unknown> }): void;
-  log?(message: string, attrs?: Record<string, unknown>): void;
-  /**
-   * Workflow code versioning (docs/temporal.md § Versioning): whether the run takes the code path
-   * introduced under `patchId`. Temporal's `patched()`; hosts without histories: always true.
-   */
-  patched?(patchId: string): boolean;
-}
-
-/** Patch ids of behaviour added to the loop after runs could be parked on it (see docs/temporal.md). */
-export const PATCHES = {
-  /** Each finished step is observed from the loop (tracking outside the step attempt). */
-  observeStepFinished: 'trademl-observe-step-finished-v1',
-} as const;
-
-export interface LoopOptions {
-  runId: string;
-  /** Bypass the step cache for every step (`--no-cache`). */
-  noCache?: boolean;
-  /** Notify the host's observer. */
-  observe?: boolean;
-  /** Resume from this state (embedded resume/retry); default: every step pending. */
-  state?: RunState;
-  /** Attempts already made per step (resume); default 0. */
-  attempts?: Record<string, number>;
-  /** Steps to run bypassing the cache (operator retry). */
-  force?: Iterable<string>;
-  /** When the run started (resume), epoch ms. */
-  startedAt?: number;
-  /** A run stuck on failed `on_failure: wait` steps waits for an operator (Temporal). */
-  operatorWait?: boolean;
-  /** Return instead of waiting when only approvals are pending (embedded `--no-wait`). */
-  parkOnApproval?: boolean;
-  /** Approve every approval at once as this approver (demos). */
-  autoApprove?: string;
-}
-
-/** How a loop ended. */
-export interface LoopOutcome {
-  status: RunStatusView['status'] | 'interrupted';
-  state: RunState;
-  view: RunStatusView;
-}
+export * from './loop-types.ts';
 
 /** Error types after which a failed run ends at once instead of waiting for an operator. */
 const NO_WAIT_TYPES = new Set(['ApprovalRejected', 'Cancelled']);
@@ -170,7 +23,6 @@ const NO_WAIT_TYPES = new Set(['ApprovalRejected', 'Cancelled']);
 export class RunLoop {
   private state: RunState;
   private readonly byId: Map<string, PlanStep>;
-  private readonly needs: Record<string, string[]>;
   private readonly attempts: Record<string, number> = {};
   private readonly launches: Record<string, number> = {};
   private readonly running = new Set<string>();
@@ -196,7 +48,6 @@ export class RunLoop {
   ) {
     this.state = opts.state ? { steps: { ...opts.state.steps }, cancelled: opts.state.cancelled } : initialState(plan);
     this.byId = new Map(plan.steps.map((s) => [s.id, s]));
-    this.needs = Object.fromEntries(plan.steps.map((s) => [s.id, s.needs]));
     for (const s of plan.steps) this.attempts[s.id] = opts.attempts?.[s.id] ?? 0;
     for (const id of opts.force ?? []) this.force.add(id);
     this.startedAt = opts.startedAt ?? host.now();
@@ -519,43 +370,15 @@ export class RunLoop {
   }
 
   private retryTargets(req: OperatorRequest): string[] {
-    if (this.endedAt !== undefined) throw new Error('the run already ended');
-    if (this.state.cancelled) throw new Error('the run was aborted');
-    const targets = req.stepId ? [req.stepId] : this.failedIds();
-    if (!targets.length) throw new Error('no failed step to retry');
-    for (const id of targets) {
-      const s = this.state.steps[id];
-      if (!s) throw new Error(`unknown step "${id}"; steps: ${this.plan.steps.map((p) => p.id).join(', ')}`);
-      if (!req.from && s.status !== 'failed') throw new Error(`step "${id}" is ${s.status}; only a failed step can be retried (or retry from it: from=true)`);
-      if (this.running.has(id)) throw new Error(`step "${id}" is running`);
-      const busy = [...descendantsOf(id, this.needs)].filter((d) => this.running.has(d));
-      if (busy.length) throw new Error(`step "${id}" has running dependents (${busy.join(', ')}); wait for them to finish`);
-    }
-    return targets;
+    return retryTargets(this.plan, this.state, this.running, this.endedAt !== undefined, req);
   }
 
   private skipTarget(req: OperatorRequest): string {
-    if (this.endedAt !== undefined) throw new Error('the run already ended');
-    if (this.state.cancelled) throw new Error('the run was aborted');
-    const failed = this.failedIds();
-    const id = req.stepId ?? (failed.length === 1 ? failed[0] : undefined);
-    if (!id) throw new Error(failed.length ? `name the step to skip: one of ${failed.join(', ')}` : 'no failed step to skip');
-    const s = this.state.steps[id];
-    if (!s) throw new Error(`unknown step "${id}"`);
-    if (s.status !== 'failed') throw new Error(`step "${id}" is ${s.status}; only a failed step can be skipped`);
-    return id;
+    return skipTarget(this.plan, this.state, this.endedAt !== undefined, req);
   }
 
   private approvalTarget(req: ApprovalRequest): string {
-    if (!req || typeof req.by !== 'string' || !req.by.trim()) throw new Error('approver name required (by)');
-    const waiting = this.plan.steps.filter((s) => this.state.steps[s.id]!.status === 'waiting_approval').map((s) => s.id);
-    const id = req.stepId ?? (waiting.length === 1 ? waiting[0] : undefined);
-    if (!id) throw new Error(waiting.length ? `name the step: one of ${waiting.join(', ')} waits for approval` : 'no step waits for approval');
-    const s = this.state.steps[id];
-    if (!s) throw new Error(`unknown step "${id}"`);
-    if (!this.byId.get(id)!.control) throw new Error(`step "${id}" is a ${this.byId.get(id)!.uses} step, not an approval`);
-    if (s.status !== 'waiting_approval') throw new Error(`step "${id}" is ${s.status}, not waiting for approval`);
-    return id;
+    return approvalTarget(this.plan, this.state, req);
   }
 
   private operatorAction(action: OperatorAction['action'], stepIds: string[], by: string | undefined, detail: string | undefined): void {
@@ -568,27 +391,5 @@ export class RunLoop {
 
   private stepRecords(): StepRecord[] {
     return this.plan.steps.map((step) => stepRecord(this.opts.runId, this.plan, step, this.state.steps[step.id]!, this.attemptsOf(step.id), this.resolvedWith[step.id]));
-  }
-}
-
-/** A duration in ms as the shortest exact unit (72h, 30m, 10s, 500ms). */
-function formatMs(ms: number): string {
-  for (const [u, n] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) if (ms >= n && ms % n === 0) return `${ms / n}${u}`;
-  return `${ms}ms`;
-}
-
-function eventData(ev: EngineEvent): unknown {
-  switch (ev.type) {
-    case 'failed':
-      return { error: ev.error, nonRetryable: ev.nonRetryable ?? false };
-    case 'succeeded':
-      return { cacheHit: ev.cacheHit ?? false };
-    case 'approved':
-    case 'rejected':
-      return { by: ev.by, comment: ev.comment ?? '' };
-    case 'reset':
-      return { stepIds: ev.stepIds };
-    default:
-      return undefined;
   }
 }
