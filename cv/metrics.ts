@@ -152,8 +152,8 @@ export function rocAuc(score: ArrayLike<number>, positive: ArrayLike<number>): n
  * Daily return of a dollar-neutral, rank-weighted long/short portfolio (the trial return stream).
  * On each date d with ≥ 3 usable rows: w_i = (rank_i − mean rank) / Σ|rank_j − mean rank|
  * (Σw = 0, Σ|w| = 1, i.e. gross exposure 1), return_d = Σ w_i · r_i where r_i = `retDaily[i]`, the
- * realised forward return per day of holding (the label's log return divided by its length in trading
- * days). NaN on dates without signal.
+ * realised forward return per bar of holding (the label's log return divided by its length in bars).
+ * NaN on dates without signal.
  */
 export function longShortReturns(blocks: Int32Array, pred: ArrayLike<number>, retDaily: ArrayLike<number>): Float64Array {
   const nDates = blocks.length - 1;

@@ -71,7 +71,7 @@ describe.skipIf(!hasSharedData())('purging and embargo on real S&P dates', () =>
     data = await realTimes();
   });
 
-  it('no training sample label [date, t1] overlaps a test span; embargo of 10 days after each test group holds', () => {
+  it('no training sample label [date, t1] overlaps a test span; embargo of 10 bars after each test group holds', () => {
     const { times, uniqueDates } = data;
     const groups = dateGroups(uniqueDates.length, 8);
     let purgedTotal = 0, embargoedTotal = 0;
@@ -89,7 +89,7 @@ describe.skipIf(!hasSharedData())('purging and embargo on real S&P dates', () =>
           const start = uniqueDates[grp.firstIdx]!, end = uniqueDates[grp.lastIdx]!;
           // purging (across all symbols): label interval must not overlap the test span
           if (!(times.date[i]! > end || times.t1[i]! < start)) overlaps++;
-          // embargo: not within 10 trading days after the test group's last date
+          // embargo: not within 10 bars after the test group's last date
           const di = times.dateIdx[i]!;
           if (di > grp.lastIdx && di <= grp.lastIdx + 10) inEmbargo++;
         }

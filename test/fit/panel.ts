@@ -1,7 +1,8 @@
 /**
  * Test/bench fixture: a small REAL feature panel and labels built with DuckDB SQL straight from the
  * S&P 500 CSVs (via writeSp500Slice), shaped like the `features.equities` and `labels.*` contracts
- * of docs/contracts.md, stored in an ArtifactStore. Used until/alongside the features engineer's kinds.
+ * of docs/contracts.md, stored in an ArtifactStore (test/fit/upstream.ts hands them to fit kinds as
+ * contract-shaped upstream steps). Free of the step-kind layer: the learner tests (test/models) use it.
  *
  * Features (per symbol, information ≤ date; then cross-sectional rank per date → [−0.5, 0.5], NULL
  * during warm-up): mom_5/20/60 (close/close[t−h] − 1), rev_1 (1-day return), vol_20 (stdev of daily
@@ -24,6 +25,8 @@ export interface FixturePanel {
   horizonLabels: ArtifactRef;
   classLabels: ArtifactRef;
   registry: ArtifactRef;
+  /** A small audit report JSON (the data.quality contract references one). */
+  auditReport: ArtifactRef;
 }
 
 /**
@@ -93,17 +96,6 @@ export async function buildFixturePanel(
     horizonLabels: await store.putFile(lPath, { name: 'labels.parquet', move: false }),
     classLabels: await store.putFile(cPath, { name: 'labels.parquet', move: false }),
     registry,
+    auditReport: await store.putJson({ fixture: 'test/fit/panel.ts', symbols }, 'audit_report.json'),
   };
-}
-
-/** ctx.ancestors/inputs for a fit.cpcv unit test: an audit (GREEN), features, and labels of one kind. */
-export function fitAncestors(p: FixturePanel, labelKind: 'labels.horizon' | 'labels.triple_barrier', auditStatus: 'GREEN' | 'RED' = 'GREEN') {
-  const labels = labelKind === 'labels.horizon' ? p.horizonLabels : p.classLabels;
-  const kind = labelKind === 'labels.horizon' ? 'regression' : 'classification';
-  const ancestors = {
-    audit: { uses: 'qc.audit', status: 'succeeded' as const, outputs: { status: auditStatus, dataset: 'sp500_all_stocks_5yr', red_dates: auditStatus === 'RED' ? ['2016-05-19'] : [], red_reasons: auditStatus === 'RED' ? [{ rule: 'jump', count: 1 }] : [] } },
-    features: { uses: 'features.equities', status: 'succeeded' as const, outputs: { features: p.features, feature_names: p.featureNames, registry: p.registry, registry_digest: p.registry.digest } },
-    labels: { uses: labelKind, status: 'succeeded' as const, outputs: { labels, kind } },
-  };
-  return { ancestors, inputs: { features: ancestors.features.outputs, labels: ancestors.labels.outputs } };
 }

@@ -7,7 +7,7 @@ import { Booster, DMatrix, liveHandles, openXGBoostLibrary, xgboostApi } from '.
 import { trainBooster } from '../../models/xgboost/train.ts';
 import { xgboostToOnnx, type XgbModelJson } from '../../models/onnx/trees.ts';
 import { openOnnxScorer } from '../../models/onnx/score.ts';
-import { loadPanel, type Panel } from '../../kinds/fit/panel.ts';
+import { loadPanel, type Panel } from '../../cv/panel.ts';
 import { tempDir } from '../support/context.ts';
 import { buildFixturePanel } from './panel.ts';
 
