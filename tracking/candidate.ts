@@ -4,6 +4,7 @@
  * files, the lineage and the summary the registered version carries. Used by the tracking
  * observer (challenger at gate time) and by the promote kind.
  */
+import path from 'node:path';
 import type { ArtifactStore } from '../artifacts/store.ts';
 import { modelBundle, ohlcvDaily } from '../contracts/index.ts';
 import type { ContractValue } from '../contracts/define.ts';
@@ -52,7 +53,7 @@ export interface CandidateBundle {
 
 /** Local files of a model bundle (every file the contract names is an artifact in `store`). */
 export function bundleFiles(store: ArtifactStore, b: BundleValue): CandidateFiles {
-  return { onnx: store.path(b.onnx), featureList: store.path(b.feature_list), trainingConfig: store.path(b.training_config), metrics: store.path(b.metrics), native: store.path(b.native) };
+  return { onnx: store.path(b.onnx), featureList: store.path(b.feature_list), trainingConfig: store.path(b.training_config), metrics: store.path(b.metrics), native: { path: store.path(b.native), name: path.basename(b.native.name) } };
 }
 
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));

@@ -38,8 +38,8 @@ export interface CandidateFiles {
   featureList: string;
   trainingConfig?: string;
   metrics?: string;
-  /** Local path of the learner's own serialised model (stored under `model/native/<file name>`). */
-  native?: string;
+  /** The learner's own serialised model: local path and file name (stored as `model/native/<name>`). */
+  native?: { path: string; name: string };
 }
 
 export interface Approval {
@@ -144,7 +144,7 @@ export class ModelRegistry {
       [f.featureList, MODEL_FILES.featureList],
       [f.trainingConfig, MODEL_FILES.trainingConfig],
       [f.metrics, MODEL_FILES.metrics],
-      [f.native, f.native ? `native/${path.basename(f.native)}` : ''],
+      [f.native?.path, `native/${f.native?.name}`],
     ];
     for (const [src, name] of uploads) if (src) await this.tracker.logArtifact(trackerRun, src, `${dir}/${name}`);
   }

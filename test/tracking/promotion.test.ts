@@ -4,7 +4,6 @@ import { Command } from 'commander';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ArtifactStore } from '../../artifacts/store.ts';
 import { promote, scoreDaily, report } from '../../kinds/tracking/index.ts';
-import type { UpstreamStep } from '../../kinds/types.ts';
 import { queryRows, sqlString, withDuckDB } from '../../lib/duckdb.ts';
 import { register as registerModels } from '../../cli/commands/models.ts';
 import { register as registerScore } from '../../cli/commands/score.ts';
@@ -13,8 +12,10 @@ import { LocalTracker } from '../../tracking/local.ts';
 import type { StepRecord } from '../../tracking/observer.ts';
 import { ModelRegistry } from '../../tracking/registry.ts';
 import { TrackingObserver } from '../../tracking/trackingObserver.ts';
-import { makeTestContext, runKind, tempDir } from '../support/context.ts';
+import { runKind, tempDir } from '../support/context.ts';
+import { contextAfter } from './support/context.ts';
 import { nightlyRunFixture, type RunFixture } from './support/fixtures.ts';
+import { policyKind } from './support/kinds.ts';
 
 const home = tempDir('trademl-promo-home-');
 process.env.TRADEML_HOME = home;
@@ -25,17 +26,13 @@ const registry = new ModelRegistry(tracker);
 const observer = new TrackingObserver({ tracker, store, home });
 const MODEL = 'equities_xs';
 
-function ancestorsOf(steps: StepRecord[]): Record<string, UpstreamStep> {
-  return Object.fromEntries(steps.map((s) => [s.stepId, { uses: s.uses, status: s.status === 'cancelled' ? 'failed' : s.status, outputs: s.outputs, error: s.error }]));
-}
-
 /** Drives the observer through a nightly run as the runtime would, up to (not including) promote. */
 async function nightly(runId: string, opts: { gatePassed?: boolean; approval?: 'approved' | 'rejected' | 'pending' }): Promise<RunFixture> {
   const fx = await nightlyRunFixture(store, { runId, ...opts });
   await observer.runStarted(fx.run);
   for (const s of fx.steps) {
-    if (s.uses === 'approval') {
-      await observer.runFinished({ ...fx.run, status: 'waiting_approval' }, fx.steps.filter((x) => x.uses !== 'approval'));
+    if (fx.approvals.includes(s.stepId)) {
+      await observer.runFinished({ ...fx.run, status: 'waiting_approval' }, fx.steps.filter((x) => !fx.approvals.includes(x.stepId)));
       const ok = s.status === 'succeeded';
       await observer.approvalDecided({ runId, stepId: s.stepId, approved: ok, by: ok ? 'alice' : 'bob', at: '2024-03-01T03:00:00Z', comment: ok ? 'IC and DSR look fine' : 'drawdown too deep' });
     }
@@ -44,9 +41,9 @@ async function nightly(runId: string, opts: { gatePassed?: boolean; approval?: '
   return fx;
 }
 
-async function promoteStep(fx: RunFixture) {
-  const ctx = makeTestContext({ store, runId: fx.run.runId, pipeline: 'nightly', stepId: 'promote', params: fx.run.params, ancestors: ancestorsOf(fx.steps) });
-  return runKind(promote as never, { model: MODEL }, ctx);
+async function promoteStep(fx: RunFixture, steps: StepRecord[] = fx.steps) {
+  const ctx = contextAfter(promote, steps, { store, runId: fx.run.runId, stepId: 'promote', params: fx.run.params });
+  return runKind(promote, { model: MODEL }, ctx);
 }
 
 async function cli(args: string[]): Promise<string> {
@@ -92,10 +89,17 @@ describe('champion/challenger promotion on the local tracker (acceptance)', () =
     // The candidate carries its files and lineage.
     const files = await registry.fetchFiles(v!, path.join(tempDir(), 'm'));
     expect(readFileSync(files.onnx).equals(readFileSync(store.path(run1.refs.model!)))).toBe(true);
-    const lineage = JSON.parse(readFileSync(files.lineage!, 'utf8')) as { plan_digest: string; datasets: Record<string, string>; ohlcv: string };
+    const lineage = JSON.parse(readFileSync(files.lineage!, 'utf8')) as { plan_digest: string; datasets: Record<string, string>; ohlcv: string; ohlcv_calendar: string; sleeves: string[]; model_steps: string[]; gate: { step: string; passed: boolean } };
     expect(lineage.plan_digest).toBe(run1.run.planDigest);
-    expect(lineage.datasets['fit.model']).toBe(run1.refs.model!.digest);
-    expect(lineage.ohlcv).toBe(run1.refs.curated!.uri);
+    expect(lineage.datasets['fit.model.onnx']).toBe(run1.refs.model!.digest);
+    expect(lineage.datasets['fit.oof.walk_forward']).toBe(run1.refs.oof_wf!.digest);
+    expect(lineage).toMatchObject({ ohlcv: run1.refs.curated!.uri, ohlcv_calendar: 'nyse', sleeves: ['h5'], model_steps: ['fit'], gate: { step: 'gate', passed: true } });
+    // The version is tagged with the candidate's signal figures and carries the MLflow model format.
+    expect(v!.tags).toMatchObject({ 'trademl.metric.sleeve': 'h5', 'trademl.metric.engine': 'xgboost', 'trademl.metric.n_paths': '7' });
+    expect(Number(v!.tags['trademl.metric.mean_rank_ic'])).toBeGreaterThan(0);
+    const modelFiles = (await tracker.listArtifacts(v!.runId, 'model')).map((f) => f.path);
+    expect(modelFiles).toEqual(expect.arrayContaining(['model/MLmodel', 'model/model.onnx', 'model/native', 'model/training_config.json']));
+    expect((await tracker.listArtifacts(v!.runId, 'model/native')).map((f) => f.path)).toEqual(['model/native/model_xgb.json']);
   });
 
   it('logs params, metrics, lineage inputs and the report on the tracker run', async () => {
@@ -108,7 +112,13 @@ describe('champion/challenger promotion on the local tracker (acceptance)', () =
     expect(data.params).toContainEqual({ key: 'params.horizon_days', value: '5' });
     expect(data.metrics.find((m) => m.key === 'fit.mean_rank_ic')?.value).toBeCloseTo(0.034, 12);
     expect(data.tags).toContainEqual({ key: 'approval.approve.by', value: 'alice' });
-    expect(data.inputs.find((i) => i.name === 'fit.model')?.digest).toBe(run1.refs.model!.digest);
+    // Contract values: their scalar fields as metrics, their artifacts as lineage inputs tagged with the contract.
+    expect(data.metrics.find((m) => m.key === 'gate.verdict.dsr')?.value).toBe(0.97);
+    expect(data.metrics.find((m) => m.key === 'fit.oof.n_paths')?.value).toBe(7);
+    const onnx = data.inputs.find((i) => i.name === 'fit.model.onnx');
+    expect(onnx?.digest).toBe(run1.refs.model!.digest);
+    expect(onnx?.tags?.['trademl.contract']).toBe('model.bundle@1');
+    expect(data.tags).toContainEqual({ key: 'step.fit.provides.oof', value: 'signals.oof@1' });
     expect(data.inputs.find((i) => i.name === 'plan')?.digest).toBe(run1.run.planDigest);
     expect((await tracker.listArtifacts(r!.runId, 'report')).map((f) => f.path).sort()).toEqual(['report/report.html', 'report/report.json']);
     const out = await cli(['report', 'nightly-1']);
@@ -116,11 +126,12 @@ describe('champion/challenger promotion on the local tracker (acceptance)', () =
     expect(existsSync(path.join(home, 'reports', 'nightly-1', 'report.html'))).toBe(true);
   });
 
-  it('logs a step\'s training curves (output `curves`) as metric histories with their step index', async () => {
+  it('logs the training curves of a provided rl.policy as metric histories with their step index', async () => {
     const curves = await store.putJson({ algo: 'iql', curves: { step: [0, 50, 100], q_loss: [1.5, 0.7, 0.4], v_loss: [0.3, 0.2, Number.NaN] } }, 'rl_iql_curves.json');
+    const policy = { algo: 'iql', policy: await store.putJson({ layers: [] }, 'policy.json'), onnx: run1.refs.policy_onnx, curves };
     const runId = 'curves-1';
     await observer.runStarted({ runId, pipeline: 'nightly', planDigest: 'sha256:0', params: {}, status: 'running', startedAt: '2024-03-02T02:00:00Z' });
-    await observer.stepFinished({ runId, pipeline: 'nightly', stepId: 'rl_train', uses: 'rl.train', status: 'succeeded', cacheHit: false, attempts: 1, outputs: { curves, final_loss: 0.4 } });
+    await observer.stepFinished({ runId, pipeline: 'nightly', stepId: 'rl_train', uses: policyKind.uses, provides: { policy: 'rl.policy@1' }, status: 'succeeded', cacheHit: false, attempts: 1, outputs: { policy, final_loss: 0.4 } });
     const exp = await tracker.getOrCreateExperiment('trademl/nightly');
     const [r] = await tracker.searchRuns(exp, { 'trademl.run_id': runId });
     const q = await tracker.getMetricHistory(r!.runId, 'rl_train.q_loss');
@@ -158,12 +169,14 @@ describe('champion/challenger promotion on the local tracker (acceptance)', () =
     expect(await registry.versionForRun(MODEL, 'nightly-4')).toBeUndefined();
     expect((await tracker.listModelVersions(MODEL)).length).toBe(n);
     expect(await aliases()).toEqual(before);
-    const ctx = makeTestContext({ store, runId: 'nightly-4', ancestors: { ...ancestorsOf(fx.steps), approve: { uses: 'approval', status: 'succeeded', outputs: { approved: true, by: 'x', at: 'y', comment: '' } } } });
-    await expect(runKind(promote as never, { model: MODEL }, ctx)).rejects.toThrow(/did not pass/);
+    // Even with an approval (a when: always promote), a gate without a passing verdict blocks it.
+    const approve: StepRecord = { ...fx.steps.at(-1)!, stepId: 'approve', uses: 'approval', provides: {}, status: 'succeeded', outputs: { approved: true, by: 'x', at: 'y', comment: '' }, needs: ['gate'] };
+    delete approve.error;
+    await expect(promoteStep(fx, [...fx.steps, approve])).rejects.toMatchObject({ type: 'PromotionBlocked', message: expect.stringMatching(/did not pass/) });
     // The report step (when: always) still reports the failed gate.
-    const rep = await runKind(report as never, {}, makeTestContext({ store, runId: 'nightly-4', pipeline: 'nightly', ancestors: ancestorsOf(fx.steps) }));
-    expect((rep as { charts: string[] }).charts).toContain('equity');
-    expect(store.readJson<{ gate: { passed: boolean } }>(rep.report_json as never).gate.passed).toBe(false);
+    const rep = await runKind(report, {}, contextAfter(report, fx.steps, { store, runId: 'nightly-4' }));
+    expect((rep as { charts: string[] }).charts).toContain('equity-backtest');
+    expect(store.readJson<{ gates: Array<{ passed: boolean; step: string }> }>(rep.report_json as never).gates).toEqual([expect.objectContaining({ step: 'gate', passed: false })]);
     expect(rep.report_path).toBe(path.join(home, 'reports', 'nightly-4', 'report.html'));
     expect(await cli(['report', 'nightly-4'])).toContain('(nightly, failed)');
   });
@@ -187,8 +200,9 @@ describe('champion/challenger promotion on the local tracker (acceptance)', () =
   it("score.daily and `trademl score` turn the champion's ONNX scores of a date into long/short target weights", async () => {
     const date = '2018-03-09';
     const workDir = path.join(tempDir(), 'w');
-    const ctx = makeTestContext({ store, runId: 'score-1', params: { model: MODEL }, workDir, ancestors: { audit: { uses: 'qc.audit', status: 'succeeded', outputs: { curated: run1.refs.curated } } }, inputs: { audit: { curated: run1.refs.curated } } });
-    const out = (await runKind(scoreDaily as never, { date, quantile: 0.2 }, ctx)) as Record<string, unknown>;
+    const audit = run1.steps.filter((s) => s.stepId === 'audit');
+    const ctx = contextAfter(scoreDaily, audit, { store, runId: 'score-1', params: { model: MODEL }, workDir });
+    const out = (await runKind(scoreDaily, { date, quantile: 0.2 }, ctx)) as Record<string, unknown>;
     expect(out).toMatchObject({ model: MODEL, version: '1', date, n_universe: 30, n_scored: 30, n_long: 6, n_short: 6 });
     expect(out.gross as number).toBeCloseTo(1, 12);
     expect(out.net as number).toBeCloseTo(0, 12);
