@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../lib/paths.ts';
 import { compilePlan, loadSpec } from '../../spec/compile.ts';
 import { createTrackingObserver } from '../../tracking/trackingObserver.ts';
-import { LocalRuntime } from '../../embedded/runtime.ts';
+import { EmbeddedRuntime } from '../../embedded/runtime.ts';
+import { printRunSummary } from '../../cli/observe.ts';
 import { tempDir } from '../support/context.ts';
 
 // Integration with the lead's local runtime: a real run of the `demo` pipeline (built-in kinds, an
@@ -14,7 +15,7 @@ describe('tracking observer on a real local run', () => {
     const home = tempDir('trademl-rt-home-');
     const observer = await createTrackingObserver(home);
     const plan = compilePlan(loadSpec(path.join(PROJECT_ROOT, 'pipelines.yaml')), 'demo');
-    const rt = new LocalRuntime({ home, observer, autoApprove: 'tester' });
+    const rt = new EmbeddedRuntime({ home, observer, autoApprove: 'tester' });
     const out = await rt.start(plan);
     expect(out.status).toBe('succeeded');
     const html = path.join(home, 'reports', out.runId, 'report.html');
@@ -31,6 +32,25 @@ describe('tracking observer on a real local run', () => {
     expect(d.info.status).toBe('FINISHED');
     expect(d.tags).toContainEqual({ key: 'approval.approve.by', value: 'tester' });
     expect(d.params).toContainEqual({ key: 'params.greeting', value: 'hello' });
+    // The report shows the approval as a control step with its decision.
+    const rep = JSON.parse(readFileSync(path.join(home, 'reports', out.runId, 'report.json'), 'utf8')) as { approvals: Array<{ step: string; approved: boolean; by: string }>; steps: Array<{ stepId: string; control: boolean }> };
+    expect(rep.approvals).toEqual([expect.objectContaining({ step: 'approve', approved: true, by: 'tester' })]);
+    expect(rep.steps.filter((s) => s.control).map((s) => s.stepId)).toEqual(['approve']);
     await tracker.close();
+
+    // The end-of-run summary counts the control step (approval) as neither executed nor cached.
+    const chunks: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((c: string | Uint8Array) => (chunks.push(String(c)), true)) as typeof process.stdout.write;
+    try {
+      await printRunSummary(rt, out, 1500);
+    } finally {
+      process.stdout.write = write;
+    }
+    const text = chunks.join('');
+    expect(text).toContain(`run ${out.runId}: succeeded`);
+    expect(text).toContain(`  ${plan.steps.length - 1} executed, 0 cached, 0 failed, 0 skipped`);
+    expect(text).toContain(`report: ${html}`);
+    expect(text).not.toContain('headline figures:');
   });
 });
