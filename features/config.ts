@@ -1,3 +1,4 @@
+import { NYSE_DAILY } from '../calendar/calendar.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
@@ -57,7 +58,7 @@ interface KindInfo {
   /**
    * … or a trailing-window statistic computed in TypeScript (rolling.ts): windowed means, standard
    * deviations and regressions, which DuckDB's segment-tree windows would not reproduce bit-exactly on
-   * truncated data, and the rolling max (a monotonic deque: O(n), where DuckDB's 252-row window max
+   * truncated data, and the rolling max (a monotonic deque: O(n), where DuckDB's year-long window max
    * cost ~0.4 s CPU on the full panel).
    */
   ts?: (window: number, annualisation: number) => TsSpec;
@@ -167,8 +168,6 @@ export const featureConfigSchema = z.strictObject({
   version: z.literal(1),
   name: z.string().regex(/^[a-z][a-z0-9_-]*$/),
   description: z.string().optional(),
-  /** Trading days per year used to annualise volatilities. */
-  annualisation_days: z.number().int().positive().default(252),
   /** Normalisation of features that do not set one. */
   normalize_default: z.enum(NORMALIZATIONS).default('rank'),
   /** |z| cap of the `zscore` normalisation (winsorising). */
@@ -201,6 +200,8 @@ export interface ResolvedFeatureSet {
   config: FeatureConfig;
   /** Window overrides applied (keys = names as the file defines them). */
   overrides: Record<string, number>;
+  /** Bars per year the volatility features annualise with (the input's calendar). */
+  bars_per_year: number;
   features: FeatureSpec[];
 }
 
@@ -211,7 +212,7 @@ export interface ResolvedFeatureSet {
  * Throws UserError naming the file, line:column and field for every problem (missing file, YAML syntax,
  * schema violations, windows on unwindowed kinds, duplicate names, unknown override keys).
  */
-export function loadFeatureSet(projectRoot: string, relPath: string, windowOverrides: Record<string, number> = {}): ResolvedFeatureSet {
+export function loadFeatureSet(projectRoot: string, relPath: string, windowOverrides: Record<string, number> = {}, barsPerYear: number = NYSE_DAILY.barsPerYear): ResolvedFeatureSet {
   const abs = path.resolve(projectRoot, relPath);
   let text: string;
   try {
@@ -265,9 +266,9 @@ export function loadFeatureSet(projectRoot: string, relPath: string, windowOverr
       window,
       normalize: f.normalize ?? config.normalize_default,
       warmup_rows: info.warmup(w),
-      definition: info.definition(w, config.annualisation_days),
-      sql: info.sql ? info.sql(w, config.annualisation_days) : null,
-      ts: info.ts ? info.ts(w, config.annualisation_days) : null,
+      definition: info.definition(w, barsPerYear),
+      sql: info.sql ? info.sql(w, barsPerYear) : null,
+      ts: info.ts ? info.ts(w, barsPerYear) : null,
     };
   });
   const seen = new Map<string, number>();
@@ -276,7 +277,7 @@ export function loadFeatureSet(projectRoot: string, relPath: string, windowOverr
     if (prev !== undefined) throw new UserError(`${where(['features', i])}: features[${i}]: feature name ${f.name} is already used by features[${prev}]; give one an explicit name:`);
     seen.set(f.name, i);
   });
-  return { config_path: relPath, config_digest: sha256(text), config, overrides: { ...windowOverrides }, features };
+  return { config_path: relPath, config_digest: sha256(text), config, overrides: { ...windowOverrides }, bars_per_year: barsPerYear, features };
 }
 
 /** `<prefix>_<window>` for windowed kinds, the prefix alone otherwise. */

@@ -45,7 +45,7 @@ function ssd(x: Float64Array, lo: number, hi: number, m: number): number {
 }
 
 /**
- * Rolling sample standard deviation (n − 1) of a return series times `scale` (e.g. √252 to annualise
+ * Rolling sample standard deviation (n − 1) of a return series times `scale` (e.g. √(bars per year) to annualise
  * daily returns), from running sums Σx, Σx² over the window's non-missing values.
  */
 export function rollingStd(x: Float64Array, w: number, scale: number, out: Float64Array): void {

@@ -60,9 +60,10 @@ export const featuresEquities = defineStepKind({
     const { checkOhlcvParquet } = await import('../../features/input.ts');
     const { loadFeatureSet } = await import('../../features/config.ts');
     const { computeEquityFeatures } = await import('../../features/equities.ts');
+    const { calendarFor } = await import('../../calendar/calendar.ts');
     const { withDuckDB } = await import('../../lib/duckdb.ts');
-    const set = loadFeatureSet(ctx.projectRoot, w.config, w.windows);
     const src = ctx.input('ohlcv');
+    const set = loadFeatureSet(ctx.projectRoot, w.config, w.windows, calendarFor(src.value.calendar).barsPerYear);
     const input = ctx.artifacts.path(src.value);
     ctx.log.info({ input: src.value.uri, from: src.step, features: set.features.length }, 'computing features');
     ctx.progress({ fraction: 0, message: `features from ${src.step}.${src.output}` });
@@ -87,7 +88,8 @@ export const featuresEquities = defineStepKind({
       config_digest: set.config_digest,
       window_overrides: set.overrides,
       normalized: w.normalize,
-      annualisation_days: set.config.annualisation_days,
+      bars_per_year: set.bars_per_year,
+      calendar: src.value.calendar,
       zscore_clip: set.config.zscore_clip,
       trading_day: 'one row of the symbol (per-symbol row order)',
       key: ['date', 'symbol'],
