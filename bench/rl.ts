@@ -5,7 +5,7 @@
 // and the OPE decision. Run: nice npx tsx bench/rl.ts [paths=5] [names-per-side=25]
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
-import { kinds } from '../kinds/rl/index.ts';
+import { getStepKind } from '../kinds/registry.ts';
 import type { StepOutputs } from '../kinds/types.ts';
 import { loadRlConfig } from '../rl/config.ts';
 import { PROJECT_ROOT } from '../lib/paths.ts';
@@ -15,7 +15,7 @@ import { buildRlUpstream } from '../test/rl/fixture.ts';
 
 const paths = Number(process.argv[2] ?? 5);
 const names = Number(process.argv[3] ?? 25);
-const kind = (uses: string) => kinds.find((k) => k.uses === uses)!;
+const kind = getStepKind;
 const symbols = readdirSync(SP500_DIR())
   .filter((f) => f.endsWith('_data.csv'))
   .map((f) => f.replace(/_data\.csv$/, ''))

@@ -1,4 +1,3 @@
-import { loadConfig } from '../lib/config.ts';
 import { z } from 'zod';
 
 /**
@@ -51,6 +50,3 @@ export const portfolioConfigSchema = z
     if (c.mode === 'long_short' && Math.abs(c.net_target) > c.gross) ctx.addIssue({ code: 'custom', path: ['net_target'], message: `|net_target| must be ≤ gross (${c.gross})` });
   });
 export type PortfolioConfig = z.output<typeof portfolioConfigSchema>;
-
-/** Reads a YAML config with a schema; see lib/config.ts (one loader, file:line:col errors). */
-export const loadYamlConfig = loadConfig;

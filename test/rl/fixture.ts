@@ -13,7 +13,8 @@ export const FIXTURE_COSTS = { fee: 0.00005, spread: 0.0002, impact: 0.001, borr
  * Upstream steps of the RL kinds built from a real S&P slice (default 30 symbols, 2015-01..2017-06),
  * a qc.audit → stack.oof → portfolio.build → backtest.cpcv_paths chain whose outputs are hand-made
  * artifacts in the contract shapes (so the costs and weights have known answers):
- * - oof: 3 "CPCV paths" of a 20-day momentum score plus a small path-specific perturbation;
+ * - oof: 3 "CPCV paths" of a 20-day momentum score plus a small path-specific perturbation, and the
+ *   plain score from 2015-07 on as the walk-forward path 0;
  * - weights: per path and date, +0.5/names on the `names` highest scores, −0.5/names on the lowest (gross 1.0);
  * - returns: daily P&L of the previous date's weights, costs at FIXTURE_COSTS per unit turnover
  *   (impact on turnover^1.5, borrow on short exposure).
@@ -29,6 +30,7 @@ export async function buildRlUpstream(
   const names = opts.names ?? 5;
   const wName = 0.5 / names;
   const oof = path.join(dir, 'oof.parquet');
+  const oofWf = path.join(dir, 'oof_walk_forward.parquet');
   const weights = path.join(dir, 'weights.parquet');
   const returns = path.join(dir, 'returns.parquet');
   const c = FIXTURE_COSTS;
@@ -40,6 +42,8 @@ export async function buildRlUpstream(
     await con.run(`COPY (SELECT px.date, px.symbol, CAST(p.path AS INTEGER) AS path,
         px.mom20 + 0.02 * ((hash(px.symbol, px.date, p.path) % 1000) / 1000.0 - 0.5) AS score, px.r_next AS ret
       FROM px, paths p WHERE px.mom20 IS NOT NULL ORDER BY date, symbol, path) TO ${sqlString(oof)} (FORMAT parquet)`);
+    await con.run(`COPY (SELECT date, symbol, 0 AS path, mom20 AS score, r_next AS ret FROM px WHERE mom20 IS NOT NULL AND date >= DATE '2015-07-01'
+      ORDER BY date, symbol) TO ${sqlString(oofWf)} (FORMAT parquet)`);
     await con.run(`COPY (
       WITH r AS (SELECT path, date, symbol, row_number() OVER (PARTITION BY path, date ORDER BY score DESC, symbol) AS hi,
                         row_number() OVER (PARTITION BY path, date ORDER BY score ASC, symbol) AS lo
@@ -67,7 +71,7 @@ export async function buildRlUpstream(
   const put = (f: string) => st.putFile(f, { move: false });
   const oofRef = await put(oof);
   const source = { step: 'stack', sleeve: 'stack' };
-  const signal = { sleeve: 'stack', task: 'regression', calendar: 'nyse', n_paths: nPaths, components: ['a', 'b'], oof: oofRef, walk_forward: oofRef };
+  const signal = { sleeve: 'stack', task: 'regression', calendar: 'nyse', n_paths: nPaths, components: ['a', 'b'], oof: oofRef, walk_forward: await put(oofWf) };
   const w = { ...(await put(weights)), calendar: 'nyse', paths: Array.from({ length: nPaths }, (_, i) => i + 1), source };
   const bt = { calendar: 'nyse', execution: 'close', source, returns: await put(returns), metrics: await st.putJson({ per_path: [] }, 'backtest_metrics.json'), sleeve_returns: null };
   return {

@@ -1,8 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ArtifactRef } from '../../artifacts/store.ts';
 import type { StepOutputs } from '../../kinds/types.ts';
-import { kinds } from '../../kinds/rl/index.ts';
-import { kinds as backtestKinds } from '../../kinds/backtest/index.ts';
+import { getStepKind as kind } from '../../kinds/registry.ts';
 import type { DatasetMeta } from '../../kinds/rl/dataset.ts';
 import { NYSE_DAILY } from '../../calendar/calendar.ts';
 import { rlDataset, rlPolicy, sizingPolicy } from '../../contracts/index.ts';
@@ -19,7 +18,6 @@ import { PROJECT_ROOT } from '../../lib/paths.ts';
 import { makeTestContext, runKind, type TestUpstream } from '../support/context.ts';
 import { buildRlUpstream, FIXTURE_COSTS } from './fixture.ts';
 
-const kind = (uses: string) => kinds.find((k) => k.uses === uses)!;
 type Refs = Record<string, ArtifactRef>;
 // small network and few steps: the point here is the plumbing on real data, not policy quality
 const overrides = { train: { hidden: [32, 32], steps: 300, batch_size: 128, log_every: 50 }, ope: { bootstrap: 100 } };
@@ -31,13 +29,13 @@ describe('rl.dataset / rl.train / rl.ope on a real S&P slice', () => {
   /** rl.ope with margin −1 (the learned policy accepted) and +1 (the baseline kept). */
   let laxOut: StepOutputs;
   let strictOut: StepOutputs;
-  /** The context of `uses` downstream of the fixture chain, rl.dataset (`ds`) and rl.train (`rl`) as far as they ran. */
-  const ctxFor = (uses: string, o: Parameters<typeof makeTestContext>[0] = {}) => {
-    const upstream: Record<string, TestUpstream> = { ...up.upstream };
-    if (uses !== 'rl.dataset') upstream.ds = { uses: 'rl.dataset', outputs: dsOut, needs: ['backtest'] };
-    if (uses === 'rl.ope') upstream.rl = { uses: 'rl.train', outputs: trOut, needs: ['ds'] };
-    return makeTestContext({ store: up.store, kind: kind(uses), upstream, ...o });
-  };
+  /** Each RL kind's upstream: the fixture chain, then the rl.dataset (`ds`) and rl.train (`rl`) outputs it reads. */
+  const upstreamOf = {
+    'rl.dataset': () => up.upstream,
+    'rl.train': () => ({ ...up.upstream, ds: { uses: 'rl.dataset', outputs: dsOut, needs: ['backtest'] } }),
+    'rl.ope': () => ({ ...up.upstream, ds: { uses: 'rl.dataset', outputs: dsOut, needs: ['backtest'] }, rl: { uses: 'rl.train', outputs: trOut, needs: ['ds'] } }),
+  } satisfies Record<string, () => Record<string, TestUpstream>>;
+  const ctxFor = (uses: keyof typeof upstreamOf, o: Parameters<typeof makeTestContext>[0] = {}) => makeTestContext({ store: up.store, kind: kind(uses), upstream: upstreamOf[uses](), ...o });
   const ref = (o: StepOutputs, key: string, field: string) => (o[key] as Refs)[field]!;
   const upRef = (step: string, key: string, field?: string) => {
     const v = up.upstream[step]!.outputs[key] as ArtifactRef & Refs;
@@ -233,7 +231,7 @@ describe('rl.dataset / rl.train / rl.ope on a real S&P slice', () => {
   });
 
   it('portfolio.build with a learned sizing policy upstream scales each date\'s target book by its multiplier', async () => {
-    const pb = backtestKinds.find((k) => k.uses === 'portfolio.build')!;
+    const pb = kind('portfolio.build');
     const book = { audit: up.upstream.audit!, stack: up.upstream.stack! };
     const sized = (opeOut: StepOutputs) => makeTestContext({ store: up.store, kind: pb, upstream: { ...book, ope: { uses: 'rl.ope', outputs: opeOut, needs: ['stack'] } } });
     const base = await runKind(pb, {}, makeTestContext({ store: up.store, kind: pb, upstream: book }));
