@@ -3,7 +3,8 @@
  *
  * 1. Builds the full S&P 500 panel through the real kinds: features.equities, labels.horizon.
  * 2. Runs the nightly fit.cpcv (configs/training/equities_xs.yml: 4 trials × 28 splits + 7
- *    walk-forward folds + refit + ONNX export) and reports wall time, fits, peak RSS.
+ *    walk-forward folds + refit + ONNX export) and reports wall time, fits, peak RSS
+ *    (BENCH_ENGINE=lightgbm runs the config's lightgbm section instead of xgboost).
  * 3. Binding overhead: the 28 CPCV splits with the nightly base params and a fixed number of rounds
  *    (no early stopping, validation eval every round) through our koffi binding, then the very same
  *    matrices, rows and params through Python's xgboost (/usr/bin/python3, Debian python3-xgboost,
@@ -17,20 +18,22 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ArtifactStore, type ArtifactRef } from '../artifacts/store.ts';
-import type { StepContext, StepKind, StepOutputs, UpstreamStep } from '../kinds/types.ts';
-import { kinds as featureKinds } from '../kinds/features/index.ts';
 import { fitCpcv } from '../kinds/fit/cpcv.ts';
 import { loadTrainingConfig } from '../kinds/fit/config.ts';
-import { loadPanel } from '../kinds/fit/panel.ts';
-import { transformTarget } from '../kinds/fit/cpcv_run.ts';
+import { xgboostEngine } from '../kinds/fit/engines.ts';
+import { loadPanel } from '../cv/panel.ts';
+import { transformTarget } from '../cv/target.ts';
+import { modelBundle } from '../contracts/index.ts';
 import { withDuckDB } from '../lib/duckdb.ts';
 import { PROJECT_ROOT } from '../lib/paths.ts';
 import { DMatrix, xgboostApi } from '../models/xgboost/binding.ts';
 import { trainBooster } from '../models/xgboost/train.ts';
 import { openOnnxScorer } from '../models/onnx/score.ts';
 import { cpcvSplits, dateGroups, splitMasks, validationTail } from '../cv/cpcv.ts';
+import { calendarFor } from '../calendar/calendar.ts';
 import { makeTestContext, runKind, tempDir } from '../test/support/context.ts';
-import { SP500_DIR, writeSp500Slice } from '../test/support/sp500.ts';
+import { SP500_DIR } from '../test/support/sp500.ts';
+import { auditUpstream, realChain } from '../test/fit/upstream.ts';
 
 const FIXED_ROUNDS = 50;
 const mb = (): number => Math.round(process.resourceUsage().maxRSS / 1024);
@@ -40,34 +43,29 @@ const all = readdirSync(SP500_DIR()).map((f) => f.replace('_data.csv', '')).sort
 const symbols = process.env.BENCH_SYMBOLS ? all.slice(0, Number(process.env.BENCH_SYMBOLS)) : all;
 const dir = tempDir('trademl-bench-fit-');
 const store = new ArtifactStore(path.join(dir, 'a'));
-const up = (uses: string, outputs: StepOutputs): UpstreamStep => ({ uses, status: 'succeeded', outputs });
-const kind = (uses: string): StepKind => featureKinds.find((k) => k.uses === uses)!;
 const result: Record<string, unknown> = { symbols: symbols.length, cpus: os.cpus().length, load_avg_start: os.loadavg().map((x) => Math.round(x * 100) / 100), xgboost: xgboostApi().version };
 
-// ---- 1. real feature/label panel ----
+// ---- 1. real feature/label panel (features.equities, labels.horizon, labels.triple_barrier) ----
 let t = performance.now();
-const tmp = store.tempPath('ohlcv.parquet');
-await writeSp500Slice(tmp, symbols);
-const curated = await store.putFile(tmp, { name: 'ohlcv.parquet' });
-const audit = up('qc.audit', { curated, status: 'GREEN', dataset: 'sp500_all_stocks_5yr', red_dates: [], red_reasons: [] });
-const base = (): StepContext => makeTestContext({ store, inputs: { audit: audit.outputs }, ancestors: { audit } });
-const features = await runKind(kind('features.equities'), {}, base());
-const labels = await runKind(kind('labels.horizon'), { horizon: 5 }, base());
+const chain = await realChain(store, symbols);
+const { features, horizon: labels } = chain;
 result.panel_build_s = sec(performance.now() - t);
+const engine = (process.env.BENCH_ENGINE ?? 'xgboost') as 'xgboost' | 'lightgbm';
+result.engine = engine;
+const fitUpstream = (labelsOut: typeof labels, uses = 'labels.horizon') => ({ audit: auditUpstream(chain.auditReport), features: { uses: 'features.equities', outputs: features }, labels: { uses, outputs: labelsOut } });
 
 // ---- 2. nightly fit.cpcv ----
 t = performance.now();
 let fits = 0;
 let maxGapMs = 0;
 let lastBeat = performance.now();
-const ancestors = { audit, features: up('features.equities', features), labels: up('labels.horizon', labels) };
 const fit = await runKind(
   fitCpcv,
-  { sleeve: 'horizon' },
+  { sleeve: 'horizon', engine },
   makeTestContext({
     store,
-    ancestors,
-    inputs: { features, labels },
+    kind: fitCpcv,
+    upstream: fitUpstream(labels),
     progress: (p) => {
       const now = performance.now();
       maxGapMs = Math.max(maxGapMs, now - lastBeat);
@@ -77,7 +75,8 @@ const fit = await runKind(
   }),
 );
 const fitWall = performance.now() - t;
-const m = store.readJson<{ aggregate: Record<string, number>; walk_forward: { rank_ic: number } }>(fit.metrics as ArtifactRef);
+const fitModel = modelBundle.schema.parse(fit.model);
+const m = store.readJson<{ aggregate: Record<string, number>; walk_forward: { rank_ic: number } }>(fitModel.metrics);
 result.nightly_fit = {
   wall_s: sec(fitWall),
   fits,
@@ -103,19 +102,19 @@ result.nightly_fit = {
 process.stderr.write(`nightly_fit ${JSON.stringify(result.nightly_fit)}\n`);
 
 // ---- 3. binding overhead vs python xgboost on identical matrices ----
-const cfg = loadTrainingConfig(PROJECT_ROOT, 'configs/training/equities_xs.yml');
+const cfg = loadTrainingConfig(PROJECT_ROOT, 'configs/training/equities_xs.yml', xgboostEngine);
 const mdir = path.join(dir, 'matrix');
 mkdirSync(mdir, { recursive: true });
-const params = { ...cfg.xgboost.params, seed_per_iteration: true };
+const params = { ...cfg.engines.xgboost!.params, seed_per_iteration: true };
 const cmp = await withDuckDB(async (con) => {
-  const panel = await loadPanel(con, store.path(features.features as ArtifactRef), store.path(labels.labels as ArtifactRef), features.feature_names as string[]);
+  const panel = await loadPanel(con, store.path(features.features as ArtifactRef), store.path(labels.labels as ArtifactRef), features.feature_names as string[], calendarFor('nyse'));
   const target = transformTarget(panel, cfg.target.transform);
   const groups = dateGroups(panel.uniqueDates.length, cfg.cv.n_groups);
   const F = panel.nFeatures;
   const stride = cfg.sampling.date_stride;
-  const hl = cfg.sampling.half_life_days!;
+  const hl = cfg.sampling.half_life_bars!;
   const splitRows = cpcvSplits(cfg.cv.n_groups, cfg.cv.n_test_groups).map((s) => {
-    const mk = splitMasks(panel, panel.uniqueDates, groups, s, cfg.cv.embargo_days);
+    const mk = splitMasks(panel, panel.uniqueDates, groups, s, cfg.cv.embargo_bars);
     const tail = validationTail(panel, panel.uniqueDates, mk.train, cfg.cv.validation_fraction);
     const test: number[] = [];
     for (let i = 0; i < panel.n; i++) if (mk.test[i]) test.push(i);
@@ -224,7 +223,7 @@ result.cpcv_28_splits_fixed_rounds = {
   for (let i = 0; i < x.length; i++) x[i] = ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32) - 0.5;
   const out: Record<string, number> = {};
   for (const threads of [1, 2]) {
-    const scorer = await openOnnxScorer(store.path(fit.model as ArtifactRef), { threads });
+    const scorer = await openOnnxScorer(store.path(fitModel.onnx), { threads });
     await scorer.run(x.subarray(0, 1000 * F), 1000, F);
     const t1 = performance.now();
     const r = await scorer.run(x, n, F);
@@ -236,16 +235,15 @@ result.cpcv_28_splits_fixed_rounds = {
 }
 // ---- 5. the second nightly sleeve: triple-barrier classifier (multi:softprob) ----
 if (process.env.BENCH_TB !== '0') {
-  const ltb = await runKind(kind('labels.triple_barrier'), { vol_window: 20, tp_sigma: 2, sl_sigma: 1, max_h: 10 }, base());
   t = performance.now();
   let tbFits = 0;
   const tb = await runKind(
     fitCpcv,
-    { sleeve: 'tb', config: 'configs/training/equities_tb.yml', labels: 'labels.triple_barrier' },
-    makeTestContext({ store, ancestors: { ...ancestors, labels_tb: up('labels.triple_barrier', ltb) }, inputs: { features, labels_tb: ltb }, progress: (p) => { if (p.current) tbFits = p.current; } }),
+    { sleeve: 'tb', config: 'configs/training/equities_tb.yml', engine },
+    makeTestContext({ store, kind: fitCpcv, upstream: fitUpstream(chain.barriers, 'labels.triple_barrier'), progress: (p) => { if (p.current) tbFits = p.current; } }),
   );
   const wall = performance.now() - t;
-  const tm = store.readJson<{ aggregate: Record<string, number> }>(tb.metrics as ArtifactRef);
+  const tm = store.readJson<{ aggregate: Record<string, number> }>(modelBundle.schema.parse(tb.model).metrics);
   result.nightly_fit_tb = {
     wall_s: sec(wall), fits: tbFits, per_fit_s: sec(wall / tbFits), rows: tb.n_rows, n_trials: tb.n_trials,
     mean_rank_ic: tb.mean_rank_ic, walk_forward_rank_ic: tb.walk_forward_rank_ic, logloss: tm.aggregate.logloss, auc: tm.aggregate.auc,

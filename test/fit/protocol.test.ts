@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ArtifactStore, type ArtifactRef } from '../../artifacts/store.ts';
 import { modelBundle, signalsOof, trialsLedger } from '../../contracts/index.ts';
-import type { StepOutputs } from '../../kinds/types.ts';
+import type { AnyStepKind, StepOutputs } from '../../kinds/types.ts';
 import { fitCpcv } from '../../kinds/fit/cpcv.ts';
 import { fitLinear } from '../../kinds/fit/linear.ts';
 import { stackOof } from '../../kinds/fit/stack.ts';
@@ -25,7 +25,7 @@ describe.skipIf(!hasSharedData())('the CPCV protocol through fit.cpcv / fit.line
   let store: ArtifactStore;
   let dir: string;
   let six: FixturePanel;
-  const ctx = (p: FixturePanel, kind = fitCpcv, audit: 'GREEN' | 'RED' = 'GREEN') => makeTestContext({ store, kind, upstream: fixtureUpstream(p, 'labels.horizon', audit) });
+  const ctx = (p: FixturePanel, kind: AnyStepKind = fitCpcv, audit: 'GREEN' | 'RED' = 'GREEN') => makeTestContext({ store, kind, upstream: fixtureUpstream(p, 'labels.horizon', audit) });
   beforeAll(async () => {
     dir = tempDir();
     store = new ArtifactStore(path.join(dir, 'a'));
