@@ -86,21 +86,28 @@ function zScores(p: SignalPanel, t: number): Float64Array {
   return z;
 }
 
+/** Long the top and short the bottom `q` of each date's z-scores (dates with ≥ 10 usable names). */
+function entries(p: SignalPanel, Z: Float64Array[], q: number): Trade[] {
+  const trades: Trade[] = [];
+  for (let t = 0; t < p.T; t++) {
+    const z = Z[t]!;
+    const ok = [...z.keys()].filter((i) => Number.isFinite(z[i]!) && Number.isFinite(p.fwdRet[t * p.N + i]!));
+    if (ok.length < 10) continue;
+    ok.sort((a, b) => z[a]! - z[b]!);
+    const k = Math.max(1, Math.floor(q * ok.length));
+    for (const i of ok.slice(0, k)) trades.push({ entry: t, sym: i, dir: -1 });
+    for (const i of ok.slice(-k)) trades.push({ entry: t, sym: i, dir: 1 });
+  }
+  return trades;
+}
+
 /** Fits the exit MDP on the early trades of `p` and compares it with the fixed-horizon exit on the later ones. */
 export function runExitStudy(p: SignalPanel, cfg: ExitConfig = DEFAULT_EXIT): ExitReport {
   const { T, N } = p;
   const H = cfg.maxHoldDays;
   if (!(H >= 2) || !(cfg.fixedHoldDays >= 1 && cfg.fixedHoldDays <= H)) throw new RangeError(`need maxHoldDays ≥ 2 and 1 ≤ fixedHoldDays ≤ maxHoldDays (got ${H}, ${cfg.fixedHoldDays})`);
   const Z = Array.from({ length: T }, (_, t) => zScores(p, t));
-  const trades: Trade[] = [];
-  for (let t = 0; t < T; t++) {
-    const ok = [...Z[t]!.keys()].filter((i) => Number.isFinite(Z[t]![i]!) && Number.isFinite(p.fwdRet[t * N + i]!));
-    if (ok.length < 10) continue;
-    ok.sort((a, b) => Z[t]![a]! - Z[t]![b]!);
-    const k = Math.max(1, Math.floor(cfg.entryQuantile * ok.length));
-    for (const i of ok.slice(0, k)) trades.push({ entry: t, sym: i, dir: -1 });
-    for (const i of ok.slice(-k)) trades.push({ entry: t, sym: i, dir: 1 });
-  }
+  const trades = entries(p, Z, cfg.entryQuantile);
   const split = Math.floor(cfg.trainFraction * T);
   const train = trades.filter((x) => x.entry + H < split);
   const test = trades.filter((x) => x.entry >= split);

@@ -88,7 +88,7 @@ export interface LobMmSettings {
   /** Risk aversions (1/(USD·lot)) A-S chooses from on the training replay. */
   gammas: number[];
 }
-export const DEFAULT_LOB_MM: LobMmSettings = { trainFraction: 0.6, episodeSeconds: 300, stepSeconds: 5, lotShares: 100, arrivalEvalEpisodes: 200, replayStrideSeconds: 30, gammas: [0.01, 0.03, 0.1, 0.3] };
+export const DEFAULT_LOB_MM: LobMmSettings = { trainFraction: 0.6, episodeSeconds: 300, stepSeconds: 5, lotShares: 100, arrivalEvalEpisodes: 200, replayStrideSeconds: 30, gammas: [0.001, 0.003, 0.01, 0.03, 0.1] };
 
 /** The LOB study (see the module comment). Sharpe on 1-minute bars, `nyse@1m`. */
 export function runMmLob(s: LobSession, cfg: MmStudyConfig = DEFAULT_MM_STUDY, st: LobMmSettings = DEFAULT_LOB_MM): MmComparison {
@@ -128,7 +128,7 @@ export interface BarsMmSettings {
   /** Risk aversions (1/(log-price·lot)) A-S chooses from on the training years. */
   gammas: number[];
 }
-export const DEFAULT_BARS_MM: BarsMmSettings = { testFrom: Date.UTC(2020, 0, 1) / 1000, episodeHours: 168, lotUsd: 10_000, gammas: [0.1, 1, 10, 100] };
+export const DEFAULT_BARS_MM: BarsMmSettings = { testFrom: Date.UTC(2020, 0, 1) / 1000, episodeHours: 168, lotUsd: 10_000, gammas: [0.003, 0.03, 0.3, 3, 30] };
 
 /** The Binance study (see the module comment). Sharpe on hourly bars, `24x7@1h`. */
 export function runMmBars(b: Bars, cfg: MmStudyConfig = DEFAULT_MM_STUDY, st: BarsMmSettings = DEFAULT_BARS_MM): MmComparison {

@@ -96,7 +96,6 @@ export function runRlExecution(s: LobSession, cfg: RlExecutionConfig = DEFAULT_R
   const tTrain = lap();
 
   const eps: EpisodeSpec[] = episodeStarts(tSplit, t1, cfg.evalStrideSeconds, cfg.shares, cfg.horizonSeconds);
-  const starts = eps.map((e) => e.start);
   const evalEnv = new ExecutionEnv(envCfg);
   const usage = new Array<number>(EXEC_ACTIONS.length).fill(0);
   const rl = eps.map((e) => {
@@ -104,6 +103,33 @@ export function runRlExecution(s: LobSession, cfg: RlExecutionConfig = DEFAULT_R
     r.actions.forEach((a) => usage[a]!++);
     return r;
   });
+  const { rows, paired } = benchmarkRows(s, cpReal, cfg, ac, eps, rl);
+  const tEval = lap();
+
+  const ret = trained.returns;
+  const tenth = Math.max(1, Math.floor(ret.length / 10));
+  const avg = (x: number[]) => x.reduce((a, v) => a + v, 0) / x.length;
+  const rlMean = rows[0]!.mean.value;
+  const twapMean = rows[1]!.mean.value;
+  return {
+    split: { trainFrom: t0, trainTo: tSplit, testFrom: tSplit, testTo: t1 },
+    calibration: {
+      ...ac, realVolBps: realVol, realSpreadTicks: realSpread,
+      syntheticVolBps: sims.map((x) => midVolatility(x, { reps: 20 }).bpsPerSqrtSecond.value),
+      syntheticSpreadTicks: sims.map((x) => spreadProfile(x, { reps: 20 }).meanTicks.value),
+    },
+    training: { episodes: trained.episodes, envSteps: trained.envSteps, updates: trained.updates, meanReturnFirst10pct: avg(ret.slice(0, tenth)), meanReturnLast10pct: avg(ret.slice(-tenth)), seconds: tTrain },
+    table: rows,
+    paired,
+    actionUsage: Object.fromEntries(EXEC_ACTIONS.map((a, i) => [a.name, usage[i]!])),
+    criterion: { rule: 'RL mean shortfall ≤ TWAP (market child orders) mean shortfall on held-out episodes', rlMeanBps: rlMean, twapMeanBps: twapMean, holds: rlMean <= twapMean },
+    seconds: { calibration: tCal, synthetic: tSyn, training: tTrain, evaluation: tEval },
+  };
+}
+
+/** The shortfall rows (RL first, then TWAP, TWAP passive, VWAP, AC) and the paired RL − benchmark differences. */
+function benchmarkRows(s: LobSession, cpReal: ReplayCheckpoints, cfg: RlExecutionConfig, ac: CalibratedAc, eps: EpisodeSpec[], rl: { shortfallBps: number; unfilledAtDeadline: number }[]) {
+  const starts = eps.map((e) => e.start);
   const rows: ShortfallRow[] = [];
   const byName: Record<string, number[]> = {};
   const add = (name: string, bps: number[], forced: number) => {
@@ -126,26 +152,5 @@ export function runRlExecution(s: LobSession, cfg: RlExecutionConfig = DEFAULT_R
     add(b.name, res.map((r) => r.shortfallBps), res.filter((r) => r.unfilledAtDeadline > 0).length);
   }
   const rlBps = byName['RL (double DQN)']!;
-  const paired = bench.map((b) => pairedDifference(`RL − ${b.name}`, rlBps, byName[b.name]!, starts));
-  const tEval = lap();
-
-  const ret = trained.returns;
-  const tenth = Math.max(1, Math.floor(ret.length / 10));
-  const avg = (x: number[]) => x.reduce((a, v) => a + v, 0) / x.length;
-  const rlMean = rows[0]!.mean.value;
-  const twapMean = rows[1]!.mean.value;
-  return {
-    split: { trainFrom: t0, trainTo: tSplit, testFrom: tSplit, testTo: t1 },
-    calibration: {
-      ...ac, realVolBps: realVol, realSpreadTicks: realSpread,
-      syntheticVolBps: sims.map((x) => midVolatility(x, { reps: 20 }).bpsPerSqrtSecond.value),
-      syntheticSpreadTicks: sims.map((x) => spreadProfile(x, { reps: 20 }).meanTicks.value),
-    },
-    training: { episodes: trained.episodes, envSteps: trained.envSteps, updates: trained.updates, meanReturnFirst10pct: avg(ret.slice(0, tenth)), meanReturnLast10pct: avg(ret.slice(-tenth)), seconds: tTrain },
-    table: rows,
-    paired,
-    actionUsage: Object.fromEntries(EXEC_ACTIONS.map((a, i) => [a.name, usage[i]!])),
-    criterion: { rule: 'RL mean shortfall ≤ TWAP (market child orders) mean shortfall on held-out episodes', rlMeanBps: rlMean, twapMeanBps: twapMean, holds: rlMean <= twapMean },
-    seconds: { calibration: tCal, synthetic: tSyn, training: tTrain, evaluation: tEval },
-  };
+  return { rows, paired: bench.map((b) => pairedDifference(`RL − ${b.name}`, rlBps, byName[b.name]!, starts)) };
 }

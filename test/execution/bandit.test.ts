@@ -87,7 +87,7 @@ describe('bandit algebra', () => {
 });
 
 describe.skipIf(!hasSharedData())('order-type bandit on the GOOG replay', () => {
-  it('rounds, rewards and bandit passes are deterministic; market orders always pay', async () => {
+  it('rounds, rewards and bandit passes are deterministic; market orders almost always pay', async () => {
     const s = await loadLobSession('GOOG');
     const cfg = { ...DEFAULT_BANDIT, everySeconds: 30, alphas: [1], thompsonSeeds: [1] };
     const r1 = banditRounds(s, cfg);
