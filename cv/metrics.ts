@@ -108,6 +108,7 @@ export interface IcSummary {
   n_dates: number;
 }
 
+/** Mean IC, mean rank IC, ICIR = mean/stdev of the daily rank IC, its t-stat ICIR·√n and the number of dates n. */
 export function summarizeIc(ic: ArrayLike<number>, rankIc: ArrayLike<number>): IcSummary {
   const a = meanStd(ic), r = meanStd(rankIc);
   const icir = r.std > 0 ? r.mean / r.std : NaN;

@@ -20,6 +20,7 @@ export const stackConsumes = { signals: { contract: signalsOof, many: true, desc
 
 const num = (d: string) => z.number().nullable().describe(d);
 
+/** Outputs of stack.oof: the stacked signal, the blender and its metrics. */
 export const stackOutputsSchema = z.object({
   oof: signalsOof.schema,
   stacker: artifactRefSchema.describe('stacker JSON: production blend weights by sleeve, intercept, fallback, CV layout'),
