@@ -9,13 +9,15 @@ import { PROJECT_ROOT, dataRoot } from '../../lib/paths.ts';
 import { makeTestContext, tempDir } from '../support/context.ts';
 import { putSp500Slice } from './rawdata.ts';
 
-function step(id: string, uses: string, needs: string[], w: Record<string, unknown> = {}): PlanStep {
+function step(id: string, uses: string, needs: string[], w: Record<string, unknown> = {}, inputs: PlanStep['inputs'] = {}): PlanStep {
   return {
     id,
     uses,
     kind_version: '1',
     needs,
     with: w,
+    inputs,
+    provides: {},
     queue: 'cpu',
     retry: { maximum_attempts: 1, initial_interval_ms: 1000, backoff_coefficient: 2, maximum_interval_ms: 1000, non_retryable: [] },
     timeout_ms: 120_000,
@@ -37,17 +39,18 @@ describe('cache through the executor', () => {
     const cfg = path.join(root, 'configs', 'features', 'equities.yml');
     copyFileSync(path.join(PROJECT_ROOT, 'configs', 'features', 'equities.yml'), cfg);
     const env = { artifacts: ctx.artifacts, home: ctx.home, log: pino({ level: 'silent' }), progress: () => {}, signal: new AbortController().signal, projectRoot: root, dataRoot: dataRoot() };
-    const audit: UpstreamStep = { uses: 'qc.audit', status: 'succeeded', outputs: { curated: ref, status: 'GREEN' } };
+    const audit: UpstreamStep = { uses: 'qc.audit', status: 'succeeded', outputs: { curated: { ...ref, dataset: 'sp500_all_stocks_5yr', calendar: 'nyse' }, status: 'GREEN' }, provides: { curated: 'ohlcv.daily@1' } };
+    const ohlcv = { ohlcv: [{ step: 'audit', output: 'curated' }] };
 
     const runAll = async () => {
       const req = (s: PlanStep, upstream: Record<string, UpstreamStep>): ExecuteRequest => ({ runId: 'r', pipeline: 'p', step: s, params: {}, attempt: 1, upstream });
-      const features = await executeStep(req(step('features', 'features.equities', ['audit']), { audit }), env);
-      const labels = await executeStep(req(step('labels', 'labels.triple_barrier', ['audit'], { max_h: 5 }), { audit }), env);
+      const features = await executeStep(req(step('features', 'features.equities', ['audit'], {}, ohlcv), { audit }), env);
+      const labels = await executeStep(req(step('labels', 'labels.triple_barrier', ['audit'], { max_h: 5 }, ohlcv), { audit }), env);
       const downstream = await executeStep(
         req(step('fit', 'noop', ['features', 'labels']), {
           audit,
-          features: { uses: 'features.equities', status: 'succeeded', outputs: features.outputs },
-          labels: { uses: 'labels.triple_barrier', status: 'succeeded', outputs: labels.outputs },
+          features: { uses: 'features.equities', status: 'succeeded', outputs: features.outputs, provides: {} },
+          labels: { uses: 'labels.triple_barrier', status: 'succeeded', outputs: labels.outputs, provides: {} },
         }),
         env,
       );

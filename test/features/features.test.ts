@@ -296,8 +296,7 @@ describe('features.equities', () => {
   });
 
   it('fails clearly without an OHLCV upstream, and rejects unknown with: fields', async () => {
-    const ctx = makeTestContext();
-    await expect(runKind(featuresEquities, {}, { ...ctx, inputs: {}, ancestors: {} })).rejects.toThrow(/no daily OHLCV input found/);
+    expect(() => makeTestContext({ kind: featuresEquities })).toThrow(/needs ohlcv\.daily@1 for its input "ohlcv".*no upstream step provides it/);
     expect(() => featuresEquities.with.parse({ windowz: {} })).toThrow();
   });
 });

@@ -213,6 +213,6 @@ describe('labels on real S&P data', () => {
     expect(() => labelsTripleBarrier.with.parse({ tie: 'both' })).toThrow();
     expect(() => labelsHorizon.with.parse({ horizon: 2.5 })).toThrow();
     expect(labelsTripleBarrier.with.parse({})).toEqual({ vol_window: 20, tp_sigma: 2, sl_sigma: 1, max_h: 10, tie: 'sl', vertical_label: 'zero' });
-    await expect(runKind(labelsHorizon, {}, makeTestContext())).rejects.toThrow(/no daily OHLCV input found/);
+    await expect(runKind(labelsHorizon, {}, makeTestContext())).rejects.toThrow(/needs ohlcv\.daily@1 for its input "ohlcv"/);
   });
 });

@@ -36,14 +36,10 @@ export function readRawRows(symbol: string): RawRow[] {
   return out;
 }
 
-/** A test context whose upstream is a qc.audit step with `curated` = the given OHLCV artifact. */
+/** A test context whose upstream is a qc.audit step with `curated` = the given OHLCV artifact (NYSE calendar). */
 export function contextWithOhlcv(ref: ArtifactRef, over: Parameters<typeof makeTestContext>[0] = {}): StepContext {
-  const base = makeTestContext(over);
-  return {
-    ...base,
-    inputs: { audit: { curated: ref } },
-    ancestors: { audit: { uses: 'qc.audit', status: 'succeeded', outputs: { curated: ref, status: 'GREEN' } } },
-  };
+  const curated = { ...ref, dataset: 'sp500_all_stocks_5yr', calendar: 'nyse' };
+  return makeTestContext({ ...over, upstream: { audit: { uses: 'qc.audit', outputs: { curated, status: 'GREEN' } } } });
 }
 
 /** Writes the canonical OHLCV Parquet of `symbols` (optionally truncated at `to`) into the context's store. */

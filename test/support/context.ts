@@ -39,22 +39,18 @@ export interface TestContextOptions extends Partial<Omit<StepContext, 'input' | 
  * as the compiler binds them (spec/bindings.ts), so a test exercises the same wiring a pipeline does.
  * Throws when the binding has problems (missing or ambiguous inputs), with the binder's message.
  */
+/** Where a test context keeps its upstream, so {@link runKind} can bind them for the kind it runs. */
+const UPSTREAM = Symbol('test-upstream');
+
 export function makeTestContext(o: TestContextOptions = {}): StepContext {
   const root = tempDir();
   const workDir = path.join(root, 'work');
   mkdirSync(workDir, { recursive: true });
   const upstream = o.upstream ?? {};
-  const kinds = new Map(STEP_KINDS);
-  if (o.kind) kinds.set(o.kind.uses, o.kind);
   const stepId = o.stepId ?? 'step';
-  const needed = new Set(Object.values(upstream).flatMap((u) => u.needs ?? []));
-  const steps = [
-    ...Object.entries(upstream).map(([id, u]) => ({ id, uses: u.uses, needs: u.needs ?? [] })),
-    { id: stepId, uses: o.kind?.uses ?? 'test', needs: Object.keys(upstream).filter((id) => !needed.has(id)), inputs: o.bind },
-  ];
   const views: Record<string, UpstreamView> = {};
   for (const [id, u] of Object.entries(upstream)) {
-    const k = kinds.get(u.uses);
+    const k = STEP_KINDS.get(u.uses) ?? (o.kind?.uses === u.uses ? o.kind : undefined);
     views[id] = {
       uses: u.uses,
       status: u.status ?? 'succeeded',
@@ -62,13 +58,7 @@ export function makeTestContext(o: TestContextOptions = {}): StepContext {
       provides: Object.fromEntries(Object.entries(k?.provides ?? {}).map(([key, c]) => [key, contractId(c)])),
     };
   }
-  let inputs: ReturnType<typeof inputApi> = inputApi({ id: stepId, uses: 'test', inputs: {} }, {}, {});
-  if (o.kind) {
-    const bound = bindInputs(steps, kinds);
-    const mine = bound.problems.filter((p) => p.step === stepId);
-    if (mine.length) throw new Error(`test context for ${o.kind.uses}: ${mine.map((p) => `${p.message} — ${p.hint}`).join('; ')}`);
-    inputs = inputApi({ id: stepId, uses: o.kind.uses, inputs: bound.bindings[stepId] ?? {} }, o.kind.consumes ?? {}, views);
-  }
+  const inputs = o.kind ? bindFor(o.kind, stepId, upstream, o.bind, views) : inputApi({ id: stepId, uses: 'test', inputs: {} }, {}, {});
   const { store, kind: _kind, upstream: _up, bind: _bind, ...rest } = o;
   return {
     runId: 'test-run',
@@ -88,7 +78,23 @@ export function makeTestContext(o: TestContextOptions = {}): StepContext {
     progress: () => {},
     signal: new AbortController().signal,
     ...rest,
-  };
+    [UPSTREAM]: { upstream, bind: o.bind, views, kind: o.kind?.uses },
+  } as StepContext;
+}
+
+/** The input API of `kind` at step `stepId` below `upstream`, bound with the compiler's rule. */
+function bindFor(kind: AnyStepKind, stepId: string, upstream: Record<string, TestUpstream>, bind: Record<string, string | string[]> | undefined, views: Record<string, UpstreamView>) {
+  const kinds = new Map(STEP_KINDS);
+  kinds.set(kind.uses, kind);
+  const needed = new Set(Object.values(upstream).flatMap((u) => u.needs ?? []));
+  const steps = [
+    ...Object.entries(upstream).map(([id, u]) => ({ id, uses: u.uses, needs: u.needs ?? [] })),
+    { id: stepId, uses: kind.uses, needs: Object.keys(upstream).filter((id) => !needed.has(id)), inputs: bind },
+  ];
+  const bound = bindInputs(steps, kinds);
+  const mine = bound.problems.filter((p) => p.step === stepId);
+  if (mine.length) throw new Error(`test context for ${kind.uses}: ${mine.map((p) => `${p.message} — ${p.hint}`).join('; ')}`);
+  return inputApi({ id: stepId, uses: kind.uses, inputs: bound.bindings[stepId] ?? {} }, kind.consumes ?? {}, views);
 }
 
 /**
@@ -97,7 +103,9 @@ export function makeTestContext(o: TestContextOptions = {}): StepContext {
  */
 export async function runKind(kind: AnyStepKind, withArgs: unknown, ctx: StepContext): Promise<StepOutputs> {
   const w = kind.with.parse(withArgs ?? {});
-  const out = await kind.run({ ...ctx, uses: kind.uses }, w);
+  const t = (ctx as unknown as Record<symbol, { upstream: Record<string, TestUpstream>; bind?: Record<string, string | string[]>; views: Record<string, UpstreamView>; kind?: string } | undefined>)[UPSTREAM];
+  const inputs = t && t.kind !== kind.uses ? bindFor(kind, ctx.stepId, t.upstream, t.bind, t.views) : {};
+  const out = await kind.run({ ...ctx, ...inputs, uses: kind.uses }, w);
   return kind.outputs.parse(out) as StepOutputs;
 }
 
