@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { ArtifactStore } from '../artifacts/store.ts';
+import { LocalDb, checkKey, checkKv, normaliseArtifactPath, rows as dbRows, type Row } from './localDb.ts';
 import {
   TrackerError,
   VALUE_LIMITS,
@@ -21,33 +22,6 @@ import {
   type Tracker,
 } from './types.ts';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS experiments (experiment_id VARCHAR PRIMARY KEY, name VARCHAR UNIQUE NOT NULL, created BIGINT NOT NULL);
-CREATE TABLE IF NOT EXISTS runs (run_id VARCHAR PRIMARY KEY, experiment_id VARCHAR NOT NULL, run_name VARCHAR NOT NULL, status VARCHAR NOT NULL, start_time BIGINT NOT NULL, end_time BIGINT);
-CREATE TABLE IF NOT EXISTS params (run_id VARCHAR NOT NULL, key VARCHAR NOT NULL, value VARCHAR NOT NULL, PRIMARY KEY (run_id, key));
-CREATE TABLE IF NOT EXISTS tags (run_id VARCHAR NOT NULL, key VARCHAR NOT NULL, value VARCHAR NOT NULL, PRIMARY KEY (run_id, key));
-CREATE TABLE IF NOT EXISTS metrics (run_id VARCHAR NOT NULL, key VARCHAR NOT NULL, value DOUBLE NOT NULL, ts BIGINT NOT NULL, step BIGINT NOT NULL, seq BIGINT NOT NULL);
-CREATE TABLE IF NOT EXISTS inputs (run_id VARCHAR NOT NULL, name VARCHAR NOT NULL, digest VARCHAR NOT NULL, source_type VARCHAR NOT NULL, source VARCHAR NOT NULL, tags_json VARCHAR NOT NULL, PRIMARY KEY (run_id, name, digest));
-CREATE TABLE IF NOT EXISTS artifacts (run_id VARCHAR NOT NULL, path VARCHAR NOT NULL, uri VARCHAR NOT NULL, bytes BIGINT NOT NULL, PRIMARY KEY (run_id, path));
-CREATE TABLE IF NOT EXISTS registered_models (name VARCHAR PRIMARY KEY, description VARCHAR NOT NULL, created BIGINT NOT NULL, updated BIGINT NOT NULL, tags_json VARCHAR NOT NULL);
-CREATE TABLE IF NOT EXISTS model_versions (name VARCHAR NOT NULL, version INTEGER NOT NULL, source VARCHAR NOT NULL, run_id VARCHAR NOT NULL, description VARCHAR NOT NULL, created BIGINT NOT NULL, tags_json VARCHAR NOT NULL, PRIMARY KEY (name, version));
-CREATE TABLE IF NOT EXISTS aliases (name VARCHAR NOT NULL, alias VARCHAR NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (name, alias));
-`;
-
-/** Per-file promise chain: DuckDB allows one read-write opener per file, so calls in a process queue up. */
-const queues = new Map<string, Promise<unknown>>();
-/** Open handles by file, closed after {@link IDLE_CLOSE_MS} without use. */
-const handles = new Map<string, { db: DuckDBInstance; con: DuckDBConnection; timer: NodeJS.Timeout | undefined }>();
-const IDLE_CLOSE_MS = 300;
-
-function isLockError(err: unknown): boolean {
-  const m = err instanceof Error ? err.message : String(err);
-  return /lock|Conflicting lock|already open|used by another process/i.test(m);
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-type Row = Record<string, unknown>;
 
 /**
  * The default tracker: DuckDB tables in one file (`stateHome()/tracking.duckdb`, separate from the
@@ -59,7 +33,6 @@ type Row = Record<string, unknown>;
 export class LocalTracker implements Tracker {
   readonly kind = 'local' as const;
   readonly location: string;
-  private initialised = false;
 
   /** @param dbFile DuckDB file path; @param store artifact store for artifact bytes. */
   constructor(
@@ -67,69 +40,18 @@ export class LocalTracker implements Tracker {
     readonly store: ArtifactStore,
   ) {
     this.location = dbFile;
+    this.db = new LocalDb(dbFile);
   }
 
-  private async withDb<T>(fn: (con: DuckDBConnection) => Promise<T>): Promise<T> {
-    const key = path.resolve(this.dbFile);
-    const prev = queues.get(key) ?? Promise.resolve();
-    const next = prev.catch(() => undefined).then(() => this.openAndRun(fn));
-    queues.set(key, next.catch(() => undefined));
-    return next;
-  }
+  private readonly db: LocalDb;
 
-  private async openAndRun<T>(fn: (con: DuckDBConnection) => Promise<T>): Promise<T> {
-    const key = path.resolve(this.dbFile);
-    let h = handles.get(key);
-    if (h) clearTimeout(h.timer);
-    else {
-      h = { ...(await this.open()), timer: undefined };
-      handles.set(key, h);
-    }
-    const handle = h;
-    try {
-      if (!this.initialised) {
-        await handle.con.run(SCHEMA);
-        this.initialised = true;
-      }
-      return await fn(handle.con);
-    } finally {
-      // Keep the file open for a short idle window (bursts of calls share one open), then release
-      // the lock so other processes (the CLI, another worker) can open it.
-      handle.timer = setTimeout(() => {
-        if (handles.get(key) === handle) handles.delete(key);
-        handle.con.closeSync();
-        handle.db.closeSync();
-      }, IDLE_CLOSE_MS);
-      handle.timer.unref();
-    }
-  }
-
-  private async open(): Promise<{ db: DuckDBInstance; con: DuckDBConnection }> {
-    mkdirSync(path.dirname(path.resolve(this.dbFile)), { recursive: true });
-    let delay = 50;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const db = await DuckDBInstance.create(this.dbFile, { threads: '1' });
-        return { db, con: await db.connect() };
-      } catch (err) {
-        if (isLockError(err) && attempt < 12) {
-          await sleep(delay);
-          delay = Math.min(delay * 2, 2000);
-          continue;
-        }
-        throw new TrackerError(`cannot open the local tracker DB ${this.dbFile}: ${(err as Error).message}; another process may hold it (retry when it is done)`, 'LOCKED');
-      }
-    }
-  }
-
-  private static async rows(con: DuckDBConnection, sql: string, values: DuckDBValue[] = []): Promise<Row[]> {
-    const r = await con.runAndReadAll(sql, values);
-    return r.getRowObjectsJS() as Row[];
+  private withDb<T>(fn: (con: DuckDBConnection) => Promise<T>): Promise<T> {
+    return this.db.withDb(fn);
   }
 
   async getExperimentByName(name: string): Promise<Experiment | undefined> {
     return this.withDb(async (con) => {
-      const [r] = await LocalTracker.rows(con, 'SELECT experiment_id, name FROM experiments WHERE name = $1', [name]);
+      const [r] = await dbRows(con, 'SELECT experiment_id, name FROM experiments WHERE name = $1', [name]);
       return r ? { experimentId: String(r.experiment_id), name: String(r.name) } : undefined;
     });
   }
@@ -137,9 +59,9 @@ export class LocalTracker implements Tracker {
   async getOrCreateExperiment(name: string): Promise<string> {
     if (!name) throw new TrackerError('experiment name must not be empty', 'INVALID_PARAMETER_VALUE');
     return this.withDb(async (con) => {
-      const [r] = await LocalTracker.rows(con, 'SELECT experiment_id FROM experiments WHERE name = $1', [name]);
+      const [r] = await dbRows(con, 'SELECT experiment_id FROM experiments WHERE name = $1', [name]);
       if (r) return String(r.experiment_id);
-      const [{ n }] = (await LocalTracker.rows(con, 'SELECT count(*) AS n FROM experiments')) as [{ n: bigint }];
+      const [{ n }] = (await dbRows(con, 'SELECT count(*) AS n FROM experiments')) as [{ n: bigint }];
       const id = String(Number(n) + 1);
       await con.run('INSERT INTO experiments VALUES ($1, $2, $3)', [id, name, Date.now()]);
       return id;
@@ -150,7 +72,7 @@ export class LocalTracker implements Tracker {
     const runId = randomUUID().replace(/-/g, '');
     const start = opts.startTime ?? Date.now();
     await this.withDb(async (con) => {
-      const [e] = await LocalTracker.rows(con, 'SELECT 1 FROM experiments WHERE experiment_id = $1', [opts.experimentId]);
+      const [e] = await dbRows(con, 'SELECT 1 FROM experiments WHERE experiment_id = $1', [opts.experimentId]);
       if (!e) throw new TrackerError(`experiment ${opts.experimentId} does not exist`, 'RESOURCE_DOES_NOT_EXIST');
       await con.run('INSERT INTO runs VALUES ($1, $2, $3, $4, $5, NULL)', [runId, opts.experimentId, opts.runName ?? runId, 'RUNNING', start]);
     });
@@ -174,7 +96,7 @@ export class LocalTracker implements Tracker {
   }
 
   private async requireRun(con: DuckDBConnection, runId: string): Promise<Row> {
-    const [r] = await LocalTracker.rows(con, 'SELECT * FROM runs WHERE run_id = $1', [runId]);
+    const [r] = await dbRows(con, 'SELECT * FROM runs WHERE run_id = $1', [runId]);
     if (!r) throw new TrackerError(`run ${runId} does not exist`, 'RESOURCE_DOES_NOT_EXIST');
     return r;
   }
@@ -194,15 +116,15 @@ export class LocalTracker implements Tracker {
   async getRun(runId: string): Promise<RunData> {
     return this.withDb(async (con) => {
       const r = await this.requireRun(con, runId);
-      const metrics = await LocalTracker.rows(
+      const metrics = await dbRows(
         con,
         `SELECT key, value, ts, step FROM metrics WHERE run_id = $1
          QUALIFY row_number() OVER (PARTITION BY key ORDER BY step DESC, ts DESC, seq DESC) = 1 ORDER BY key`,
         [runId],
       );
-      const params = await LocalTracker.rows(con, 'SELECT key, value FROM params WHERE run_id = $1 ORDER BY key', [runId]);
-      const tags = await LocalTracker.rows(con, 'SELECT key, value FROM tags WHERE run_id = $1 ORDER BY key', [runId]);
-      const inputs = await LocalTracker.rows(con, 'SELECT * FROM inputs WHERE run_id = $1 ORDER BY name, digest', [runId]);
+      const params = await dbRows(con, 'SELECT key, value FROM params WHERE run_id = $1 ORDER BY key', [runId]);
+      const tags = await dbRows(con, 'SELECT key, value FROM tags WHERE run_id = $1 ORDER BY key', [runId]);
+      const inputs = await dbRows(con, 'SELECT * FROM inputs WHERE run_id = $1 ORDER BY name, digest', [runId]);
       return {
         info: LocalTracker.info(r),
         metrics: metrics.map((m) => ({ key: String(m.key), value: Number(m.value), timestamp: Number(m.ts), step: Number(m.step) })),
@@ -224,7 +146,7 @@ export class LocalTracker implements Tracker {
       const entries = Object.entries(tags);
       const conds = entries.map((_, i) => `EXISTS (SELECT 1 FROM tags t WHERE t.run_id = r.run_id AND t.key = $${2 * i + 2} AND t.value = $${2 * i + 3})`);
       const values: DuckDBValue[] = [experimentId, ...entries.flatMap(([k, v]) => [k, v])];
-      const rows = await LocalTracker.rows(
+      const rows = await dbRows(
         con,
         `SELECT * FROM runs r WHERE experiment_id = $1 ${conds.length ? 'AND ' + conds.join(' AND ') : ''} ORDER BY start_time DESC, run_id LIMIT ${Math.max(1, Math.floor(maxResults))}`,
         values,
@@ -246,7 +168,7 @@ export class LocalTracker implements Tracker {
         await con.run('BEGIN TRANSACTION');
         try {
           for (const p of chunk.params) {
-            const [old] = await LocalTracker.rows(con, 'SELECT value FROM params WHERE run_id = $1 AND key = $2', [runId, p.key]);
+            const [old] = await dbRows(con, 'SELECT value FROM params WHERE run_id = $1 AND key = $2', [runId, p.key]);
             if (old && String(old.value) !== p.value) {
               throw new TrackerError(
                 `param "${p.key}" of run ${runId} is already "${String(old.value)}"; params are immutable (tried "${p.value}")`,
@@ -259,7 +181,7 @@ export class LocalTracker implements Tracker {
             await con.run('INSERT OR REPLACE INTO tags VALUES ($1, $2, $3)', [runId, t.key, t.value]);
           }
           if (chunk.metrics.length) {
-            const [{ s }] = (await LocalTracker.rows(con, 'SELECT coalesce(max(seq), 0) AS s FROM metrics')) as [{ s: bigint | number }];
+            const [{ s }] = (await dbRows(con, 'SELECT coalesce(max(seq), 0) AS s FROM metrics')) as [{ s: bigint | number }];
             let seq = Number(s);
             for (let i = 0; i < chunk.metrics.length; i += 200) {
               const part = chunk.metrics.slice(i, i + 200);
@@ -285,7 +207,7 @@ export class LocalTracker implements Tracker {
   async getMetricHistory(runId: string, key: string): Promise<Metric[]> {
     return this.withDb(async (con) => {
       await this.requireRun(con, runId);
-      const rows = await LocalTracker.rows(con, 'SELECT key, value, ts, step FROM metrics WHERE run_id = $1 AND key = $2 ORDER BY step, ts, seq', [runId, key]);
+      const rows = await dbRows(con, 'SELECT key, value, ts, step FROM metrics WHERE run_id = $1 AND key = $2 ORDER BY step, ts, seq', [runId, key]);
       return rows.map((m) => ({ key: String(m.key), value: Number(m.value), timestamp: Number(m.ts), step: Number(m.step) }));
     });
   }
@@ -312,7 +234,7 @@ export class LocalTracker implements Tracker {
     const rel = normaliseArtifactPath(artifactPath);
     const uri = await this.withDb(async (con) => {
       await this.requireRun(con, runId);
-      const [r] = await LocalTracker.rows(con, 'SELECT uri FROM artifacts WHERE run_id = $1 AND path = $2', [runId, rel]);
+      const [r] = await dbRows(con, 'SELECT uri FROM artifacts WHERE run_id = $1 AND path = $2', [runId, rel]);
       if (!r) throw new TrackerError(`run ${runId} has no artifact ${rel}`, 'RESOURCE_DOES_NOT_EXIST');
       return String(r.uri);
     });
@@ -324,7 +246,7 @@ export class LocalTracker implements Tracker {
   async artifactUri(runId: string, artifactPath: string): Promise<string | undefined> {
     const rel = normaliseArtifactPath(artifactPath);
     return this.withDb(async (con) => {
-      const [r] = await LocalTracker.rows(con, 'SELECT uri FROM artifacts WHERE run_id = $1 AND path = $2', [runId, rel]);
+      const [r] = await dbRows(con, 'SELECT uri FROM artifacts WHERE run_id = $1 AND path = $2', [runId, rel]);
       return r ? String(r.uri) : undefined;
     });
   }
@@ -333,7 +255,7 @@ export class LocalTracker implements Tracker {
     const prefix = dir ? normaliseArtifactPath(dir) + '/' : '';
     const rows = await this.withDb(async (con) => {
       await this.requireRun(con, runId);
-      return LocalTracker.rows(con, 'SELECT path, bytes FROM artifacts WHERE run_id = $1 AND starts_with(path, $2) ORDER BY path', [runId, prefix]);
+      return dbRows(con, 'SELECT path, bytes FROM artifacts WHERE run_id = $1 AND starts_with(path, $2) ORDER BY path', [runId, prefix]);
     });
     const seen = new Map<string, ArtifactFile>();
     for (const r of rows) {
@@ -358,9 +280,9 @@ export class LocalTracker implements Tracker {
 
   async getRegisteredModel(name: string): Promise<RegisteredModel | undefined> {
     return this.withDb(async (con) => {
-      const [r] = await LocalTracker.rows(con, 'SELECT * FROM registered_models WHERE name = $1', [name]);
+      const [r] = await dbRows(con, 'SELECT * FROM registered_models WHERE name = $1', [name]);
       if (!r) return undefined;
-      return LocalTracker.model(r, await LocalTracker.rows(con, 'SELECT alias, version FROM aliases WHERE name = $1 ORDER BY alias', [name]));
+      return LocalTracker.model(r, await dbRows(con, 'SELECT alias, version FROM aliases WHERE name = $1 ORDER BY alias', [name]));
     });
   }
 
@@ -375,9 +297,9 @@ export class LocalTracker implements Tracker {
 
   async listRegisteredModels(): Promise<RegisteredModel[]> {
     return this.withDb(async (con) => {
-      const rows = await LocalTracker.rows(con, 'SELECT * FROM registered_models ORDER BY name');
+      const rows = await dbRows(con, 'SELECT * FROM registered_models ORDER BY name');
       const out: RegisteredModel[] = [];
-      for (const r of rows) out.push(LocalTracker.model(r, await LocalTracker.rows(con, 'SELECT alias, version FROM aliases WHERE name = $1 ORDER BY alias', [String(r.name)])));
+      for (const r of rows) out.push(LocalTracker.model(r, await dbRows(con, 'SELECT alias, version FROM aliases WHERE name = $1 ORDER BY alias', [String(r.name)])));
       return out;
     });
   }
@@ -397,9 +319,9 @@ export class LocalTracker implements Tracker {
 
   async createModelVersion(opts: { name: string; source: string; runId: string; description?: string; tags?: Record<string, string> }): Promise<ModelVersion> {
     const v = await this.withDb(async (con) => {
-      const [m] = await LocalTracker.rows(con, 'SELECT 1 FROM registered_models WHERE name = $1', [opts.name]);
+      const [m] = await dbRows(con, 'SELECT 1 FROM registered_models WHERE name = $1', [opts.name]);
       if (!m) throw new TrackerError(`registered model ${opts.name} does not exist`, 'RESOURCE_DOES_NOT_EXIST');
-      const [{ v }] = (await LocalTracker.rows(con, 'SELECT coalesce(max(version), 0) + 1 AS v FROM model_versions WHERE name = $1', [opts.name])) as [{ v: number }];
+      const [{ v }] = (await dbRows(con, 'SELECT coalesce(max(version), 0) + 1 AS v FROM model_versions WHERE name = $1', [opts.name])) as [{ v: number }];
       const now = Date.now();
       await con.run('INSERT INTO model_versions VALUES ($1, $2, $3, $4, $5, $6, $7)', [
         opts.name,
@@ -419,16 +341,16 @@ export class LocalTracker implements Tracker {
   async getModelVersion(name: string, version: string): Promise<ModelVersion | undefined> {
     if (!/^\d+$/.test(version)) return undefined;
     return this.withDb(async (con) => {
-      const [r] = await LocalTracker.rows(con, 'SELECT * FROM model_versions WHERE name = $1 AND version = $2', [name, Number(version)]);
+      const [r] = await dbRows(con, 'SELECT * FROM model_versions WHERE name = $1 AND version = $2', [name, Number(version)]);
       if (!r) return undefined;
-      return LocalTracker.version(r, await LocalTracker.rows(con, 'SELECT alias, version FROM aliases WHERE name = $1', [name]));
+      return LocalTracker.version(r, await dbRows(con, 'SELECT alias, version FROM aliases WHERE name = $1', [name]));
     });
   }
 
   async listModelVersions(name: string): Promise<ModelVersion[]> {
     return this.withDb(async (con) => {
-      const rows = await LocalTracker.rows(con, 'SELECT * FROM model_versions WHERE name = $1 ORDER BY version DESC', [name]);
-      const aliases = await LocalTracker.rows(con, 'SELECT alias, version FROM aliases WHERE name = $1', [name]);
+      const rows = await dbRows(con, 'SELECT * FROM model_versions WHERE name = $1 ORDER BY version DESC', [name]);
+      const aliases = await dbRows(con, 'SELECT alias, version FROM aliases WHERE name = $1', [name]);
       return rows.map((r) => LocalTracker.version(r, aliases));
     });
   }
@@ -436,7 +358,7 @@ export class LocalTracker implements Tracker {
   async setModelVersionTag(name: string, version: string, key: string, value: string): Promise<void> {
     checkKv({ key, value }, VALUE_LIMITS.tagValue, 'tag');
     await this.withDb(async (con) => {
-      const [r] = await LocalTracker.rows(con, 'SELECT tags_json FROM model_versions WHERE name = $1 AND version = $2', [name, Number(version)]);
+      const [r] = await dbRows(con, 'SELECT tags_json FROM model_versions WHERE name = $1 AND version = $2', [name, Number(version)]);
       if (!r) throw new TrackerError(`model version ${name}/${version} does not exist`, 'RESOURCE_DOES_NOT_EXIST');
       const tags = JSON.parse(String(r.tags_json)) as Record<string, string>;
       tags[key] = value;
@@ -447,7 +369,7 @@ export class LocalTracker implements Tracker {
   async setAlias(name: string, alias: string, version: string): Promise<void> {
     validateAlias(alias);
     await this.withDb(async (con) => {
-      const [r] = await LocalTracker.rows(con, 'SELECT 1 FROM model_versions WHERE name = $1 AND version = $2', [name, Number(version)]);
+      const [r] = await dbRows(con, 'SELECT 1 FROM model_versions WHERE name = $1 AND version = $2', [name, Number(version)]);
       if (!r) throw new TrackerError(`model version ${name}/${version} does not exist`, 'RESOURCE_DOES_NOT_EXIST');
       await con.run('INSERT OR REPLACE INTO aliases VALUES ($1, $2, $3)', [name, alias, Number(version)]);
       await con.run('UPDATE registered_models SET updated = $2 WHERE name = $1', [name, Date.now()]);
@@ -456,7 +378,7 @@ export class LocalTracker implements Tracker {
 
   async getVersionByAlias(name: string, alias: string): Promise<ModelVersion | undefined> {
     const v = await this.withDb(async (con) => {
-      const [r] = await LocalTracker.rows(con, 'SELECT version FROM aliases WHERE name = $1 AND alias = $2', [name, alias]);
+      const [r] = await dbRows(con, 'SELECT version FROM aliases WHERE name = $1 AND alias = $2', [name, alias]);
       return r ? String(r.version) : undefined;
     });
     return v ? this.getModelVersion(name, v) : undefined;
@@ -470,33 +392,8 @@ export class LocalTracker implements Tracker {
 
   /** Waits for queued calls and closes the file now (releasing DuckDB's lock). */
   async close(): Promise<void> {
-    const key = path.resolve(this.dbFile);
-    await (queues.get(key) ?? Promise.resolve());
-    const h = handles.get(key);
-    if (h) {
-      clearTimeout(h.timer);
-      handles.delete(key);
-      h.con.closeSync();
-      h.db.closeSync();
-    }
+    await this.db.close();
   }
 }
 
-function checkKey(key: string): void {
-  if (!key || key.length > VALUE_LIMITS.key || !/^[\w.\- /]+$/.test(key)) {
-    throw new TrackerError(`invalid key "${key}": use letters, digits, '_', '-', '.', '/', ' ' (≤ ${VALUE_LIMITS.key} chars)`, 'INVALID_PARAMETER_VALUE');
-  }
-}
-
-function checkKv(kv: KeyValue, maxValue: number, what: string): void {
-  checkKey(kv.key);
-  if (typeof kv.value !== 'string') throw new TrackerError(`${what} ${kv.key} must be a string`, 'INVALID_PARAMETER_VALUE');
-  if (kv.value.length > maxValue) throw new TrackerError(`${what} ${kv.key} is ${kv.value.length} chars; the limit is ${maxValue}`, 'INVALID_PARAMETER_VALUE');
-}
-
-/** `a/b/c` with no leading slash, no `..`, no empty segments. */
-export function normaliseArtifactPath(p: string): string {
-  const parts = p.split(/[\\/]+/).filter((s) => s && s !== '.');
-  if (!parts.length || parts.includes('..')) throw new TrackerError(`bad artifact path "${p}": use a relative path like model/model.onnx`, 'INVALID_PARAMETER_VALUE');
-  return parts.join('/');
-}
+export { normaliseArtifactPath } from './localDb.ts';
