@@ -40,6 +40,7 @@ export interface MmComparison {
   training: { seed: number; episodes: number; envSteps: number; updates: number; warmStates: number; seconds: number }[];
 }
 
+/** Defaults: |q| ≤ 5 lots; RL = double DQN (400 episodes, ε 0.2 → 0.02) warm-started from 60 A-S episodes with margin 2, three training seeds. */
 export const DEFAULT_MM_STUDY: MmStudyConfig = {
   qMax: 5,
   rl: { dqn: { ...DEFAULT_DQN, episodes: 400, epsStart: 0.2, epsEnd: 0.02, epsDecayEpisodes: 300, updateEvery: 4, warmup: 1000, lr: 5e-4, seed: 0 }, warmEpisodes: 60, warmEpochs: 3, margin: 2 },
@@ -88,6 +89,7 @@ export interface LobMmSettings {
   /** Risk aversions (1/(USD·lot)) A-S chooses from on the training replay. */
   gammas: number[];
 }
+/** Defaults for the GOOG sample (train on the first 60% of the 50 minutes). */
 export const DEFAULT_LOB_MM: LobMmSettings = { trainFraction: 0.6, episodeSeconds: 300, stepSeconds: 5, lotShares: 100, arrivalEvalEpisodes: 200, replayStrideSeconds: 30, gammas: [0.001, 0.003, 0.01, 0.03, 0.1] };
 
 /** The LOB study (see the module comment). Sharpe on 1-minute bars, `nyse@1m`. */
@@ -128,6 +130,7 @@ export interface BarsMmSettings {
   /** Risk aversions (1/(log-price·lot)) A-S chooses from on the training years. */
   gammas: number[];
 }
+/** Defaults for Binance: train 2017-08..2019-12, test 2020-01..2021-06. */
 export const DEFAULT_BARS_MM: BarsMmSettings = { testFrom: Date.UTC(2020, 0, 1) / 1000, episodeHours: 168, lotUsd: 10_000, gammas: [0.003, 0.03, 0.3, 3, 30] };
 
 /** The Binance study (see the module comment). Sharpe on hourly bars, `24x7@1h`. */

@@ -35,6 +35,7 @@ export function acBaseBps(f: CostFeatures, c: number): number {
   return f.spreadBps / 2 + c * f.sigmaBps * f.participation;
 }
 
+/** AC base + online residual (see the module comment); predictions and updates in bps of notional. */
 export class AdaptiveCostModel {
   readonly rls: RecursiveLeastSquares;
   private readonly lo: Float64Array;

@@ -28,6 +28,7 @@ export interface AdaptiveCostConfig {
   seed: number;
 }
 
+/** Defaults: c from the first 20% of the session; a 30-s child (3 clips) every 5 s; ridge 1000 (chosen from {1, 10, 100, 1000} on the same day — optimistic). */
 export const DEFAULT_ADAPTIVE_COST: AdaptiveCostConfig = { calibrationFraction: 0.2, everySeconds: 5, horizonSeconds: 30, clips: 3, sizes: [50, 100, 200, 300, 500], ridge: 1000, forgetting: 1, seed: 8 };
 
 const SESSION_OPEN = 34_200;
@@ -54,6 +55,7 @@ export interface AdaptiveCostReport {
   model: AdaptiveCostModel;
 }
 
+/** MAE, RMSE, bias (mean predicted − mean realised), R² = 1 − SSE/SST and correlation of predictions vs realised (bps). */
 export function predictionStats(pred: number[], real: number[]): PredictionStats {
   const n = pred.length;
   const mr = real.reduce((a, v) => a + v, 0) / n;

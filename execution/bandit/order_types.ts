@@ -16,6 +16,7 @@ import { shortfallBps } from '../schedules/executor.ts';
  * Slippage = implementation shortfall against the mid at the child's arrival, bps (lower is better).
  */
 export const ORDER_TYPES = ['limit', 'market', 'POV', 'pegged'] as const;
+/** One of {@link ORDER_TYPES}. */
 export type OrderType = (typeof ORDER_TYPES)[number];
 
 /** One child order. */

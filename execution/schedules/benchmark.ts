@@ -23,8 +23,10 @@ export interface ScheduleBenchConfig {
   styles: ChildStyle[];
 }
 
+/** Defaults: 1,000-share parents over 5 minutes in 10 intervals, a start every 20 s, κT ∈ {0, 1, 3, 6}, market and passive children. */
 export const DEFAULT_SCHEDULE_BENCH: ScheduleBenchConfig = { shares: 1000, horizonSeconds: 300, intervals: 10, strideSeconds: 20, kappaT: [0, 1, 3, 6], styles: ['market', 'passive'] };
 
+/** A shortfall row plus, for AC rows, λ (1/USD) and the AC model's own cost prediction. */
 export interface ScheduleBenchRow extends ShortfallRow {
   lambda?: number;
   /** AC-model expected cost and its standard deviation, bps (market child orders only). */
@@ -32,6 +34,7 @@ export interface ScheduleBenchRow extends ShortfallRow {
   acPredictedStdBps?: number;
 }
 
+/** Runs every strategy × child style on the same parent orders (see the module comment). Deterministic. */
 export function runScheduleBenchmarks(s: LobSession, cfg: ScheduleBenchConfig = DEFAULT_SCHEDULE_BENCH): { rows: ScheduleBenchRow[]; episodes: number; ac: ReturnType<typeof calibrateAc> } {
   const { shares: X, horizonSeconds: T, intervals: N } = cfg;
   const ac = calibrateAc(s, T / N);

@@ -14,6 +14,7 @@ export interface MmFill {
   mid: number;
 }
 
+/** The market interface every simulator (arrival model, LOB replay, hourly bars) implements. */
 export interface MmMarket {
   /** Decisions per episode. */
   readonly steps: number;
