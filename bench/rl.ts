@@ -50,8 +50,8 @@ const tr = (r: { out: StepOutputs; s: number; cpu: number }) => ({
 });
 const opeSummary = (r: { out: StepOutputs; s: number; cpu: number }) => ({
   cpu_s: +r.cpu.toFixed(2),
-  replay_per_day: (up.store.readJson(r.out.report as never) as { replay: unknown }).replay,
-  ess_by_step: (up.store.readJson(r.out.report as never) as { learned: { ess_by_step: number[] } }).learned.ess_by_step.map((x) => +x.toFixed(1)),
+  replay_per_day: (up.store.readJson((r.out.sizing as { report: never }).report) as { replay: unknown }).replay,
+  ess_by_step: (up.store.readJson((r.out.sizing as { report: never }).report) as { learned: { ess_by_step: number[] } }).learned.ess_by_step.map((x) => +x.toFixed(1)),
   baseline_estimates: r.out.baseline_estimates,
   seconds: +r.s.toFixed(2),
   accepted: r.out.accepted,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { backtestReturns, ohlcvDaily, portfolioWeights, signalsOof } from '../../contracts/index.ts';
-import { artifactRefSchema, defineStepKind } from '../types.ts';
+import { defineStepKind } from '../types.ts';
 
 const stat = (what: string) => z.number().describe(what);
 const distributionSchema = z
@@ -29,7 +29,6 @@ export const backtestConsumes = {
 /** Outputs of backtest.cpcv_paths. */
 export const backtestOutputs = z.object({
   returns: backtestReturns.schema,
-  metrics: artifactRefSchema.describe('metrics JSON (the same artifact as returns.metrics)'),
   n_paths: z.number().int().describe('paths backtested'),
   paths: z.array(z.number().int()).describe('path ids, ascending (0 = walk-forward)'),
   execution: z.enum(['close', 'next_open']).describe('fill timing used'),

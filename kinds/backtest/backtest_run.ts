@@ -92,7 +92,6 @@ export async function runBacktest(ctx: StepContext<typeof backtestConsumes>, w: 
     ctx.progress({ fraction: 1, message: `median Sharpe ${agg.median.sharpe!.toFixed(2)} over ${agg.n_paths} paths` });
     return {
       returns: { calendar: cal.name, execution, source, returns: returnsRef, metrics: metricsRef, sleeve_returns: sleeveRef },
-      metrics: metricsRef,
       n_paths: main.length,
       paths: main.map((r) => r.path),
       execution,

@@ -97,6 +97,7 @@ export async function evaluateGate(ctx: StepContext<typeof gateConsumes>, w: { b
   });
 }
 
+/** The calendar named by the returns of step `step`; InputError when it is unknown. */
 function calendarOf(step: string, name: string): TradingCalendar {
   try {
     return calendarFor(name);

@@ -13,7 +13,7 @@ export const gateConsumes = {
   sizing: { contract: sizingPolicy, many: true, optional: true, description: 'sizing policies decided by off-policy evaluation (OPE rows)' },
 };
 
-/** Outputs: the verdict contract, and its fields flat for views that read them directly. */
+/** Outputs: the verdict contract, and its fields flat (the approval prompt, cli/core.ts `approvalTable`, shows a step's `bars`). */
 export const gateOutputs = z.object({ verdict: gateVerdict.schema, ...gateVerdict.schema.shape });
 
 /**

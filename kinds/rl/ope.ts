@@ -5,7 +5,7 @@ import type { RlConfig } from '../../rl/config.ts';
 import type { RlDataset } from '../../rl/dataset.ts';
 import type { OpeEpisode, OpeEstimates } from '../../rl/ope/index.ts';
 import { argmax, mlpForward } from '../../rl/networks.ts';
-import { artifactRefSchema, defineStepKind, type StepContext } from '../types.ts';
+import { defineStepKind, type StepContext } from '../types.ts';
 import { rlConfigWith, type DatasetMeta } from './dataset.ts';
 import { replayValues } from './ope_replay.ts';
 import type { PolicyArtifact } from './train.ts';
@@ -32,7 +32,6 @@ export const opeOutputs = z.object({
   ess: z.number().describe("effective sample size of the learned policy's importance weights over whole episodes"),
   mean_multiplier_eval: z.number().describe('mean multiplier the learned greedy policy picks on evaluation states'),
   decision: z.string().describe('the decision in words'),
-  report: artifactRefSchema.describe('OPE report JSON (the same artifact as sizing.report)'),
 });
 
 type Iv = { estimate: number; lcb: number; ucb: number; se: number };
@@ -190,7 +189,6 @@ export const rlOpe = defineStepKind({
       ess: learned.ess,
       mean_multiplier_eval: acts.mMean,
       decision,
-      report,
     };
   },
 });

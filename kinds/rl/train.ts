@@ -4,7 +4,7 @@ import { StepError } from '../../lib/errors.ts';
 import type { RlDataset } from '../../rl/dataset.ts';
 import type { TrainConfig } from '../../rl/config.ts';
 import { argmax, mlpForward, type MlpParams } from '../../rl/networks.ts';
-import { artifactRefSchema, defineStepKind } from '../types.ts';
+import { defineStepKind } from '../types.ts';
 import { rlConfigWith, type DatasetMeta } from './dataset.ts';
 
 /** The `policy` JSON artifact of rl.train (what rl.ope evaluates). */
@@ -25,7 +25,6 @@ export const trainOutputs = z.object({
   steps: z.number().int().describe('gradient steps run'),
   train_seconds: z.number().describe('training wall time, seconds'),
   n_train: z.number().int().describe('training transitions'),
-  curves: artifactRefSchema.describe('training curves JSON (the same artifact as policy.curves)'),
   final_loss: z.number().describe('loss at the last logged step'),
   mean_multiplier_train: z.number().describe('mean multiplier the greedy learned policy picks on the training states'),
   action_share_train: z.record(z.string(), z.number()).describe('share of training states where the greedy policy picks each action (keys = multipliers)'),
@@ -131,7 +130,6 @@ export const rlTrain = defineStepKind({
       steps: res.steps,
       train_seconds: res.seconds,
       n_train: td.n,
-      curves: curvesRef,
       final_loss: res.final.loss ?? NaN,
       mean_multiplier_train: shares.mean,
       action_share_train: shares.share,
