@@ -1,6 +1,6 @@
 import { DuckDBDataChunk, INTEGER, DOUBLE, VARCHAR, type DuckDBConnection, type DuckDBType, type DuckDBVector } from '@duckdb/node-api';
 import { sqlString, queryRows } from '../lib/duckdb.ts';
-import { UserError } from '../lib/errors.ts';
+import { InputError } from '../lib/errors.ts';
 import type { PricePanel } from './panel.ts';
 
 /** Streams a query's result chunk by chunk: `fn(columns, rowCount)`. */
@@ -13,12 +13,12 @@ export async function forEachChunk(con: DuckDBConnection, sql: string, fn: (cols
   }
 }
 
-/** Checks that a Parquet file has the named columns; UserError naming the missing ones. */
+/** Checks that a Parquet file has the named columns; InputError (the contract is broken) naming the missing ones. */
 export async function requireColumns(con: DuckDBConnection, file: string, what: string, cols: string[]): Promise<string[]> {
   const rows = await queryRows<{ column_name: string }>(con, `SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet(${sqlString(file)}))`);
   const have = rows.map((r) => r.column_name);
   const missing = cols.filter((c) => !have.includes(c));
-  if (missing.length) throw new UserError(`${what} lacks column(s) ${missing.join(', ')} (has ${have.join(', ')}); see docs/contracts.md`);
+  if (missing.length) throw new InputError({ message: `${what} lacks column(s) ${missing.join(', ')} (has ${have.join(', ')}); see docs/contracts.md` });
   return have;
 }
 
@@ -36,7 +36,7 @@ export async function loadPanel(con: DuckDBConnection, file: string, symbols?: r
   const syms = (await queryRows<{ symbol: string }>(con, `SELECT symbol FROM _symbols ORDER BY si`)).map((r) => r.symbol);
   const T = dates.length;
   const N = syms.length;
-  if (T < 2 || N < 1) throw new UserError(`curated OHLCV ${file} has ${T} dates and ${N} symbols; need at least 2 dates`);
+  if (T < 2 || N < 1) throw new InputError({ message: `curated OHLCV ${file} has ${T} dates and ${N} symbols; need at least 2 dates` });
   const open = new Float64Array(T * N).fill(NaN);
   const close = new Float64Array(T * N).fill(NaN);
   const volume = new Float64Array(T * N).fill(NaN);
@@ -55,12 +55,12 @@ export async function loadPanel(con: DuckDBConnection, file: string, symbols?: r
  * Loads per-path dense score matrices (T×N, NaN = no prediction) from an OOF Parquet with columns
  * `path, date, symbol, <scoreCol>`; needs the `_dates`/`_symbols` tables of {@link loadPanel}.
  * Rows whose date or symbol is not in the price panel are dropped and counted.
- * Throws UserError on duplicate (path, date, symbol).
+ * Throws InputError on duplicate (path, date, symbol).
  */
 export async function loadScores(con: DuckDBConnection, file: string, scoreCol: string, panel: PricePanel, what: string): Promise<{ paths: Map<number, Float64Array>; dropped: number }> {
   await requireColumns(con, file, what, ['path', 'date', 'symbol', scoreCol]);
   const dup = await queryRows<{ n: bigint }>(con, `SELECT count(*) AS n FROM (SELECT path, date, symbol FROM read_parquet(${sqlString(file)}) GROUP BY ALL HAVING count(*) > 1)`);
-  if (Number(dup[0]!.n) > 0) throw new UserError(`${what}: ${dup[0]!.n} duplicated (path, date, symbol) rows; the contract requires them unique`);
+  if (Number(dup[0]!.n) > 0) throw new InputError({ message: `${what}: ${dup[0]!.n} duplicated (path, date, symbol) rows; the contract requires them unique` });
   const { T, N } = panel;
   const paths = new Map<number, Float64Array>();
   const total = await queryRows<{ n: bigint }>(con, `SELECT count(*) AS n FROM read_parquet(${sqlString(file)})`);

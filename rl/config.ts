@@ -105,7 +105,7 @@ export function loadRlConfig(projectRoot: string, file = 'configs/rl.yml', overr
     cfg = res.data;
   }
   if (!cfg.env.actions.includes(cfg.env.baseline_action)) {
-    throw new ConfigError(`${file}: env.baseline_action: ${cfg.env.baseline_action} is not one of env.actions [${cfg.env.actions.join(', ')}]`);
+    throw new ConfigError({ message: `${file}: env.baseline_action: ${cfg.env.baseline_action} is not one of env.actions [${cfg.env.actions.join(', ')}]` });
   }
   return cfg;
 }

@@ -63,7 +63,7 @@ export async function runBacktest(ctx: StepContext<typeof backtestConsumes>, w: 
     const risk = riskInputs(panel, costs.impact.sigma_window, costs.impact.adv_window);
     ctx.progress({ fraction: 0.15, message: `loading the weights of ${weights.step}` });
     const W = await loadWeights(con, ctx.artifacts, weights, panel);
-    if (W.size === 0) throw new InputError(`portfolio.weights of step ${weights.step} hold no paths to backtest`);
+    if (W.size === 0) throw new InputError({ message: `portfolio.weights of step ${weights.step} hold no paths to backtest` });
     const setup: Setup = { ctx, panel, risk, costs, pcfg, execution, cal };
     const main = backtestPaths(setup, W, 'signal', 0.2, 0.45);
     const cpcv = main.filter((r) => r.path > 0);

@@ -46,7 +46,7 @@ export async function evaluateGate(ctx: StepContext<typeof gateConsumes>, w: { b
   const signals = ctx.inputs('signals');
   const source = signals.find((s) => s.step === returns.value.source.step);
   if (!source) {
-    throw new InputError(`gate: the returns of ${returns.step} were built from the signal of step ${returns.value.source.step}, which is not among the bound signals (${signals.map((s) => s.step).join(', ') || 'none'}); bind it in inputs.signals`);
+    throw new InputError({ message: `gate: the returns of ${returns.step} were built from the signal of step ${returns.value.source.step}, which is not among the bound signals (${signals.map((s) => s.step).join(', ') || 'none'}); bind it in inputs.signals` });
   }
   const cal = calendarOf(returns.step, returns.value.calendar);
   const btMetrics = ctx.artifacts.readJson<BacktestMetrics>(returns.value.metrics);
@@ -113,7 +113,7 @@ function strategyFigures(all: Map<number, number[]>, usedPaths: number[], bt: Ba
   for (const p of usedPaths) {
     const r = all.get(p)!;
     const m = bt.per_path.find((x) => x.path === p);
-    if (!m) throw new InputError(`backtest metrics of ${btStep} have no entry for path ${p}`);
+    if (!m) throw new InputError({ message: `backtest metrics of ${btStep} have no entry for path ${p}` });
     perPath.push({ path: p, sharpe: m.sharpe, max_drawdown: m.max_drawdown, turnover_annual: m.turnover_annual, psr: psrOfReturns(r, 0).psr, dsr: nTrials >= 1 ? deflatedSharpe(r, nTrials, pooledVar) : null });
   }
   // drawdown and turnover: the worst-case direction of the aggregate (min → max drawdown)

@@ -35,7 +35,7 @@ export interface SleeveLedger {
  * Loads one trials.ledger input: the trial ids of its returns table, the dates on which every trial
  * has a finite return, the T×N matrix of those returns, the trial Sharpe statistics and the ledger's
  * own PBO (a RangeError of CSCV — too few dates for the blocks — is recorded, not thrown).
- * Throws UserError (io.ts) when the returns table lacks trial_id/date/ret.
+ * Throws InputError (io.ts) when the returns table lacks trial_id/date/ret.
  */
 export async function loadLedger(con: DuckDBConnection, store: ArtifactStore, t: Input<ContractValue<typeof trialsLedger>>, task: string, cfg: PromotionConfig, signal: AbortSignal): Promise<SleeveLedger> {
   const file = store.path(t.value.returns);

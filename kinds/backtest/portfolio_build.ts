@@ -61,7 +61,7 @@ export const portfolioBuild = defineStepKind({
       const risk = riskInputs(panel);
       ctx.progress({ fraction: 0.3, message: `loading the scores of ${signal.step}` });
       const { paths, dropped } = await loadSignal(con, ctx.artifacts, signal, panel);
-      if (paths.size === 0) throw new InputError(`signal of step ${signal.step} (sleeve ${signal.value.sleeve}) has no OOF rows on the price calendar`);
+      if (paths.size === 0) throw new InputError({ message: `signal of step ${signal.step} (sleeve ${signal.value.sleeve}) has no OOF rows on the price calendar` });
       ctx.progress({ fraction: 0.5, message: `building ${paths.size} path portfolios` });
       const { weights, meanLeverage } = weightsFromScores(paths, panel, risk, cfg, cal);
       let tmp = ctx.artifacts.tempPath('weights.parquet');
@@ -116,7 +116,7 @@ async function applyRlPolicy(
   const report = ctx.artifacts.readJson<{ env?: unknown }>(sizing.value.report);
   const env = rlConfigSchema.shape.env.safeParse(report.env);
   if (report.env === undefined || !env.success) {
-    throw new InputError(`sizing policy of step ${sizing.step} (${sizing.uses}) does not record the RL environment it was trained in (report.env); it cannot be applied`);
+    throw new InputError({ message: `sizing policy of step ${sizing.step} (${sizing.uses}) does not record the RL environment it was trained in (report.env); it cannot be applied` });
   }
   const { books } = await loadBooks(sources, env.data, { maxPaths: weights.size, calendar: cal });
   let applied;

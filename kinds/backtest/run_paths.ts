@@ -28,7 +28,7 @@ export type WeightsValue = ContractValue<typeof portfolioWeights>;
  */
 export function sharedCalendar(inputs: Input<{ calendar: string }>[]): TradingCalendar {
   const first = inputs[0];
-  if (!first) throw new InputError('no time-indexed input to take the calendar from');
+  if (!first) throw new InputError({ message: 'no time-indexed input to take the calendar from' });
   const other = inputs.find((i) => i.value.calendar !== first.value.calendar);
   if (other) {
     throw new InputError({
@@ -46,7 +46,7 @@ export function sharedCalendar(inputs: Input<{ calendar: string }>[]): TradingCa
 /**
  * Dense per-path scores (T×N, NaN = no score) of a signals.oof input: its `oof` table (paths 1..φ)
  * and its `walk_forward` table (path 0), column `score`. Rows off the price panel are dropped and
- * counted. Throws InputError when a path appears in both tables, UserError (io.ts) on missing columns
+ * counted. Throws InputError when a path appears in both tables, InputError (io.ts) on missing columns
  * or duplicated (path, date, symbol).
  */
 export async function loadSignal(con: DuckDBConnection, store: ArtifactStore, signal: Input<SignalValue>, panel: PricePanel): Promise<{ paths: Map<number, Float64Array>; dropped: number }> {
@@ -57,7 +57,7 @@ export async function loadSignal(con: DuckDBConnection, store: ArtifactStore, si
     const r = await loadScores(con, store.path(signal.value[key]), 'score', panel, what);
     dropped += r.dropped;
     for (const [p, m] of r.paths) {
-      if (out.has(p)) throw new InputError(`signal of step ${signal.step}: path ${p} appears in both oof and walk_forward`);
+      if (out.has(p)) throw new InputError({ message: `signal of step ${signal.step}: path ${p} appears in both oof and walk_forward` });
       out.set(p, m);
     }
   }
@@ -72,7 +72,7 @@ export async function loadWeights(con: DuckDBConnection, store: ArtifactStore, w
   const what = `portfolio.weights of step ${weights.step}`;
   const { paths, dropped } = await loadScores(con, store.path(weights.value), 'weight', panel, what);
   if (dropped > 0) {
-    throw new InputError(`${what} have ${dropped} rows dated outside the price calendar (or unknown symbols): a weight must be decided on a trading date with prices`);
+    throw new InputError({ message: `${what} have ${dropped} rows dated outside the price calendar (or unknown symbols): a weight must be decided on a trading date with prices` });
   }
   for (const m of paths.values()) for (let k = 0; k < m.length; k++) if (m[k] !== m[k]) m[k] = 0;
   return paths;
