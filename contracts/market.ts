@@ -30,6 +30,7 @@ export const ohlcvDaily = defineContract({
         price('high', 'session high'),
         price('low', 'session low'),
         price('close', 'closing price, > 0'),
+        { ...price('adj_close', 'adjusted close, when the dataset contract maps one'), optional: true },
         { name: 'volume', type: 'DOUBLE', unit: 'shares (NULL for indices without volume)', description: 'traded volume' },
       ],
       order: ['symbol', 'date'],
@@ -167,6 +168,9 @@ export const dataQuality = defineContract({
       red_dates: z.array(z.string()).describe('dates (YYYY-MM-DD) graded RED'),
       amber_dates: z.array(z.string()).describe('dates graded AMBER'),
       red_reasons: z.array(z.object({ rule: z.string().describe('audit rule'), count: z.number().int().describe('RED dates it caused') })).describe('rules behind the RED dates'),
+      red_hints: z.array(z.string()).describe('one line per RED rule naming the rule and the switch that governs it'),
+      lost_symbols: z.array(z.string()).describe('expected symbols with no usable row (declared, or named by a file)'),
+      quarantined_files: z.array(z.string()).describe('source files quarantined whole at ingest (paths relative to the data root)'),
       report: artifactRefSchema.describe('the full audit report JSON'),
     })
     .describe('Audit verdict'),

@@ -20,7 +20,8 @@ export function assertNotRed(verdicts: QualityInput[]): void {
     throw new DataQualityError(
       `refusing to train: data-quality audit "${step}" of dataset ${a.dataset} is RED on ${dates.length} date(s): ${shown}` +
         (rules ? ` [${rules}]` : '') +
-        ` — fix or backfill the data (re-run ingest), then retry this run`,
+        ` — fix or backfill the data (re-run ingest), then retry this run` +
+        (a.red_hints.length ? `\n  ${a.red_hints.join('\n  ')}` : ''),
       { audit_step: step, red_dates: dates, red_reasons: a.red_reasons },
     );
   }

@@ -76,6 +76,19 @@ export const ingestOhlcvKind = defineStepKind({
     last_date: z.string().nullable().describe('last date'),
     duplicates: z.number().int().describe('exact duplicate rows collapsed'),
     calendar: z.unknown().describe("the dataset contract's calendar declaration"),
+    quarantined_files: z
+      .array(
+        z.object({
+          path: z.string().describe('file, relative to the data root'),
+          code: z.string().describe('failure code (header, encoding, unparseable, …)'),
+          reason: z.string().describe('why it was quarantined whole'),
+          line: z.number().int().nullable().describe('1-based line of the first problem'),
+          symbol: z.string().nullable().describe('symbol the file carries'),
+          date: z.string().nullable().describe('date the file carries (one file per date)'),
+        }),
+      )
+      .describe('source files quarantined whole (the rest ingested)'),
+    lost_symbols: z.array(z.string()).describe('expected symbols with no usable row'),
   }),
   provides: { table: ohlcvDaily },
   ...ingestCache,
@@ -196,6 +209,9 @@ export const qcAuditKind = defineStepKind({
     red_dates: z.array(z.string()).describe('RED dates'),
     amber_dates: z.array(z.string()).describe('AMBER dates'),
     red_reasons: z.array(z.object({ rule: z.string().describe('rule'), count: z.number().int().describe('RED dates') })).describe('rules behind RED dates'),
+    red_hints: z.array(z.string()).describe('one line per RED rule naming the rule and its switch'),
+    lost_symbols: z.array(z.string()).describe('expected symbols with no usable row'),
+    quarantined_files: z.array(z.string()).describe('source files quarantined whole at ingest'),
     curated: ohlcvDaily.schema,
     quality: dataQuality.schema,
     flags: artifactRefSchema.describe('flags Parquet (date, symbol, rule, action, value, detail)'),
@@ -221,7 +237,7 @@ export const qcAuditKind = defineStepKind({
     return {
       ...r,
       curated: { ...r.curated, dataset: src.dataset, calendar: src.calendar },
-      quality: { dataset: r.dataset, status: r.status, red_dates: r.red_dates, amber_dates: r.amber_dates, red_reasons: r.red_reasons, report: r.report },
+      quality: { dataset: r.dataset, status: r.status, red_dates: r.red_dates, amber_dates: r.amber_dates, red_reasons: r.red_reasons, red_hints: r.red_hints, lost_symbols: r.lost_symbols, quarantined_files: r.quarantined_files, report: r.report },
     };
   },
 });
