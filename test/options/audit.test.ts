@@ -86,6 +86,10 @@ describe.skipIf(!hasOptionsData())('chain audit on the real NIFTY chains', () =>
     expect(audits.every((a) => a.findings.find((f) => f.rule === 'oi_units')!.count === 0)).toBe(true);
     // the 23 dates without an Underlying Value are AMBER for it
     expect(audits.filter((a) => a.findings.some((f) => f.rule === 'missing_underlying' && f.level === 'AMBER'))).toHaveLength(23);
+    // on the 9 expiry dates the expiring series settles at one value, the underlying's final settlement price
+    const exp = audits.map((a) => a.findings.find((f) => f.rule === 'expiry_settlement')!).filter((f) => f.of > 0);
+    expect(exp).toHaveLength(9);
+    expect(exp.every((f) => f.level === 'GREEN')).toBe(true);
     const status = audits.reduce<Record<string, number>>((m, a) => ({ ...m, [a.status]: (m[a.status] ?? 0) + 1 }), {});
     console.log('chain audit status counts:', status);
     expect(audits.every((a) => a.status === 'GREEN' || a.reasons.length > 0)).toBe(true);
