@@ -10,7 +10,7 @@ import path from 'node:path';
 import { applyEvent, decide, initialState } from '../engine/scheduler.ts';
 import { compilePlan } from '../spec/compile.ts';
 import { specSchema } from '../spec/schema.ts';
-import { LocalRuntime } from '../embedded/runtime.ts';
+import { EmbeddedRuntime } from '../embedded/runtime.ts';
 
 const LAYERS = 10;
 const WIDTH = 100;
@@ -47,16 +47,16 @@ for (const c of [32]) {
   const p = compilePlan(spec, 'bench', { concurrency: c });
   p.concurrency.cpu = c;
   const t1 = performance.now();
-  await new LocalRuntime({ home: h }).start(p);
+  await new EmbeddedRuntime({ home: h }).start(p);
   wide[`concurrency_${c}_ms_per_step`] = +((performance.now() - t1) / n).toFixed(3);
   rmSync(h, { recursive: true, force: true });
 }
 rmSync(home, { recursive: true, force: true });
 t = performance.now();
-const cold = await new LocalRuntime({ home }).start(plan);
+const cold = await new EmbeddedRuntime({ home }).start(plan);
 const coldMs = performance.now() - t;
 t = performance.now();
-const warm = await new LocalRuntime({ home }).start(plan);
+const warm = await new EmbeddedRuntime({ home }).start(plan);
 const warmMs = performance.now() - t;
 rmSync(home, { recursive: true, force: true });
 

@@ -9,7 +9,7 @@
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import { featuresEquities, labelsHorizon, labelsTripleBarrier } from '../kinds/features/index.ts';
-import type { StepKind } from '../kinds/types.ts';
+import type { AnyStepKind } from '../kinds/types.ts';
 import { makeTestContext, runKind } from '../test/support/context.ts';
 import { SP500_DIR, writeSp500Slice } from '../test/support/sp500.ts';
 
@@ -26,14 +26,10 @@ const tmp = base.artifacts.tempPath('ohlcv.parquet');
 await writeSp500Slice(tmp, symbols);
 const ref = await base.artifacts.putFile(tmp, { name: 'ohlcv.parquet' });
 const prepareMs = performance.now() - t0;
-const ctx = {
-  ...base,
-  inputs: { audit: { curated: ref } },
-  ancestors: { audit: { uses: 'qc.audit', status: 'succeeded' as const, outputs: { curated: ref } } },
-};
+const ctx = makeTestContext({ store: base.artifacts, upstream: { audit: { uses: 'qc.audit', outputs: { curated: { ...ref, dataset: 'sp500_all_stocks_5yr', calendar: 'nyse' } } } } });
 
 /** Wall time of each run, plus the process CPU time (user + system, all threads) of the fastest run. */
-async function time(kind: StepKind, w: unknown): Promise<{ runs: number[]; cpu: number; out: Record<string, unknown> }> {
+async function time(kind: AnyStepKind, w: unknown): Promise<{ runs: number[]; cpu: number; out: Record<string, unknown> }> {
   const runs: number[] = [];
   let cpu = Infinity;
   let out: Record<string, unknown> = {};
@@ -49,9 +45,9 @@ async function time(kind: StepKind, w: unknown): Promise<{ runs: number[]; cpu: 
 }
 const loadBefore = os.loadavg()[0]!;
 
-const feats = await time(featuresEquities as unknown as StepKind, {});
-const horizon = await time(labelsHorizon as unknown as StepKind, { horizon: 5, demean: true });
-const tb = await time(labelsTripleBarrier as unknown as StepKind, {});
+const feats = await time(featuresEquities , {});
+const horizon = await time(labelsHorizon , { horizon: 5, demean: true });
+const tb = await time(labelsTripleBarrier , {});
 const best = (r: number[]) => Math.min(...r);
 const nRows = Number(feats.out.n_rows);
 

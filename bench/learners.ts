@@ -3,7 +3,7 @@
  *
  * 1. Builds the real S&P 500 feature panel of test/fit/panel.ts (8 point-in-time rank features with
  *    warm-up NaNs ⋈ 5-day horizon labels, straight from the CSVs with DuckDB; independent of the step
- *    kinds' context API) and loads it with fit.cpcv's loader (kinds/fit/panel.ts); target = per-date
+ *    kinds' context API) and loads it with fit.cpcv's loader (cv/panel.ts); target = per-date
  *    cross-sectional rank of the label in [−0.5, 0.5] (the nightly's `transform: rank`).
  * 2. One CPCV-sized fit: the training set of an N = 8 split whose two test groups are the last two
  *    date groups (6/8 of the dates, minus a 5-day purge and 10-day embargo before the holdout),
@@ -83,7 +83,7 @@ function rankTarget(label: Float64Array, blocks: Int32Array): Float32Array {
 /** Parent: builds the panel and the split, runs the three children, scores their predictions. */
 async function main(): Promise<void> {
   const { ArtifactStore } = await import('../artifacts/store.ts');
-  const { loadPanel } = await import('../kinds/fit/panel.ts');
+  const { loadPanel } = await import('../cv/panel.ts');
   const { withDuckDB } = await import('../lib/duckdb.ts');
   const { dailyIc, summarizeIc } = await import('../cv/metrics.ts');
   const { SP500_DIR } = await import('../test/support/sp500.ts');

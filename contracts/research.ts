@@ -92,6 +92,14 @@ export const signalsOof = defineContract({
       calendar: calendarField,
       n_paths: z.number().int().positive().describe('φ = C(N−1, k−1) CPCV paths'),
       components: z.array(z.string()).describe('sleeves blended into this signal (empty for a base learner)'),
+      cv: z
+        .object({
+          n_groups: z.number().int().positive().describe('N, CPCV groups'),
+          n_test_groups: z.number().int().positive().describe('k, test groups per split'),
+          embargo_bars: z.number().int().nonnegative().describe('embargo after each test group, bars'),
+        })
+        .optional()
+        .describe('the CPCV layout the paths come from (a stack reuses its sleeves\' embargo)'),
       oof: artifactRefSchema.describe('OOF rows on paths 1..φ'),
       walk_forward: artifactRefSchema.describe('OOF rows of the walk-forward path 0'),
     })

@@ -17,7 +17,7 @@
  *   ones (> syncRoundBudgetMs) on koffi's worker thread.
  */
 import { StepError } from '../../lib/errors.ts';
-import type { FitOptions, FittedModel, Learner, TrainingSet } from '../learner.ts';
+import type { OnnxExportOptions, FitOptions, FittedModel, Learner, TrainingSet } from '../learner.ts';
 import { lightgbmToOnnx, type LgbmModelJson } from '../onnx/lightgbm.ts';
 import { LgbmBooster, LgbmDataset, LightGBMError, type LgbmParams } from './binding.ts';
 
@@ -101,8 +101,8 @@ export class LightgbmModel implements FittedModel {
   }
 
   /** ONNX TreeEnsemble export (models/onnx/lightgbm.ts) with input `X` float[N, F]. */
-  toOnnx(featureNames: string[]): Uint8Array {
-    return lightgbmToOnnx(JSON.parse(this.booster.dumpModel()) as LgbmModelJson, { featureNames });
+  toOnnx(featureNames: string[], opts: OnnxExportOptions = {}): Uint8Array {
+    return lightgbmToOnnx(JSON.parse(this.booster.dumpModel()) as LgbmModelJson, { featureNames, ...opts });
   }
 
   /** LightGBM's JSON dump of the model (trees, objective, feature infos). */

@@ -1,6 +1,6 @@
 /**
  * The XGBoost learner (engine `xgboost`) on the learner interface (models/learner.ts): exactly what
- * `fit.cpcv` (kinds/fit/cpcv_run.ts) does with a booster — dense DMatrix of the rows with label and
+ * `fit.cpcv` (cv/fold.ts, cv/dataset.ts) does with a booster — dense DMatrix of the rows with label and
  * per-row weights, or for `rank:*` objectives one query group per block with one weight per group;
  * a validation DMatrix (label, groups) for early stopping on the first eval metric; training with
  * models/xgboost/train.ts; predictions of rounds 0..bestIteration (`iteration_range`); ONNX export
@@ -21,7 +21,7 @@ function checkSet(s: TrainingSet, what: string): void {
 }
 
 /**
- * A DMatrix of a TrainingSet as cpcv_run's buildDMatrix makes it: label, per-row weights without
+ * A DMatrix of a TrainingSet as cv/dataset.ts builds it: label, per-row weights without
  * groups; with groups (`rank:*`), the group sizes and one weight per group.
  */
 export function trainingDMatrix(s: TrainingSet): DMatrix {

@@ -13,7 +13,7 @@ import { copySp500, ingestAndAudit, newStore, q } from './helpers.ts';
 
 /** The guard's view of an audit result (what a training step consumes as `data.quality`). */
 function verdict(a: AuditResult) {
-  return [{ step: 'audit', output: 'quality', uses: 'qc.audit', value: { dataset: a.dataset, status: a.status, red_dates: a.red_dates, amber_dates: a.amber_dates, red_reasons: a.red_reasons, report: a.report } }];
+  return [{ step: 'audit', output: 'quality', uses: 'qc.audit', value: { dataset: a.dataset, status: a.status, red_dates: a.red_dates, amber_dates: a.amber_dates, red_reasons: a.red_reasons, red_hints: a.red_hints, lost_symbols: a.lost_symbols, quarantined_files: a.quarantined_files, report: a.report } }];
 }
 
 async function rows<T>(store: ArtifactStore, ref: unknown, where: string): Promise<T[]> {

@@ -30,7 +30,7 @@ describe.skipIf(!hasSharedData())('vendor-glitch policies', () => {
     expect(audit.red_hints).toEqual([expect.stringMatching(/^zero_volume: 20 flag\(s\) on RED dates — if this is a vendor glitch rather than bad data, set rules\.zero_volume\.affects_status: false/)]);
     expect(report.red_hints).toEqual(audit.red_hints);
     expect(report.policies.find((p) => p.rule === 'zero_volume')).toMatchObject({ affects_status: true, status_effect: expect.stringMatching(/RED at 0\.25/) });
-    expect(() => assertNotRed([{ step: 'audit', output: 'quality', uses: 'qc.audit', value: { dataset: audit.dataset, status: audit.status, red_dates: audit.red_dates, amber_dates: audit.amber_dates, red_reasons: audit.red_reasons, report: audit.report } }])).toThrow(/zero_volume: 20/);
+    expect(() => assertNotRed([{ step: 'audit', output: 'quality', uses: 'qc.audit', value: { dataset: audit.dataset, status: audit.status, red_dates: audit.red_dates, amber_dates: audit.amber_dates, red_reasons: audit.red_reasons, red_hints: audit.red_hints, lost_symbols: audit.lost_symbols, quarantined_files: audit.quarantined_files, report: audit.report } }])).toThrow(/zero_volume: 20/);
   });
 
   it('with affects_status: false the glitch is reported only and the date is not RED', async () => {

@@ -48,7 +48,7 @@ class ActivityHost implements LoopHost {
         expect(f).toBeInstanceOf(ApplicationFailure);
         // Temporal's RetryPolicy: stop on nonRetryable, on a non-retryable type, or when attempts are spent
         const final = f.nonRetryable || step.retry.non_retryable.includes(f.type ?? '') || attempt >= step.retry.maximum_attempts;
-        if (final) throw { message: f.message, type: f.type ?? 'Error', nonRetryable: f.nonRetryable, attempts: attempt, cancelled: false } satisfies StepFailure;
+        if (final) throw { message: f.message, type: f.type ?? 'Error', nonRetryable: f.nonRetryable === true, attempts: attempt, cancelled: false } satisfies StepFailure;
       }
     }
   }

@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hasSharedData } from '../../lib/paths.ts';
-import type { Panel } from '../../kinds/fit/panel.ts';
+import type { Panel } from '../../cv/panel.ts';
 import type { FitOptions, TrainingSet } from '../../models/learner.ts';
 import { liveLgbmHandles, openLightgbmLibrary } from '../../models/lightgbm/binding.ts';
 import { LightgbmLearner, lightgbmLearner, relevanceGrades } from '../../models/lightgbm/learner.ts';

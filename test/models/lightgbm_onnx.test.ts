@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hasSharedData } from '../../lib/paths.ts';
-import type { Panel } from '../../kinds/fit/panel.ts';
+import type { Panel } from '../../cv/panel.ts';
 import { LgbmBooster } from '../../models/lightgbm/binding.ts';
 import { lightgbmLearner, type LightgbmModel } from '../../models/lightgbm/learner.ts';
 import type { LearnerParams } from '../../models/learner.ts';

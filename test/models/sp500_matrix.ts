@@ -1,14 +1,14 @@
 /**
  * Test fixture for the learners: a REAL S&P 500 feature panel (test/fit/panel.ts: 8 rank features
  * with warm-up NaNs, 5-day horizon labels and the 3-class vertical-barrier labels) loaded with the
- * same loader fit.cpcv uses (kinds/fit/panel.ts), cut into TrainingSets by date.
+ * same loader fit.cpcv uses (cv/panel.ts), cut into TrainingSets by date.
  */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ArtifactStore } from '../../artifacts/store.ts';
 import { withDuckDB } from '../../lib/duckdb.ts';
-import { loadPanel, type Panel } from '../../kinds/fit/panel.ts';
+import { loadPanel, type Panel } from '../../cv/panel.ts';
 import type { TrainingSet } from '../../models/learner.ts';
 import { buildFixturePanel } from '../fit/panel.ts';
 

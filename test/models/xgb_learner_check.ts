@@ -6,7 +6,7 @@
  * Run as a script (`node --import tsx xgb_learner_check.ts wheel`) it prints the report as JSON.
  */
 import { createHash } from 'node:crypto';
-import type { Panel } from '../../kinds/fit/panel.ts';
+import type { Panel } from '../../cv/panel.ts';
 import type { TrainingSet } from '../../models/learner.ts';
 import { openOnnxScorer } from '../../models/onnx/score.ts';
 import { xgboostToOnnx, type XgbModelJson } from '../../models/onnx/trees.ts';
