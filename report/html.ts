@@ -51,8 +51,10 @@ function dataSection(data: ReportData, ch: Ch): string {
   const parts = data.data.map((a) => {
     const red = a.red_dates.length ? ` — ${a.red_dates.length} RED date(s): ${esc(a.red_dates.slice(0, 12).join(', '))}${a.red_dates.length > 12 ? ', …' : ''}` : '';
     const reasons = a.red_reasons.length ? table(['RED rule', 'dates'], a.red_reasons.map((x) => [x.rule, x.count])) : '';
+    const hints = a.red_hints.length ? `<ul>${a.red_hints.map((h) => `<li>${esc(h)}</li>`).join('')}</ul>` : '';
+    const lost = a.lost_symbols.length ? `<p>Lost symbols (no usable row): ${esc(a.lost_symbols.slice(0, 20).join(', '))}${a.lost_symbols.length > 20 ? ', …' : ''}</p>` : '';
     const summary = Object.keys(a.summary).length ? table(['item', 'value'], Object.entries(a.summary).map(([k, v]) => [k, v])) : '';
-    return `<h3>${code(a.step)}${a.dataset ? ` (${esc(a.dataset)})` : ''}</h3><p>${badge(a.status ?? 'failed', statusKind(a.status ?? 'failed'))}${red}${a.message ? ` — ${esc(a.message)}` : ''}</p>${figure(ch(`audit-${a.key}`))}${reasons}${summary}`;
+    return `<h3>${code(a.step)}${a.dataset ? ` (${esc(a.dataset)})` : ''}</h3><p>${badge(a.status ?? 'failed', statusKind(a.status ?? 'failed'))}${red}${a.message ? ` — ${esc(a.message)}` : ''}</p>${figure(ch(`audit-${a.key}`))}${reasons}${hints}${lost}${summary}`;
   });
   return `<section id="audit"><h2>Data audit</h2>${parts.join('')}</section>`;
 }

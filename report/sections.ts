@@ -13,7 +13,7 @@ import { controlSteps, provided, providers, type ViewStep } from './provided.ts'
 import { signalCalibration, signalSummary, type Calibration, type IcPoint, type SignalSummary } from './signals.ts';
 import { findTables, jsonOf, num } from './json.ts';
 
-export interface DataSection { key: string; step: string; status?: string; dataset?: string; red_dates: string[]; amber_dates: string[]; red_reasons: Array<{ rule: string; count: number }>; summary: Record<string, unknown>; by_status: Record<string, number>; message?: string }
+export interface DataSection { key: string; step: string; status?: string; dataset?: string; red_dates: string[]; amber_dates: string[]; red_reasons: Array<{ rule: string; count: number }>; red_hints: string[]; lost_symbols: string[]; summary: Record<string, unknown>; by_status: Record<string, number>; message?: string }
 export interface SignalSection extends Omit<SignalSummary, 'paths' | 'splits'> { key: string; step: string; output: string; uses: string; sleeve: string; task: string; calendar: string; n_paths: number; components: string[]; paths: IcPoint[]; splits: IcPoint[]; n_trials?: number; calibration?: Calibration }
 export interface BacktestSection { key: string; step: string; output: string; calendar: string; execution: string; source: { step: string; sleeve: string }; paths: PathSummary[]; aggregate: Record<string, unknown>; equity_points: number }
 export interface GateRow { bar: string; value: number | null; threshold: number | null; op: string; passed: boolean | null; blocking: boolean }
@@ -33,7 +33,7 @@ export function dataSections(steps: readonly ViewStep[], store: ArtifactStore, m
   for (const s of providers(steps, dataQuality)) {
     const [q] = provided([s], dataQuality, missing);
     if (!q) {
-      out.push({ key: s.stepId, step: s.stepId, red_dates: [], amber_dates: [], red_reasons: [], summary: {}, by_status: {}, message: s.error ? `${s.error.type}: ${s.error.message}` : `step ${s.status}` });
+      out.push({ key: s.stepId, step: s.stepId, red_dates: [], amber_dates: [], red_reasons: [], red_hints: [], lost_symbols: [], summary: {}, by_status: {}, message: s.error ? `${s.error.type}: ${s.error.message}` : `step ${s.status}` });
       continue;
     }
     const rep = jsonOf(store, q.value.report);
@@ -42,7 +42,7 @@ export function dataSections(steps: readonly ViewStep[], store: ArtifactStore, m
     const perDate = findTables(rep, ['date'], ['status'])[0];
     for (const r of perDate?.rows ?? []) byStatus[String(r.status)] = (byStatus[String(r.status)] ?? 0) + 1;
     const v = q.value;
-    out.push({ key: s.stepId, step: s.stepId, status: v.status, dataset: v.dataset, red_dates: v.red_dates, amber_dates: v.amber_dates, red_reasons: v.red_reasons, summary: flatScalars(rep), by_status: byStatus });
+    out.push({ key: s.stepId, step: s.stepId, status: v.status, dataset: v.dataset, red_dates: v.red_dates, amber_dates: v.amber_dates, red_reasons: v.red_reasons, red_hints: v.red_hints, lost_symbols: v.lost_symbols, summary: flatScalars(rep), by_status: byStatus });
   }
   return out;
 }

@@ -218,6 +218,7 @@ export class ModelRegistry {
     return { model: m, versions, champion: byAlias(ALIAS.champion), previousChampion: byAlias(ALIAS.previous), challenger: byAlias(ALIAS.challenger) };
   }
 
+  /** Every registered model with its aliases. */
   async list(): Promise<RegisteredModel[]> {
     return this.tracker.listRegisteredModels();
   }

@@ -148,13 +148,41 @@ function zscores(m: Map<string, number>): Map<string, number> {
   return new Map([...m].map(([k, x]) => [k, Number.isFinite(x) ? (sd > 0 ? (x - mean) / sd : 0) : NaN]));
 }
 
+type SleeveBase = { ohlcvPath: string; calendar: string; date?: string; projectRoot: string };
+
+/**
+ * The blended score of several sleeves: `intercept + Σ weight[sleeve] · z(sleeve score)` with z the
+ * per-date cross-sectional z-score, the weights read from the stacker JSON at `opts.stackerPath`.
+ */
+async function blendedScores(opts: { model: string; version: string; stackerPath?: string; outDir: string }, sleeves: Array<{ sleeve: string; onnx: string; featureList: string }>, base: SleeveBase) {
+  if (!opts.stackerPath) throw new UserError({ message: `model ${opts.model} v${opts.version} has ${sleeves.length} sleeves but no stacker.json` });
+  const stacker = JSON.parse(readFileSync(opts.stackerPath, 'utf8')) as { weights: Record<string, number> | number[]; intercept?: number; sleeves?: string[] };
+  const wOf = (sl: string, i: number): number => {
+    const w = Array.isArray(stacker.weights) ? stacker.weights[(stacker.sleeves ?? []).indexOf(sl) >= 0 ? (stacker.sleeves ?? []).indexOf(sl) : i] : stacker.weights[sl];
+    if (typeof w !== 'number') throw new UserError({ message: `stacker.json has no weight for sleeve ${sl}` });
+    return w;
+  };
+  const per: Array<{ w: number; z: Map<string, number>; r: Awaited<ReturnType<typeof sleeveScores>> }> = [];
+  for (const [i, sl] of sleeves.entries()) {
+    const r = await sleeveScores({ ...base, onnxPath: sl.onnx, featureListPath: sl.featureList, workDir: path.join(opts.outDir, 'sleeves', sl.sleeve), label: `sleeve ${sl.sleeve}` });
+    per.push({ w: wOf(sl.sleeve, i), z: zscores(r.scores), r });
+  }
+  return {
+    date: per[0]!.r.date,
+    nUniverse: per[0]!.r.nUniverse,
+    nulls: per.reduce((a, p) => a + p.r.nulls, 0),
+    cells: per.reduce((a, p) => a + p.r.cells, 0),
+    combined: new Map([...per[0]!.r.scores.keys()].map((sym) => [sym, per.reduce((a, p) => a + p.w * (p.z.get(sym) ?? NaN), stacker.intercept ?? 0)])),
+  };
+}
+
 /**
  * Scores one date with a model: computes that date's features from the canonical OHLCV Parquet
  * (history before the date is used for warm-up, nothing after it), runs the ONNX model
  * (onnxruntime-node, input [N, F] float32, NaN for NULL features), turns scores into target weights
  * (equal weight within the top/bottom quantile) and writes `weights.parquet`
  * (date, symbol, score, weight), `score.json` and `score.md` to `outDir`.
- * With several `sleeves` and a `stackerPath` (stack.oof's stacker.json), the score is
+ * With several `sleeves` and a `stackerPath` (the blend's stack weights JSON), the score is
  * `intercept + Σ weight[sleeve] · z(sleeve score)` with z the per-date cross-sectional z-score, as the
  * stacker was fitted. `date` defaults to the last date in the OHLCV. Throws a UserError when the
  * date has no rows.
@@ -176,36 +204,12 @@ export async function scoreDate(opts: {
 }): Promise<ScoreResult> {
   if (!(opts.scheme.quantile > 0 && opts.scheme.quantile <= 0.5)) throw new UserError({ message: `quantile must be in (0, 0.5], got ${opts.scheme.quantile}` });
   mkdirSync(opts.outDir, { recursive: true });
-  const base = { ohlcvPath: opts.ohlcvPath, calendar: opts.calendar, date: opts.date, projectRoot: opts.projectRoot };
-  let date: string;
-  let combined: Map<string, number>;
-  let nUniverse: number;
-  let nulls = 0;
-  let cells = 0;
+  const base: SleeveBase = { ohlcvPath: opts.ohlcvPath, calendar: opts.calendar, date: opts.date, projectRoot: opts.projectRoot };
   const names = featureNames(JSON.parse(readFileSync(opts.featureListPath, 'utf8')) as unknown);
-  if (opts.sleeves && opts.sleeves.length > 1) {
-    if (!opts.stackerPath) throw new UserError({ message: `model ${opts.model} v${opts.version} has ${opts.sleeves.length} sleeves but no stacker.json` });
-    const stacker = JSON.parse(readFileSync(opts.stackerPath, 'utf8')) as { weights: Record<string, number> | number[]; intercept?: number; sleeves?: string[] };
-    const wOf = (sl: string, i: number): number => {
-      const w = Array.isArray(stacker.weights) ? stacker.weights[(stacker.sleeves ?? []).indexOf(sl) >= 0 ? (stacker.sleeves ?? []).indexOf(sl) : i] : stacker.weights[sl];
-      if (typeof w !== 'number') throw new UserError({ message: `stacker.json has no weight for sleeve ${sl}` });
-      return w;
-    };
-    const per: Array<{ w: number; z: Map<string, number>; r: Awaited<ReturnType<typeof sleeveScores>> }> = [];
-    for (const [i, sl] of opts.sleeves.entries()) {
-      const r = await sleeveScores({ ...base, onnxPath: sl.onnx, featureListPath: sl.featureList, workDir: path.join(opts.outDir, 'sleeves', sl.sleeve), label: `sleeve ${sl.sleeve}` });
-      per.push({ w: wOf(sl.sleeve, i), z: zscores(r.scores), r });
-    }
-    date = per[0]!.r.date;
-    nUniverse = per[0]!.r.nUniverse;
-    nulls = per.reduce((a, p) => a + p.r.nulls, 0);
-    cells = per.reduce((a, p) => a + p.r.cells, 0);
-    combined = new Map([...per[0]!.r.scores.keys()].map((sym) => [sym, per.reduce((a, p) => a + p.w * (p.z.get(sym) ?? NaN), stacker.intercept ?? 0)]));
-  } else {
-    const r = await sleeveScores({ ...base, onnxPath: opts.onnxPath, featureListPath: opts.featureListPath, workDir: opts.outDir, label: `model ${opts.model} v${opts.version}` });
-    ({ date, nUniverse, nulls, cells } = r);
-    combined = r.scores;
-  }
+  const { date, combined, nUniverse, nulls, cells } =
+    opts.sleeves && opts.sleeves.length > 1
+      ? await blendedScores(opts, opts.sleeves, base)
+      : await sleeveScores({ ...base, onnxPath: opts.onnxPath, featureListPath: opts.featureListPath, workDir: opts.outDir, label: `model ${opts.model} v${opts.version}` }).then((r) => ({ ...r, combined: r.scores }));
   const rows = [...combined].map(([symbol, score]) => ({ symbol, score }));
   const scores = rows.map((r) => r.score);
   const scored = rows.map((r, i) => ({ symbol: r.symbol, score: scores[i]! })).filter((x) => Number.isFinite(x.score));

@@ -117,6 +117,12 @@ describe('run report by contract', () => {
     expect(d.missing).toEqual([]);
     expect(rep.charts).toEqual(expect.arrayContaining(['dag', 'timings', 'audit-audit', 'ic-split', 'ic-path', 'equity-backtest', 'drawdown-backtest', 'costs-backtest', 'calibration-fit', 'ope-ope']));
     expect(rep.html).toContain('signals.oof@1');
+    // A RED verdict shows its rules, hints and lost symbols.
+    const redQuality = { ...(fx.steps[1]!.outputs.quality as object), status: 'RED', red_dates: ['2018-01-02'], red_reasons: [{ rule: 'bad_print', count: 1 }], red_hints: ['bad_print: 1 RED date; rules.bad_print.action governs it'], lost_symbols: ['XYZ'] };
+    const red = fx.steps.map((s) => (s.stepId === 'audit' ? { ...s, outputs: { ...s.outputs, quality: redQuality } } : s));
+    const redRep = await writeReport(inputOf(fx, 'succeeded', red), store);
+    expect(redRep.data.data[0]).toMatchObject({ status: 'RED', red_dates: ['2018-01-02'], lost_symbols: ['XYZ'] });
+    expect(redRep.html).toContain('rules.bad_print.action governs it');
     // report.json is canonical and stored by content.
     expect(JSON.parse(store.readText(rep.refs.json))).toEqual(JSON.parse(JSON.stringify(d)));
   });

@@ -41,6 +41,8 @@ export function contextAfter(kind: AnyStepKind, records: readonly StepRecord[], 
   const mine = bound.problems.filter((p) => p.step === stepId);
   if (mine.length) throw new Error(`binding ${kind.uses}: ${mine.map((p) => `${p.message} — ${p.hint}`).join('; ')}`);
   const views = upstreamViews(records);
-  const base = makeTestContext({ store: o.store, runId: o.runId, pipeline: o.pipeline ?? 'nightly', params: o.params ?? {}, stepId, workDir: o.workDir ?? path.join(tempDir(), 'work') });
+  // Own string keys only: makeTestContext also keeps its (here empty) upstream under a symbol, from
+  // which runKind would re-bind the kind; this context is already bound.
+  const base = Object.fromEntries(Object.entries(makeTestContext({ store: o.store, runId: o.runId, pipeline: o.pipeline ?? 'nightly', params: o.params ?? {}, stepId, workDir: o.workDir ?? path.join(tempDir(), 'work') }))) as StepContext;
   return { ...base, uses: kind.uses, ...inputApi({ id: stepId, uses: kind.uses, inputs: bound.bindings[stepId] ?? {} }, kind.consumes ?? {}, views), ancestors: views };
 }

@@ -182,7 +182,7 @@ function learnerOutputs(refs: Record<string, ArtifactRef>, reg: ReturnType<typeo
 
 function records(step: StepFn, refs: Record<string, ArtifactRef>, reg: ReturnType<typeof featureRegistry>, o: FixtureOptions): StepRecord[] {
   const ohlcv = (ref: ArtifactRef) => ({ ...ref, dataset: 'sp500_all_stocks_5yr', calendar: 'nyse' });
-  const quality = { dataset: 'sp500_all_stocks_5yr', status: 'GREEN', red_dates: [], amber_dates: ['2018-01-14'], red_reasons: [], report: refs.audit_report };
+  const quality = { dataset: 'sp500_all_stocks_5yr', status: 'GREEN', red_dates: [], amber_dates: ['2018-01-14'], red_reasons: [], red_hints: [], lost_symbols: [], quarantined_files: [], report: refs.audit_report };
   const passed = o.gatePassed !== false;
   const bars = gateBarsFixture(passed);
   const verdict = { passed, bars, failing: passed ? [] : ['pbo'], table: bars.map((b) => `${b.id} ${b.value} ${b.op} ${b.threshold}`).join('\n'), report: refs.gate_report, sharpe: 0.84, max_drawdown: 0.11, psr: 0.99, dsr: 0.97, pbo: passed ? 0.22 : 0.61, n_trials: 12 };
@@ -220,7 +220,7 @@ export async function nightlyRunFixture(store: ArtifactStore, opts: FixtureOptio
   const runId = opts.runId ?? 'run-fixture-1';
   const reg = featureRegistry();
   const weights = reg.feature_names.map((n) => (n === 'mom_20' ? 0.6 : n === 'rvol_20' ? -0.4 : n === 'boll_20' ? -0.2 : 0.05));
-  const tbWeights = reg.feature_names.map((n) => (n === 'mom_5' ? -0.5 : n === 'dd_252' ? 0.3 : 0));
+  const tbWeights = reg.feature_names.map((n) => (n === 'mom_5' ? -0.5 : n === 'mom_126' ? 0.3 : 0));
   const refs = { ...(await tables(store, opts.seed ?? 0.42)), ...(await documents(store, reg, weights, tbWeights, opts.gatePassed !== false)) };
   const rename = opts.renameKinds ?? ((u: string) => u);
   const t = (s: number) => new Date(Date.parse('2024-03-01T02:00:00Z') + s * 1000).toISOString();

@@ -27,9 +27,13 @@ function fixtureKind(uses: string, provides: Provides): AnyStepKind {
 export const learnerKind = fixtureKind('fixture.learner', { oof: signalsOof, trials: trialsLedger, model: modelBundle });
 /** A blender of OOF signals: a signal whose components are the blended sleeves. */
 export const blendKind = fixtureKind('fixture.blend', { oof: signalsOof });
+/** A backtest: path returns of a signal. */
 export const backtestKind = fixtureKind('fixture.backtest', { returns: backtestReturns });
+/** An off-policy evaluation: the sizing decision. */
 export const sizingKind = fixtureKind('fixture.sizing', { sizing: sizingPolicy });
+/** A promotion gate: its verdict. */
 export const gateKind = fixtureKind('fixture.gate', { verdict: gateVerdict });
+/** An RL trainer: a policy with training curves. */
 export const policyKind = fixtureKind('fixture.policy', { policy: rlPolicy });
 
 /** The registered kinds plus the fixture kinds (what the binder of a test context sees). */
