@@ -95,6 +95,7 @@ function solveContract(r: ChainRow, t: number, df: number, rate: number, forward
   };
   const none = { iv: NaN, delta: NaN, gamma: NaN, vega: NaN, theta: NaN };
   if (!p) return { ...base, ...none, reason: 'no_price' };
+  if (!(t > 0)) return { ...base, ...none, reason: 'zero_time' };
   if (!Number.isFinite(forward)) return { ...base, ...none, reason: 'no_forward' };
   const s = impliedVol(r.type, p.price, forward, r.strike, t, df);
   if (s.reason) return { ...base, ...none, reason: s.reason };
