@@ -31,9 +31,13 @@ describe('options backtest engine (synthetic flat-vol chain)', () => {
     expect(t.costs).toBeCloseTo((DEFAULT_COSTS.optionBps / 1e4) * (t.entryValue + t.exitValue), 8);
     expect(t.pnl).toBeCloseTo(t.exitValue - t.entryValue - t.costs, 8);
     expect(r.summary.totalPnl).toBeCloseTo(t.pnl, 8);
-    // vega cap: lots = ⌊cap / vega per lot⌋ at the decision date (lot 75 inferred from turnover)
-    const vegaPerLot = buildStructure('long_straddle', index.slice(dates[1]!, '2025-03-27')!).reduce((s, l) => s + l.qty * (index.contract(dates[1]!, l.expiry, l.type, l.strike)!.vega / 100) * 75, 0);
-    expect(t.lots).toBe(Math.floor(20_000 / vegaPerLot));
+    // sizing at the decision date (lot 75 inferred from turnover): min(⌊vega cap / vega per lot⌋, ⌊2 % of capital / debit per lot⌋)
+    const legs = buildStructure('long_straddle', index.slice(dates[1]!, '2025-03-27')!);
+    const c = (l: (typeof legs)[number]) => index.contract(dates[1]!, l.expiry, l.type, l.strike)!;
+    const vegaPerLot = legs.reduce((s, l) => s + l.qty * (c(l).vega / 100) * 75, 0);
+    const debitPerLot = legs.reduce((s, l) => s + l.qty * c(l).price * 75, 0);
+    expect(t.lots).toBe(Math.min(Math.floor(20_000 / vegaPerLot), Math.floor((0.02 * 1e7) / debitPerLot)));
+    expect(runOptionsBacktest(index, once, lots, { vegaCap: 20_000, riskFraction: 1 }).trades[0]!.lots).toBe(Math.min(50, Math.floor(20_000 / vegaPerLot)));
     expect(r.days[2]!.vega).toBeGreaterThan(0);
     expect(Math.abs(r.days[2]!.vega)).toBeLessThanOrEqual(20_000 * 1.05);
   });
