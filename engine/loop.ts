@@ -68,7 +68,11 @@ export class RunLoop {
       await this.applyPolledDecisions();
       this.drainCompletions();
       this.expireApprovals(now);
-      const d = decide(this.plan, this.state, now);
+      let d = decide(this.plan, this.state, now);
+      if (d.conditionFalse.length && !this.interrupted) {
+        for (const id of d.conditionFalse) this.apply({ type: 'condition_false', stepId: id, at: now });
+        d = decide(this.plan, this.state, now);
+      }
       for (const id of d.awaitApproval) this.park(id, now);
       const start = this.interrupted ? [] : this.opts.autoApprove && d.awaitApproval.length ? decide(this.plan, this.state, now).start : d.start;
       for (const id of start) this.apply({ type: 'started', stepId: id, at: now });

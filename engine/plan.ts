@@ -34,6 +34,16 @@ export interface PlanControl {
   instructions: string;
 }
 
+/** A step's run-time condition: run only when the referenced upstream output is truthy (or falsy with `negate`). */
+export interface PlanCondition {
+  /** The expression as written, e.g. `${{ steps.gate.outputs.verdict.passed }}`. */
+  expr: string;
+  step: string;
+  output: string;
+  path: string[];
+  negate: boolean;
+}
+
 export interface PlanStep {
   id: string;
   uses: string;
@@ -50,6 +60,8 @@ export interface PlanStep {
   provides: Record<string, string>;
   /** Set for control steps (approval): the host decides them. */
   control?: PlanControl;
+  /** Run only when this holds; otherwise the step and its dependents are skipped (an outcome, not a failure). */
+  if?: PlanCondition;
   queue: Queue;
   retry: RetryPolicy;
   /** Per-attempt timeout (start-to-close), ms. */

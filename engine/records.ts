@@ -54,7 +54,7 @@ export interface StepView {
   cacheHit?: boolean;
   outputs?: Record<string, unknown>;
   error?: StepError;
-  skipReason?: 'upstream_failed' | 'operator';
+  skipReason?: 'upstream_failed' | 'operator' | 'condition';
 }
 
 /** An operator decision recorded on a run. */

@@ -8,7 +8,7 @@
  *         host starts steps, records events: state = reduce(plan, state, event)
  */
 import { descendantsOf as descendants } from './graph.ts';
-import type { Plan, PlanStep, Queue } from './plan.ts';
+import type { Plan, PlanCondition, PlanStep, Queue } from './plan.ts';
 
 export type StepStatus =
   | 'pending'
@@ -36,8 +36,8 @@ export interface StepState {
   outputs?: Record<string, unknown>;
   cacheHit?: boolean;
   error?: StepError;
-  /** Why a step was skipped: an upstream failure, or an operator's decision. */
-  skipReason?: 'upstream_failed' | 'operator';
+  /** Why a step was skipped: an upstream failure, an operator's decision, or its `if:` condition (or an upstream one) was false. */
+  skipReason?: 'upstream_failed' | 'operator' | 'condition';
 }
 
 export type RunStatus = 'running' | 'waiting_approval' | 'succeeded' | 'failed' | 'cancelled';
@@ -57,6 +57,8 @@ export type EngineEvent =
   | { type: 'rejected'; stepId: string; at: number; by: string; comment?: string }
   /** Operator: re-run these steps (and reset their skipped dependents), reusing everything else. */
   | { type: 'reset'; stepIds: string[] }
+  /** The step's `if:` condition was false when its needs were met: skipped, with its dependents. */
+  | { type: 'condition_false'; stepId: string; at: number }
   /** Operator: give up on a failed step but let its dependents run. */
   | { type: 'skip'; stepId: string; at: number }
   | { type: 'cancel'; at: number };
@@ -66,6 +68,8 @@ export interface Decision {
   start: string[];
   /** Approval steps that became ready: the host parks them (event `approval_waiting`). */
   awaitApproval: string[];
+  /** Ready steps whose `if:` condition is false: the host records `condition_false` for each. */
+  conditionFalse: string[];
   /** Earliest epoch ms a retry_wait step becomes startable (host sleeps until then or an event). */
   wakeAt?: number;
   /** True when nothing is running, waiting or startable: the run is over (see {@link runStatus}). */
@@ -167,6 +171,9 @@ export function applyEvent(plan: Plan, state: RunState, ev: EngineEvent): string
       state.cancelled = false;
       break;
     }
+    case 'condition_false':
+      set(ev.stepId, { ...get(ev.stepId), status: 'skipped', skipReason: 'condition', endedAt: ev.at });
+      break;
     case 'skip':
       set(ev.stepId, { ...get(ev.stepId), status: 'skipped', skipReason: 'operator', endedAt: ev.at });
       // dependents skipped because of this step's failure become runnable again
@@ -195,12 +202,13 @@ function propagateSkips(plan: Plan, state: RunState): string[] {
     for (const step of plan.steps) {
       const s = steps[step.id]!;
       if (s.status !== 'pending' || step.when === 'always') continue;
-      const blocked = step.needs.some((n) => {
+      const failed = step.needs.some((n) => {
         const ns = steps[n]!;
-        return ns.status === 'failed' || (ns.status === 'skipped' && (ns.skipReason !== 'operator' || state.cancelled));
+        return ns.status === 'failed' || (ns.status === 'skipped' && (ns.skipReason === 'upstream_failed' || state.cancelled));
       });
-      if (blocked) {
-        steps[step.id] = { ...s, status: 'skipped', skipReason: 'upstream_failed' };
+      const conditioned = !failed && step.needs.some((n) => steps[n]!.status === 'skipped' && steps[n]!.skipReason === 'condition');
+      if (failed || conditioned) {
+        steps[step.id] = { ...s, status: 'skipped', skipReason: failed ? 'upstream_failed' : 'condition' };
         changed.push(step.id);
         again = true;
       }
@@ -232,6 +240,7 @@ export function decide(plan: Plan, state: RunState, now: number): Decision {
   }
   const start: string[] = [];
   const awaitApproval: string[] = [];
+  const conditionFalse: string[] = [];
   let wakeAt: number | undefined;
   let active = running.total > 0;
   for (const step of plan.steps) {
@@ -240,6 +249,11 @@ export function decide(plan: Plan, state: RunState, now: number): Decision {
     if (state.cancelled) continue;
     let startable = false;
     if (s.status === 'pending' && needsSatisfied(step, state)) {
+      if (step.if && !conditionHolds(step.if, state)) {
+        conditionFalse.push(step.id);
+        active = true;
+        continue;
+      }
       if (step.control?.type === 'approval') {
         awaitApproval.push(step.id);
         active = true;
@@ -258,7 +272,17 @@ export function decide(plan: Plan, state: RunState, now: number): Decision {
     running.total++;
     running[step.queue]++;
   }
-  return { start, awaitApproval, wakeAt, finished: !active };
+  return { start, awaitApproval, conditionFalse, wakeAt, finished: !active };
+}
+
+/**
+ * Whether a step's `if:` holds: the referenced upstream output (a path into it) is truthy, or falsy
+ * with `negate`. A missing value counts as false; a step that did not succeed has no outputs.
+ */
+export function conditionHolds(c: PlanCondition, state: RunState): boolean {
+  let v: unknown = state.steps[c.step]?.status === 'succeeded' ? state.steps[c.step]!.outputs?.[c.output] : undefined;
+  for (const k of c.path) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+  return c.negate ? !v : Boolean(v);
 }
 
 /** Overall status of a run from its step states. */

@@ -5,11 +5,11 @@ import { STEP_KINDS, getStepKind } from '../kinds/registry.ts';
 import type { AnyStepKind } from '../kinds/types.ts';
 import { bindInputs } from './bindings.ts';
 import { topoSort } from '../engine/graph.ts';
-import { PLAN_FORMAT, type Plan, type PlanControl, type PlanStep, type RetryPolicy } from '../engine/plan.ts';
+import { PLAN_FORMAT, type Plan, type PlanCondition, type PlanControl, type PlanStep, type RetryPolicy } from '../engine/plan.ts';
 import { parseDuration } from '../lib/duration.ts';
 import { UserError } from '../lib/errors.ts';
 import { digestJson } from '../lib/hash.ts';
-import { interpolate } from './expressions.ts';
+import { interpolate, parseCondition } from './expressions.ts';
 import { BUILTIN_DEFAULTS, type Spec, type SpecDefaults, type SpecStep } from './schema.ts';
 import { formatDiagnostic } from './source.ts';
 import { paramDefault, paramType, suggest, validateSpecText } from './validate.ts';
@@ -117,6 +117,7 @@ function compileStep(id: string, s: SpecStep, d: SpecDefaults, params: Record<st
     inputs,
     provides: Object.fromEntries(Object.entries(kind.provides ?? {}).map(([k, c]) => [k, contractId(c)])),
     ...(kind.control ? { control: compileControl(id, kind, withResolved) } : {}),
+    ...(s.if !== undefined ? { if: compileCondition(id, s.if) } : {}),
     queue: s.queue ?? kind.defaultQueue ?? d.queue ?? BUILTIN_DEFAULTS.queue,
     retry,
     timeout_ms: parseDuration(s.timeout ?? d.timeout ?? BUILTIN_DEFAULTS.timeout),
@@ -126,6 +127,13 @@ function compileStep(id: string, s: SpecStep, d: SpecDefaults, params: Record<st
     on_failure: s.on_failure ?? d.on_failure ?? BUILTIN_DEFAULTS.on_failure,
     on_failure_timeout_ms: parseDuration(d.on_failure_timeout ?? BUILTIN_DEFAULTS.on_failure_timeout),
   };
+}
+
+/** A step's `if:` as the scheduler evaluates it (validated before: malformed is a UserError here). */
+function compileCondition(id: string, text: string): PlanCondition {
+  const c = parseCondition(text);
+  if (!c) throw new UserError(`step "${id}": bad condition "${text}" — use "\${{ steps.<id>.outputs.<name> }}"`);
+  return { expr: text, step: c.ref.step, output: c.ref.output, path: c.ref.path, negate: c.negate };
 }
 
 /** A control step's settings from its `with`, parsed once through the kind's schema. */

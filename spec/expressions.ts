@@ -73,3 +73,16 @@ export function pick(value: unknown, path: string[], what: string): unknown {
   }
   return v;
 }
+
+/**
+ * Parses a step's `if:` condition: exactly one `${{ steps.<id>.outputs.<name>[.<key>…] }}`, optionally
+ * negated with `!` inside the braces. Returns null when it is not of that form.
+ */
+export function parseCondition(text: string): { negate: boolean; ref: Extract<Ref, { kind: 'output' }> } | null {
+  const m = WHOLE.exec(text.trim());
+  if (!m) return null;
+  const body = m[1]!.trim();
+  const negate = body.startsWith('!');
+  const ref = parseRef(negate ? body.slice(1).trim() : body);
+  return ref && ref.kind === 'output' ? { negate, ref } : null;
+}

@@ -94,6 +94,10 @@ export const stepSchema = z
     heartbeat_timeout: duration('heartbeat_timeout').optional(),
     cache: cacheSchema.optional(),
     when: z.enum(['on_success', 'always']).optional().describe('`always`: run once all needs ended, even failed (reports).'),
+    if: z
+      .string()
+      .optional()
+      .describe('Run only when `${{ steps.<id>.outputs.<path> }}` is true (`${{ !steps… }}`: false); otherwise the step and its dependents are skipped — an outcome, not a failure (e.g. no approval when the gate rejects).'),
     on_failure: onFailureSchema.optional(),
   })
   .strict();

@@ -6,7 +6,7 @@ import type { AnyStepKind } from '../kinds/types.ts';
 import { bindInputs } from './bindings.ts';
 import { findCycle, ancestorsOf } from '../engine/graph.ts';
 import { DURATION_RE } from '../lib/duration.ts';
-import { findExpressions, interpolate, isWholeExpression, parseRef, walkStrings, type Ref } from './expressions.ts';
+import { findExpressions, interpolate, isWholeExpression, parseCondition, parseRef, walkStrings, type Ref } from './expressions.ts';
 import { defaultsSchema, paramSchema, pipelineSchema, scheduleSchema, specSchema, stepSchema, type Spec, type SpecParam } from './schema.ts';
 import { YamlSource, type Diagnostic } from './source.ts';
 import { acceptedForms, allowedKeys, schemaAt, typeName } from './zod-walk.ts';
@@ -208,6 +208,12 @@ function validatePipeline(
         checkOutputRef(src, diags, at, id, ref, parsedSteps, stepIds, needs, kinds, kind, path);
       }
     });
+    if (typeof st.if === 'string') {
+      const at: Path = [...base, 'steps', id, 'if'];
+      const c = parseCondition(st.if);
+      if (!c) diags.push(src.at(at, `bad condition "${st.if}"`, 'use "${{ steps.<id>.outputs.<name> }}" (or "${{ !steps.<id>.outputs.<name> }}")'));
+      else checkOutputRef(src, diags, at, id, c.ref, parsedSteps, stepIds, needs, kinds, undefined, []);
+    }
     if (!kind) continue;
     const resolved = interpolate(w, (ref) => (ref.kind === 'param' ? paramDefault(params[ref.name] ?? '') ?? '' : ''), 'param');
     const r = kind.with.safeParse(resolved);
