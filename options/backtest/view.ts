@@ -47,26 +47,31 @@ export class PointInTimeView {
     return this.index.dates.slice(Math.max(0, this.pos + 1 - n), this.pos + 1);
   }
 
+  /** The solved chain of `date` (default asOf); throws LookAheadError after asOf. */
   chain(date: string = this.asOf): DateChainIv | undefined {
     this.guard(date, 'the chain');
     return this.index.chain(date);
   }
 
+  /** One expiry slice of `date` (default asOf); throws LookAheadError after asOf. */
   slice(expiry: string, date: string = this.asOf): ExpirySlice | undefined {
     this.guard(date, `slice ${expiry}`);
     return this.index.slice(date, expiry);
   }
 
+  /** One contract of `date` (default asOf); throws LookAheadError after asOf. */
   contract(expiry: string, type: OptionType, strike: number, date: string = this.asOf): ContractIv | undefined {
     this.guard(date, `contract ${expiry} ${type} ${strike}`);
     return this.index.contract(date, expiry, type, strike);
   }
 
+  /** NIFTY spot of `date` (default asOf), index points; throws LookAheadError after asOf. */
   spot(date: string = this.asOf): number {
     this.guard(date, 'the NIFTY spot');
     return this.index.spot(date);
   }
 
+  /** Options feature row of `date` (default asOf); throws LookAheadError after asOf. */
   feature(date: string = this.asOf): OptionsFeatureRow | undefined {
     this.guard(date, 'the options features');
     return this.features.get(date);

@@ -33,6 +33,7 @@ export const FEATURE_DEFINITIONS: Record<OptionsFeature, string> = {
   contango: '1 when term_slope > 1, 0 when ≤ 1 (NaN without a second expiry)',
 };
 
-/** Window of the trailing z-scores (dates) and of realised vol (daily returns). */
+/** Window of the trailing z-scores, in feature dates (the date itself included). */
 export const Z_WINDOW = 21;
+/** Window of realised vol, in daily NIFTY log returns. */
 export const RV_WINDOW = 20;

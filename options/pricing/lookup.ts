@@ -29,14 +29,17 @@ export class ChainIndex {
     return this.pos.get(date) ?? -1;
   }
 
+  /** The solved chain of `date` (undefined when the date is not in the history). */
   chain(date: string): DateChainIv | undefined {
     return this.byDate.get(date);
   }
 
+  /** One expiry slice of `date`. */
   slice(date: string, expiry: string): ExpirySlice | undefined {
     return this.byDate.get(date)?.slices.find((s) => s.expiry === expiry);
   }
 
+  /** One contract of `date` (IV, greeks, price). */
   contract(date: string, expiry: string, type: OptionType, strike: number): ContractIv | undefined {
     return this.contracts.get(key(date, expiry, type, strike));
   }

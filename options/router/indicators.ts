@@ -19,8 +19,8 @@ export function ivRank(view: PointInTimeView, window = 60, minObs = 20): number 
 }
 
 /**
- * Bollinger bandwidth (Bollinger 2001) of NIFTY closes: (upper − lower)/middle = 4·σ₂₀/MA₂₀ with the
- * population σ of the last `n` closes ending at `endOffset` closes before asOf. NaN when too few closes.
+ * Bollinger bandwidth (Bollinger 2001) of the last `n` closes: (upper − lower)/middle = 4·σₙ/MAₙ with
+ * the population σ (bands at ±2σ). NaN when fewer than `n` closes.
  */
 export function bollingerBandwidth(closes: readonly number[], n = 20): number {
   if (closes.length < n) return NaN;

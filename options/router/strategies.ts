@@ -24,6 +24,7 @@ import { bollingerSqueeze, gammaFlip, ivRank, netGammaAt, pcrOi, totalOi } from 
 
 /** Names of the rule strategies. */
 export const STRATEGIES = ['gamma_scalping', 'oi_buildup', 'vol_expansion', 'expiry_pin'] as const;
+/** One rule strategy's name. */
 export type StrategyName = (typeof STRATEGIES)[number];
 
 /** Gamma scalping: low IV rank → long delta-hedged ATM straddle. */
