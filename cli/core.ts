@@ -240,8 +240,8 @@ export function registerCoreCommands(program: Command): void {
 /** Lines showing an upstream step's outputs to an approver (gate tables as a table). */
 export function approvalTable(id: string, value: unknown): string[] {
   // gate.governance publishes `bars` (in its outputs, or in error.details when it failed)
-  const v = value as { bars?: unknown; details?: { bars?: unknown } } | null;
-  const bars = [v?.bars, v?.details?.bars].find(Array.isArray) as { id: string; value: unknown; threshold: unknown; op?: string; pass: boolean; blocking?: boolean }[] | undefined;
+  const v = value as { bars?: unknown; verdict?: { bars?: unknown }; details?: { bars?: unknown; verdict?: { bars?: unknown } } } | null;
+  const bars = [v?.verdict?.bars, v?.bars, v?.details?.verdict?.bars, v?.details?.bars].find(Array.isArray) as { id: string; value: unknown; threshold: unknown; op?: string; pass: boolean; blocking?: boolean }[] | undefined;
   if (bars) {
     return [`    ${id}:`, ...bars.map((b) => ({ bar: `${b.id}${b.blocking === false ? ' (info)' : ''}`, value: b.value, threshold: b.threshold, op: b.op, passed: b.pass })).map((r) => `      ${r.passed ? '✔' : '✖'} ${String(r.bar).padEnd(28)} ${fmt(r.value).padStart(10)} ${r.op ?? ''} ${fmt(r.threshold)}`)];
   }

@@ -61,7 +61,7 @@ export const backtestReturns = defineContract({
       execution: z.enum(['close', 'next_open']).describe('fill timing of the weights of date t'),
       source: sourceSchema,
       returns: artifactRefSchema.describe('path returns Parquet'),
-      metrics: artifactRefSchema.describe('metrics JSON per path, aggregate, walk-forward, sleeves'),
+      metrics: artifactRefSchema.describe('metrics JSON per path, aggregate, walk-forward, sleeves (`sleeve_list`: the sleeve backtests in order)'),
       sleeve_returns: artifactRefSchema.nullable().describe('the same returns for each sleeve (leading column sleeve), or null'),
     })
     .describe('Backtest returns'),
@@ -151,6 +151,14 @@ export const sizingPolicy = defineContract({
       policy: z.enum(['learned', 'baseline']).describe('the policy the pipeline keeps'),
       onnx: artifactRefSchema.nullable().describe('the accepted policy ONNX, null when the baseline is kept'),
       decision: z.string().describe('the decision in words'),
+      estimator: z.string().describe('the OPE estimator the decision used (e.g. doubly_robust)'),
+      estimate: z
+        .object({ estimate: z.number().describe('point estimate'), lcb: z.number().describe('lower confidence bound'), ucb: z.number().describe('upper confidence bound') })
+        .nullable()
+        .describe('the learned policy value, per bar (fraction of capital), with its interval'),
+      baseline_value: z.number().nullable().describe('the baseline policy value, per bar'),
+      margin: z.number().describe('economic margin the learned policy must clear, per bar'),
+      env: artifactRefSchema.describe('the rl.dataset meta (actions, environment) needed to apply the policy'),
       report: artifactRefSchema.describe('OPE report JSON'),
     })
     .describe('Sizing policy'),

@@ -173,7 +173,7 @@ export const rlOpe = defineStepKind({
     ctx.progress({ fraction: 1, message: decision });
     const kept = accepted ? ('learned' as const) : ('baseline' as const);
     return {
-      sizing: { accepted, policy: kept, onnx: accepted ? trained.onnx : null, decision, report },
+      sizing: { accepted, policy: kept, onnx: accepted ? trained.onnx : null, decision, report, estimator: w.estimator, estimate: est.dr, baseline_value: baselineValue, margin, env: input.meta },
       accepted,
       policy: kept,
       algo: pol.algo,

@@ -123,11 +123,11 @@ describe('trademl validate (CLI)', () => {
     }
   };
 
-  it.concurrent.each(['multi-file.yaml', 'cycle-3.yaml'])('reports %s as file:line:col lines and exits 1', async (f) => {
+  it.concurrent.each(['multi-file.yaml', 'cycle-3.yaml'])('reports %s as file:line:col lines and exits 2 (bad input)', async (f) => {
     const rel = `test/fixtures/specs/bad/${f}`;
     const want = expectations(readFileSync(path.join(root, rel), 'utf8'));
     const r = await cli(rel);
-    expect(r.code, r.stderr).toBe(1);
+    expect(r.code, r.stderr).toBe(2);
     const lines = r.stdout.split('\n').filter((l) => l.startsWith(`${rel}:`));
     expect(lines.length, r.stdout).toBe(want.length);
     want.forEach((w, i) => {
