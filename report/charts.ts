@@ -95,8 +95,8 @@ async function auditChart(a: DataSection, add: Add): Promise<void> {
 
 /** DR estimate with its confidence bounds against the baseline of one sizing decision. */
 async function opeChart(o: SizingSection, add: Add): Promise<void> {
-  const vals = [{ what: 'DR estimate', v: o.estimate, lo: o.lcb ?? o.estimate, hi: o.ucb ?? o.estimate }, ...(o.baseline_value !== undefined ? [{ what: 'baseline', v: o.baseline_value, lo: o.baseline_value, hi: o.baseline_value }] : [])];
-  await add(`ope-${o.key}`, `Off-policy evaluation (${o.step}): doubly robust, with confidence bounds`, {
+  const vals = [{ what: 'learned policy', v: o.estimate, lo: o.lcb ?? o.estimate, hi: o.ucb ?? o.estimate }, ...(o.baseline_value !== undefined ? [{ what: 'baseline', v: o.baseline_value, lo: o.baseline_value, hi: o.baseline_value }] : [])];
+  await add(`ope-${o.key}`, `Off-policy evaluation (${o.step}): ${o.estimator.replace(/_/g, ' ')}, with confidence bounds`, {
     width: 320,
     height: 90,
     data: { values: vals },

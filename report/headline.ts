@@ -7,7 +7,7 @@ import { signalsOof, trialsLedger } from '../contracts/research.ts';
 import { backtestReturns, gateVerdict, sizingPolicy } from '../contracts/trading.ts';
 import type { BacktestMetricsDoc } from './backtest.ts';
 import { provided, providers, type ViewStep } from './provided.ts';
-import { gateBars } from './sections.ts';
+import { gateBars, gateVerdictOf } from './sections.ts';
 import { signalSummary } from './signals.ts';
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
@@ -60,10 +60,10 @@ function gateFigures(steps: readonly ViewStep[], out: Figures): void {
       const b = bars.find((x) => x.id === id);
       if (b) out.push([`${id.toUpperCase()}${at}`, `${f4(b.value)} (bar ${b.op} ${b.threshold}${b.blocking ? '' : ', info'}) ${b.pass === null ? 'n/a' : b.pass ? 'pass' : 'FAIL'}`]);
     }
-    const [v] = provided([g], gateVerdict);
-    const failed = v ? v.value.failing : bars.filter((b) => b.blocking && b.pass === false).map((b) => b.id);
+    const v = gateVerdictOf(g);
+    const failed = v ? v.verdict.failing : bars.filter((b) => b.blocking && b.pass === false).map((b) => b.id);
     const verdict =
-      v?.value.passed === true
+      v?.provided && v.verdict.passed
         ? 'PASSED — proposed for approval'
         : v || g.status === 'failed'
           ? `FAILED (${failed.join(', ') || g.error?.type || 'no bars'}) — no approval asked, no alias changed`

@@ -89,7 +89,7 @@ function gateSection(data: ReportData, ch: Ch): string {
     g.table.map((row) => [`${row.bar}${row.blocking ? '' : ' (info)'}`, row.value, row.op, row.threshold, row.passed === null ? 'n/a' : badge(row.passed ? 'pass' : 'fail', row.passed ? 'ok' : 'bad')]),
     'gate',
   )}`);
-  const sizing = data.sizing.map((o) => `<h3>Off-policy evaluation (${code(o.step)})</h3>${figure(ch(`ope-${o.key}`))}<p>${esc(o.decision)}</p><p>Policy kept: ${esc(o.policy)}; DR ${esc(fmt(o.estimate))} [${esc(fmt(o.lcb))}, ${esc(fmt(o.ucb))}], baseline ${esc(fmt(o.baseline_value))}.</p>`);
+  const sizing = data.sizing.map((o) => `<h3>Off-policy evaluation (${code(o.step)})</h3>${figure(ch(`ope-${o.key}`))}<p>${esc(o.decision)}</p><p>Policy kept: ${esc(o.policy)}; ${esc(o.estimator)} estimate ${esc(fmt(o.estimate))} [${esc(fmt(o.lcb))}, ${esc(fmt(o.ucb))}], baseline ${esc(fmt(o.baseline_value))}, margin ${esc(fmt(o.margin))} (per bar).</p>`);
   return `<section id="gate"><h2>Governance gate</h2>${gates.join('')}${sizing.join('')}</section>`;
 }
 

@@ -186,7 +186,7 @@ export async function buildReportData(input: ReportInput, store: ArtifactStore):
     signals,
     backtests: bt.sections,
     gates,
-    sizing: sizingSections(steps, store, missing),
+    sizing: sizingSections(steps, missing),
     models: modelSections(steps, missing),
     approvals: approvalSections(steps),
     ...(input.registration ? { registration: input.registration } : {}),

@@ -5,20 +5,21 @@
  * Every builder reads only contract values (and the artifacts they reference).
  */
 import type { ArtifactStore } from '../artifacts/store.ts';
+import type { ContractValue } from '../contracts/define.ts';
 import { dataQuality } from '../contracts/market.ts';
 import { modelBundle, signalsOof, trialsLedger } from '../contracts/research.ts';
 import { backtestReturns, gateVerdict, sizingPolicy } from '../contracts/trading.ts';
 import { backtestFigures, flatScalars, type EquityPoint, type PathSummary } from './backtest.ts';
 import { controlSteps, provided, providers, type ViewStep } from './provided.ts';
 import { signalCalibration, signalSummary, type Calibration, type IcPoint, type SignalSummary } from './signals.ts';
-import { findTables, jsonOf, num } from './json.ts';
+import { findTables, jsonOf } from './json.ts';
 
 export interface DataSection { key: string; step: string; status?: string; dataset?: string; red_dates: string[]; amber_dates: string[]; red_reasons: Array<{ rule: string; count: number }>; red_hints: string[]; lost_symbols: string[]; summary: Record<string, unknown>; by_status: Record<string, number>; message?: string }
 export interface SignalSection extends Omit<SignalSummary, 'paths' | 'splits'> { key: string; step: string; output: string; uses: string; sleeve: string; task: string; calendar: string; n_paths: number; components: string[]; paths: IcPoint[]; splits: IcPoint[]; n_trials?: number; calibration?: Calibration }
 export interface BacktestSection { key: string; step: string; output: string; calendar: string; execution: string; source: { step: string; sleeve: string }; paths: PathSummary[]; aggregate: Record<string, unknown>; equity_points: number }
 export interface GateRow { bar: string; value: number | null; threshold: number | null; op: string; passed: boolean | null; blocking: boolean }
 export interface GateSection { key: string; step: string; status: string; passed: boolean; table: GateRow[]; message?: string; figures?: { sharpe: number | null; max_drawdown: number | null; psr: number | null; dsr: number | null; pbo: number | null; n_trials: number } }
-export interface SizingSection { key: string; step: string; accepted: boolean; policy: string; decision: string; estimate?: number; lcb?: number; ucb?: number; baseline_value?: number }
+export interface SizingSection { key: string; step: string; accepted: boolean; policy: string; decision: string; estimator: string; margin: number; estimate?: number; lcb?: number; ucb?: number; baseline_value?: number }
 export interface ModelSection { step: string; output: string; sleeve: string; task: string; engine: string; n_features: number; training_config_digest: string }
 export interface ApprovalSection { step: string; status: string; approved?: boolean; by?: string; at?: string; comment?: string; message?: string }
 
@@ -90,10 +91,21 @@ export async function backtestSections(steps: readonly ViewStep[], store: Artifa
 
 const barsSchema = gateVerdict.schema.shape.bars;
 
+/**
+ * The verdict of a gate step: the value it provides, or, for a gate that failed on its bars, the
+ * verdict its error carries in `details.verdict`. `provided` tells which.
+ */
+export function gateVerdictOf(s: ViewStep): { verdict: ContractValue<typeof gateVerdict>; provided: boolean } | undefined {
+  const [v] = provided([s], gateVerdict);
+  if (v) return { verdict: v.value, provided: true };
+  const r = gateVerdict.schema.safeParse((s.error?.details as { verdict?: unknown } | undefined)?.verdict);
+  return r.success ? { verdict: r.data, provided: false } : undefined;
+}
+
 /** The bars of a gate step: from its verdict, or from `error.details.bars` of a gate that failed on them. */
 export function gateBars(s: ViewStep): ReturnType<typeof barsSchema.parse> | undefined {
-  const [v] = provided([s], gateVerdict);
-  if (v) return v.value.bars;
+  const v = gateVerdictOf(s);
+  if (v) return v.verdict.bars;
   const r = barsSchema.safeParse((s.error?.details as { bars?: unknown } | undefined)?.bars);
   return r.success ? r.data : undefined;
 }
@@ -101,20 +113,21 @@ export function gateBars(s: ViewStep): ReturnType<typeof barsSchema.parse> | und
 /** Gate sections: one per step declaring `gate.verdict`, with its bar table (also for a failed gate). */
 export function gateSections(steps: readonly ViewStep[], missing: string[]): GateSection[] {
   return providers(steps, gateVerdict).map((s) => {
-    const [v] = provided([s], gateVerdict, missing);
+    provided([s], gateVerdict, missing);
+    const g = gateVerdictOf(s);
     const table: GateRow[] = (gateBars(s) ?? []).map((b) => ({ bar: b.id, value: b.value, threshold: b.threshold, op: b.op, passed: b.pass, blocking: b.blocking }));
     if (!table.length) missing.push(`gate table (step ${s.stepId} ${s.status} without bars)`);
-    const figures = v ? { sharpe: v.value.sharpe, max_drawdown: v.value.max_drawdown, psr: v.value.psr, dsr: v.value.dsr, pbo: v.value.pbo, n_trials: v.value.n_trials } : undefined;
-    return { key: s.stepId, step: s.stepId, status: s.status, passed: v?.value.passed === true, table, message: s.error?.message, ...(figures ? { figures } : {}) };
+    const v = g?.verdict;
+    const figures = v ? { sharpe: v.sharpe, max_drawdown: v.max_drawdown, psr: v.psr, dsr: v.dsr, pbo: v.pbo, n_trials: v.n_trials } : undefined;
+    return { key: s.stepId, step: s.stepId, status: s.status, passed: g?.provided === true && v!.passed, table, message: s.error?.message, ...(figures ? { figures } : {}) };
   });
 }
 
-/** Sizing (OPE) sections: one per `sizing.policy` value, with the DR estimate from its OPE report. */
-export function sizingSections(steps: readonly ViewStep[], store: ArtifactStore, missing: string[]): SizingSection[] {
+/** Sizing (OPE) sections: one per `sizing.policy` value, with the learned policy's estimate and the baseline. */
+export function sizingSections(steps: readonly ViewStep[], missing: string[]): SizingSection[] {
   return provided(steps, sizingPolicy, missing).map((p) => {
-    const rep = jsonOf(store, p.value.report) as { learned?: { dr?: Record<string, unknown> }; baseline?: { dr?: Record<string, unknown> } } | undefined;
-    const dr = rep?.learned?.dr ?? {};
-    return { key: p.step, step: p.step, accepted: p.value.accepted, policy: p.value.policy, decision: p.value.decision, estimate: num(dr.estimate), lcb: num(dr.lcb), ucb: num(dr.ucb), baseline_value: num(rep?.baseline?.dr?.estimate) };
+    const v = p.value;
+    return { key: p.step, step: p.step, accepted: v.accepted, policy: v.policy, decision: v.decision, estimator: v.estimator, estimate: v.estimate?.estimate, lcb: v.estimate?.lcb, ucb: v.estimate?.ucb, baseline_value: v.baseline_value ?? undefined, margin: v.margin };
   });
 }
 

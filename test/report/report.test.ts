@@ -107,7 +107,7 @@ describe('run report by contract', () => {
     expect(d.gates[0]!.table.map((r) => r.bar)).toEqual(['dsr', 'psr', 'pbo', 'max_drawdown']);
     expect(d.data).toHaveLength(1);
     expect(d.data[0]).toMatchObject({ step: 'audit', status: 'GREEN', by_status: { GREEN: 59, AMBER: 1 }, amber_dates: ['2018-01-14'] });
-    expect(d.sizing).toEqual([expect.objectContaining({ step: 'ope', accepted: true, policy: 'learned', estimate: 0.0012, lcb: 0.0004, ucb: 0.002, baseline_value: 0.0006 })]);
+    expect(d.sizing).toEqual([expect.objectContaining({ step: 'ope', accepted: true, policy: 'learned', estimator: 'doubly_robust', estimate: 0.0012, lcb: 0.0004, ucb: 0.002, baseline_value: 0.0006, margin: 0.0001 })]);
     expect(d.models).toEqual([expect.objectContaining({ step: 'fit', sleeve: 'h5', engine: 'xgboost', n_features: fx.featureNames.length })]);
     expect(d.approvals).toEqual([expect.objectContaining({ step: 'approve', approved: true, by: 'alice' })]);
     expect(d.edges).toContainEqual({ from: 'fit', to: 'backtest' });
@@ -145,9 +145,14 @@ describe('run report by contract', () => {
   it('shows a failed gate with its bars from error.details, and tolerates missing upstream pieces', async () => {
     const failed = await nightlyRunFixture(store, { gatePassed: false });
     const rep = await writeReport(inputOf(failed, 'failed'), store);
-    expect(rep.data.gates[0]).toMatchObject({ passed: false, status: 'failed' });
+    expect(rep.data.gates[0]).toMatchObject({ passed: false, status: 'failed', figures: { pbo: 0.61, dsr: 0.97 } });
     expect(rep.data.gates[0]!.table.find((r) => r.bar === 'pbo')).toMatchObject({ passed: false, value: 0.61 });
     expect(rep.html).toContain('pbo=0.6100 needs &lt;= 0.5000');
+    // An older failure that carries only the bars still shows them.
+    const barsOnly = failed.steps.map((s) => (s.error ? { ...s, error: { ...s.error, details: { bars: (s.error.details as { bars: unknown }).bars } } } : s));
+    const old = (await writeReport(inputOf(failed, 'failed', barsOnly), store)).data.gates[0]!;
+    expect(old.table.find((r) => r.bar === 'pbo')).toMatchObject({ passed: false, value: 0.61 });
+    expect(old.figures).toBeUndefined();
 
     const bare = await writeReport(
       { runId: 'r-bare', pipeline: 'smoke', status: 'succeeded', steps: [{ stepId: 'a', uses: 'noop', status: 'succeeded', outputs: {} }, { stepId: 'b', uses: 'noop', status: 'skipped', outputs: {} }] },

@@ -150,8 +150,9 @@ async function documents(store: ArtifactStore, reg: ReturnType<typeof featureReg
       },
       'backtest_metrics.json',
     ),
-    ope_report: await store.putJson({ decision: 'accepted: learned iql policy', accepted: true, learned: { dr: { estimate: 0.0012, lcb: 0.0004, ucb: 0.002 } }, baseline: { dr: { estimate: 0.0006 } } }, 'rl_ope_report.json'),
+    ope_report: await store.putJson({ decision: 'accepted: learned iql policy', accepted: true, units: 'per bar, fraction of capital', n_episodes: 40 }, 'rl_ope_report.json'),
     policy_onnx: await store.putBytes(linearOnnx([1, -1], 0), 'policy.onnx'),
+    ope_env: await store.putJson({ actions: [0, 0.5, 1], behaviour: 'baseline' }, 'rl_dataset_meta.json'),
     gate_report: await store.putJson({ passed: gatePassed, per_path: [] }, 'gate_report.json'),
   };
 }
@@ -198,10 +199,10 @@ function records(step: StepFn, refs: Record<string, ArtifactRef>, reg: ReturnTyp
         ]
       : []),
     step('backtest', backtestKind, [42, 47], { returns: { calendar: 'nyse', execution: 'next_open', source: { step: signalStep, sleeve: o.twoSleeves ? 'stack' : 'h5' }, returns: refs.returns, metrics: refs.backtest_metrics, sleeve_returns: null }, sharpe: 0.84 }, [signalStep]),
-    step('ope', sizingKind, [47, 50], { sizing: { accepted: true, policy: 'learned', onnx: refs.policy_onnx, decision: 'accepted: learned iql policy DR lower bound 4.0 bp ≥ baseline 6.0 bp + margin', report: refs.ope_report } }, ['backtest']),
+    step('ope', sizingKind, [47, 50], { sizing: { accepted: true, policy: 'learned', onnx: refs.policy_onnx, decision: 'accepted: learned iql policy DR lower bound 4.0 bp ≥ baseline 6.0 bp + margin', estimator: 'doubly_robust', estimate: { estimate: 0.0012, lcb: 0.0004, ucb: 0.002 }, baseline_value: 0.0006, margin: 0.0001, env: refs.ope_env, report: refs.ope_report } }, ['backtest']),
     passed
       ? step('gate', gateKind, [50, 51], { verdict, passed: true }, ['backtest', 'ope'], { with: { bars: 'configs/promotion.yml' } })
-      : step('gate', gateKind, [50, 51], {}, ['backtest', 'ope'], { status: 'failed', error: { message: 'promotion gate failed (1 blocking bar(s): pbo=0.6100 needs <= 0.5000)', type: 'GateFailed', details: { bars, report: refs.gate_report } } }),
+      : step('gate', gateKind, [50, 51], {}, ['backtest', 'ope'], { status: 'failed', error: { message: 'promotion gate failed (1 blocking bar(s): pbo=0.6100 needs <= 0.5000)', type: 'GateFailed', details: { bars, report: refs.gate_report, verdict } } }),
   ];
 }
 
