@@ -6,6 +6,7 @@ import type { Contract } from './define.ts';
 import { barsIntraday, dataQuality, ohlcvDaily, optionsChain, orderbookMessages, orderbookSnapshots } from './market.ts';
 import { featuresPanel, labels, modelBundle, signalsOof, trialsLedger } from './research.ts';
 import { backtestReturns, gateVerdict, portfolioWeights, rlDataset, rlPolicy, sizingPolicy } from './trading.ts';
+import { executionCostModel, executionImpact, executionOrderPolicy, executionShortfall, exitsStudy, lobReplayCheck, mmCalibration, mmStudy } from './execution.ts';
 
 export * from './define.ts';
 export * from './market.ts';
@@ -31,4 +32,12 @@ export const CONTRACTS: readonly Contract[] = [
   rlDataset,
   rlPolicy,
   sizingPolicy,
+  lobReplayCheck,
+  executionImpact,
+  executionShortfall,
+  executionOrderPolicy,
+  executionCostModel,
+  mmCalibration,
+  mmStudy,
+  exitsStudy,
 ];

@@ -45,6 +45,9 @@ export const labels = defineContract({
       labels_kind: z.enum(['horizon', 'triple_barrier']).describe('how the label was made'),
       task: z.enum(['regression', 'classification']).describe('regression (returns) or classification (−1/0/+1)'),
       max_horizon_bars: z.number().int().positive().describe('longest label interval in bars (t1 ≤ date + this many bars)'),
+      entry: z
+        .enum(['next_open', 'close'])
+        .describe("fill rule the label starts at: next_open = the next session's open O_{t+1}, close = the next session's close C_{t+1}; never the signal's own close C_t (labels/entry.ts)"),
       calendar: calendarField,
     })
     .describe('Labels Parquet'),
@@ -52,11 +55,11 @@ export const labels = defineContract({
     {
       at: '.',
       columns: [
-        { name: 'date', type: 'DATE', unit: 'trading date', description: 'label start (the signal date)' },
+        { name: 'date', type: 'DATE', unit: 'trading date', description: 'signal date (information ≤ its close); the label starts at the fill after it' },
         { name: 'symbol', type: 'VARCHAR', unit: 'ticker', description: 'instrument' },
         { name: 't1', type: 'DATE', unit: 'trading date', description: 'date the label information ends (date < t1)' },
         { name: 'label', type: 'DOUBLE', unit: 'log return (regression) or −1/0/+1 (classification)', description: 'training target' },
-        { name: 'ret', type: 'DOUBLE', unit: 'log return over (date, t1]', description: 'realised forward return' },
+        { name: 'ret', type: 'DOUBLE', unit: 'log return from the fill (entry) to the exit at t1', description: 'realised forward return' },
         { name: 'barrier', type: 'VARCHAR', unit: 'tp | sl | vertical', description: 'barrier touched first (triple barrier)', optional: true },
         { name: 'sigma', type: 'DOUBLE', unit: 'daily log-return σ', description: 'barrier volatility (triple barrier)', optional: true },
         { name: 'holding_days', type: 'INTEGER', unit: 'bars', description: 'bars from date to t1 (triple barrier)', optional: true },
@@ -92,6 +95,10 @@ export const signalsOof = defineContract({
       calendar: calendarField,
       n_paths: z.number().int().positive().describe('φ = C(N−1, k−1) CPCV paths'),
       components: z.array(z.string()).describe('sleeves blended into this signal (empty for a base learner)'),
+      stacker: artifactRefSchema
+        .nullable()
+        .optional()
+        .describe('blend weights JSON {weights: {sleeve: w}, intercept, sleeves} when components is non-empty; absent or null for a base learner'),
       cv: z
         .object({
           n_groups: z.number().int().positive().describe('N, CPCV groups'),

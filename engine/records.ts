@@ -25,6 +25,8 @@ export interface StepRecord {
   needs?: string[];
   /** Output key → contract id of what the step provides (views follow contracts, not kinds). */
   provides?: Record<string, string>;
+  /** Set for control steps: the host decided the step (e.g. an approval). */
+  control?: 'approval';
 }
 
 /** A run as the host reports it to observers. */
@@ -37,7 +39,7 @@ export interface RunRecord {
   startedAt: string;
   endedAt?: string;
   /** Plan summary: the DAG's edges, each step's `with` and provided contracts. */
-  plan?: { steps: Array<{ id: string; uses: string; needs: string[]; with?: unknown; provides?: Record<string, string> }> };
+  plan?: { steps: Array<{ id: string; uses: string; needs: string[]; with?: unknown; provides?: Record<string, string>; control?: 'approval' }> };
 }
 
 /** One step of a run as `status` shows it. */
@@ -98,7 +100,7 @@ export function runRecord(runId: string, plan: Plan, status: RunRecord['status']
     status,
     startedAt: iso(startedAt),
     ...(endedAt !== undefined ? { endedAt: iso(endedAt) } : {}),
-    plan: { steps: plan.steps.map((s) => ({ id: s.id, uses: s.uses, needs: s.needs, with: s.with, provides: s.provides })) },
+    plan: { steps: plan.steps.map((s) => ({ id: s.id, uses: s.uses, needs: s.needs, with: s.with, provides: s.provides, ...(s.control ? { control: s.control.type } : {}) })) },
   };
 }
 
@@ -113,6 +115,7 @@ export function stepRecord(runId: string, plan: Plan, step: PlanStep, s: StepSta
     uses: step.uses,
     needs: step.needs,
     provides: step.provides,
+    ...(step.control ? { control: step.control.type } : {}),
     status,
     cacheHit: s.cacheHit ?? false,
     attempts,

@@ -106,7 +106,7 @@ export async function runStack(ctx: StackContext, w: StackWith): Promise<StackOu
     ctx.progress({ fraction: 1, message: `stacked ${names.length} sleeve(s)${fallback ? ' (fallback weights)' : ''}` });
     const num = (x: number): number | null => (Number.isFinite(x) ? x : null);
     return {
-      oof: { sleeve: w.sleeve, task: 'regression', calendar, n_paths: L.phi, components: names, oof: signal.oof, walk_forward: signal.walk_forward },
+      oof: { sleeve: w.sleeve, task: 'regression', calendar, n_paths: L.phi, components: names, stacker, oof: signal.oof, walk_forward: signal.walk_forward },
       stacker, metrics, sleeves: names, n_sleeves: names.length, fallback, n_paths: L.phi, n_splits: L.splits.length,
       mean_ic: num(m.mean('ic')), mean_rank_ic: num(m.mean('rank_ic')), icir: num(m.mean('icir')), walk_forward_rank_ic: num(m.walkForward.rank_ic),
     };

@@ -32,6 +32,8 @@ export interface TestContextOptions extends Partial<Omit<StepContext, 'input' | 
   upstream?: Record<string, TestUpstream>;
   /** Explicit bindings, as pipelines.yaml `inputs:` would give them. */
   bind?: Record<string, string | string[]>;
+  /** Extra kinds (test fixtures) the upstream steps use, beside the registered ones. */
+  kinds?: AnyStepKind[];
 }
 
 /**
@@ -50,7 +52,7 @@ export function makeTestContext(o: TestContextOptions = {}): StepContext {
   const stepId = o.stepId ?? 'step';
   const views: Record<string, UpstreamView> = {};
   for (const [id, u] of Object.entries(upstream)) {
-    const k = STEP_KINDS.get(u.uses) ?? (o.kind?.uses === u.uses ? o.kind : undefined);
+    const k = STEP_KINDS.get(u.uses) ?? extra.find((x) => x.uses === u.uses) ?? (o.kind?.uses === u.uses ? o.kind : undefined);
     views[id] = {
       uses: u.uses,
       status: u.status ?? 'succeeded',
@@ -58,7 +60,8 @@ export function makeTestContext(o: TestContextOptions = {}): StepContext {
       provides: Object.fromEntries(Object.entries(k?.provides ?? {}).map(([key, c]) => [key, contractId(c)])),
     };
   }
-  const inputs = o.kind ? bindFor(o.kind, stepId, upstream, o.bind, views) : inputApi({ id: stepId, uses: 'test', inputs: {} }, {}, {});
+  const extra = o.kinds ?? [];
+  const inputs = o.kind ? bindFor(o.kind, stepId, upstream, o.bind, views, extra) : inputApi({ id: stepId, uses: 'test', inputs: {} }, {}, {});
   const { store, kind: _kind, upstream: _up, bind: _bind, ...rest } = o;
   return {
     runId: 'test-run',
@@ -78,13 +81,14 @@ export function makeTestContext(o: TestContextOptions = {}): StepContext {
     progress: () => {},
     signal: new AbortController().signal,
     ...rest,
-    [UPSTREAM]: { upstream, bind: o.bind, views, kind: o.kind?.uses },
+    [UPSTREAM]: { upstream, bind: o.bind, views, kind: o.kind?.uses, extra },
   } as StepContext;
 }
 
 /** The input API of `kind` at step `stepId` below `upstream`, bound with the compiler's rule. */
-function bindFor(kind: AnyStepKind, stepId: string, upstream: Record<string, TestUpstream>, bind: Record<string, string | string[]> | undefined, views: Record<string, UpstreamView>) {
+function bindFor(kind: AnyStepKind, stepId: string, upstream: Record<string, TestUpstream>, bind: Record<string, string | string[]> | undefined, views: Record<string, UpstreamView>, extra: AnyStepKind[] = []) {
   const kinds = new Map(STEP_KINDS);
+  for (const k of extra) kinds.set(k.uses, k);
   kinds.set(kind.uses, kind);
   const needed = new Set(Object.values(upstream).flatMap((u) => u.needs ?? []));
   const steps = [
@@ -103,8 +107,8 @@ function bindFor(kind: AnyStepKind, stepId: string, upstream: Record<string, Tes
  */
 export async function runKind(kind: AnyStepKind, withArgs: unknown, ctx: StepContext): Promise<StepOutputs> {
   const w = kind.with.parse(withArgs ?? {});
-  const t = (ctx as unknown as Record<symbol, { upstream: Record<string, TestUpstream>; bind?: Record<string, string | string[]>; views: Record<string, UpstreamView>; kind?: string } | undefined>)[UPSTREAM];
-  const inputs = t && t.kind !== kind.uses ? bindFor(kind, ctx.stepId, t.upstream, t.bind, t.views) : {};
+  const t = (ctx as unknown as Record<symbol, { upstream: Record<string, TestUpstream>; bind?: Record<string, string | string[]>; views: Record<string, UpstreamView>; kind?: string; extra: AnyStepKind[] } | undefined>)[UPSTREAM];
+  const inputs = t && t.kind !== kind.uses ? bindFor(kind, ctx.stepId, t.upstream, t.bind, t.views, t.extra) : {};
   const out = await kind.run({ ...ctx, ...inputs, uses: kind.uses }, w);
   return kind.outputs.parse(out) as StepOutputs;
 }
