@@ -1,28 +1,34 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { sqlString } from '../lib/duckdb.ts';
+import { entryPriceColumn, type EntryRule } from './entry.ts';
 import { singleThreaded } from './stats.ts';
 
 /**
- * Triple-barrier labelling (López de Prado, *Advances in Financial Machine Learning*, 2018, ch. 3.4).
+ * Triple-barrier labelling (López de Prado, *Advances in Financial Machine Learning*, 2018, ch. 3.4),
+ * entered at the fill (labels/entry.ts), never at the close the signal was computed from.
  *
- * For the symbol's row i (entry at the close C_i):
+ * For the symbol's row i (signal date, information ≤ C_i):
  * - σ_i = sample std (n−1) of the daily log returns ln(C_t/C_{t−1}) over the last `vol_window` rows up
- *   to and including i (daily, not annualised; known at the close of i).
- * - upper barrier u = +tp_sigma·σ_i, lower barrier d = −sl_sigma·σ_i, both in log return from C_i;
+ *   to and including i (daily, not annualised; known at the close of i: it only sets the barrier width).
+ * - entry E: the open O_{i+1} (`entry: next_open`, default; s = 0) or the close C_{i+1} (`entry: close`;
+ *   s = 1). A missing or non-positive entry price gives no label.
+ * - upper barrier u = +tp_sigma·σ_i, lower barrier d = −sl_sigma·σ_i, both in log return from E;
  *   a multiplier of 0 disables that barrier (López de Prado's pt_sl = 0).
- * - vertical barrier: `max_h` rows of the symbol after i.
- * - Touches are read from the daily bars j = i+1 .. i+max_h, in order:
- *   1. the open gaps through a barrier (ln(O_j/C_i) ≥ u, or ≤ d): that barrier, filled at the open
- *      (ret = ln(O_j/C_i), beyond the barrier);
- *   2. else the high reaches u (ln(H_j/C_i) ≥ u) and/or the low reaches d (ln(L_j/C_i) ≤ d): that
+ * - the position is held over the `max_h` bars j = i+1+s .. i+max_h+s, read in order from the fill
+ *   bar on (next_open: the entry bar's own high/low after its open count; close: from the bar after):
+ *   1. the open gaps through a barrier (ln(O_j/E) ≥ u, or ≤ d): that barrier, filled at the open
+ *      (ret = ln(O_j/E), beyond the barrier); the entry open itself is ln(E/E) = 0, never a touch;
+ *   2. else the high reaches u (ln(H_j/E) ≥ u) and/or the low reaches d (ln(L_j/E) ≤ d): that
  *      barrier, filled at the barrier (ret = u or d). When both are reached on the same day the daily
  *      bar cannot tell which came first: the `tie` rule decides ('sl', the conservative default, or 'tp').
- *   A missing high/low/open falls back to the close of that day.
- * - first touch → label +1 (tp) / −1 (sl), t1 = that day; no touch → barrier 'vertical',
- *   t1 = date of row i+max_h, ret = ln(C_{i+max_h}/C_i), label 0 (`vertical_label: zero`) or
- *   sign(ret) (`vertical_label: sign`).
- * Rows without max_h later rows, without a full volatility window, or with σ = 0 get no label.
- * Computed in DuckDB SQL: `lead(·, j)` windows for j = 1..max_h, first touch by COALESCE over j.
+ *   A missing high/low/open inside the window falls back to the close of that day.
+ * - first touch → label +1 (tp) / −1 (sl), t1 = that day; no touch → barrier 'vertical', exit at the
+ *   close of the last held bar (a market-on-close exit), t1 = date of row i+max_h+s,
+ *   ret = ln(C_{i+max_h+s}/E), label 0 (`vertical_label: zero`) or sign(ret) (`vertical_label: sign`).
+ * The label interval [date, t1] spans at most max_h+s bars (next_open: max_h, as the vertical
+ * barrier's length). Rows without max_h+s later rows, without a full volatility window, or with
+ * σ = 0 get no label. holding_days = bars from date to t1.
+ * Computed in DuckDB SQL: `lead(·, j)` windows for the held bars, first touch by COALESCE over j.
  */
 export interface TripleBarrierParams {
   vol_window: number;
@@ -31,6 +37,16 @@ export interface TripleBarrierParams {
   max_h: number;
   tie: 'sl' | 'tp';
   vertical_label: 'zero' | 'sign';
+  /** Fill rule (labels/entry.ts): next_open (default) or the next session's close. */
+  entry?: EntryRule;
+}
+
+/** Bars from the signal date to the fill bar's first barrier read, minus one: 0 (next_open) or 1 (close). */
+const entryShift = (entry: EntryRule | undefined): number => (entryPriceColumn(entry ?? 'next_open') === 'open' ? 0 : 1);
+
+/** Longest label interval of triple-barrier labels in bars (t1 ≤ date + this many bars of the symbol). */
+export function tripleBarrierLabelBars(maxH: number, entry?: EntryRule): number {
+  return maxH + entryShift(entry);
 }
 
 export interface TripleBarrierStats {
@@ -41,7 +57,7 @@ export interface TripleBarrierStats {
   label_counts: Record<string, number>;
   label_fractions: Record<string, number>;
   barrier_counts: Record<string, number>;
-  /** Mean number of trading days (rows) from entry to t1. */
+  /** Mean number of trading days (rows) from the signal date to t1. */
   mean_holding_days: number | null;
   ret_mean: number | null;
 }
@@ -51,18 +67,20 @@ const logOf = (a: string) => `CASE WHEN (${a}) > 0 THEN ln(${a}) END`;
 
 /** SQL of the triple-barrier labels (columns date, symbol, t1, label, ret, barrier, sigma, holding_days; sorted by date, symbol). */
 export function tripleBarrierSql(input: string, p: TripleBarrierParams): string {
-  const H = p.max_h;
+  const sh = entryShift(p.entry);
+  const H = p.max_h + sh;
   const VW = p.vol_window;
-  const js = Array.from({ length: H }, (_, i) => i + 1);
-  // Log prices once per row (a missing high/low/open falls back to the close); the forward log returns
-  // are then plain differences of leads, so no per-lead guards are needed.
+  const js = Array.from({ length: p.max_h }, (_, i) => i + 1 + sh);
+  const entryLog = sh === 0 ? 'lop' : 'lc';
+  // Log prices once per row (a missing high/low/open falls back to the close; the entry open does
+  // not); the forward log returns from the entry are plain differences of leads, no per-lead guards.
   const fwd = js
-    .map((j) => [`lead(lh, ${j}) OVER w - lc AS h${j}`, `lead(ll, ${j}) OVER w - lc AS l${j}`, `lead(lo, ${j}) OVER w - lc AS o${j}`, `lead(date, ${j}) OVER w AS d${j}`].join(', '))
+    .map((j) => [`lead(lh, ${j}) OVER w - le AS h${j}`, `lead(ll, ${j}) OVER w - le AS l${j}`, `lead(lo, ${j}) OVER w - le AS o${j}`, `lead(date, ${j}) OVER w AS d${j}`].join(', '))
     .join(',\n    ');
   const hasTp = p.tp_sigma > 0;
   const hasSl = p.sl_sigma > 0;
   // First touch encoded as an integer 4·j + type (type 0 = tp at the open, 1 = sl at the open,
-  // 2 = tp intraday, 3 = sl intraday); COALESCE over j = 1..max_h picks the earliest day.
+  // 2 = tp intraday, 3 = sl intraday); COALESCE over the held bars j picks the earliest day.
   const touch = (j: number) => {
     const whens: string[] = [];
     if (hasTp) whens.push(`WHEN o${j} >= up THEN ${4 * j}`);
@@ -86,18 +104,20 @@ WITH src AS (
     ${logOf('coalesce(high, close)')} AS lh,
     ${logOf('coalesce(low, close)')} AS ll,
     ${logOf('coalesce(open, close)')} AS lo,
+    ${logOf('open')} AS lop,
     ${lnRatio('close', 'lag(close) OVER w')} AS lr
   FROM src WINDOW w AS (PARTITION BY symbol ORDER BY date)
 ), s AS (
-  SELECT *, CASE WHEN count(lr) OVER wv = ${VW} THEN stddev_samp(lr) OVER wv END AS sigma
-  FROM r WINDOW wv AS (PARTITION BY symbol ORDER BY date ROWS BETWEEN ${VW - 1} PRECEDING AND CURRENT ROW)
+  SELECT *, CASE WHEN count(lr) OVER wv = ${VW} THEN stddev_samp(lr) OVER wv END AS sigma, lead(${entryLog}, 1) OVER w AS le
+  FROM r WINDOW wv AS (PARTITION BY symbol ORDER BY date ROWS BETWEEN ${VW - 1} PRECEDING AND CURRENT ROW),
+    w AS (PARTITION BY symbol ORDER BY date)
 ), fw AS (
   SELECT date, symbol, sigma, ${p.tp_sigma} * sigma AS up, -${p.sl_sigma} * sigma AS dn,
     ${fwd},
-    lead(lc, ${H}) OVER w - lc AS ret_h
+    lead(lc, ${H}) OVER w - le AS ret_h
   FROM s WINDOW w AS (PARTITION BY symbol ORDER BY date)
 ), ev AS (
-  SELECT *, ${js.length === 1 ? touch(1) : `coalesce(${js.map(touch).join(',\n      ')})`} AS hit
+  SELECT *, ${js.length === 1 ? touch(js[0]!) : `coalesce(${js.map(touch).join(',\n      ')})`} AS hit
   FROM fw WHERE sigma > 0 AND d${H} IS NOT NULL AND ret_h IS NOT NULL
 )
 SELECT date, symbol,

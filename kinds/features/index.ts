@@ -11,7 +11,8 @@ import { digestJson } from '../../lib/hash.ts';
  * Files read besides the upstream artifacts: features.equities reads the YAML named by `with.config`
  * (default configs/features/equities.yml), resolved against the project root and declared through
  * `configFiles` (so its content enters the executor's cache key); its content digest is also part of
- * `registry_digest` and `config_digest`. The labels kinds read no file.
+ * `registry_digest` and `config_digest`. The labels kinds read no file; they start every label at the
+ * fill after the signal's data (`with.entry`, labels/entry.ts) and record the rule in the contract.
  */
 
 export const FEATURES_EQUITIES_VERSION = '1';
@@ -127,8 +128,15 @@ export const featuresEquities = defineStepKind({
 /** Longest label horizon accepted, in bars. */
 const MAX_HORIZON_BARS = 500;
 
+/** The fill rule of both labels kinds (labels/entry.ts). */
+const entryField = z
+  .enum(['next_open', 'close'])
+  .default('next_open')
+  .describe("where the label starts (the fill after the signal's data ≤ close_t): next_open = the next session's open, close = the next session's close (never the signal's own close)");
+
 const horizonWith = z.strictObject({
-  horizon: z.number().int().min(1).max(MAX_HORIZON_BARS).default(5).describe('k, the forward horizon in bars (rows of the symbol)'),
+  horizon: z.number().int().min(1).max(MAX_HORIZON_BARS).default(5).describe('k, the forward horizon in bars (rows of the symbol) from the fill to the exit'),
+  entry: entryField,
   demean: z.boolean().default(false).describe("subtract the date's cross-sectional mean forward return from the label"),
 });
 
@@ -139,14 +147,15 @@ const labelsCommon = {
   n_rows: z.number().int().nonnegative().describe('labelled rows'),
   n_symbols: z.number().int().nonnegative().describe('symbols'),
   n_dates: z.number().int().nonnegative().describe('dates'),
-  max_horizon_days: z.number().int().positive().describe('longest look-ahead of a label in bars: purging and embargo use it'),
+  max_horizon_days: z.number().int().positive().describe('longest label interval in bars, date to t1 (the fill bar included): the fit refuses an embargo shorter than this'),
+  entry: z.enum(['next_open', 'close']).describe('fill rule the labels start at'),
 };
 
-/** `labels.horizon`: k-day forward log return (docs/contracts.md, Labels). */
+/** `labels.horizon`: k-bar forward log return from the fill (docs/contracts.md, Labels; labels/horizon.ts). */
 export const labelsHorizon = defineStepKind({
   uses: 'labels.horizon',
-  version: '1',
-  description: 'k-day forward log-return label (optionally cross-sectionally demeaned) with t1 = end of the label window',
+  version: '2',
+  description: "k-bar forward log-return label from the fill (default the next session's open, exit k bars later at the same price type; optionally cross-sectionally demeaned) with t1 = the exit date",
   with: horizonWith,
   consumes: ohlcvInput,
   outputs: z.object({
@@ -159,8 +168,9 @@ export const labelsHorizon = defineStepKind({
   provides: { labels: labelsContract },
   defaultQueue: 'cpu',
   async run(ctx, w) {
-    const { computeHorizonLabels } = await import('../../labels/horizon.ts');
-    return runLabels(ctx, 'labels.parquet', (con, input, out) => computeHorizonLabels(con, input, out, w), { labels_kind: 'horizon', task: 'regression', max_horizon_bars: w.horizon });
+    const { computeHorizonLabels, horizonLabelBars } = await import('../../labels/horizon.ts');
+    const meta = { labels_kind: 'horizon', task: 'regression', max_horizon_bars: horizonLabelBars(w.horizon), entry: w.entry } as const;
+    return runLabels(ctx, 'labels.parquet', (con, input, out) => computeHorizonLabels(con, input, out, w), meta);
   },
 });
 
@@ -168,16 +178,17 @@ const tripleWith = z.strictObject({
   vol_window: z.number().int().min(2).max(MAX_HORIZON_BARS).default(20).describe('bars of log returns in σ (the barrier unit)'),
   tp_sigma: z.number().nonnegative().default(2).describe('upper (profit-taking) barrier in σ; 0 disables it'),
   sl_sigma: z.number().nonnegative().default(1).describe('lower (stop-loss) barrier in σ; 0 disables it'),
-  max_h: z.number().int().min(1).max(63).default(10).describe('vertical barrier in bars (rows of the symbol)'),
+  max_h: z.number().int().min(1).max(63).default(10).describe('vertical barrier: bars (rows of the symbol) held from the fill'),
   tie: z.enum(['sl', 'tp']).default('sl').describe('which barrier wins when one bar touches both (the order inside the bar is unknown)'),
   vertical_label: z.enum(['zero', 'sign']).default('zero').describe('label of a vertical-barrier exit: 0, or the sign of the return at the vertical barrier'),
+  entry: entryField,
 });
 
-/** `labels.triple_barrier`: López de Prado's triple-barrier label (docs/contracts.md, Labels). */
+/** `labels.triple_barrier`: López de Prado's triple-barrier label entered at the fill (docs/contracts.md, Labels; labels/triple_barrier.ts). */
 export const labelsTripleBarrier = defineStepKind({
   uses: 'labels.triple_barrier',
-  version: '1',
-  description: 'Triple-barrier labels (López de Prado ch. 3): ±σ-scaled profit-taking/stop-loss barriers on daily high/low, vertical barrier max_h; label ∈ {−1, 0, +1}',
+  version: '2',
+  description: "Triple-barrier labels (López de Prado ch. 3) entered at the fill (default the next session's open): ±σ-scaled profit-taking/stop-loss barriers on daily open/high/low from the fill bar on, vertical barrier max_h bars after the fill; label ∈ {−1, 0, +1}",
   with: tripleWith,
   consumes: ohlcvInput,
   outputs: z.object({
@@ -191,8 +202,9 @@ export const labelsTripleBarrier = defineStepKind({
   provides: { labels: labelsContract },
   defaultQueue: 'cpu',
   async run(ctx, w) {
-    const { computeTripleBarrierLabels } = await import('../../labels/triple_barrier.ts');
-    return runLabels(ctx, 'labels.parquet', (con, input, out) => computeTripleBarrierLabels(con, input, out, w), { labels_kind: 'triple_barrier', task: 'classification', max_horizon_bars: w.max_h });
+    const { computeTripleBarrierLabels, tripleBarrierLabelBars } = await import('../../labels/triple_barrier.ts');
+    const meta = { labels_kind: 'triple_barrier', task: 'classification', max_horizon_bars: tripleBarrierLabelBars(w.max_h, w.entry), entry: w.entry } as const;
+    return runLabels(ctx, 'labels.parquet', (con, input, out) => computeTripleBarrierLabels(con, input, out, w), meta);
   },
 });
 
@@ -201,7 +213,7 @@ async function runLabels<S extends object>(
   ctx: StepContext<typeof ohlcvInput>,
   name: string,
   compute: (con: import('@duckdb/node-api').DuckDBConnection, input: string, output: string) => Promise<S>,
-  meta: { labels_kind: 'horizon' | 'triple_barrier'; task: 'regression' | 'classification'; max_horizon_bars: number },
+  meta: { labels_kind: 'horizon' | 'triple_barrier'; task: 'regression' | 'classification'; max_horizon_bars: number; entry: 'next_open' | 'close' },
 ) {
   const { checkOhlcvParquet } = await import('../../features/input.ts');
   const { withDuckDB } = await import('../../lib/duckdb.ts');
@@ -216,7 +228,7 @@ async function runLabels<S extends object>(
   });
   const ref = await ctx.artifacts.putFile(tmp, { name });
   ctx.progress({ fraction: 1, message: `${(stats as { n_rows?: number }).n_rows ?? 0} labels` });
-  return { ...stats, kind: meta.task, max_horizon_days: meta.max_horizon_bars, labels: { ...ref, ...meta, calendar: src.value.calendar }, input_digest: src.value.digest };
+  return { ...stats, kind: meta.task, max_horizon_days: meta.max_horizon_bars, entry: meta.entry, labels: { ...ref, ...meta, calendar: src.value.calendar }, input_digest: src.value.digest };
 }
 
 /** Step kinds of this concern, registered in kinds/registry.ts. */

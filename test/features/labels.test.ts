@@ -33,14 +33,15 @@ function weekdays(n: number): string[] {
   return out;
 }
 
-// Constructed paths: 21 warm-up closes alternating 100/101 (σ of the 20 log returns is known), entry at
-// row 20 (close 100), then 5 forward bars. σ = sqrt(20·ln(1.01)²/19) ≈ 1.0209%, so with tp 2 / sl 1 the
-// barriers sit at ≈ 102.06 and ≈ 98.98.
+// Constructed paths: 21 warm-up closes alternating 100/101 (σ of the 20 log returns is known), signal at
+// row 20 (close 100), then 5 forward bars. The label enters at the next open O_21 (100.2 on a CALM bar):
+// σ = sqrt(20·ln(1.01)²/19) ≈ 1.0209%, so with tp 2 / sl 1 the barriers sit at ≈ 102.27 and ≈ 99.18.
 const DATES = weekdays(26);
 const A = Math.log(1.01);
 const SIGMA = Math.sqrt((20 * A * A) / 19);
 type Bar = [open: number | null, high: number, low: number, close: number];
 const CALM: Bar = [100.2, 100.6, 99.6, 100.4];
+const HIGH: Bar = [103, 103.2, 102.8, 103];
 const SCENARIOS: Record<string, Bar[]> = {
   TPX: [CALM, [100.5, 102.5, 100.1, 102.2], CALM, CALM, CALM],
   SLX: [CALM, [100.3, 100.5, 98.5, 98.7], CALM, CALM, CALM],
@@ -49,6 +50,12 @@ const SCENARIOS: Record<string, Bar[]> = {
   GDN: [CALM, [98.0, 102.9, 97.5, 101.0], CALM, CALM, CALM],
   VRT: [CALM, CALM, CALM, CALM, [100.4, 100.8, 99.9, 100.7]],
   LATE: [CALM, CALM, CALM, CALM, [100.4, 102.3, 99.9, 102.0]],
+  // the fill bar's own high after the open: a touch on the entry day
+  ENT: [[100, 102.5, 99.9, 101], CALM, CALM, CALM, CALM],
+  // the overnight gap into the fill (C_20 = 100 → O_21 = 103) is not part of the label: flat after the fill
+  OVN: [HIGH, HIGH, HIGH, HIGH, HIGH],
+  // no open on the fill bar: no fill, no label
+  NOO: [[null, 100.6, 99.6, 100.4], CALM, CALM, CALM, CALM],
 };
 function scenarioRows() {
   const rows: { date: string; symbol: string; open: number | null; high: number; low: number; close: number }[] = [];
@@ -68,15 +75,18 @@ async function tbRows(ctx: StepContext, w: Record<string, unknown>): Promise<{ o
 }
 
 describe('labels.triple_barrier on constructed paths', () => {
-  it('labels each barrier, the open gap, the tie rule and the vertical barrier', async () => {
+  it('enters at the next open: each barrier, the open gap, the tie rule, the fill bar and the vertical barrier', async () => {
     const ctx0 = makeTestContext();
     const ctx = contextWithOhlcv(await putBars(ctx0, scenarioRows()), { store: ctx0.artifacts });
     const { out, rows } = await tbRows(ctx, {});
     const by = (s: string) => rows.find((r) => r.symbol === s)!;
-    // Only row 20 has both a full 20-return vol window and 5 later rows.
-    expect(rows.length).toBe(Object.keys(SCENARIOS).length);
+    // Only row 20 has both a full 20-return vol window and 5 later rows; NOO has no fill price.
+    expect(rows.length).toBe(Object.keys(SCENARIOS).length - 1);
+    expect(by('NOO')).toBeUndefined();
     expect(rows.every((r) => r.date === DATES[20])).toBe(true);
     expect(by('TPX').sigma as number).toBeCloseTo(SIGMA, 12);
+    expect(out).toMatchObject({ entry: 'next_open', max_horizon_days: 5 });
+    expect(out.labels).toMatchObject({ entry: 'next_open', max_horizon_bars: 5 });
 
     expect(by('TPX')).toMatchObject({ label: 1, barrier: 'tp', t1: DATES[22], holding_days: 2 });
     expect(by('TPX').ret as number).toBeCloseTo(2 * SIGMA, 12);
@@ -84,18 +94,23 @@ describe('labels.triple_barrier on constructed paths', () => {
     expect(by('SLX').ret as number).toBeCloseTo(-SIGMA, 12);
     // Both barriers inside one bar, open between them: the default tie rule takes the stop-loss.
     expect(by('TIE')).toMatchObject({ label: -1, barrier: 'sl', t1: DATES[22] });
-    // Open beyond a barrier decides, whatever the rest of the bar did; filled at the open.
+    // Open beyond a barrier decides, whatever the rest of the bar did; filled at that open, from the entry open.
     expect(by('GAP')).toMatchObject({ label: 1, barrier: 'tp', t1: DATES[22] });
-    expect(by('GAP').ret as number).toBeCloseTo(Math.log(103 / 100), 12);
+    expect(by('GAP').ret as number).toBeCloseTo(Math.log(103 / 100.2), 12);
     expect(by('GDN')).toMatchObject({ label: -1, barrier: 'sl' });
-    expect(by('GDN').ret as number).toBeCloseTo(Math.log(98 / 100), 12);
-    // No touch: vertical barrier at row 20 + 5, label 0, ret = close-to-close.
+    expect(by('GDN').ret as number).toBeCloseTo(Math.log(98 / 100.2), 12);
+    // No touch: vertical barrier at the close of row 20 + 5, label 0, ret = entry open to that close.
     expect(by('VRT')).toMatchObject({ label: 0, barrier: 'vertical', t1: DATES[25], holding_days: 5 });
-    expect(by('VRT').ret as number).toBeCloseTo(Math.log(100.7 / 100), 12);
+    expect(by('VRT').ret as number).toBeCloseTo(Math.log(100.7 / 100.2), 12);
     // A touch on the last day of the window is still a touch.
     expect(by('LATE')).toMatchObject({ label: 1, barrier: 'tp', t1: DATES[25] });
-    expect(out.label_counts).toEqual({ '-1': 3, '0': 1, '1': 3 });
-    expect(out.barrier_counts).toEqual({ tp: 3, sl: 3, vertical: 1 });
+    // The fill bar's high (entry 100 → 102.5 ≥ 100·e^{2σ}) is read: a take-profit on day 1.
+    expect(by('ENT')).toMatchObject({ label: 1, barrier: 'tp', t1: DATES[21], holding_days: 1 });
+    // Same-close entry would book the overnight gap 100 → 103 as a take-profit; from the fill it is flat.
+    expect(by('OVN')).toMatchObject({ label: 0, barrier: 'vertical', t1: DATES[25] });
+    expect(by('OVN').ret as number).toBeCloseTo(0, 12);
+    expect(out.label_counts).toEqual({ '-1': 3, '0': 2, '1': 4 });
+    expect(out.barrier_counts).toEqual({ tp: 4, sl: 3, vertical: 2 });
 
     const tp = await tbRows(ctx, { tie: 'tp' });
     expect(tp.rows.find((r) => r.symbol === 'TIE')).toMatchObject({ label: 1, barrier: 'tp' });
@@ -104,35 +119,56 @@ describe('labels.triple_barrier on constructed paths', () => {
     // A disabled upper barrier (tp_sigma 0) turns TPX into a vertical exit.
     const noTp = await tbRows(ctx, { tp_sigma: 0 });
     expect(noTp.rows.find((r) => r.symbol === 'TPX')).toMatchObject({ label: 0, barrier: 'vertical', t1: DATES[25] });
-    // A shorter vertical barrier stops before the touch on day 2.
+    // A one-bar hold exits at the fill bar's close, before the touch on day 2.
     const h1 = await tbRows(ctx, { max_h: 1 });
-    expect(h1.rows.filter((r) => r.date === DATES[20]).find((r) => r.symbol === 'TPX')).toMatchObject({ label: 0, barrier: 'vertical', t1: DATES[21] });
+    const h1tpx = h1.rows.filter((r) => r.date === DATES[20]).find((r) => r.symbol === 'TPX')!;
+    expect(h1tpx).toMatchObject({ label: 0, barrier: 'vertical', t1: DATES[21], holding_days: 1 });
+    expect(h1tpx.ret as number).toBeCloseTo(Math.log(100.4 / 100.2), 12);
+  });
+
+  it('entry: close fills at the next close and reads the barriers from the bar after it', async () => {
+    const ctx0 = makeTestContext();
+    const ctx = contextWithOhlcv(await putBars(ctx0, scenarioRows()), { store: ctx0.artifacts });
+    const { out, rows } = await tbRows(ctx, { entry: 'close', max_h: 4 });
+    const by = (s: string) => rows.find((r) => r.symbol === s && r.date === DATES[20])!;
+    expect(out).toMatchObject({ entry: 'close', max_horizon_days: 5 });
+    expect(out.labels).toMatchObject({ entry: 'close', max_horizon_bars: 5 });
+    // Entry C_21 = 100.4: TPX's high 102.5 ≥ 100.4·e^{2σ} ≈ 102.47 on day 2; ENT's day-1 high is before the fill.
+    expect(by('TPX')).toMatchObject({ label: 1, barrier: 'tp', t1: DATES[22], holding_days: 2 });
+    expect(by('ENT')).toMatchObject({ label: -1, barrier: 'sl', t1: DATES[22] });
+    expect(by('VRT')).toMatchObject({ label: 0, barrier: 'vertical', t1: DATES[25], holding_days: 5 });
+    expect(by('VRT').ret as number).toBeCloseTo(Math.log(100.7 / 100.4), 12);
+    // NOO has a close on the fill bar: filled there.
+    expect(by('NOO')).toMatchObject({ barrier: 'vertical' });
   });
 });
 
-/** Independent triple-barrier reference over one symbol's raw rows (defaults tp 2, sl 1, vol 20, tie sl). */
+/**
+ * Independent triple-barrier reference over one symbol's raw rows (defaults tp 2, sl 1, vol 20, tie sl),
+ * entered at the next open: entry O_{i+1}, bars i+1..i+h read in order, vertical exit at C_{i+h}.
+ */
 function referenceTripleBarrier(rows: RawRow[], h: number, tp = 2, sl = 1, vw = 20) {
   const out: { date: string; t1: string; label: number; ret: number; barrier: string }[] = [];
   for (let i = vw; i + h < rows.length; i++) {
     const r: number[] = [];
     for (let k = i - vw + 1; k <= i; k++) r.push(Math.log(rows[k]!.close / rows[k - 1]!.close));
     const sigma = meanStd(r).sd;
-    if (!(sigma > 0)) continue;
-    const c0 = rows[i]!.close;
+    const e0 = rows[i + 1]!.open;
+    if (!(sigma > 0) || e0 === null || !(e0 > 0)) continue;
     const up = tp * sigma;
     const dn = -sl * sigma;
     let hit: { t1: string; label: number; ret: number; barrier: string } | null = null;
     for (let j = i + 1; j <= i + h && !hit; j++) {
       const b = rows[j]!;
-      const o = Math.log((b.open ?? b.close) / c0);
-      const hi = Math.log((b.high ?? b.close) / c0);
-      const lo = Math.log((b.low ?? b.close) / c0);
+      const o = Math.log((b.open ?? b.close) / e0);
+      const hi = Math.log((b.high ?? b.close) / e0);
+      const lo = Math.log((b.low ?? b.close) / e0);
       if (o >= up) hit = { t1: b.date, label: 1, ret: o, barrier: 'tp' };
       else if (o <= dn) hit = { t1: b.date, label: -1, ret: o, barrier: 'sl' };
       else if (lo <= dn) hit = { t1: b.date, label: -1, ret: dn, barrier: 'sl' };
       else if (hi >= up) hit = { t1: b.date, label: 1, ret: up, barrier: 'tp' };
     }
-    out.push({ date: rows[i]!.date, ...(hit ?? { t1: rows[i + h]!.date, label: 0, ret: Math.log(rows[i + h]!.close / c0), barrier: 'vertical' }) });
+    out.push({ date: rows[i]!.date, ...(hit ?? { t1: rows[i + h]!.date, label: 0, ret: Math.log(rows[i + h]!.close / e0), barrier: 'vertical' }) });
   }
   return out;
 }
@@ -140,7 +176,7 @@ function referenceTripleBarrier(rows: RawRow[], h: number, tp = 2, sl = 1, vw = 
 const REAL = ['AAPL', 'NFLX', 'LNT', 'EBAY', 'PYPL'];
 
 describe('labels on real S&P data', () => {
-  it('triple barrier matches an independent implementation, keeps t1 within [date, date + max_h rows], reports the distribution', async () => {
+  it('triple barrier from the next open matches an independent implementation, keeps t1 within (date, date + max_h rows], reports the distribution', async () => {
     const ctx0 = makeTestContext();
     const ctx = contextWithOhlcv(await putSp500Slice(ctx0, REAL), { store: ctx0.artifacts });
     const out = (await runKind(labelsTripleBarrier, {}, ctx)) as TbOut;
@@ -172,36 +208,52 @@ describe('labels on real S&P data', () => {
     expect(counts['-1']!).toBeGreaterThan(counts['1']!);
     expect(out.kind).toBe('classification');
     expect(out.max_horizon_days).toBe(10);
+    expect(out.entry).toBe('next_open');
   });
 
-  it('horizon labels: k-day forward log return with t1 = k rows later, optional cross-sectional demeaning', async () => {
+  it('horizon labels: k-bar log return from the next open (or the next close), t1 = k+1 rows later, optional demeaning', async () => {
     const ctx0 = makeTestContext();
     const ctx = contextWithOhlcv(await putSp500Slice(ctx0, REAL), { store: ctx0.artifacts });
     const plain = (await runKind(labelsHorizon, { horizon: 5 }, ctx)) as HOut;
     const demeaned = (await runKind(labelsHorizon, { horizon: 5, demean: true }, ctx)) as HOut;
+    const atClose = (await runKind(labelsHorizon, { horizon: 5, entry: 'close' }, ctx)) as HOut;
     // Deterministic: same artifact bytes and the same scalar outputs (they feed downstream cache keys).
     expect(await runKind(labelsHorizon, { horizon: 5, demean: true }, ctx)).toEqual(demeaned);
-    expect(plain.kind).toBe('regression');
+    expect(plain).toMatchObject({ kind: 'regression', entry: 'next_open', max_horizon_days: 6 });
+    expect(plain.labels).toMatchObject({ entry: 'next_open', max_horizon_bars: 6, labels_kind: 'horizon' });
+    expect(atClose.labels).toMatchObject({ entry: 'close', max_horizon_bars: 6 });
     const a = await readParquetRows(ctx.artifacts.path(plain.labels));
     const b = await readParquetRows(ctx.artifacts.path(demeaned.labels));
+    const c = await readParquetRows(ctx.artifacts.path(atClose.labels));
     expect(b.length).toBe(a.length);
     const byDate = new Map<string, number[]>();
-    let n = 0;
+    let n = 0, nc = 0;
     for (const sym of REAL) {
       const raw = readRawRows(sym);
+      const want = raw.slice(0, raw.length - 6).flatMap((r, i) => {
+        const o1 = raw[i + 1]!.open, o6 = raw[i + 6]!.open;
+        return o1 !== null && o1 > 0 && o6 !== null && o6 > 0 ? [{ date: r.date, t1: raw[i + 6]!.date, ret: Math.log(o6 / o1) }] : [];
+      });
       const got = a.filter((r) => r.symbol === sym);
-      expect(got.length, sym).toBe(raw.length - 5);
+      expect(got.length, sym).toBe(want.length);
       got.forEach((g, i) => {
-        expect(g.date).toBe(raw[i]!.date);
-        expect(g.t1).toBe(raw[i + 5]!.date);
-        const ret = Math.log(raw[i + 5]!.close / raw[i]!.close);
-        expect(Math.abs((g.ret as number) - ret)).toBeLessThan(1e-12);
+        const e = want[i]!;
+        expect({ date: g.date, t1: g.t1 }).toEqual({ date: e.date, t1: e.t1 });
+        expect(Math.abs((g.ret as number) - e.ret)).toBeLessThan(1e-12);
         expect(g.label).toBe(g.ret);
-        byDate.set(g.date as string, [...(byDate.get(g.date as string) ?? []), ret]);
+        byDate.set(g.date as string, [...(byDate.get(g.date as string) ?? []), e.ret]);
         n++;
+      });
+      const gotC = c.filter((r) => r.symbol === sym);
+      expect(gotC.length, sym).toBe(raw.length - 6);
+      gotC.forEach((g, i) => {
+        expect(g.t1).toBe(raw[i + 6]!.date);
+        expect(Math.abs((g.ret as number) - Math.log(raw[i + 6]!.close / raw[i + 1]!.close))).toBeLessThan(1e-12);
+        nc++;
       });
     }
     expect(plain.n_rows).toBe(n);
+    expect(atClose.n_rows).toBe(nc);
     for (const r of b) {
       const m = meanStd(byDate.get(r.date as string)!).mean;
       expect(Math.abs((r.label as number) - ((r.ret as number) - m))).toBeLessThan(1e-12);
@@ -212,7 +264,9 @@ describe('labels on real S&P data', () => {
     expect(() => labelsTripleBarrier.with.parse({ max_h: 0 })).toThrow();
     expect(() => labelsTripleBarrier.with.parse({ tie: 'both' })).toThrow();
     expect(() => labelsHorizon.with.parse({ horizon: 2.5 })).toThrow();
-    expect(labelsTripleBarrier.with.parse({})).toEqual({ vol_window: 20, tp_sigma: 2, sl_sigma: 1, max_h: 10, tie: 'sl', vertical_label: 'zero' });
+    expect(() => labelsHorizon.with.parse({ entry: 'same_close' })).toThrow();
+    expect(labelsTripleBarrier.with.parse({})).toEqual({ vol_window: 20, tp_sigma: 2, sl_sigma: 1, max_h: 10, tie: 'sl', vertical_label: 'zero', entry: 'next_open' });
+    expect(labelsHorizon.with.parse({})).toEqual({ horizon: 5, demean: false, entry: 'next_open' });
     await expect(runKind(labelsHorizon, {}, makeTestContext())).rejects.toThrow(/needs ohlcv\.daily@1 for its input "ohlcv"/);
   });
 });
