@@ -8,13 +8,18 @@
  * - The sorted unique dates are split into N contiguous groups of (nearly) equal numbers of dates.
  *   Groups, splits and paths are numbered from 1.
  * - A split picks k test groups: C(N, k) splits, in lexicographic order of their test groups.
- * - Purging: a training sample is dropped when its label interval overlaps the date span
- *   [first date, last date] of any test group. Overlap is tested on dates, for every symbol alike:
- *   a label that spans a test period leaks market-wide information (index moves, sector shocks)
- *   even when the test rows are other symbols', so purging is cross-sectional, not per symbol.
+ * - Purging (AFML ch. 7.4.1, snippet 7.1): a training sample is dropped when its label interval
+ *   [date, t1] overlaps the label interval [date_j, t1_j] of ANY test sample j — not only the test
+ *   group's dates: a test label reaching past its group's last date (t1_j > last date) overlaps the
+ *   training labels that start after the group, and those are purged too. Per test group the
+ *   union of its test intervals is [first test date, max t1_j] (every date of the group starts a test
+ *   interval), so the rule is exact with one span per group. Overlap is tested on dates, for every
+ *   symbol alike: a label that spans a test label leaks market-wide information (index moves, sector
+ *   shocks) even when the test rows are other symbols', so purging is cross-sectional, not per symbol.
  * - Embargo: a training sample is also dropped when its date falls within `embargoBars` bars of
  *   the panel's calendar after the last bar of a test group (serial correlation of features/labels,
- *   ch. 7.4). Bars are the panel's sorted unique dates, so the embargo counts real sessions.
+ *   ch. 7.4.2). Bars are the panel's sorted unique dates, so the embargo counts real sessions. The
+ *   fit kinds refuse an embargo shorter than the labels' longest interval unless told otherwise.
  * - Paths: every group is a test group in C(N−1, k−1) splits; path p (1..φ) takes, for group g, the
  *   p-th of those splits (in split order). φ = C(N, k)·k/N = C(N−1, k−1) paths, each covering every
  *   sample exactly once (ch. 12.4).
@@ -139,7 +144,7 @@ export interface SplitMasks {
   test: Uint8Array;
   nTrain: number;
   nTest: number;
-  /** Candidates dropped because [date, t1] overlaps a test span. */
+  /** Candidates dropped because [date, t1] overlaps a test label interval. */
   nPurged: number;
   /** Candidates dropped by the embargo (and not already purged). */
   nEmbargoed: number;
@@ -148,8 +153,10 @@ export interface SplitMasks {
 /**
  * Training and test masks of `split` with purging and embargo (AFML ch. 7.4); `embargoBars` bars
  * (indices into `uniqueDates`) after each test group are embargoed. `uniqueDates` are the sorted
- * unique day numbers (dateIdx indexes them); `groups` from {@link dateGroups}.
- * Throws RangeError when a sample's t1 precedes its date.
+ * unique day numbers (dateIdx indexes them); `groups` from {@link dateGroups}. A candidate is purged
+ * when [date, t1] overlaps the test label intervals of a test group, [its first test date, its
+ * largest test t1] (see the module docs), and embargoed when not purged but dated within the bars
+ * after a test group. Throws RangeError when a sample's t1 precedes its date.
  */
 export function splitMasks(times: SampleTimes, uniqueDates: Int32Array, groups: DateGroup[], split: Split, embargoBars: number): SplitMasks {
   const n = times.dateIdx.length;
@@ -159,23 +166,30 @@ export function splitMasks(times: SampleTimes, uniqueDates: Int32Array, groups: 
   const isTrainGroup = new Uint8Array(groups.length + 1);
   for (const g of split.testGroups) isTest[g] = 1;
   for (const g of split.trainGroups) isTrainGroup[g] = 1;
-  // Test spans as day numbers, and the embargoed date-index windows after each test group.
-  const spans = split.testGroups.map((g) => {
-    const grp = groups[g - 1]!;
-    return { start: uniqueDates[grp.firstIdx]!, end: uniqueDates[grp.lastIdx]!, embFrom: grp.lastIdx + 1, embTo: grp.lastIdx + Math.max(0, embargoBars) };
-  });
+  // The union of each test group's label intervals [min date_j, max t1_j], and the embargoed
+  // date-index windows after each test group.
+  const lo = new Int32Array(groups.length + 1).fill(2147483647);
+  const hi = new Int32Array(groups.length + 1).fill(-2147483648);
   const train = new Uint8Array(n);
   const test = new Uint8Array(n);
-  let nTrain = 0, nTest = 0, nPurged = 0, nEmbargoed = 0;
+  let nTest = 0;
+  for (let i = 0; i < n; i++) {
+    const g = groupOfDate[times.dateIdx[i]!]!;
+    if (!isTest[g]) continue;
+    test[i] = 1;
+    nTest++;
+    if (times.date[i]! < lo[g]!) lo[g] = times.date[i]!;
+    if (times.t1[i]! > hi[g]!) hi[g] = times.t1[i]!;
+  }
+  const spans = split.testGroups.map((g) => {
+    const grp = groups[g - 1]!;
+    return { start: lo[g]!, end: hi[g]!, embFrom: grp.lastIdx + 1, embTo: grp.lastIdx + Math.max(0, embargoBars) };
+  });
+  let nTrain = 0, nPurged = 0, nEmbargoed = 0;
   for (let i = 0; i < n; i++) {
     const di = times.dateIdx[i]!;
     const g = groupOfDate[di]!;
-    if (isTest[g]) {
-      test[i] = 1;
-      nTest++;
-      continue;
-    }
-    if (!isTrainGroup[g]) continue;
+    if (isTest[g] || !isTrainGroup[g]) continue;
     const d = times.date[i]!, t1 = times.t1[i]!;
     if (t1 < d) throw new RangeError(`sample ${i}: label end t1 precedes its date`);
     let purged = false, embargoed = false;
@@ -191,6 +205,35 @@ export function splitMasks(times: SampleTimes, uniqueDates: Int32Array, groups: 
     }
   }
   return { train, test, nTrain, nTest, nPurged, nEmbargoed };
+}
+
+/**
+ * Number of rows with `train[i]` whose label interval [date, t1] overlaps the label interval of
+ * some row with `test[j]` (any symbols): 0 for a correctly purged split (AFML ch. 7.4.1). Exact and
+ * independent of the groups: test intervals sorted by start with a running maximum of their ends;
+ * a training interval [a, b] overlaps one iff the largest end among tests starting ≤ b is ≥ a.
+ * O(n log n).
+ */
+export function countLabelOverlaps(times: Pick<SampleTimes, 'date' | 't1'>, train: Uint8Array, test: Uint8Array): number {
+  const idx: number[] = [];
+  for (let j = 0; j < test.length; j++) if (test[j]) idx.push(j);
+  idx.sort((a, b) => times.date[a]! - times.date[b]!);
+  const starts = Int32Array.from(idx, (j) => times.date[j]!);
+  const runMax = new Int32Array(idx.length);
+  for (let k = 0; k < idx.length; k++) runMax[k] = Math.max(k > 0 ? runMax[k - 1]! : -2147483648, times.t1[idx[k]!]!);
+  let leaks = 0;
+  for (let i = 0; i < train.length; i++) {
+    if (!train[i]) continue;
+    // last test whose start ≤ t1_i
+    let a = 0, b = starts.length;
+    while (a < b) {
+      const m = (a + b) >>> 1;
+      if (starts[m]! <= times.t1[i]!) a = m + 1;
+      else b = m;
+    }
+    if (a > 0 && runMax[a - 1]! >= times.date[i]!) leaks++;
+  }
+  return leaks;
 }
 
 /**

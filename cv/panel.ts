@@ -115,20 +115,36 @@ function barIndex(date: Int32Array): { uniqueDates: Int32Array; dateIdx: Int32Ar
 }
 
 /**
- * ret / h per row, h = the label's length in bars (≥ 1): panel bars from date to t1, plus, for a t1
- * after the last bar, the calendar's bars in the remaining calendar days. Throws StepError when t1 < date.
+ * Each row's label length h in bars (≥ 0): panel bars from date to t1, plus, for a t1 after the last
+ * bar, the calendar's bars in the remaining calendar days. Throws StepError when t1 < date.
  */
-function perBarReturns(date: Int32Array, t1: Int32Array, ret: Float64Array, uniqueDates: Int32Array, dateIdx: Int32Array, calendar: TradingCalendar): Float64Array {
+function labelBarsOf(date: Int32Array, t1: Int32Array, uniqueDates: Int32Array, dateIdx: Int32Array, calendar: TradingCalendar): Int32Array {
   const n = date.length;
   const last = uniqueDates.length - 1;
-  const out = new Float64Array(n);
+  const out = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     if (t1[i]! < date[i]!) throw new StepError({ message: `labels: t1 precedes date for row ${i} (day ${date[i]}); t1 must be ≥ date`, type: 'BadInput', nonRetryable: true });
     const j = lowerBound(uniqueDates, t1[i]!);
-    const h = j <= last ? j - dateIdx[i]! : last - dateIdx[i]! + calendar.barsInCalendarDays(t1[i]! - uniqueDates[last]!);
-    out[i] = ret[i]! / Math.max(1, h);
+    out[i] = j <= last ? j - dateIdx[i]! : last - dateIdx[i]! + calendar.barsInCalendarDays(t1[i]! - uniqueDates[last]!);
   }
   return out;
+}
+
+/** ret / h per row, h = the label's length in bars (at least 1; {@link labelBarsOf}). */
+function perBarReturns(date: Int32Array, t1: Int32Array, ret: Float64Array, uniqueDates: Int32Array, dateIdx: Int32Array, calendar: TradingCalendar): Float64Array {
+  const h = labelBarsOf(date, t1, uniqueDates, dateIdx, calendar);
+  return Float64Array.from(ret, (r, i) => r / Math.max(1, h[i]!));
+}
+
+/**
+ * The longest label interval of the panel in bars, max over rows of the bars from date to t1 (the
+ * purging horizon the embargo must cover, AFML ch. 7.4.2). 0 for an empty panel.
+ */
+export function maxLabelBars(panel: Pick<Panel, 'date' | 't1' | 'uniqueDates' | 'dateIdx' | 'calendar'>): number {
+  const h = labelBarsOf(panel.date, panel.t1, panel.uniqueDates, panel.dateIdx, panel.calendar);
+  let m = 0;
+  for (let i = 0; i < h.length; i++) if (h[i]! > m) m = h[i]!;
+  return m;
 }
 
 /** First index i with arr[i] ≥ v (arr ascending). */

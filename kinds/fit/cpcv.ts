@@ -17,6 +17,7 @@ export const fitWithSchema = z.strictObject({
   num_boost_round: z.number().int().min(1).optional().describe("overrides the engine's num_boost_round"),
   date_stride: z.number().int().min(1).optional().describe("overrides the config's sampling.date_stride"),
   leakage_action: z.enum(['fail', 'warn']).optional().describe("overrides the config's leakage.action"),
+  allow_short_embargo: z.boolean().default(false).describe("accept an embargo shorter than the labels' longest interval in bars (refused otherwise; a warning is logged)"),
 });
 
 export type FitWith = z.output<typeof fitWithSchema>;
@@ -29,7 +30,7 @@ export type FitWith = z.output<typeof fitWithSchema>;
  */
 export const fitCpcv = defineStepKind({
   uses: 'fit.cpcv',
-  version: '2',
+  version: '3',
   description: 'A learner (xgboost | lightgbm) under purged/embargoed CPCV: OOF signals on φ paths, walk-forward reference, trial ledger, ONNX model bundle',
   with: fitWithSchema,
   consumes: fitConsumes,

@@ -9,11 +9,12 @@ import { fitConsumes, fitOutputsSchema, fitProvides, sleeveField } from './schem
  */
 export const fitLinear = defineStepKind({
   uses: 'fit.linear',
-  version: '1',
+  version: '2',
   description: 'Ridge regression on the features under purged/embargoed CPCV: OOF signals, trial ledger, ONNX model bundle',
   with: z.strictObject({
     sleeve: sleeveField,
     config: z.string().default('configs/training/equities_linear.yml').describe('training config with an engines.ridge section, relative to the project root'),
+    allow_short_embargo: z.boolean().default(false).describe("accept an embargo shorter than the labels' longest interval in bars (refused otherwise; a warning is logged)"),
   }),
   consumes: fitConsumes,
   provides: fitProvides,

@@ -9,7 +9,8 @@ import { assertNotRed } from '../../data/guard.ts';
 import { withDuckDB } from '../../lib/duckdb.ts';
 import { InputError, StepError } from '../../lib/errors.ts';
 import { digestJson } from '../../lib/hash.ts';
-import { loadPanel, type Panel } from '../../cv/panel.ts';
+import { checkEmbargo } from '../../cv/embargo.ts';
+import { loadPanel, maxLabelBars, type Panel } from '../../cv/panel.ts';
 import { runCpcvProtocol, type CpcvResult, type CpcvSpec } from '../../cv/protocol.ts';
 import type { TargetSpec } from '../../cv/target.ts';
 import type { StepContext } from '../types.ts';
@@ -17,11 +18,14 @@ import { loadTrainingConfig, trialsOf, type ConfigOverrides, type TrainingConfig
 import type { Engine } from './engines.ts';
 import type { FitOutputs, fitConsumes } from './schema.ts';
 
-/** What a fit kind passes on from its `with:`: sleeve, config file and the overrides. */
+/** What a fit kind passes on from its `with:`: sleeve, config file, the overrides and the embargo override. */
 export interface FitArgs extends ConfigOverrides {
   sleeve: string;
   config: string;
+  /** Accept an embargo shorter than the labels' longest interval (logged as a warning). */
+  allow_short_embargo?: boolean;
 }
+
 
 type FitContext = StepContext<typeof fitConsumes>;
 
@@ -69,6 +73,7 @@ export async function runFit(ctx: FitContext, a: FitArgs, engine: Engine): Promi
     ctx.progress({ fraction: 0, message: `loading ${features.step} ⋈ ${labels.step}` });
     const panel = await loadPanel(con, ctx.artifacts.path(features.value), ctx.artifacts.path(labels.value), features.value.feature_names, calendar);
     ctx.progress({ fraction: 0, message: `panel: ${panel.n} rows × ${panel.nFeatures} features, ${panel.uniqueDates.length} bars (${calendar.name}), ${engine.name}` });
+    checkEmbargo(cfg.cv.embargo_bars, Math.max(labels.value.max_horizon_bars, maxLabelBars(panel)), a.allow_short_embargo === true, ctx.log, `fit of sleeve ${a.sleeve}`);
     const res = await runCpcvProtocol(ctx, con, panel, spec);
     return fitOutputs(ctx, { a, cfg, engine, panel, res });
   });
@@ -88,7 +93,8 @@ async function fitOutputs(
   );
   const configDoc = {
     sleeve: a.sleeve, engine: engine.name, engine_version: (await engine.version?.()) ?? null, config_file: a.config, config: cfg,
-    selected_params: res.selectedParams, final_rounds: res.finalRounds, labels_kind: l.value.labels_kind, labels_step: l.step, calendar: panel.calendar.name,
+    selected_params: res.selectedParams, final_rounds: res.finalRounds, labels_kind: l.value.labels_kind, labels_entry: l.value.entry, labels_step: l.step, calendar: panel.calendar.name,
+    allow_short_embargo: a.allow_short_embargo === true,
   };
   const trainingConfig = await ctx.artifacts.putJson(configDoc, 'training_config.json');
   const x = res.artifacts;

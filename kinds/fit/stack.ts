@@ -11,6 +11,7 @@ export const stackWithSchema = z.strictObject({
   n_groups: z.number().int().min(3).max(30).optional().describe("CPCV groups N; default: the target sleeve's (its largest test_group)"),
   n_test_groups: z.number().int().min(1).optional().describe("CPCV test groups k; default: the target sleeve's (from its splits and paths)"),
   embargo_bars: z.number().int().min(0).default(10).describe('embargo in bars after each test group (signals.oof does not carry the sleeves\' embargo; 10 = the training configs\')'),
+  allow_short_embargo: z.boolean().default(false).describe("accept an embargo shorter than the target sleeve's longest label interval in bars (refused otherwise; a warning is logged)"),
 });
 
 export type StackWith = z.output<typeof stackWithSchema>;
@@ -31,6 +32,7 @@ export const stackOutputsSchema = z.object({
   n_paths: z.number().int().describe('CPCV paths φ'),
   n_splits: z.number().int().describe('CPCV splits'),
   mean_ic: num('mean daily IC (vs ret) over the paths'),
+  sleeve_mean_rank_ic: z.record(z.string(), z.number().nullable()).describe('per sleeve: mean over paths of its per-path daily rank IC vs ret (the same footing as mean_rank_ic)'),
   mean_rank_ic: num('mean daily rank IC (vs ret) over the paths'),
   icir: num('mean ICIR over the paths'),
   walk_forward_rank_ic: num('mean daily rank IC of the walk-forward path 0'),
@@ -40,7 +42,9 @@ export type StackOutputs = z.input<typeof stackOutputsSchema>;
 
 /**
  * stack.oof — ridge meta-blender over every upstream signals.oof (the sleeves), fitted under the
- * same CPCV splits so the stacked OOF is itself out-of-fold, with a walk-forward reference and a
+ * same CPCV splits, path by path (the stack's path p blends path p of every sleeve, so the stacked
+ * paths stay CPCV paths and compare with the sleeves' paths like for like; cv/stack.ts), so the
+ * stacked OOF is itself out-of-fold, with a walk-forward reference and a
  * configured fallback blend when sleeves are missing (use `when: always` to stack what succeeded).
  * Provides signals.oof (components = the sleeves); no model bundle: the blend works on per-date
  * z-scores of the sleeves' scores, not on feature rows, so it has no ONNX form — scoring blends the
@@ -48,7 +52,7 @@ export type StackOutputs = z.input<typeof stackOutputsSchema>;
  */
 export const stackOof = defineStepKind({
   uses: 'stack.oof',
-  version: '2',
+  version: '3',
   description: 'Ridge stacker over OOF signals under the same CPCV splits (stacked OOF signal per path, stacker.json)',
   with: stackWithSchema,
   consumes: stackConsumes,

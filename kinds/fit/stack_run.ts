@@ -7,10 +7,11 @@
 import { contractId, signalsOof } from '../../contracts/index.ts';
 import { withDuckDB, sqlString } from '../../lib/duckdb.ts';
 import { InputError, StepError } from '../../lib/errors.ts';
-import { fitRidge } from '../../models/ridge.ts';
 import { round6 } from '../../cv/ledger.ts';
 import { cpcvOofRows, walkForwardOofRows, writeSignal } from '../../cv/oof.ts';
-import { indexDates, loadStackBlock, stackCpcv, stackLayout, stackMetrics, stackWalkForward, testGroupsOf, type Blend, type StackBlock, type StackLayout, type StackSleeve } from '../../cv/stack.ts';
+import { checkEmbargo } from '../../cv/embargo.ts';
+import { lowerBound } from '../../cv/panel.ts';
+import { indexDates, loadStackBlock, stackCpcv, stackFinal, stackLayout, stackMetrics, stackWalkForward, testGroupsOf, type Blend, type StackBlock, type StackLayout, type StackSleeve } from '../../cv/stack.ts';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { StepContext } from '../types.ts';
 import type { StackOutputs, StackWith, stackConsumes } from './stack.ts';
@@ -31,6 +32,10 @@ function readSleeves(ctx: StackContext): { sleeves: (StackSleeve & { step: strin
   if (new Set(names).size !== names.length) throw new InputError({ message: `stack.oof: sleeve names must be unique, got ${names.join(', ')} — set with.sleeve on each fit`, details: { sleeves: names } });
   const calendars = [...new Set(inputs.map((i) => i.value.calendar))];
   if (calendars.length > 1) throw new InputError({ message: `stack.oof: the sleeves are on different calendars (${calendars.join(', ')})` });
+  const phis = [...new Set(inputs.map((i) => i.value.n_paths))];
+  if (phis.length > 1) {
+    throw new InputError({ message: `stack.oof: the sleeves carry different numbers of CPCV paths (${inputs.map((i) => `${i.value.sleeve}: ${i.value.n_paths}`).join(', ')}); the stack blends path by path, so fit them on the same CPCV layout`, details: { n_paths: Object.fromEntries(inputs.map((i) => [i.value.sleeve, i.value.n_paths])) } });
+  }
   const sleeves = inputs.map((i) => ({ name: i.value.sleeve, task: i.value.task, step: i.step, n_paths: i.value.n_paths, oof: ctx.artifacts.path(i.value.oof), walkForward: ctx.artifacts.path(i.value.walk_forward) }));
   return { sleeves, missing, calendar: calendars[0]! };
 }
@@ -49,7 +54,21 @@ async function layoutOf(con: DuckDBConnection, target: StackSleeve & { n_paths: 
   const nGroups = w.n_groups ?? Number(r[0]);
   const k = w.n_test_groups ?? testGroupsOf(nGroups, Number(r[1]), target.n_paths);
   if (k === null) throw new InputError({ message: `stack.oof: cannot tell the CPCV layout of sleeve ${target.name} (N=${nGroups}, ${r[1]} splits, ${target.n_paths} paths): set with.n_groups and with.n_test_groups` });
-  return stackLayout(uniqueDates, nGroups, k, w.embargo_bars);
+  const L = stackLayout(uniqueDates, nGroups, k, w.embargo_bars);
+  if (L.phi !== target.n_paths) {
+    throw new InputError({ message: `stack.oof: with N=${nGroups}, k=${k} the stack has φ = ${L.phi} paths but the sleeves carry ${target.n_paths}; the stack's path p blends path p of every sleeve, so keep the sleeves' layout` });
+  }
+  return L;
+}
+
+/** Longest [date, t1] of the block's rows in bars of its dates (rows whose t1 lies past the last date are left out). */
+function maxBlockLabelBars(b: StackBlock, uniqueDates: Int32Array): number {
+  let m = 0;
+  for (let i = 0; i < b.n; i++) {
+    const j = lowerBound(uniqueDates, b.t1[i]!);
+    if (j < uniqueDates.length && j - b.dateIdx[i]! > m) m = j - b.dateIdx[i]!;
+  }
+  return m;
 }
 
 const groupOfRows = (b: StackBlock, L: StackLayout): Int32Array => Int32Array.from(b.dateIdx, (d) => L.groupOfDate[d]!);
@@ -63,17 +82,19 @@ export async function runStack(ctx: StackContext, w: StackWith): Promise<StackOu
   const fallbackFit = fallbackBlend(names, w);
   return withDuckDB(async (con) => {
     ctx.progress({ fraction: 0, message: `stacking ${names.join(', ')}` });
-    // One DuckDB thread: the per-(date, symbol) path averages and the per-date window z-scores then
-    // sum in one fixed order, so identical sleeves give identical bytes (with 2 threads the last
-    // bits of the stacked scores changed from run to run, before the contracts too).
+    // One DuckDB thread: the per-(path, date) window z-scores then sum in one fixed order, so
+    // identical sleeves give identical bytes (with 2 threads the last bits of the stacked scores
+    // changed from run to run, before the contracts too).
     await con.run('SET threads = 1');
-    const main = await loadStackBlock(con, 'stack_main', sleeves, 'oof', target);
-    const wfb = await loadStackBlock(con, 'stack_wf', sleeves, 'walkForward', target);
-    if (main.n === 0) throw new StepError({ message: `stack.oof: the sleeves ${names.join(', ')} share no (date, symbol) rows`, type: 'BadInput', nonRetryable: true });
+    const paths = Array.from({ length: sleeves[target]!.n_paths }, (_, p) => p + 1);
+    const main = await loadStackBlock(con, 'stack_main', sleeves, 'oof', target, paths);
+    const wfb = await loadStackBlock(con, 'stack_wf', sleeves, 'walkForward', target, [0]);
+    if (main.n === 0) throw new StepError({ message: `stack.oof: the sleeves ${names.join(', ')} share no (date, symbol) rows on all ${paths.length} paths`, type: 'BadInput', nonRetryable: true });
     const L = await layoutOf(con, sleeves[target]!, w, indexDates(main, [wfb]));
+    checkEmbargo(L.embargoBars, maxBlockLabelBars(main, L.uniqueDates), w.allow_short_embargo, ctx.log, `stack.oof ${ctx.stepId}`);
     const cv = stackCpcv(main, L, { lambda: w.lambda, fallback, fallbackFit, signal: ctx.signal });
     const wf = stackWalkForward(wfb, L, { lambda: w.lambda, fallback, fallbackFit });
-    const final = fallback ? { ...fallbackFit, n: main.n } : fitRidge(main.z, main.y, w.lambda);
+    const final = stackFinal(main, { lambda: w.lambda, fallback, fallbackFit });
     const m = stackMetrics(main, wfb, L.uniqueDates.length, cv.score, wf.score, names);
     ctx.progress({ fraction: 0.9, message: 'writing stacked OOF' });
     const signal = await writeSignal(con, ctx.artifacts, {
@@ -89,10 +110,11 @@ export async function runStack(ctx: StackContext, w: StackWith): Promise<StackOu
       fallback_reason: fallback ? `${sleeves.length} sleeve(s) available (${names.join(', ')}), ${w.min_sleeves} needed${missing.length ? `; missing: ${missing.join(', ')}` : ''}` : null,
       fallback_weights: Object.fromEntries(names.map((nm, j) => [nm, round6(fallbackFit.weights[j]!)])),
       missing_sleeves: missing,
-      method: 'ridge (closed form) on per-date z-scores of each sleeve’s path-averaged OOF score; target: per-date demeaned ret of the target sleeve',
+      method: 'ridge (closed form) on per-date z-scores of each sleeve’s OOF score, path by path (CPCV: path p of the stack from path p of every sleeve; production weights: every path’s rows pooled); target: per-date demeaned ret of the target sleeve',
       lambda: w.lambda,
       target_sleeve: names[target],
-      n_rows: final.n,
+      n_rows: main.n,
+      n_fit_rows: final.n,
       cv: cvDoc,
     }, 'stacker.json');
     const ic = (s: { ic: number; rank_ic: number; icir: number }) => ({ ic: round6(s.ic), rank_ic: round6(s.rank_ic), icir: round6(s.icir) });
@@ -101,6 +123,8 @@ export async function runStack(ctx: StackContext, w: StackWith): Promise<StackOu
       per_split: cv.perSplit,
       walk_forward: { ...ic(m.walkForward), folds: wf.folds },
       sleeves: Object.fromEntries(Object.entries(m.sleeveIc).map(([nm, s]) => [nm, ic(s)])),
+      sleeves_per_path: Object.fromEntries(Object.entries(m.sleevePerPath).map(([nm, ps]) => [nm, ps.map((p) => ({ path: p.path, ...ic(p), n_dates: p.n_dates }))])),
+      comparison: 'sleeves: mean over paths of each sleeve’s per-path IC, the footing of the stack’s aggregate (mean over its paths)',
       aggregate: { mean_ic: round6(m.mean('ic')), mean_rank_ic: round6(m.mean('rank_ic')), icir: round6(m.mean('icir')) },
     }, 'stack_metrics.json');
     ctx.progress({ fraction: 1, message: `stacked ${names.length} sleeve(s)${fallback ? ' (fallback weights)' : ''}` });
@@ -109,6 +133,7 @@ export async function runStack(ctx: StackContext, w: StackWith): Promise<StackOu
       oof: { sleeve: w.sleeve, task: 'regression', calendar, n_paths: L.phi, components: names, stacker, oof: signal.oof, walk_forward: signal.walk_forward },
       stacker, metrics, sleeves: names, n_sleeves: names.length, fallback, n_paths: L.phi, n_splits: L.splits.length,
       mean_ic: num(m.mean('ic')), mean_rank_ic: num(m.mean('rank_ic')), icir: num(m.mean('icir')), walk_forward_rank_ic: num(m.walkForward.rank_ic),
+      sleeve_mean_rank_ic: Object.fromEntries(Object.entries(m.sleeveIc).map(([nm, s]) => [nm, num(s.rank_ic)])),
     };
   });
 }

@@ -8,7 +8,8 @@
  * during warm-up): mom_5/20/60 (close/close[t−h] − 1), rev_1 (1-day return), vol_20 (stdev of daily
  * log returns, 20 rows), hl_20 (mean (high−low)/close, 20 rows), volu_20 (log volume / 20-row mean),
  * dist_hi_60 (close / 60-row max close − 1).
- * Horizon labels: ret = ln(close[t+h]/close[t]), t1 = date h rows ahead, label = ret.
+ * Horizon labels from the fill (as labels.horizon's default entry next_open): ret =
+ * ln(open[t+1+h]/open[t+1]), t1 = date h+1 rows ahead, label = ret.
  * Three-class labels (fixture of the triple-barrier shape, vertical barrier only): +1 when
  * ret > 0.5·vol_20_raw·√h, −1 when ret < −0.5·vol_20_raw·√h, else 0.
  */
@@ -60,8 +61,8 @@ export async function buildFixturePanel(
         CASE WHEN n >= 20 THEN avg((high - low) / close) OVER w20 END AS hl_20,
         CASE WHEN n >= 20 AND volume > 0 THEN ln(volume / NULLIF(avg(volume) OVER w20, 0)) END AS volu_20,
         CASE WHEN n >= 60 THEN close / max(close) OVER w60 - 1 END AS dist_hi_60,
-        ln(lead(close, ${h}) OVER w / close) AS fwd,
-        lead(date, ${h}) OVER w AS t1
+        ln(lead(open, ${h + 1}) OVER w / lead(open, 1) OVER w) AS fwd,
+        lead(date, ${h + 1}) OVER w AS t1
       FROM (SELECT *, ln(close / lag(close) OVER (PARTITION BY symbol ORDER BY date)) AS lr,
                    row_number() OVER (PARTITION BY symbol ORDER BY date) AS n FROM px)
       WINDOW w AS (PARTITION BY symbol ORDER BY date),

@@ -25,7 +25,7 @@ export function auditUpstream(report: ArtifactRef, status: 'GREEN' | 'RED' = 'GR
 export function fixtureUpstream(p: FixturePanel, labelKind: 'labels.horizon' | 'labels.triple_barrier', auditStatus: 'GREEN' | 'RED' = 'GREEN'): Record<string, TestUpstream> {
   const horizon = labelKind === 'labels.horizon';
   const features = { ...p.features, feature_names: p.featureNames, feature_set_version: `fixture@${p.registry.digest.slice(7, 19)}`, registry: p.registry, registry_digest: p.registry.digest, calendar: 'nyse' };
-  const labels = { ...(horizon ? p.horizonLabels : p.classLabels), labels_kind: horizon ? 'horizon' : 'triple_barrier', task: horizon ? 'regression' : 'classification', max_horizon_bars: 5, calendar: 'nyse' };
+  const labels = { ...(horizon ? p.horizonLabels : p.classLabels), labels_kind: horizon ? 'horizon' : 'triple_barrier', task: horizon ? 'regression' : 'classification', max_horizon_bars: 6, entry: 'next_open', calendar: 'nyse' };
   return {
     audit: auditUpstream(p.auditReport, auditStatus),
     features: { uses: 'features.equities', outputs: { features } },
