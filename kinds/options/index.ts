@@ -1,0 +1,15 @@
+/**
+ * Step kinds of the options volatility sleeve (issue 19), registered in kinds/registry.ts: chain
+ * audit → implied vols and greeks → SVI/SSVI surface, options features, straddle targets → CPCV
+ * learner → options backtest → sleeve gate; strategy router, deep hedging; the sleeve's report.
+ */
+import type { AnyStepKind } from '../types.ts';
+import { optionsChainAudit } from './audit.ts';
+import { optionsFeaturesKind } from './features.ts';
+import { optionsFit } from './fit.ts';
+import { optionsIvKind } from './iv.ts';
+import { optionsSurfaceKind } from './surface.ts';
+import { optionsTargetsKind } from './targets.ts';
+
+/** Step kinds of this concern. */
+export const kinds: AnyStepKind[] = [optionsChainAudit, optionsIvKind, optionsSurfaceKind, optionsFeaturesKind, optionsTargetsKind, optionsFit] as AnyStepKind[];
