@@ -137,13 +137,19 @@ function perBarReturns(date: Int32Array, t1: Int32Array, ret: Float64Array, uniq
 }
 
 /**
- * The longest label interval of the panel in bars, max over rows of the bars from date to t1 (the
- * purging horizon the embargo must cover, AFML ch. 7.4.2). 0 for an empty panel.
+ * The longest label interval of the panel in bars: max over rows whose t1 is at most the panel's
+ * last date of the panel bars from date to t1 (the horizon the embargo must cover, AFML ch. 7.4.2).
+ * Rows whose t1 lies past the last bar are left out: their length would come from the calendar's
+ * approximate bars per calendar day, which can overstate it; the labels contract's
+ * `max_horizon_bars` covers them. 0 for an empty panel.
  */
-export function maxLabelBars(panel: Pick<Panel, 'date' | 't1' | 'uniqueDates' | 'dateIdx' | 'calendar'>): number {
-  const h = labelBarsOf(panel.date, panel.t1, panel.uniqueDates, panel.dateIdx, panel.calendar);
+export function maxLabelBars(panel: Pick<Panel, 't1' | 'uniqueDates' | 'dateIdx'>): number {
+  const last = panel.uniqueDates.length - 1;
   let m = 0;
-  for (let i = 0; i < h.length; i++) if (h[i]! > m) m = h[i]!;
+  for (let i = 0; i < panel.t1.length; i++) {
+    const j = lowerBound(panel.uniqueDates, panel.t1[i]!);
+    if (j <= last && j - panel.dateIdx[i]! > m) m = j - panel.dateIdx[i]!;
+  }
   return m;
 }
 

@@ -10,7 +10,7 @@ import { InputError, StepError } from '../../lib/errors.ts';
 import { round6 } from '../../cv/ledger.ts';
 import { cpcvOofRows, walkForwardOofRows, writeSignal } from '../../cv/oof.ts';
 import { checkEmbargo } from '../../cv/embargo.ts';
-import { lowerBound } from '../../cv/panel.ts';
+import { maxLabelBars } from '../../cv/panel.ts';
 import { indexDates, loadStackBlock, stackCpcv, stackFinal, stackLayout, stackMetrics, stackWalkForward, testGroupsOf, type Blend, type StackBlock, type StackLayout, type StackSleeve } from '../../cv/stack.ts';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { StepContext } from '../types.ts';
@@ -61,16 +61,6 @@ async function layoutOf(con: DuckDBConnection, target: StackSleeve & { n_paths: 
   return L;
 }
 
-/** Longest [date, t1] of the block's rows in bars of its dates (rows whose t1 lies past the last date are left out). */
-function maxBlockLabelBars(b: StackBlock, uniqueDates: Int32Array): number {
-  let m = 0;
-  for (let i = 0; i < b.n; i++) {
-    const j = lowerBound(uniqueDates, b.t1[i]!);
-    if (j < uniqueDates.length && j - b.dateIdx[i]! > m) m = j - b.dateIdx[i]!;
-  }
-  return m;
-}
-
 const groupOfRows = (b: StackBlock, L: StackLayout): Int32Array => Int32Array.from(b.dateIdx, (d) => L.groupOfDate[d]!);
 
 /** Runs stack.oof. Throws InputError for missing/duplicate/mismatched sleeves, StepError for bad fallback weights or no common rows. */
@@ -91,7 +81,7 @@ export async function runStack(ctx: StackContext, w: StackWith): Promise<StackOu
     const wfb = await loadStackBlock(con, 'stack_wf', sleeves, 'walkForward', target, [0]);
     if (main.n === 0) throw new StepError({ message: `stack.oof: the sleeves ${names.join(', ')} share no (date, symbol) rows on all ${paths.length} paths`, type: 'BadInput', nonRetryable: true });
     const L = await layoutOf(con, sleeves[target]!, w, indexDates(main, [wfb]));
-    checkEmbargo(L.embargoBars, maxBlockLabelBars(main, L.uniqueDates), w.allow_short_embargo, ctx.log, `stack.oof ${ctx.stepId}`);
+    checkEmbargo(L.embargoBars, maxLabelBars({ t1: main.t1, uniqueDates: L.uniqueDates, dateIdx: main.dateIdx }), w.allow_short_embargo, ctx.log, `stack.oof ${ctx.stepId}`);
     const cv = stackCpcv(main, L, { lambda: w.lambda, fallback, fallbackFit, signal: ctx.signal });
     const wf = stackWalkForward(wfb, L, { lambda: w.lambda, fallback, fallbackFit });
     const final = stackFinal(main, { lambda: w.lambda, fallback, fallbackFit });

@@ -155,7 +155,7 @@ describe.skipIf(!hasSharedData())('fit.cpcv + stack.oof on the real S&P chain (f
     const fb = store.readJson<{ weights: Record<string, number>; missing_sleeves: string[] }>(one.stacker as ArtifactRef);
     expect(fb.weights).toEqual({ horizon: 1 });
     expect(fb.missing_sleeves).toEqual(['fit_tb']);
-    // with the fallback, the stacked score is the horizon sleeve's path-averaged per-date z-score: same ranking
+    // with the fallback, the stacked score of path p is the horizon sleeve's per-date z-score on path p: same ranking
     const [ic] = await rows<{ r: number }>(store, oofOf(one).oof, `SELECT corr(score, ret) r FROM $F WHERE path = 1`);
     expect(Number.isFinite(ic!.r)).toBe(true);
   });

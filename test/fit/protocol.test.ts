@@ -55,9 +55,9 @@ describe.skipIf(!hasSharedData())('the CPCV protocol through fit.cpcv / fit.line
     await expect(runKind(fitCpcv, { sleeve: 'leaky', ...fixed }, ctx(p))).rejects.toMatchObject({ type: 'LeakageSuspected', nonRetryable: true, message: expect.stringMatching(/leak_fwd/) });
   });
 
-  it('embargo in bars: a longer embargo drops more training rows; 0 bars embargoes none', async () => {
+  it('embargo in bars: a longer embargo drops more training rows; 0 bars embargoes none (accepted only explicitly)', async () => {
     const emb = async (bars: number) => {
-      const out = await runKind(fitCpcv, { sleeve: 'emb', ...fixed, num_boost_round: 5, embargo_bars: bars }, ctx(six));
+      const out = await runKind(fitCpcv, { sleeve: 'emb', ...fixed, num_boost_round: 5, embargo_bars: bars, allow_short_embargo: bars < 6 }, ctx(six));
       return store.readJson<{ cv: { embargo_bars: number; splits: { n_embargoed: number; n_train: number }[] } }>(modelBundle.schema.parse(out.model).metrics).cv;
     };
     const [none, ten, forty] = [await emb(0), await emb(10), await emb(40)];

@@ -14,7 +14,7 @@ export function auditUpstream(report: ArtifactRef, status: 'GREEN' | 'RED' = 'GR
   const red = status === 'RED';
   return {
     uses: 'qc.audit',
-    outputs: { quality: { dataset: 'sp500_all_stocks_5yr', status, red_dates: red ? ['2016-05-19'] : [], amber_dates: [], red_reasons: red ? [{ rule: 'jump', count: 1 }] : [], report } },
+    outputs: { quality: { dataset: 'sp500_all_stocks_5yr', status, red_dates: red ? ['2016-05-19'] : [], amber_dates: [], red_reasons: red ? [{ rule: 'jump', count: 1 }] : [], red_hints: red ? ['jump: 1 RED date (configs/data/audit.yml rules.jump)'] : [], lost_symbols: [], quarantined_files: [], report } },
   };
 }
 
