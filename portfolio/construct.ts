@@ -2,6 +2,16 @@ import type { PricePanel } from '../backtest/panel.ts';
 import type { TradingCalendar } from '../calendar/calendar.ts';
 import type { PortfolioConfig } from './config.ts';
 import { rankInto } from '../backtest/engine.ts';
+import type { CostConfig, RiskInputs } from '../execution/cost_models.ts';
+import { emptySizerState, sizerStep } from './sizing.ts';
+
+export { kellyLeverage, shrunkMean } from './sizing.ts';
+
+/** Optional inputs of {@link buildWeights}: the cost model (and its σ/ADV) for the held book's net returns. */
+export interface BuildOptions {
+  costs?: CostConfig;
+  risk?: Pick<RiskInputs, 'sigma' | 'adv'>;
+}
 
 /** Reusable buffers of {@link baseBookRow} (all length N). */
 export interface BookScratch {
@@ -21,11 +31,11 @@ export function bookScratch(N: number): BookScratch {
 export interface BuiltWeights {
   /** Final target weights, T×N row-major; 0 where no position. Decided at the close of each date. */
   weights: Float64Array;
-  /** Multiplier applied to the base book on each date (after Kelly, vol target and max leverage). */
+  /** Multiplier applied to the base book on each date (vol target, Kelly when enabled, floor and ceiling). */
   leverage: Float64Array;
-  /** Fractional-Kelly leverage f·max(0, μ/σ²) per date (NaN before `kelly.min_obs`). */
+  /** Fractional-Kelly leverage f·max(0, μ̃/σ²) of the held book per date (NaN before `kelly.min_obs`). */
   kelly: Float64Array;
-  /** Vol-target leverage target/σ_ann per date (NaN before `vol_target.min_obs`). */
+  /** Vol-target leverage target/σ_ann of the held book per date (NaN before `vol_target.min_obs`). */
   volLeverage: Float64Array;
 }
 
@@ -112,113 +122,35 @@ function fillBook(names: Uint32Array, z: Float64Array, side: 1 | -1, size: numbe
 }
 
 /**
- * Fractional-Kelly leverage f·max(0, μ/σ²) from a window of per-period returns of the unit base book
- * (μ, σ² = sample mean and variance, same period): the growth-optimal leverage of a strategy with
- * forecast return μ and risk σ² (Kelly 1956; Thorp 2006), scaled by the fraction f. NaN if σ² = 0.
- */
-export function kellyLeverage(mean: number, variance: number, fraction: number): number {
-  if (!(variance > 0)) return NaN;
-  return fraction * Math.max(0, mean / variance);
-}
-
-/**
- * Target weights for one path: base book per date ({@link baseBookRow}), then one multiplier per date
- *   L_t = min(max_leverage, fractional Kelly_t, vol_target / σ_ann,t)
- * where Kelly and σ come from the unit base book's realised per-bar returns over trailing windows ending at t
- * (base_{t−1} · r_t, information ≤ t), σ_ann = √(variance · bars per year of `cal`). A component still in warm-up (< min_obs returns) is left out
- * (treated as no constraint; with both in warm-up L = min(1, max_leverage)). Finally |w| ≤ per_name_cap,
- * and with `trade_rate` λ < 1 the held book moves only part of the way to that target each day:
+ * Target weights for one path: base book per date ({@link baseBookRow}), then the held book's sizing
+ * step per date (portfolio/sizing.ts `sizerStep`): multiplier L_t from the held book's own trailing
+ * per-unit net returns (vol target on the held book; fractional Kelly with a shrunk mean when enabled;
+ * floored at `min_leverage`, capped at `max_leverage`), |w| ≤ per_name_cap, and with `trade_rate` λ < 1
  *   w_t = w_{t−1} + λ·(target_t − w_{t−1})   (Gârleanu & Pedersen 2013, "aim portfolio"),
  * a convex combination, so caps still hold; a name with no close on t is closed (w_t = 0).
- * `scores` is T×N row-major (NaN = no prediction).
+ * `scores` is T×N row-major (NaN = no prediction), `ret` the panel's close-to-close returns. With
+ * `opts.costs` (and `opts.risk` for σ/ADV) the held book's returns are net of its trading costs.
+ * Everything on row t uses information ≤ t.
  */
-export function buildWeights(scores: Float64Array, panel: PricePanel, ret: Float64Array, cfg: PortfolioConfig, cal: TradingCalendar): BuiltWeights {
+export function buildWeights(scores: Float64Array, panel: PricePanel, ret: Float64Array, cfg: PortfolioConfig, cal: TradingCalendar, opts: BuildOptions = {}): BuiltWeights {
   const { T, N, close } = panel;
-  const base = new Float64Array(T * N);
   const row = new Float64Array(N);
   const scratch = bookScratch(N);
-  for (let t = 0; t < T; t++) {
-    baseBookRow(scores, close, t * N, N, cfg, row, scratch);
-    base.set(row, t * N);
-  }
-  // realised daily return of the unit base book: b_t = Σ base_{t−1,i} · r_{t,i}
-  const b = new Float64Array(T).fill(NaN);
-  for (let t = 1; t < T; t++) {
-    let g = 0;
-    let any = false;
-    for (let i = 0; i < N; i++) {
-      const w = base[(t - 1) * N + i]!;
-      if (w === 0) continue;
-      any = true;
-      const r = ret[t * N + i]!;
-      if (r === r) g += w * r;
-    }
-    if (any) b[t] = g;
-  }
-  const kelly = trailing(b, cfg.kelly.window, cfg.kelly.min_obs, (m, v) => kellyLeverage(m, v, cfg.kelly.fraction));
-  const volLev = trailing(b, cfg.vol_target.window, cfg.vol_target.min_obs, (_m, v) => (v > 0 ? cfg.vol_target.annual / Math.sqrt(v * cal.barsPerYear) : NaN));
+  const state = emptySizerState(N);
   const leverage = new Float64Array(T);
+  const kelly = new Float64Array(T);
+  const volLeverage = new Float64Array(T);
   const weights = new Float64Array(T * N);
-  const cap = cfg.per_name_cap;
   for (let t = 0; t < T; t++) {
-    let L = cfg.max_leverage;
-    let constrained = false;
-    if (cfg.kelly.enabled && Number.isFinite(kelly[t]!)) {
-      L = Math.min(L, kelly[t]!);
-      constrained = true;
-    }
-    if (cfg.vol_target.enabled && Number.isFinite(volLev[t]!)) {
-      L = Math.min(L, volLev[t]!);
-      constrained = true;
-    }
-    if (!constrained) L = Math.min(1, cfg.max_leverage);
-    leverage[t] = L;
-    for (let i = 0; i < N; i++) {
-      let w = base[t * N + i]! * L;
-      if (w > cap) w = cap;
-      else if (w < -cap) w = -cap;
-      weights[t * N + i] = w;
-    }
+    const o = t * N;
+    baseBookRow(scores, close, o, N, cfg, row, scratch);
+    const r = { close: close.subarray(o, o + N), ret: ret.subarray(o, o + N), sigma: opts.risk?.sigma.subarray(o, o + N), adv: opts.risk?.adv.subarray(o, o + N) };
+    const d = sizerStep(state, row, r, cfg, cal, opts.costs);
+    leverage[t] = d.leverage;
+    kelly[t] = d.kelly;
+    volLeverage[t] = d.volLeverage;
+    weights.set(state.held, o);
   }
-  const lambda = cfg.trade_rate;
-  if (lambda < 1) {
-    for (let t = 1; t < T; t++) {
-      for (let i = 0; i < N; i++) {
-        const k = t * N + i;
-        const c = close[k]!;
-        weights[k] = c > 0 ? weights[k - N]! + lambda * (weights[k]! - weights[k - N]!) : 0;
-      }
-    }
-  }
-  return { weights, leverage, kelly, volLeverage: volLev };
+  return { weights, leverage, kelly, volLeverage };
 }
 
-/** f(mean, variance) over a trailing window of finite values ending at t (inclusive); NaN before minObs. */
-function trailing(x: Float64Array, window: number, minObs: number, f: (mean: number, variance: number) => number): Float64Array {
-  const T = x.length;
-  const out = new Float64Array(T).fill(NaN);
-  let s1 = 0;
-  let s2 = 0;
-  let n = 0;
-  for (let t = 0; t < T; t++) {
-    const v = x[t]!;
-    if (v === v) {
-      s1 += v;
-      s2 += v * v;
-      n++;
-    }
-    if (t >= window) {
-      const o = x[t - window]!;
-      if (o === o) {
-        s1 -= o;
-        s2 -= o * o;
-        n--;
-      }
-    }
-    if (n >= minObs && n >= 2) {
-      const m = s1 / n;
-      out[t] = f(m, Math.max(0, (s2 - n * m * m) / (n - 1)));
-    }
-  }
-  return out;
-}

@@ -26,6 +26,20 @@ export const backtestConsumes = {
   },
 };
 
+const fillFigures = (timing: string) =>
+  z
+    .object({ sharpe: stat('annualised net Sharpe'), sharpe_gross: stat('annualised gross Sharpe (before costs)') })
+    .describe(timing === 'close' ? "filled at the decision day's own close (the signal's print: not tradable, shown for comparison)" : "filled at the next session's open (after the data the signal used)");
+const fillsSchema = z
+  .object({
+    execution: z.enum(['close', 'next_open']).describe('the fill timing of the returns and of every other figure'),
+    per_path: z
+      .array(z.object({ path: z.number().int().describe('path id'), next_open: fillFigures('next_open'), close: fillFigures('close') }))
+      .describe('per path, ascending'),
+    median: z.object({ next_open: fillFigures('next_open'), close: fillFigures('close') }).describe('medians over the CPCV paths'),
+  })
+  .describe('gross and net Sharpe of the same weights filled at the next open and at the same close, side by side');
+
 /** Outputs of backtest.cpcv_paths. */
 export const backtestOutputs = z.object({
   returns: backtestReturns.schema,
@@ -39,6 +53,7 @@ export const backtestOutputs = z.object({
   cost_drag_bps_median: z.number().describe('median annualised total cost drag, bps of capital'),
   walk_forward_sharpe: z.number().nullable().describe('annualised net Sharpe of the walk-forward path 0, when present'),
   forward_ic_max: z.number().describe('largest mean forward IC of any path (the look-ahead guard statistic)'),
+  fills: fillsSchema,
   sleeves: z
     .array(
       z.object({
@@ -60,13 +75,13 @@ export const backtestOutputs = z.object({
  */
 export const backtestCpcvPaths = defineStepKind({
   uses: 'backtest.cpcv_paths',
-  version: '3',
-  description: 'Daily backtest of every CPCV path + walk-forward, costs by component, metrics per path and aggregated',
+  version: '4',
+  description: 'Daily backtest of every CPCV path + walk-forward (fills at the next open by default), costs by component, metrics per path and aggregated, next-open vs same-close fills side by side',
   with: z
     .object({
       portfolio: z.string().default('configs/portfolio.yml').describe('portfolio config (execution timing, look-ahead ceiling, sleeve books)'),
       costs: z.string().default('configs/costs.yml').describe('transaction-cost config'),
-      execution: z.enum(['close', 'next_open']).optional().describe("overrides the portfolio config's execution timing"),
+      execution: z.enum(['close', 'next_open']).optional().describe("overrides the portfolio config's execution timing (default next_open; close fills are not tradable)"),
       sleeves: z.boolean().default(true).describe('also backtest each sleeve signal (needed by the gate\'s stack-vs-sleeve bar)'),
     })
     .strict(),

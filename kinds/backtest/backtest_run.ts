@@ -9,6 +9,7 @@ import type { TradingCalendar } from '../../calendar/calendar.ts';
 import { appendColumns, loadPanel } from '../../backtest/io.ts';
 import { assertNoLookAhead, forwardIcCheck, runPath, type ExecutionTiming, type ForwardIcCheck, type PathSeries } from '../../backtest/engine.ts';
 import { aggregateMetrics, firstActiveDay, pathMetrics, type PathMetrics } from '../../backtest/metrics.ts';
+import { median } from '../../governance/stats.ts';
 import type { PricePanel } from '../../backtest/panel.ts';
 import { costConfigSchema, riskInputs, type CostConfig, type RiskInputs } from '../../execution/cost_models.ts';
 import { loadConfig } from '../../lib/config.ts';
@@ -40,6 +41,7 @@ interface Setup {
 }
 
 type Outputs = z.input<typeof backtestOutputs>;
+type Fills = Outputs['fills'];
 type SleeveSummary = Outputs['sleeves'][number];
 
 /**
@@ -65,7 +67,8 @@ export async function runBacktest(ctx: StepContext<typeof backtestConsumes>, w: 
     const W = await loadWeights(con, ctx.artifacts, weights, panel);
     if (W.size === 0) throw new InputError({ message: `portfolio.weights of step ${weights.step} hold no paths to backtest` });
     const setup: Setup = { ctx, panel, risk, costs, pcfg, execution, cal };
-    const main = backtestPaths(setup, W, 'signal', 0.2, 0.45);
+    const main = backtestPaths(setup, W, 'signal', 0.2, 0.4);
+    const fills = fillComparison(setup, main, W);
     const cpcv = main.filter((r) => r.path > 0);
     const wf = main.find((r) => r.path === 0);
     const agg = aggregateMetrics((cpcv.length ? cpcv : main).map((r) => r.metrics));
@@ -81,7 +84,8 @@ export async function runBacktest(ctx: StepContext<typeof backtestConsumes>, w: 
         costs,
         portfolio: pcfg,
         calendar: { first: panel.dates[0], last: panel.dates[panel.T - 1], n_dates: panel.T, n_symbols: panel.N },
-        per_path: main.map((r) => ({ path: r.path, first_date: panel.dates[r.start], untradeable_weight: r.series.untradeable, forward_ic: r.ic, ...r.metrics })),
+        per_path: main.map((r, k) => ({ path: r.path, first_date: panel.dates[r.start], untradeable_weight: r.series.untradeable, forward_ic: r.ic, ...r.metrics, fills: fills.per_path[k]! })),
+        fills,
         aggregate: agg,
         walk_forward: wf ? wf.metrics : null,
         sleeves: sl.metrics,
@@ -102,6 +106,7 @@ export async function runBacktest(ctx: StepContext<typeof backtestConsumes>, w: 
       cost_drag_bps_median: agg.median.cost_drag_bps_total!,
       walk_forward_sharpe: wf ? wf.metrics.sharpe : null,
       forward_ic_max: Math.max(...main.map((r) => r.ic.mean_ic)),
+      fills,
       sleeves: sl.summary,
     };
   });
@@ -129,6 +134,27 @@ function backtestPaths(s: Setup, ws: Map<number, Float64Array>, label: string, f
   return out;
 }
 
+/**
+ * The same weights filled both ways, side by side: at the next session's open (tradable: after the
+ * data the signal used) and at the decision day's own close (the signal's own print; not tradable,
+ * it books the bid–ask bounce the signal is computed from). Gross and net Sharpe per path over each
+ * path's active days, and medians over the CPCV paths (all paths when there are none). The primary
+ * timing's figures are those of `runs`; the other is run here through the same engine and costs.
+ */
+function fillComparison(s: Setup, runs: PathRun[], ws: Map<number, Float64Array>): Fills {
+  const other: ExecutionTiming = s.execution === 'close' ? 'next_open' : 'close';
+  const fig = (m: PathMetrics) => ({ sharpe: m.sharpe, sharpe_gross: m.sharpe_gross });
+  const per_path = runs.map((r) => {
+    const alt = runPath(ws.get(r.path)!, s.panel, s.risk, s.costs, s.cal, other);
+    const m = pathMetrics(alt, s.cal, firstActiveDay(alt));
+    return { path: r.path, [s.execution]: fig(r.metrics), [other]: fig(m) } as Fills['per_path'][number];
+  });
+  const cp = per_path.filter((p) => p.path > 0);
+  const use = cp.length ? cp : per_path;
+  const med = (t: ExecutionTiming) => ({ sharpe: median(use.map((p) => p[t].sharpe)), sharpe_gross: median(use.map((p) => p[t].sharpe_gross)) });
+  return { execution: s.execution, per_path, median: { next_open: med('next_open'), close: med('close') } };
+}
+
 /** Each sleeve signal through the same portfolio construction, engine and costs. */
 async function backtestSleeves(
   con: DuckDBConnection,
@@ -141,7 +167,7 @@ async function backtestSleeves(
   for (const [k, sig] of sleeves.entries()) {
     const name = sig.value.sleeve;
     const sc = await loadSignal(con, s.ctx.artifacts, sig, s.panel);
-    const ws = weightsFromScores(sc.paths, s.panel, s.risk, s.pcfg, s.cal).weights;
+    const ws = weightsFromScores(sc.paths, s.panel, s.risk, s.pcfg, s.cal, s.costs).weights;
     const runs = backtestPaths(s, ws, `sleeve ${name}`, 0.7 + (0.25 * k) / sleeves.length, 0.25 / sleeves.length);
     const cp = runs.filter((r) => r.path > 0);
     const a = aggregateMetrics((cp.length ? cp : runs).map((r) => r.metrics));

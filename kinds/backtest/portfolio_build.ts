@@ -22,11 +22,12 @@ const consumes = {
  */
 export const portfolioBuild = defineStepKind({
   uses: 'portfolio.build',
-  version: '3',
+  version: '4',
   description: 'OOF scores → rank z-score book with per-name/gross/net caps, fractional Kelly and vol targeting (configs/portfolio.yml), optionally scaled by an accepted sizing policy',
   with: z
     .object({
       portfolio: z.string().default('configs/portfolio.yml').describe('portfolio config file, relative to the project root'),
+      costs: z.string().default('configs/costs.yml').describe('transaction-cost config: the held book is sized on its returns net of these costs'),
     })
     .strict(),
   consumes,
@@ -42,15 +43,16 @@ export const portfolioBuild = defineStepKind({
     sizing: z.enum(['none', 'baseline', 'learned']).describe('sizing applied: none bound, the baseline kept (weights unscaled), or the learned policy'),
     rl_multiplier_mean: z.record(z.string(), z.number()).optional().describe('mean exposure multiplier of the learned sizing policy per path (when applied)'),
   }),
-  configFiles: (w) => [w.portfolio],
+  configFiles: (w) => [w.portfolio, w.costs],
   async run(ctx, w) {
     const { withDuckDB } = await import('../../lib/duckdb.ts');
     const { loadConfig } = await import('../../lib/config.ts');
     const { portfolioConfigSchema } = await import('../../portfolio/config.ts');
-    const { riskInputs } = await import('../../execution/cost_models.ts');
+    const { riskInputs, costConfigSchema } = await import('../../execution/cost_models.ts');
     const { loadPanel, writeWeightsParquet } = await import('../../backtest/io.ts');
     const { sharedCalendar, loadSignal, weightsFromScores } = await import('./run_paths.ts');
     const cfg = loadConfig(ctx.projectRoot, w.portfolio, portfolioConfigSchema);
+    const costs = loadConfig(ctx.projectRoot, w.costs, costConfigSchema);
     const signal = ctx.input('signal');
     const ohlcv = ctx.input('ohlcv');
     const sizing = ctx.maybeInput('sizing');
@@ -58,12 +60,12 @@ export const portfolioBuild = defineStepKind({
     return withDuckDB(async (con) => {
       ctx.progress({ fraction: 0.05, message: 'loading prices' });
       const panel = await loadPanel(con, ctx.artifacts.path(ohlcv.value));
-      const risk = riskInputs(panel);
+      const risk = riskInputs(panel, costs.impact.sigma_window, costs.impact.adv_window);
       ctx.progress({ fraction: 0.3, message: `loading the scores of ${signal.step}` });
       const { paths, dropped } = await loadSignal(con, ctx.artifacts, signal, panel);
       if (paths.size === 0) throw new InputError({ message: `signal of step ${signal.step} (sleeve ${signal.value.sleeve}) has no OOF rows on the price calendar` });
       ctx.progress({ fraction: 0.5, message: `building ${paths.size} path portfolios` });
-      const { weights, meanLeverage } = weightsFromScores(paths, panel, risk, cfg, cal);
+      const { weights, meanLeverage } = weightsFromScores(paths, panel, risk, cfg, cal, costs);
       let tmp = ctx.artifacts.tempPath('weights.parquet');
       let n = await writeWeightsParquet(con, tmp, weights, panel);
       let rlMultiplier: Record<string, number> | undefined;

@@ -10,7 +10,7 @@ import { loadScores } from '../../backtest/io.ts';
 import { calendarFor, type TradingCalendar } from '../../calendar/calendar.ts';
 import type { ContractValue } from '../../contracts/define.ts';
 import type { portfolioWeights, signalsOof } from '../../contracts/index.ts';
-import type { RiskInputs } from '../../execution/cost_models.ts';
+import type { CostConfig, RiskInputs } from '../../execution/cost_models.ts';
 import { InputError } from '../../lib/errors.ts';
 import type { PortfolioConfig } from '../../portfolio/config.ts';
 import { buildWeights } from '../../portfolio/construct.ts';
@@ -80,7 +80,8 @@ export async function loadWeights(con: DuckDBConnection, store: ArtifactStore, w
 
 /**
  * Target weights for every path of a score map (portfolio/construct.ts `buildWeights`, in path
- * order), with each path's mean leverage over the dates that hold a position.
+ * order), with each path's mean leverage over the dates that hold a position. With `costs`, the
+ * held book's sizing statistics are net of its trading costs (σ/ADV from `risk`).
  */
 export function weightsFromScores(
   scores: Map<number, Float64Array>,
@@ -88,11 +89,12 @@ export function weightsFromScores(
   risk: RiskInputs,
   cfg: PortfolioConfig,
   cal: TradingCalendar,
+  costs?: CostConfig,
 ): { weights: Map<number, Float64Array>; meanLeverage: Record<string, number> } {
   const weights = new Map<number, Float64Array>();
   const meanLeverage: Record<string, number> = {};
   for (const [p, s] of [...scores.entries()].sort((a, b) => a[0] - b[0])) {
-    const b = buildWeights(s, panel, risk.ret, cfg, cal);
+    const b = buildWeights(s, panel, risk.ret, cfg, cal, { costs, risk });
     weights.set(p, b.weights);
     let sum = 0;
     let n = 0;

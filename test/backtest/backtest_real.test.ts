@@ -56,7 +56,7 @@ d('portfolio.build â†’ backtest.cpcv_paths on a real S&P slice (30 names, 2013â€
 
   it('runs every CPCV path plus walk-forward and reports each cost component', async () => {
     expect(bt.paths).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
-    expect(bt.returns).toMatchObject({ calendar: 'nyse', execution: 'close', source: { step: 'stack', sleeve: 'stack' }, sleeve_returns: null });
+    expect(bt.returns).toMatchObject({ calendar: 'nyse', execution: 'next_open', source: { step: 'stack', sleeve: 'stack' }, sleeve_returns: null });
     expect(bt.sleeves).toEqual([]);
     expect(bt.forward_ic_max).toBeLessThan(0.1);
     const metrics = store.readJson<any>(bt.returns.metrics);
@@ -76,7 +76,7 @@ d('portfolio.build â†’ backtest.cpcv_paths on a real S&P slice (30 names, 2013â€
     );
     expect(Number(rows[0]!.paths)).toBe(8);
     expect(Number(rows[0]!.bad)).toBe(0);
-    expect(rows[0]!.gmax).toBeLessThanOrEqual(2 + 1e-9); // max_leverage 2 Ã— gross 1
+    expect(rows[0]!.gmax).toBeLessThanOrEqual(4 + 1e-9); // max_leverage 4 Ã— gross 1
   });
 
   it('the steps compute exactly what the domain modules give for a path, with deterministic bytes', async () => {
@@ -86,11 +86,23 @@ d('portfolio.build â†’ backtest.cpcv_paths on a real S&P slice (30 names, 2013â€
       const panel = await loadPanel(con, store.path(fx.curated));
       const risk = riskInputs(panel, costs.impact.sigma_window, costs.impact.adv_window);
       const s = (await loadScores(con, store.path(fx.oof), 'score', panel, 'oof')).paths.get(3)!;
-      const series = runPath(buildWeights(s, panel, risk.ret, pcfg, NYSE_DAILY).weights, panel, risk, costs, NYSE_DAILY, pcfg.execution);
-      return pathMetrics(series, NYSE_DAILY, firstActiveDay(series));
+      const W = buildWeights(s, panel, risk.ret, pcfg, NYSE_DAILY, { costs, risk }).weights;
+      const fill = (ex: 'close' | 'next_open') => {
+        const series = runPath(W, panel, risk, costs, NYSE_DAILY, ex);
+        return pathMetrics(series, NYSE_DAILY, firstActiveDay(series));
+      };
+      return { next_open: fill('next_open'), close: fill('close') };
     });
+    expect(pcfg.execution).toBe('next_open');
     const metrics = store.readJson<any>(bt.returns.metrics);
-    expect(metrics.per_path.find((p: any) => p.path === 3).sharpe).toBe(direct.sharpe);
+    const p3 = metrics.per_path.find((p: any) => p.path === 3);
+    expect(p3.sharpe).toBe(direct.next_open.sharpe);
+    // close fills side by side with the next-open ones, in the metrics JSON and the step's outputs
+    expect(p3.fills).toEqual({ path: 3, next_open: { sharpe: direct.next_open.sharpe, sharpe_gross: direct.next_open.sharpe_gross }, close: { sharpe: direct.close.sharpe, sharpe_gross: direct.close.sharpe_gross } });
+    expect(bt.fills.execution).toBe('next_open');
+    expect(bt.fills.per_path.map((p: any) => p.path)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(bt.fills.per_path[3]).toEqual(p3.fills);
+    expect(bt.fills.median.next_open.sharpe).toBe(bt.sharpe_median);
     const again = await runKind(btKind, {}, makeTestContext({ store, kind: btKind, upstream: withPortfolio(fx, pb) }));
     expect((again.returns as Out).returns.digest).toBe(bt.returns.returns.digest);
   });

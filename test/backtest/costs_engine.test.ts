@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { costConfigSchema, impactCost, linearCosts, borrowCost, borrowAnnualBps, riskInputs } from '../../execution/cost_models.ts';
 import { runPath } from '../../backtest/engine.ts';
 import { panelFromRows } from '../../backtest/panel.ts';
-import { baseBookRow, bookScratch, kellyLeverage, buildWeights } from '../../portfolio/construct.ts';
+import { baseBookRow, bookScratch, kellyLeverage, buildWeights, shrunkMean } from '../../portfolio/construct.ts';
 import { portfolioConfigSchema } from '../../portfolio/config.ts';
 import { pathMetrics } from '../../backtest/metrics.ts';
 import { NYSE_DAILY, calendarFor } from '../../calendar/calendar.ts';
@@ -114,13 +114,16 @@ describe('portfolio construction', () => {
     expect(out.reduce((a, b) => a + b, 0)).toBeCloseTo(0.5, 12);
     expect(Math.min(...out)).toBe(0);
   });
-  it('fractional Kelly leverage = f·μ/σ² (0 for a negative edge)', () => {
+  it('fractional Kelly leverage = f·μ/σ² (0 for a negative edge); the mean is shrunk by n·s²/(n·s² + B)', () => {
     expect(kellyLeverage(0.0004, 0.0001, 0.5)).toBeCloseTo(2, 12);
     expect(kellyLeverage(0.0004, 0.0001, 1)).toBeCloseTo(4, 12);
     expect(kellyLeverage(-0.0004, 0.0001, 0.5)).toBe(0);
+    // prior sd of the annual Sharpe s = 1, n = 126 daily bars, B = 252: a third of the sample mean survives
+    expect(shrunkMean(0.0006, 126, 1, 252)).toBeCloseTo(0.0002, 15);
+    expect(shrunkMean(0.0006, 126, 2, 252)).toBeCloseTo((0.0006 * 126 * 4) / (126 * 4 + 252), 15);
   });
-  it('Kelly and vol targeting scale the book by trailing base-book statistics', () => {
-    // two names, A always +0.1%/day, B always −0.1%/day plus alternating noise; score prefers A
+  it('vol target and Kelly size the held book from its own per-unit returns; the floor keeps it on', () => {
+    // two names, A always +0.1%/day plus alternating ±2% noise, B always −0.1%/day; score prefers A
     const T = 200;
     const rows: { date: string; symbol: string; open: number; close: number; volume: number }[] = [];
     let a = 100;
@@ -128,7 +131,7 @@ describe('portfolio construction', () => {
     for (let t = 0; t < T; t++) {
       const d = new Date(Date.UTC(2015, 0, 1) + t * 864e5).toISOString().slice(0, 10);
       if (t > 0) {
-        a *= 1.001 + (t % 2 ? 0.01 : -0.01);
+        a *= 1.001 + (t % 2 ? 0.02 : -0.02);
         b *= 0.999;
       }
       rows.push({ date: d, symbol: 'A', open: a, close: a, volume: 1e6 }, { date: d, symbol: 'B', open: b, close: b, volume: 1e6 });
@@ -140,23 +143,33 @@ describe('portfolio construction', () => {
       scores[t * 2] = 1;
       scores[t * 2 + 1] = -1;
     }
-    const c = portfolioConfigSchema.parse({ min_names: 2, per_name_cap: 1, max_leverage: 100, vol_target: { enabled: false }, kelly: { fraction: 0.5, window: 50, min_obs: 20 } });
-    const built = buildWeights(scores, panel, risk.ret, c, NYSE_DAILY);
-    // base book +0.5 A / −0.5 B; its daily return over the last 50 days, by hand:
+    // base book +0.1 A / −0.1 B (gross 0.2, far from the per-name cap at any leverage used here), full
+    // daily rebalance and no costs: the held book's per-unit return is the base book's, 0.1·(r_A − r_B)
+    const unit = { min_names: 2, gross: 0.2, per_name_cap: 1, max_leverage: 100, trade_rate: 1 };
     const base: number[] = [];
-    for (let t = T - 50; t < T; t++) base.push(0.5 * risk.ret[t * 2]! - 0.5 * risk.ret[t * 2 + 1]!);
+    for (let t = T - 50; t < T; t++) base.push(0.1 * risk.ret[t * 2]! - 0.1 * risk.ret[t * 2 + 1]!);
     const mu = base.reduce((x, y) => x + y, 0) / 50;
     const v = base.reduce((x, y) => x + (y - mu) ** 2, 0) / 49;
-    expect(built.leverage[T - 1]).toBeCloseTo(0.5 * (mu / v), 8);
-    expect(built.weights[(T - 1) * 2]).toBeCloseTo(Math.min(1, 0.5 * built.leverage[T - 1]!), 10); // final per-name cap 1
+    const ck = portfolioConfigSchema.parse({ ...unit, vol_target: { enabled: false }, kelly: { enabled: true, fraction: 0.5, window: 50, min_obs: 20, prior_sharpe: 1 } });
+    const built = buildWeights(scores, panel, risk.ret, ck, NYSE_DAILY);
+    const kelly = 0.5 * (shrunkMean(mu, 50, 1, NYSE_DAILY.barsPerYear) / v);
+    expect(kelly).toBeGreaterThan(1);
+    expect(built.leverage[T - 1]).toBeCloseTo(kelly, 8);
+    expect(built.weights[(T - 1) * 2]).toBeCloseTo(0.1 * kelly, 10);
+    // a negative edge: Kelly says 0, the floor keeps the book at min_leverage instead of switching it off
+    const flipped = buildWeights(scores.map((x) => -x), panel, risk.ret, ck, NYSE_DAILY);
+    expect(flipped.kelly[T - 1]).toBe(0);
+    expect(flipped.leverage[T - 1]).toBe(ck.min_leverage);
+    expect(Math.min(...flipped.leverage.subarray(25))).toBe(ck.min_leverage);
+    expect(Math.abs(flipped.weights[(T - 1) * 2]!)).toBeGreaterThan(0);
     // vol targeting alone: leverage = target / (σ·√bars per year)
-    const cv = portfolioConfigSchema.parse({ min_names: 2, per_name_cap: 1, max_leverage: 100, kelly: { enabled: false }, vol_target: { annual: 0.1, window: 50, min_obs: 20 } });
+    const cv = portfolioConfigSchema.parse({ ...unit, vol_target: { annual: 0.1, window: 50, min_obs: 20 } });
     const bv = buildWeights(scores, panel, risk.ret, cv, NYSE_DAILY);
     expect(bv.leverage[T - 1]).toBeCloseTo(0.1 / Math.sqrt(v * NYSE_DAILY.barsPerYear), 8);
     // on a 24×7 calendar the same daily σ is a larger annual vol: less leverage
     expect(buildWeights(scores, panel, risk.ret, cv, calendarFor('24x7')).leverage[T - 1]).toBeCloseTo(0.1 / Math.sqrt(v * 365), 8);
     const m = pathMetrics(runPath(bv.weights, panel, risk, costConfigSchema.parse({}), NYSE_DAILY, 'close'), NYSE_DAILY, 60);
-    expect(m.ann_vol).toBeGreaterThan(0.07);
-    expect(m.ann_vol).toBeLessThan(0.13);
+    expect(m.ann_vol).toBeGreaterThan(0.08);
+    expect(m.ann_vol).toBeLessThan(0.12);
   });
 });
