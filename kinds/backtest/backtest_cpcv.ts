@@ -54,6 +54,13 @@ export const backtestOutputs = z.object({
   walk_forward_sharpe: z.number().nullable().describe('annualised net Sharpe of the walk-forward path 0, when present'),
   forward_ic_max: z.number().describe('largest mean forward IC of any path (the look-ahead guard statistic)'),
   fills: fillsSchema,
+  realised_vol: z
+    .object({
+      target: z.number().nullable().describe("the portfolio config's annual vol target (null when vol targeting is off)"),
+      median: z.number().describe('median annualised vol of net returns over the CPCV paths'),
+      ratio_median: z.number().nullable().describe('median / target (1 = on target)'),
+    })
+    .describe('realised volatility of the book held against its target'),
   sleeves: z
     .array(
       z.object({

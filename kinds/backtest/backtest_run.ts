@@ -86,6 +86,7 @@ export async function runBacktest(ctx: StepContext<typeof backtestConsumes>, w: 
         calendar: { first: panel.dates[0], last: panel.dates[panel.T - 1], n_dates: panel.T, n_symbols: panel.N },
         per_path: main.map((r, k) => ({ path: r.path, first_date: panel.dates[r.start], untradeable_weight: r.series.untradeable, forward_ic: r.ic, ...r.metrics, fills: fills.per_path[k]! })),
         fills,
+        realised_vol: realisedVol(pcfg, agg.median.ann_vol!),
         aggregate: agg,
         walk_forward: wf ? wf.metrics : null,
         sleeves: sl.metrics,
@@ -107,6 +108,7 @@ export async function runBacktest(ctx: StepContext<typeof backtestConsumes>, w: 
       walk_forward_sharpe: wf ? wf.metrics.sharpe : null,
       forward_ic_max: Math.max(...main.map((r) => r.ic.mean_ic)),
       fills,
+      realised_vol: realisedVol(pcfg, agg.median.ann_vol!),
       sleeves: sl.summary,
     };
   });
@@ -153,6 +155,12 @@ function fillComparison(s: Setup, runs: PathRun[], ws: Map<number, Float64Array>
   const use = cp.length ? cp : per_path;
   const med = (t: ExecutionTiming) => ({ sharpe: median(use.map((p) => p[t].sharpe)), sharpe_gross: median(use.map((p) => p[t].sharpe_gross)) });
   return { execution: s.execution, per_path, median: { next_open: med('next_open'), close: med('close') } };
+}
+
+/** Realised annual vol of the book (median over CPCV paths) against the configured target. */
+function realisedVol(pcfg: PortfolioConfig, median: number): Outputs['realised_vol'] {
+  const target = pcfg.vol_target.enabled ? pcfg.vol_target.annual : null;
+  return { target, median, ratio_median: target ? median / target : null };
 }
 
 /** Each sleeve signal through the same portfolio construction, engine and costs. */
