@@ -2,8 +2,9 @@ import { StepError } from '../lib/errors.ts';
 
 /**
  * Refuses an embargo (bars after each test group, AFML ch. 7.4.2) shorter than `horizonBars`, the
- * labels' longest interval [date, t1] in bars (fits pass the larger of the labels contract's
- * `max_horizon_bars` and the panel's longest interval; the stacker its target sleeve's): the label
+ * labels' longest interval [date, t1] in bars, i.e. rows of the symbol (fits pass the larger of the
+ * labels contract's `max_horizon_bars` and the panel's longest interval, cv/panel.ts
+ * `maxLabelRows`; the stacker its target sleeve's longest interval): the label
  * of a test row reaches that far past its group, and so does the serial dependence the embargo is
  * for. Purging by label intervals (cv/cpcv.ts) removes the overlapping rows either way; the embargo
  * rule keeps the protocol's margin explicit. With `allow` the fit goes on and a warning naming both

@@ -137,20 +137,18 @@ function perBarReturns(date: Int32Array, t1: Int32Array, ret: Float64Array, uniq
 }
 
 /**
- * The longest label interval of the panel in bars: max over rows whose t1 is at most the panel's
- * last date of the panel bars from date to t1 (the horizon the embargo must cover, AFML ch. 7.4.2).
- * Rows whose t1 lies past the last bar are left out: their length would come from the calendar's
- * approximate bars per calendar day, which can overstate it; the labels contract's
- * `max_horizon_bars` covers them. 0 for an empty panel.
+ * The longest label interval in rows of its symbol: max over rows of the DuckDB table `table`
+ * (date, symbol, t1) of the number of the symbol's rows after its date up to t1 — the unit labels
+ * are defined in (labels.panel `max_horizon_bars`: t1 ≤ date + that many rows of the symbol), and
+ * the purging horizon the embargo must cover (AFML ch. 7.4.2). Rows whose t1 is not a date of a row
+ * of the same symbol (t1 past the symbol's last labelled row) are left out. A symbol's missing
+ * sessions make its labels span more panel bars than rows; purging by label intervals covers those
+ * exactly (cv/cpcv.ts). 0 for an empty table.
  */
-export function maxLabelBars(panel: Pick<Panel, 't1' | 'uniqueDates' | 'dateIdx'>): number {
-  const last = panel.uniqueDates.length - 1;
-  let m = 0;
-  for (let i = 0; i < panel.t1.length; i++) {
-    const j = lowerBound(panel.uniqueDates, panel.t1[i]!);
-    if (j <= last && j - panel.dateIdx[i]! > m) m = j - panel.dateIdx[i]!;
-  }
-  return m;
+export async function maxLabelRows(con: DuckDBConnection, table: string): Promise<number> {
+  const r = await con.runAndReadAll(`WITH r AS (SELECT symbol, date, t1, row_number() OVER (PARTITION BY symbol ORDER BY date) AS rn FROM ${table})
+    SELECT coalesce(max(b.rn - a.rn), 0)::INTEGER FROM r a JOIN r b ON a.symbol = b.symbol AND b.date = a.t1`);
+  return Number(r.getRows()[0]![0]);
 }
 
 /** First index i with arr[i] ≥ v (arr ascending). */

@@ -10,7 +10,7 @@ import { withDuckDB } from '../../lib/duckdb.ts';
 import { InputError, StepError } from '../../lib/errors.ts';
 import { digestJson } from '../../lib/hash.ts';
 import { checkEmbargo } from '../../cv/embargo.ts';
-import { loadPanel, maxLabelBars, type Panel } from '../../cv/panel.ts';
+import { loadPanel, maxLabelRows, type Panel } from '../../cv/panel.ts';
 import { runCpcvProtocol, type CpcvResult, type CpcvSpec } from '../../cv/protocol.ts';
 import type { TargetSpec } from '../../cv/target.ts';
 import type { StepContext } from '../types.ts';
@@ -73,7 +73,7 @@ export async function runFit(ctx: FitContext, a: FitArgs, engine: Engine): Promi
     ctx.progress({ fraction: 0, message: `loading ${features.step} ⋈ ${labels.step}` });
     const panel = await loadPanel(con, ctx.artifacts.path(features.value), ctx.artifacts.path(labels.value), features.value.feature_names, calendar);
     ctx.progress({ fraction: 0, message: `panel: ${panel.n} rows × ${panel.nFeatures} features, ${panel.uniqueDates.length} bars (${calendar.name}), ${engine.name}` });
-    checkEmbargo(cfg.cv.embargo_bars, Math.max(labels.value.max_horizon_bars, maxLabelBars(panel)), a.allow_short_embargo === true, ctx.log, `fit of sleeve ${a.sleeve}`);
+    checkEmbargo(cfg.cv.embargo_bars, Math.max(labels.value.max_horizon_bars, await maxLabelRows(con, 'panel')), a.allow_short_embargo === true, ctx.log, `fit of sleeve ${a.sleeve}`);
     const res = await runCpcvProtocol(ctx, con, panel, spec);
     return fitOutputs(ctx, { a, cfg, engine, panel, res });
   });

@@ -10,7 +10,7 @@ import { InputError, StepError } from '../../lib/errors.ts';
 import { round6 } from '../../cv/ledger.ts';
 import { cpcvOofRows, walkForwardOofRows, writeSignal } from '../../cv/oof.ts';
 import { checkEmbargo } from '../../cv/embargo.ts';
-import { maxLabelBars } from '../../cv/panel.ts';
+import { maxLabelRows } from '../../cv/panel.ts';
 import { indexDates, loadStackBlock, stackCpcv, stackFinal, stackLayout, stackMetrics, stackWalkForward, testGroupsOf, type Blend, type StackBlock, type StackLayout, type StackSleeve } from '../../cv/stack.ts';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { StepContext } from '../types.ts';
@@ -81,7 +81,7 @@ export async function runStack(ctx: StackContext, w: StackWith): Promise<StackOu
     const wfb = await loadStackBlock(con, 'stack_wf', sleeves, 'walkForward', target, [0]);
     if (main.n === 0) throw new StepError({ message: `stack.oof: the sleeves ${names.join(', ')} share no (date, symbol) rows on all ${paths.length} paths`, type: 'BadInput', nonRetryable: true });
     const L = await layoutOf(con, sleeves[target]!, w, indexDates(main, [wfb]));
-    checkEmbargo(L.embargoBars, maxLabelBars({ t1: main.t1, uniqueDates: L.uniqueDates, dateIdx: main.dateIdx }), w.allow_short_embargo, ctx.log, `stack.oof ${ctx.stepId}`);
+    checkEmbargo(L.embargoBars, await maxLabelRows(con, 'stack_main'), w.allow_short_embargo, ctx.log, `stack.oof ${ctx.stepId}`);
     const cv = stackCpcv(main, L, { lambda: w.lambda, fallback, fallbackFit, signal: ctx.signal });
     const wf = stackWalkForward(wfb, L, { lambda: w.lambda, fallback, fallbackFit });
     const final = stackFinal(main, { lambda: w.lambda, fallback, fallbackFit });

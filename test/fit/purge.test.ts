@@ -8,8 +8,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import pino from 'pino';
-import { ArtifactStore } from '../../artifacts/store.ts';
+import { ArtifactStore, type ArtifactRef } from '../../artifacts/store.ts';
 import { countLabelOverlaps, cpcvSplits, dateGroups, splitMasks, type DateGroup, type SampleTimes, type Split } from '../../cv/cpcv.ts';
+import { maxLabelRows } from '../../cv/panel.ts';
+import { labelsTripleBarrier } from '../../kinds/features/index.ts';
 import { fitCpcv } from '../../kinds/fit/cpcv.ts';
 import { fitLinear } from '../../kinds/fit/linear.ts';
 import { withDuckDB, sqlString } from '../../lib/duckdb.ts';
@@ -104,6 +106,23 @@ describe.skipIf(!hasSharedData())('purging by label intervals on real S&P dates'
 });
 
 describe.skipIf(!hasSharedData())('the fit kinds refuse an embargo shorter than the labels', () => {
+  it('label length is counted in rows of the symbol: BMY and ORCL miss sessions, their 10-bar triple-barrier labels span 12 dates and still count 10', async () => {
+    const dir = tempDir();
+    const store = new ArtifactStore(path.join(dir, 'a'));
+    const ref = await store.putFile(await writeSp500Slice(path.join(dir, 'px.parquet'), ['BMY', 'ORCL', 'AAPL', 'KO']), { name: 'ohlcv.parquet' });
+    const upstream = { ingest: { uses: 'ingest.ohlcv', outputs: { table: { ...ref, dataset: 'sp500_all_stocks_5yr', calendar: 'nyse' } } } };
+    const out = await runKind(labelsTripleBarrier, { max_h: 10 }, makeTestContext({ store, kind: labelsTripleBarrier, upstream }));
+    const file = store.path(out.labels as ArtifactRef);
+    const [rows, dates] = await withDuckDB(async (con) => {
+      await con.run(`CREATE TABLE l AS SELECT * FROM read_parquet(${sqlString(file)})`);
+      const byDates = await con.runAndReadAll(`WITH d AS (SELECT date, row_number() OVER (ORDER BY date) AS k FROM (SELECT DISTINCT date FROM l))
+        SELECT max(b.k - a.k)::INTEGER FROM l JOIN d a ON a.date = l.date JOIN d b ON b.date = l.t1`);
+      return [await maxLabelRows(con, 'l'), Number(byDates.getRows()[0]![0])];
+    });
+    expect(rows).toBe(10);
+    expect(dates).toBeGreaterThan(10);
+  });
+
   it('15-bar labels with a 10-bar embargo: refused (even when the contract understates the horizon); allowed explicitly with a warning', async () => {
     const dir = tempDir();
     const store = new ArtifactStore(path.join(dir, 'a'));
