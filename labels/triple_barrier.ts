@@ -41,7 +41,7 @@ export interface TripleBarrierParams {
   entry?: EntryRule;
 }
 
-/** Bars from the signal date to the fill bar's first barrier read, minus one: 0 (next_open) or 1 (close). */
+/** s, the first held bar's offset past row i+1: 0 for next_open (the fill bar itself is read), 1 for close (the bar after the fill). */
 const entryShift = (entry: EntryRule | undefined): number => (entryPriceColumn(entry ?? 'next_open') === 'open' ? 0 : 1);
 
 /** Longest label interval of triple-barrier labels in bars (t1 ≤ date + this many bars of the symbol). */
