@@ -44,6 +44,16 @@ export const auditConfigSchema = z.object({
       candidate_min_move: z.number().positive().max(1).default(0.3),
       /** A move matches ratio f when |ln(prev / close) − ln f| ≤ ratio_tolerance. */
       ratio_tolerance: z.number().positive().max(0.5).default(0.03),
+      /**
+       * Neutralise candidates that are ex-date price-level changes (spin-offs, special/share dividends,
+       * splits) in the curated view: prices before the ex-date are back-adjusted (data/corporate-actions.ts
+       * `neutralisations`), so labels and P&L do not book the level change (a short's fake gain).
+       */
+      neutralize: z.boolean().default(true),
+      /** The opening gap must carry at least this share of the ex-date's move. */
+      neutralize_min_gap_share: z.number().gt(0).max(1).default(0.9),
+      /** The ex-date's open→close move must be at most this share of the opening gap. */
+      neutralize_max_intraday_share: z.number().min(0).max(1).default(0.15),
     }),
     stale_price: z.strictObject({ ...ruleBase, days: z.number().int().min(1) }),
     open_outside_range: z.strictObject(ruleBase),

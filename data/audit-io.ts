@@ -5,6 +5,7 @@ import { StepError } from '../lib/errors.ts';
 import type { AuditConfig } from './audit-config.ts';
 import type { AuditCoreResult, PanelColumns } from './audit-core.ts';
 import type { ResolvedCalendar } from './calendars.ts';
+import type { Neutralisation } from './corporate-actions.ts';
 import type { PendingArtifacts } from './ingest/common.ts';
 
 /**
@@ -82,10 +83,11 @@ function symOfRow(p: PanelColumns, r: number): number {
 
 /**
  * Writes the flags Parquet (date, symbol, rule, action, value, detail) and the curated view
- * (table `t` with the curation plan applied: drops, repairs, inserted bars) as pending artifacts
+ * (table `t` with the curation plan applied: drops, repairs, inserted bars; then the corporate
+ * actions in `neutral` back-adjusted, see {@link neutralisedSql}) as pending artifacts
  * `flags.parquet` and `curated.parquet`. `names` maps flag symbol indices to names.
  */
-export async function writeFlagsAndCurated(con: DuckDBConnection, p: PanelColumns, names: string[], core: AuditCoreResult, cfg: AuditConfig, pending: PendingArtifacts): Promise<void> {
+export async function writeFlagsAndCurated(con: DuckDBConnection, p: PanelColumns, names: string[], core: AuditCoreResult, cfg: AuditConfig, pending: PendingArtifacts, neutral: readonly Neutralisation[] = []): Promise<void> {
   await con.run(`CREATE TEMP TABLE fl (d INTEGER, symbol VARCHAR, rule VARCHAR, action VARCHAR, value DOUBLE, detail VARCHAR)`);
   const fa = await con.createAppender('fl');
   for (const f of core.flags) {
@@ -117,7 +119,7 @@ export async function writeFlagsAndCurated(con: DuckDBConnection, p: PanelColumn
   for (const r of plan.repairs) row(p.day[r.row]!, p.symbols[symOfRow(p, r.row)]!, false, r.open, r.high, r.low, r.close, p.volume[r.row]!, false);
   for (const r of plan.inserts) row(r.day, p.symbols[r.sym]!, false, r.close, r.close, r.close, r.close, 0, true);
   xa.closeSync();
-  await pending.parquet(con, `
+  const curated = `
     SELECT t.date, t.symbol,
            CASE WHEN x.symbol IS NULL THEN t.open ELSE x.open END AS open,
            CASE WHEN x.symbol IS NULL THEN t.high ELSE x.high END AS high,
@@ -127,9 +129,38 @@ export async function writeFlagsAndCurated(con: DuckDBConnection, p: PanelColumn
     FROM t LEFT JOIN (SELECT DATE '1970-01-01' + d AS date, * EXCLUDE (d) FROM fix WHERE NOT ins) x USING (symbol, date)
     WHERE x.symbol IS NULL OR NOT x.drop
     UNION ALL
-    SELECT DATE '1970-01-01' + d, symbol, open, high, low, close, volume FROM fix WHERE ins
-    ORDER BY symbol, date`, 'curated.parquet');
+    SELECT DATE '1970-01-01' + d, symbol, open, high, low, close, volume FROM fix WHERE ins`;
+  await pending.parquet(con, await neutralisedSql(con, curated, neutral), 'curated.parquet');
   await pending.parquet(con, `SELECT DATE '1970-01-01' + d AS date, symbol, rule, action, value, detail FROM fl ORDER BY date, symbol, rule`, 'flags.parquet');
+}
+
+/**
+ * SQL of the curated rows `curated` (a SELECT of date, symbol, open, high, low, close, volume) with
+ * the neutralised corporate actions back-adjusted: for each row, P(t) / ∏ price_factor(d) and
+ * V(t) · ∏ volume_factor(d) over the symbol's ex-dates d > t (prices from the ex-date on are
+ * unchanged). Without neutralisations the SQL is `curated` as is (same bytes as before), ordered
+ * by (symbol, date).
+ */
+async function neutralisedSql(con: DuckDBConnection, curated: string, neutral: readonly Neutralisation[]): Promise<string> {
+  if (!neutral.length) return `${curated}\n    ORDER BY symbol, date`;
+  await con.run(`CREATE OR REPLACE TEMP TABLE _neutral (symbol VARCHAR, d INTEGER, pf DOUBLE, vf DOUBLE)`);
+  const a = await con.createAppender('_neutral');
+  for (const n of neutral) {
+    a.appendVarchar(n.symbol);
+    a.appendInteger(n.day);
+    a.appendDouble(n.price_factor);
+    a.appendDouble(n.volume_factor);
+    a.endRow();
+  }
+  a.closeSync();
+  return `WITH cur AS (${curated}),
+      fs AS (SELECT symbol, DATE '1970-01-01' + d AS date,
+               product(pf) OVER (PARTITION BY symbol ORDER BY d DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS kp,
+               product(vf) OVER (PARTITION BY symbol ORDER BY d DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS kv FROM _neutral)
+    SELECT cur.date, cur.symbol, cur.open / coalesce(fs.kp, 1) AS open, cur.high / coalesce(fs.kp, 1) AS high, cur.low / coalesce(fs.kp, 1) AS low,
+           cur.close / coalesce(fs.kp, 1) AS close, cur.volume * coalesce(fs.kv, 1) AS volume
+    FROM cur ASOF LEFT JOIN fs ON cur.symbol = fs.symbol AND cur.date < fs.date
+    ORDER BY cur.symbol, cur.date`;
 }
 
 /** Quarantined (symbol, date) keys of an ingest quarantine Parquet, as `symbol|YYYY-MM-DD` → first rule. */

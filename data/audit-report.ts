@@ -3,15 +3,16 @@ import type { AuditConfig, AuditRuleName } from './audit-config.ts';
 import { RULE_ORDER, type AuditCoreResult, type DateStatus, type PanelColumns } from './audit-core.ts';
 import { redHint, rulePolicies } from './audit-policy.ts';
 import type { CorporateActionCandidate } from './corporate-actions.ts';
-import { factorTableCsv } from './corporate-actions.ts';
+import { factorTableCsv, type Neutralisation } from './corporate-actions.ts';
 import type { QuarantinedFile } from './ingest/ohlcv.ts';
 import type { LostSymbol } from './ingest/universe.ts';
 
 /**
  * The audit report JSON (artifact `audit_report.json`): status per date with coverage and
  * reasons, per-rule counts and examples, worst offenders, universe entries/exits and losses
- * (symbols lost at ingest, files quarantined whole), corporate-action candidates with a draft
- * factor table, the calendar used, and every rule's policy with the RED hints.
+ * (symbols lost at ingest, files quarantined whole) with the survivorship statement, corporate-action
+ * candidates with a draft factor table and which were neutralised in the curated view (and why the
+ * others were kept), the calendar used, and every rule's policy with the RED hints.
  */
 
 const DAY_MS = 86_400_000;
@@ -46,7 +47,30 @@ export interface ReportContext {
   lost: LostSymbol[];
   quarantinedFiles: QuarantinedFile[];
   corporateActions: CorporateActionCandidate[];
+  /** Candidates neutralised in the curated view and those kept (data/corporate-actions.ts `neutralisations`). */
+  neutralised?: { applied: Neutralisation[]; kept: { symbol: string; day: number; reason: string }[] };
   adjustment: unknown;
+}
+
+/** The universe's survivorship statement (issue 14, item 10): shown by the report next to the data verdict. */
+export interface Survivorship {
+  /** `likely`: no symbol leaves before the last date (a survivors-only universe); `unknown`: exits exist, the constituent history cannot be told from prices. */
+  bias: 'likely' | 'unknown';
+  symbols: number;
+  /** Symbols whose last row is before the dataset's last date (delistings, removals, mergers). */
+  exits: number;
+  /** Symbols whose first row is after the dataset's first date. */
+  entries: number;
+  statement: string;
+}
+
+/** Survivorship bias of a universe from its symbols' first and last dates. */
+export function survivorshipOf(symbols: number, entries: number, exits: number, last: string): Survivorship {
+  const statement =
+    exits === 0
+      ? `survivorship bias likely: all ${symbols} symbols trade until the last date ${last} and none leaves the universe, so it is the set of names that survived to the end (e.g. today's index members); names delisted, acquired or dropped before then are missing and backtest returns are biased upward`
+      : `${exits} of ${symbols} symbols stop before the last date ${last}: the data includes exits, but whether the universe is point-in-time (free of survivorship bias) cannot be told from prices; state the constituent source`;
+  return { bias: exits === 0 ? 'likely' : 'unknown', symbols, exits, entries, statement };
 }
 
 const day = (d: number) => isoDate(d * DAY_MS);
@@ -128,10 +152,12 @@ export function buildReport(x: ReportContext) {
     quarantined_at_ingest: x.quarantinedByRule,
     quarantined_files: x.quarantinedFiles,
     worst_offenders: { symbols: worstSymbols(x), dates: worstDates },
-    universe: { entries: u.entries, exits: u.exits, lost: x.lost },
+    universe: { entries: u.entries, exits: u.exits, lost: x.lost, survivorship: survivorshipOf(x.panel.symbols.length, u.entries.length, u.exits.length, day(u.last)) },
     corporate_actions: {
       candidates: x.corporateActions.map((c) => ({ ...c, day: undefined, date: day(c.day) })),
       factor_table_csv: factorTableCsv(x.corporateActions, day),
+      neutralised: (x.neutralised?.applied ?? []).map((n) => ({ ...n, day: undefined, date: day(n.day) })),
+      kept: (x.neutralised?.kept ?? []).map((k) => ({ symbol: k.symbol, date: day(k.day), reason: k.reason })),
     },
     adjustment: x.adjustment,
     examples: examplesOf(x),

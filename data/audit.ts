@@ -7,10 +7,10 @@ import type { AuditConfig } from './audit-config.ts';
 import { RULE_ORDER, runAuditCore, type DateStatus } from './audit-core.ts';
 import { dayIso, loadPanel, quarantinedKeys, sessionDays, writeFlagsAndCurated } from './audit-io.ts';
 import { redHint } from './audit-policy.ts';
-import { buildReport, type DateReport } from './audit-report.ts';
+import { buildReport, type DateReport, type Survivorship } from './audit-report.ts';
 import { calendarWarnings, type ResolvedCalendar } from './calendars.ts';
 import type { CalendarSpec } from './contract.ts';
-import { detectCorporateActions } from './corporate-actions.ts';
+import { detectCorporateActions, neutralisations } from './corporate-actions.ts';
 import { checkAbort, PendingArtifacts } from './ingest/common.ts';
 import type { QuarantinedFile } from './ingest/ohlcv.ts';
 import type { LostSymbol } from './ingest/universe.ts';
@@ -48,6 +48,10 @@ export interface AuditResult {
   quarantined_files: string[];
   min_coverage: number;
   flags_by_rule: Record<string, number>;
+  /** Corporate actions back-adjusted in the curated view (symbol, ex-date, kind, price divisor). */
+  corporate_actions_neutralised: string[];
+  /** What the universe says about survivorship bias (data/audit-report.ts `survivorshipOf`). */
+  survivorship: Survivorship;
 }
 
 /** What the audit reads: the canonical table, the ingest's quarantine and manifest facts, calendar and config. */
@@ -112,7 +116,8 @@ async function createPanelTable(con: Parameters<typeof loadPanel>[0], input: Aud
  * stale prices, open/close outside [low, high], missing O/H/L, zero volume, off-calendar rows),
  * grades each date GREEN/AMBER/RED by `config.status`, lists corporate-action candidates, and
  * writes three artifacts: the curated canonical OHLCV (policy per rule: drop / ffill with a
- * limit / flag), the flags Parquet and the report JSON (see data/audit-report.ts). Nothing
+ * limit / flag; ex-date corporate actions back-adjusted, data/corporate-actions.ts `neutralisations`),
+ * the flags Parquet and the report JSON (see data/audit-report.ts). Nothing
  * reaches the store unless all three are complete. Throws StepError when the table is empty or
  * unreadable.
  */
@@ -146,10 +151,11 @@ export async function auditOhlcv(
       });
       const ca = cfg.rules.corporate_action;
       const candidates = ca.enabled ? detectCorporateActions(panel, { min_move: ca.candidate_min_move, persist_days: ca.persist_days, tolerance: ca.ratio_tolerance }) : [];
+      const neutral = ca.enabled && ca.neutralize ? neutralisations(panel, candidates, { min_gap_share: ca.neutralize_min_gap_share, max_intraday_share: ca.neutralize_max_intraday_share }) : { applied: [], kept: [] };
       checkAbort(env.signal, 'audit');
       progress({ fraction: 0.6, message: 'writing curated view' });
       labelMissing(core, names, panel.symbols.length, qLabel, wholeLoss);
-      await writeFlagsAndCurated(con, panel, names, core, cfg, pending);
+      await writeFlagsAndCurated(con, panel, names, core, cfg, pending, neutral.applied);
       checkAbort(env.signal, 'audit');
       progress({ fraction: 0.85, message: 'report' });
       const perDate = perDateOf(core);
@@ -161,7 +167,7 @@ export async function auditOhlcv(
       const report = buildReport({
         dataset: input.dataset, cfg, panel, names, core, perDate, rowsIn: b.n, status,
         calendar: { kind: cal.kind, source: cal.source, special_sessions: cal.specialSessions, warnings: calendarWarnings(cal, b.lo, b.hi) },
-        quarantinedByRule: input.quarantinedByRule ?? {}, lost, quarantinedFiles: input.quarantinedFiles ?? [], corporateActions: candidates,
+        quarantinedByRule: input.quarantinedByRule ?? {}, lost, quarantinedFiles: input.quarantinedFiles ?? [], corporateActions: candidates, neutralised: neutral,
         adjustment: input.adjustment?.info ?? null,
       });
       const refs = await pending.commit();
@@ -177,6 +183,8 @@ export async function auditOhlcv(
         rows_repaired: core.plan.repairs.length, rows_inserted: inserted, symbols: panel.symbols.length,
         lost_symbols: lost.map((l) => l.symbol), quarantined_files: (input.quarantinedFiles ?? []).map((f) => f.path),
         min_coverage: report.summary.min_coverage, flags_by_rule: byRule,
+        corporate_actions_neutralised: neutral.applied.map((n) => `${n.symbol} ${dayIso(n.day)} (${n.kind}, prices before ÷ ${n.price_factor.toPrecision(4)})`),
+        survivorship: report.universe.survivorship,
       };
     });
   } catch (e) {

@@ -115,3 +115,66 @@ export function detectCorporateActions(p: PanelColumns, o: DetectOptions): Corpo
 export function factorTableCsv(cands: readonly CorporateActionCandidate[], isoDate: (day: number) => string): string {
   return ['date,symbol,factor', ...cands.map((c) => `${isoDate(c.day)},${c.symbol},${Number(c.factor.toPrecision(12))}`)].join('\n') + '\n';
 }
+
+/** Thresholds of {@link neutralisations} (from the `corporate_action` audit rule). */
+export interface NeutraliseOptions {
+  /** The opening gap ln(open/prev_close) must carry at least this share of the day's move ln(close/prev_close). */
+  min_gap_share: number;
+  /** |ln(close/open)| on the ex-date must be at most this share of |ln(open/prev_close)|. */
+  max_intraday_share: number;
+}
+
+/** One corporate action the curated view neutralises (prices before `day` divided by `price_factor`). */
+export interface Neutralisation {
+  symbol: string;
+  /** Ex-date (days since 1970-01-01). */
+  day: number;
+  kind: CorporateActionCandidate['kind'];
+  label: string;
+  /** Divisor of every price before the ex-date: the matched share ratio, or prev_close / open for a demerger. */
+  price_factor: number;
+  /** Multiplier of every volume before the ex-date: the share ratio for a split/bonus/consolidation, 1 otherwise. */
+  volume_factor: number;
+  /** ln(open / prev_close), ln(close / prev_close) and ln(close / open) of the ex-date. */
+  gap: number;
+  move: number;
+  intraday: number;
+}
+
+/**
+ * Which corporate-action candidates the curated view neutralises (issue 14, item 10). An ex-date
+ * price-level change (a spin-off, a special or share dividend, a split) happens at the open: the
+ * opening gap carries the whole one-day move and the ex-date's open-to-close move is ordinary. A
+ * crash on news does not look like that as a rule (it moves during the day too), so a candidate is
+ * neutralised when |gap| ≥ min_gap_share·|move| and |intraday| ≤ max_intraday_share·|gap|; the others
+ * are kept, with the reason, for review (a dataset contract's factor table can still adjust them).
+ * Demergers divide earlier prices by prev_close/open, so the ex-date's open-to-close move stays real
+ * P&L; matched share ratios divide prices by the ratio and multiply volumes by it. On the shipped S&P
+ * data this neutralises NI 2015-07-02, EBAY 2015-07-20, BAX 2015-07-01 and DISCA/DISCK 2014-08-07, and
+ * keeps the CHK, EVHC and SIG crashes (and the ARNC and BHGE events, whose ex-dates move intraday too).
+ */
+export function neutralisations(p: PanelColumns, cands: readonly CorporateActionCandidate[], o: NeutraliseOptions): { applied: Neutralisation[]; kept: { symbol: string; day: number; reason: string }[] } {
+  const sym = new Map(p.symbols.map((s, i) => [s, i]));
+  const applied: Neutralisation[] = [];
+  const kept: { symbol: string; day: number; reason: string }[] = [];
+  for (const c of cands) {
+    const s = sym.get(c.symbol)!;
+    let r = -1;
+    for (let i = p.start[s]!; i < p.end[s]!; i++) if (p.day[i] === c.day) r = i;
+    const open = r >= 0 ? p.open[r]! : NaN;
+    if (!(open > 0)) {
+      kept.push({ symbol: c.symbol, day: c.day, reason: 'no open on the ex-date: the gap cannot be told from the intraday move' });
+      continue;
+    }
+    const gap = Math.log(open / c.prev_close);
+    const move = Math.log(c.close / c.prev_close);
+    const intraday = Math.log(c.close / open);
+    if (!(Math.abs(gap) >= o.min_gap_share * Math.abs(move) && Math.abs(intraday) <= o.max_intraday_share * Math.abs(gap))) {
+      kept.push({ symbol: c.symbol, day: c.day, reason: `not an ex-date level change: opening gap ${(100 * gap).toFixed(1)}% of a ${(100 * move).toFixed(1)}% day, open→close ${(100 * intraday).toFixed(1)}% (a move on news is real P&L)` });
+      continue;
+    }
+    const shares = c.kind !== 'demerger_or_special_dividend';
+    applied.push({ symbol: c.symbol, day: c.day, kind: c.kind, label: c.label, price_factor: shares ? c.factor : c.prev_close / open, volume_factor: shares ? c.factor : 1, gap, move, intraday });
+  }
+  return { applied, kept };
+}
