@@ -8,6 +8,7 @@ import { kinds as fit } from './fit/index.ts';
 import { kinds as backtest } from './backtest/index.ts';
 import { kinds as rl } from './rl/index.ts';
 import { kinds as tracking } from './tracking/index.ts';
+import { kinds as execution } from './execution/index.ts';
 
 /** Every step kind `pipelines.yaml` may use, by its `uses:` name. One module per concern. */
 export const STEP_KINDS: ReadonlyMap<string, AnyStepKind> = buildRegistry([
@@ -18,6 +19,7 @@ export const STEP_KINDS: ReadonlyMap<string, AnyStepKind> = buildRegistry([
   ...backtest,
   ...rl,
   ...tracking,
+  ...execution,
 ]);
 
 /**
