@@ -50,6 +50,7 @@ export function makeTestContext(o: TestContextOptions = {}): StepContext {
   mkdirSync(workDir, { recursive: true });
   const upstream = o.upstream ?? {};
   const stepId = o.stepId ?? 'step';
+  const extra = o.kinds ?? [];
   const views: Record<string, UpstreamView> = {};
   for (const [id, u] of Object.entries(upstream)) {
     const k = STEP_KINDS.get(u.uses) ?? extra.find((x) => x.uses === u.uses) ?? (o.kind?.uses === u.uses ? o.kind : undefined);
@@ -60,7 +61,6 @@ export function makeTestContext(o: TestContextOptions = {}): StepContext {
       provides: Object.fromEntries(Object.entries(k?.provides ?? {}).map(([key, c]) => [key, contractId(c)])),
     };
   }
-  const extra = o.kinds ?? [];
   const inputs = o.kind ? bindFor(o.kind, stepId, upstream, o.bind, views, extra) : inputApi({ id: stepId, uses: 'test', inputs: {} }, {}, {});
   const { store, kind: _kind, upstream: _up, bind: _bind, ...rest } = o;
   return {
