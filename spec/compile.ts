@@ -7,12 +7,15 @@ import { bindInputs } from './bindings.ts';
 import { topoSort } from '../engine/graph.ts';
 import { PLAN_FORMAT, type Plan, type PlanCondition, type PlanControl, type PlanStep, type RetryPolicy } from '../engine/plan.ts';
 import { parseDuration } from '../lib/duration.ts';
-import { UserError } from '../lib/errors.ts';
+import { UserError, errorMessage } from '../lib/errors.ts';
 import { digestJson } from '../lib/hash.ts';
+import { dict } from './checks.ts';
 import { interpolate, parseCondition } from './expressions.ts';
+import { coerceParam } from './params.ts';
 import { BUILTIN_DEFAULTS, type Spec, type SpecDefaults, type SpecStep } from './schema.ts';
 import { formatDiagnostic } from './source.ts';
 import { paramDefault, paramType, suggest, validateSpecText } from './validate.ts';
+import { prepareWith, withIssues } from './with.ts';
 
 export interface CompileOptions {
   /** `--param k=v` overrides, parsed by each param's declared type. */
@@ -30,7 +33,13 @@ export interface CompileOptions {
 export function loadSpec(file: string): Spec {
   if (!existsSync(file)) throw new UserError(`${file} not found — run from the checkout root or pass the file path`);
   const rel = path.relative(process.cwd(), file) || file;
-  const r = validateSpecText(readFileSync(file, 'utf8'), rel);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UserError(`${rel}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? errorMessage(e)}) — check the path`);
+  }
+  const r = validateSpecText(text, rel);
   if (r.diagnostics.length) {
     throw new UserError(`${r.diagnostics.length} problem(s) in ${rel}:\n${r.diagnostics.map(formatDiagnostic).join('\n')}`);
   }
@@ -39,11 +48,13 @@ export function loadSpec(file: string): Spec {
 
 /** Parses `k=v` CLI strings into a map (values stay strings; {@link compilePlan} types them). */
 export function parseParamArgs(args: string[] = []): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = dict<string>();
   for (const a of args) {
     const i = a.indexOf('=');
-    if (i <= 0) throw new UserError(`bad --param "${a}": use --param name=value`);
-    out[a.slice(0, i)] = a.slice(i + 1);
+    if (i <= 0) throw new UserError(`bad --param "${a.slice(0, 100)}": use --param name=value`);
+    const k = a.slice(0, i);
+    if (Object.hasOwn(out, k)) throw new UserError(`--param ${k} is given twice — pass each param once`);
+    out[k] = a.slice(i + 1);
   }
   return out;
 }
@@ -59,11 +70,11 @@ export function compilePlan(spec: Spec, pipeline: string, opts: CompileOptions =
   if (!p) throw new UserError(`unknown pipeline "${pipeline}" — ${suggest(pipeline, Object.keys(spec.pipelines), 'pipelines')}`);
   const d: SpecDefaults = spec.defaults ?? {};
   const declared = p.params ?? {};
-  const params: Record<string, unknown> = {};
+  const params = dict<unknown>();
   for (const [k, decl] of Object.entries(declared)) params[k] = paramDefault(decl);
   for (const [k, raw] of Object.entries(opts.params ?? {})) {
-    const decl = declared[k];
-    if (decl === undefined) throw new UserError(`unknown param "${k}" for pipeline ${pipeline} — ${suggest(k, Object.keys(declared), 'params')}`);
+    if (!Object.hasOwn(declared, k)) throw new UserError(`unknown param "${k.slice(0, 100)}" for pipeline ${pipeline} — ${suggest(k, Object.keys(declared), 'params')}`);
+    const decl = declared[k]!;
     params[k] = coerceParam(k, raw, paramType(decl), typeof decl === 'object' ? decl.enum : undefined);
   }
   for (const [k, v] of Object.entries(params)) {
@@ -81,11 +92,12 @@ export function compilePlan(spec: Spec, pipeline: string, opts: CompileOptions =
     throw new UserError(`pipeline ${pipeline} has unbound inputs:\n${bound.problems.map((x) => `  steps.${x.step}: ${x.message} — ${x.hint}`).join('\n')}`);
   }
   const steps: PlanStep[] = order.map((id) => compileStep(id, p.steps[id]!, d, params, needs[id]!, bound.bindings[id] ?? {}, opts));
+  checkStepsWith(pipeline, steps, opts.params ?? {});
   const body: Omit<Plan, 'digest'> = {
     format: PLAN_FORMAT,
     pipeline,
     description: p.description ?? '',
-    params,
+    params: { ...params },
     schedule: p.schedule
       ? { cron: p.schedule.cron, timezone: p.schedule.timezone, overlap: p.schedule.overlap, catchup_window_ms: parseDuration(p.schedule.catchup_window), paused: p.schedule.paused }
       : undefined,
@@ -106,7 +118,7 @@ function compileStep(id: string, s: SpecStep, d: SpecDefaults, params: Record<st
     non_retryable: [...new Set(['DataQualityError', 'GateFailed', 'ApprovalRejected', ...r.non_retryable])],
   };
   const cache = !opts.noCache && toBool(s.cache ?? d.cache ?? BUILTIN_DEFAULTS.cache);
-  const withResolved = interpolate(s.with ?? {}, (ref) => (ref.kind === 'param' ? params[ref.name] : undefined), 'param') as Record<string, unknown>;
+  const withResolved = interpolate(prepareWith(kind, s.with ?? {}), (ref) => (ref.kind === 'param' && Object.hasOwn(params, ref.name) ? params[ref.name] : undefined), 'param') as Record<string, unknown>;
   return {
     id,
     uses: s.uses,
@@ -151,18 +163,32 @@ function toBool(v: boolean | 'on' | 'off'): boolean {
   return v === true || v === 'on';
 }
 
-function coerceParam(name: string, raw: string | number | boolean, type: string, allowed?: (string | number)[]): string | number | boolean {
-  let v: string | number | boolean = raw;
-  if (typeof raw === 'string') {
-    if (type === 'number' || type === 'integer') {
-      v = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(v)) throw new UserError(`param "${name}" must be ${type === 'integer' ? 'an' : 'a'} ${type}, got "${raw}"`);
-      if (type === 'integer' && !Number.isInteger(v)) throw new UserError(`param "${name}" must be an integer, got "${raw}"`);
-    } else if (type === 'boolean') {
-      if (!['true', 'false'].includes(raw)) throw new UserError(`param "${name}" must be true or false, got "${raw}"`);
-      v = raw === 'true';
+/**
+ * Every step's `with` (params and overrides substituted) against its kind's schema, as
+ * `trademl validate` checks it; values known only when the step runs are skipped. Throws one
+ * UserError naming every problem, before any run is created.
+ */
+function checkStepsWith(pipeline: string, steps: PlanStep[], overrides: Record<string, unknown>): void {
+  const problems: string[] = [];
+  for (const s of steps) {
+    const kind = getStepKind(s.uses);
+    for (const issue of withIssues(kind, s.with).issues) {
+      const at = issue.path.map((x) => String(x)).join('.');
+      problems.push(`  steps.${s.id}.with${at ? '.' + at : ''} (${s.uses}): ${issue.message}${issue.code === 'invalid_type' || issue.code === 'too_small' || issue.code === 'too_big' ? ` (got ${JSON.stringify(valueAtPath(s.with, issue.path))})` : ''}`);
     }
   }
-  if (allowed && !allowed.includes(v as string | number)) throw new UserError(`param "${name}" must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
-  return v;
+  if (!problems.length) return;
+  const given = Object.keys(overrides);
+  throw new UserError(
+    `pipeline ${pipeline}: ${problems.length} invalid step setting(s)${given.length ? ` with --param ${given.map((k) => `${k}=${String(overrides[k]).slice(0, 60)}`).join(' ')}` : ''}:\n${problems.join('\n')}\nno run was created — pass values the steps accept (see trademl schema)`,
+  );
+}
+
+function valueAtPath(v: unknown, path: readonly PropertyKey[]): unknown {
+  let cur = v;
+  for (const seg of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[seg];
+  }
+  return cur;
 }

@@ -1,4 +1,11 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Alias, type Document, type Node } from 'yaml';
+
+/**
+ * How many nodes the document may hold once its aliases are expanded: generous for any real spec
+ * (a pipeline reusing an anchored block 1,000 times is ~20,000 nodes), small enough that an alias
+ * bomb ("billion laughs") is refused before it is expanded.
+ */
+export const MAX_EXPANDED_NODES = 200_000;
 
 /** A problem in pipelines.yaml, located by 1-based line and column. */
 export interface Diagnostic {
@@ -51,9 +58,60 @@ export class YamlSource {
     });
   }
 
-  /** Plain JS value of the document. */
+  /**
+   * Alias problems as diagnostics at the alias: an alias without an anchor before it, an alias
+   * inside the node it names, or aliases expanding the document past {@link MAX_EXPANDED_NODES}.
+   * When there are none, {@link YamlSource.toJS} is safe to call.
+   */
+  aliasDiagnostics(): Diagnostic[] {
+    const out: Diagnostic[] = [];
+    const sizes = new Map<unknown, number>();
+    const active = new Set<unknown>();
+    let total = 0;
+    let tooBig = false;
+    const at = (n: Alias, message: string, hint: string) => {
+      const { line, col } = this.pos(n.range?.[0] ?? 0);
+      out.push({ file: this.file, line, col, message, hint });
+    };
+    const cap = (n: number) => Math.min(n, MAX_EXPANDED_NODES + 1);
+    // expanded size of a node (aliases count as what they expand to), capped above the limit
+    const size = (n: unknown): number => {
+      if (n === null || n === undefined) return 1;
+      const known = sizes.get(n);
+      if (known !== undefined) return known;
+      if (active.has(n)) return MAX_EXPANDED_NODES + 1;
+      active.add(n);
+      let v = 1;
+      if (isAlias(n)) {
+        const target = n.resolve(this.doc);
+        v = target ? size(target) : 1;
+      } else if (isMap(n)) for (const p of n.items) v = cap(v + size(p.key) + size(p.value));
+      else if (isSeq(n)) for (const item of n.items) v = cap(v + size(item));
+      active.delete(n);
+      sizes.set(n, v);
+      return v;
+    };
+    visit(this.doc, {
+      Alias: (_k, n) => {
+        const target = n.resolve(this.doc);
+        if (!target) return void at(n, `alias *${n.source} has no anchor &${n.source} before it`, `define the anchor first (&${n.source} on an earlier node) or fix the alias name`);
+        if (target.range && n.range && target.range[0] <= n.range[0] && n.range[0] < target.range[2]) {
+          return void at(n, `alias *${n.source} is inside the node it refers to`, 'an alias cannot repeat the node that contains it: copy the values instead');
+        }
+        total = cap(total + size(target));
+        if (total > MAX_EXPANDED_NODES && !tooBig) {
+          tooBig = true;
+          at(n, `YAML aliases expand the document past ${MAX_EXPANDED_NODES.toLocaleString('en-US')} nodes (at *${n.source})`, 'repeat fewer or smaller anchored blocks (nested aliases multiply)');
+        }
+      },
+    });
+    return out;
+  }
+
+  /** Plain JS value of the document (call after {@link YamlSource.aliasDiagnostics} found nothing). */
   toJS(): unknown {
-    return this.doc.toJS({ maxAliasCount: 100 });
+    // aliases were bounded by aliasDiagnostics; the library's own limit (100) refuses real specs
+    return this.doc.toJS({ maxAliasCount: -1 });
   }
 
   /**
