@@ -24,9 +24,9 @@ function mmTable(rows: Row[]): string {
 /** Calibration facts, the γ grid and the approximations of one venue. */
 function calibrationHtml(c: Cal): string {
   const f = facts([
-    ['σ', `${estText(c.sigma)} (${c.units.price} per √${c.units.time})`],
-    ['A', `${estText(c.A)} (per ${c.units.time} per side)`],
-    ['k', `${estText(c.k)} (per ${c.units.price})`],
+    ['σ', `${estText(c.sigma)} (price: ${c.units.price}; time: ${c.units.time})`],
+    ['A', `${estText(c.A)} (arrivals per time unit per side)`],
+    ['k', `${estText(c.k)} (per price unit)`],
     ['γ chosen on training episodes', c.gamma],
   ]);
   const grid = table(['γ', 'A-S Sharpe on training episodes'], c.gamma_selection.map((g) => [g.gamma, g.train_sharpe]), 'Risk-aversion grid (chosen by training Sharpe only)');
@@ -39,7 +39,7 @@ function inventoryChart(id: string, title: string, rows: Row[]): string {
   const keys = [...new Set(rows.flatMap((r) => Object.keys(r.inventory_histogram)))].map(Number).sort((a, b) => a - b);
   const series = rows.map((r) => {
     const tot = Object.values(r.inventory_histogram).reduce((a, n) => a + n, 0) || 1;
-    return { name: r.policy, values: keys.map((k) => (r.inventory_histogram[String(k)] ?? 0) / tot) };
+    return { name: r.policy.replace(/^RL \(warm-started from A-S, seed (\d+)\)$/, 'RL seed $1'), values: keys.map((k) => (r.inventory_histogram[String(k)] ?? 0) / tot) };
   });
   return columnChart(id, title, keys.map(String), series, 'share of steps');
 }

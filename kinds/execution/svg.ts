@@ -12,9 +12,10 @@ export function esc(s: unknown): string {
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 const ok = (x: number | null | undefined): x is number => typeof x === 'number' && Number.isFinite(x);
 
-/** A short number for axis ticks and bar labels (4 significant digits). */
+/** A short number: integers exactly, other numbers to 4 significant digits (exponent form outside [1e-3, 1e5)). */
 export function short(x: number | null | undefined): string {
   if (!ok(x)) return '—';
+  if (Number.isInteger(x) && Math.abs(x) < 1e15) return String(x);
   if (x !== 0 && (Math.abs(x) >= 1e5 || Math.abs(x) < 1e-3)) return x.toExponential(2);
   return String(+x.toPrecision(4));
 }
@@ -48,10 +49,10 @@ export function barChart(id: string, title: string, bars: Bar[], unit: string): 
   const labelW = Math.min(320, 12 + 6.6 * Math.max(8, ...bars.map((b) => b.label.length)));
   const plotW = 420;
   const rowH = 22;
-  const h = 40 + rowH * bars.length;
+  const h = 52 + rowH * bars.length;
   const [lo, hi] = extent(bars.flatMap((b) => [b.value ?? NaN, b.lo ?? NaN, b.hi ?? NaN]));
   const x = (v: number) => labelW + ((v - lo) / (hi - lo)) * plotW;
-  const parts: string[] = [`<line x1="${x(0)}" y1="8" x2="${x(0)}" y2="${h - 24}" stroke="#999"/>`];
+  const parts: string[] = [`<line x1="${x(0)}" y1="8" x2="${x(0)}" y2="${h - 36}" stroke="#999"/>`];
   let skipped = 0;
   bars.forEach((b, i) => {
     const y = 10 + i * rowH;
@@ -65,8 +66,8 @@ export function barChart(id: string, title: string, bars: Bar[], unit: string): 
     if (ok(b.lo) && ok(b.hi)) parts.push(`<line x1="${x(b.lo)}" y1="${y + rowH / 2}" x2="${x(b.hi)}" y2="${y + rowH / 2}" stroke="#000"/><line x1="${x(b.lo)}" y1="${y + 5}" x2="${x(b.lo)}" y2="${y + rowH - 5}" stroke="#000"/><line x1="${x(b.hi)}" y1="${y + 5}" x2="${x(b.hi)}" y2="${y + rowH - 5}" stroke="#000"/>`);
     parts.push(`<text x="${x(Math.max(b.value, b.hi ?? b.value)) + 4}" y="${y + 14}" font-size="11" fill="#333">${esc(short(b.value))}</text>`);
   });
-  for (const t of [lo, 0, hi]) parts.push(`<text x="${x(t)}" y="${h - 8}" text-anchor="middle" font-size="10" fill="#555">${esc(short(t))}</text>`);
-  parts.push(`<text x="${labelW + plotW}" y="${h - 8}" text-anchor="end" font-size="10" fill="#555">${esc(unit)}</text>`);
+  for (const t of [lo, 0, hi]) parts.push(`<text x="${x(t)}" y="${h - 24}" text-anchor="middle" font-size="10" fill="#555">${esc(short(t))}</text>`);
+  parts.push(`<text x="${labelW + plotW / 2}" y="${h - 8}" text-anchor="middle" font-size="11" fill="#333">${esc(unit)}</text>`);
   return frame(id, title, labelW + plotW + 60, h, parts.join(''), skipped ? `${skipped} without a finite value` : undefined);
 }
 
@@ -74,7 +75,7 @@ export function barChart(id: string, title: string, bars: Bar[], unit: string): 
 export function columnChart(id: string, title: string, categories: string[], series: Array<{ name: string; values: Array<number | null> }>, unit: string): string {
   const w = Math.max(360, 60 + categories.length * (12 + 10 * series.length));
   const h = 240;
-  const top = 24;
+  const top = 26;
   const bottom = h - 40;
   const [lo, hi] = extent(series.flatMap((s) => s.values.map((v) => v ?? NaN)));
   const y = (v: number) => bottom - ((v - lo) / (hi - lo)) * (bottom - top);
@@ -91,16 +92,16 @@ export function columnChart(id: string, title: string, categories: string[], ser
     if (categories.length <= 24 || i % Math.ceil(categories.length / 24) === 0) parts.push(`<text x="${gx + groupW / 2}" y="${bottom + 14}" text-anchor="middle" font-size="10">${esc(c)}</text>`);
   });
   for (const t of [lo, hi]) parts.push(`<text x="46" y="${y(t) + 4}" text-anchor="end" font-size="10" fill="#555">${esc(short(t))}</text>`);
-  parts.push(`<text x="46" y="14" text-anchor="end" font-size="10" fill="#555">${esc(unit)}</text>`);
+  parts.push(`<text x="4" y="12" font-size="10" fill="#555">${esc(unit)}</text>`);
   series.forEach((s, k) => parts.push(`<rect x="${60 + k * 150}" y="${h - 16}" width="10" height="10" fill="${PALETTE[k % PALETTE.length]}"/><text x="${74 + k * 150}" y="${h - 7}" font-size="10">${esc(s.name.length > 24 ? s.name.slice(0, 23) + '…' : s.name)}</text>`));
   return frame(id, title, w, h, parts.join(''));
 }
 
 /** Line chart of several series of (x, y) points. */
 export function lineChart(id: string, title: string, series: Array<{ name: string; points: Array<[number, number]> }>, xLabel: string, yLabel: string): string {
-  const w = 620;
-  const h = 260;
-  const [left, right, top, bottom] = [56, w - 150, 16, h - 34];
+  const w = 720;
+  const h = Math.max(260, 40 + 16 * series.length);
+  const [left, right, top, bottom] = [56, w - 250, 16, h - 34];
   const pts = series.flatMap((s) => s.points).filter(([a, b]) => ok(a) && ok(b));
   const [x0, x1] = extent(pts.map((p) => p[0]), false);
   const [y0, y1] = extent(pts.map((p) => p[1]));
@@ -112,7 +113,7 @@ export function lineChart(id: string, title: string, series: Array<{ name: strin
     const p = s.points.filter(([a, b]) => ok(a) && ok(b));
     if (!p.length) return;
     parts.push(`<polyline fill="none" stroke="${PALETTE[k % PALETTE.length]}" stroke-width="1.6" points="${p.map(([a, b]) => `${x(a).toFixed(1)},${y(b).toFixed(1)}`).join(' ')}"/>`);
-    parts.push(`<rect x="${right + 8}" y="${top + k * 16}" width="10" height="10" fill="${PALETTE[k % PALETTE.length]}"/><text x="${right + 22}" y="${top + 9 + k * 16}" font-size="10">${esc(s.name.length > 20 ? s.name.slice(0, 19) + '…' : s.name)}</text>`);
+    parts.push(`<rect x="${right + 8}" y="${top + k * 16}" width="10" height="10" fill="${PALETTE[k % PALETTE.length]}"/><text x="${right + 22}" y="${top + 9 + k * 16}" font-size="10">${esc(s.name.length > 38 ? s.name.slice(0, 37) + '…' : s.name)}</text>`);
   });
   for (const t of [x0, x1]) parts.push(`<text x="${x(t)}" y="${bottom + 14}" text-anchor="middle" font-size="10" fill="#555">${esc(short(t))}</text>`);
   for (const t of [y0, y1]) parts.push(`<text x="${left - 4}" y="${y(t) + 4}" text-anchor="end" font-size="10" fill="#555">${esc(short(t))}</text>`);
