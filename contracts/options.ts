@@ -60,6 +60,7 @@ const contractCols: ColumnSpec[] = [
   col('strike', 'DOUBLE', 'index points', 'strike'),
   col('price', 'DOUBLE', 'INR per unit of the index (NULL without one)', 'Settle, else Close; exercise value on the expiry date'),
   col('price_source', 'VARCHAR', 'settle | close | expiry_intrinsic', 'where the price comes from'),
+  col('quote', 'VARCHAR', 'clean | settle_ne_close | untraded', 'quote quality: traded with Settle = Close (smiles use these only), theoretical Settle of a traded contract, no trade'),
   col('k', 'DOUBLE', 'log-moneyness ln(K/F)', 'against the parity forward'),
   col('iv', 'DOUBLE', 'annualised decimal (NULL with a reason)', 'Black-76 implied vol'),
   col('reason', 'VARCHAR', 'NULL when solved', 'why no IV (no_price, no_forward, zero_time, below_intrinsic, above_upper_bound, above_vol_cap, no_convergence)'),

@@ -11,7 +11,7 @@ import { calendarFor } from '../../calendar/calendar.ts';
 import { cpcvOofRows, walkForwardOofRows, writeSignal } from '../../cv/oof.ts';
 import { clean, ledgerDoc, writeTrialReturns } from '../../cv/ledger.ts';
 import { annualizedSharpe, meanStd } from '../../cv/metrics.ts';
-import { loadPanel, maxLabelBars, type Panel } from '../../cv/panel.ts';
+import { loadPanel, lowerBound, type Panel } from '../../cv/panel.ts';
 import { checkEmbargo } from '../../cv/embargo.ts';
 import { cvLayout } from '../../cv/protocol.ts';
 import { refitFinal } from '../../cv/refit.ts';
@@ -75,6 +75,13 @@ function splitTable(panel: Panel, layout: CvLayout, run: CpcvTrialsRun, t: numbe
   });
 }
 
+/** The longest label interval [date, t1] of the panel in sessions (t1 past the last date counts to the last date). */
+function longestLabel(panel: Panel): number {
+  let m = 0;
+  for (let i = 0; i < panel.n; i++) m = Math.max(m, Math.min(lowerBound(panel.uniqueDates, panel.t1[i]!), panel.uniqueDates.length - 1) - panel.dateIdx[i]!);
+  return m;
+}
+
 /** Leakage check on the OOF IC and each feature's time-series IC with the label. */
 function leakage(panel: Panel, oofIc: number, cfg: Cfg) {
   const reasons: string[] = [];
@@ -101,7 +108,7 @@ export async function runOptionsFit(ctx: Ctx, w: { sleeve: string; config: strin
     const panel = await loadPanel(con, ctx.artifacts.path(f.value), ctx.artifacts.path(l.value), f.value.feature_names, calendar);
     assertNotRedWithin(ctx.inputs('quality'), iso(panel.uniqueDates[0]!), iso(panel.uniqueDates.at(-1)!));
     if (panel.n !== panel.uniqueDates.length) throw new StepError({ message: `options.fit expects one row per date; the panel has ${panel.n} rows on ${panel.uniqueDates.length} dates`, type: 'BadInput', nonRetryable: true });
-    checkEmbargo(cfg.cv.embargo_bars, Math.max(l.value.max_horizon_bars, maxLabelBars(panel)), false, ctx.log, `options.fit of sleeve ${w.sleeve}`);
+    checkEmbargo(cfg.cv.embargo_bars, Math.max(l.value.max_horizon_bars, longestLabel(panel)), false, ctx.log, `options.fit of sleeve ${w.sleeve}`);
     return fitOnPanel(ctx, con, panel, cfg, w);
   });
 }

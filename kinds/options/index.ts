@@ -5,11 +5,16 @@
  */
 import type { AnyStepKind } from '../types.ts';
 import { optionsChainAudit } from './audit.ts';
+import { optionsBacktestKind } from './backtest.ts';
 import { optionsFeaturesKind } from './features.ts';
 import { optionsFit } from './fit.ts';
+import { optionsGate } from './gate.ts';
+import { optionsHedgingKind } from './hedging.ts';
 import { optionsIvKind } from './iv.ts';
+import { optionsReport } from './report.ts';
+import { optionsRouterKind } from './router.ts';
 import { optionsSurfaceKind } from './surface.ts';
 import { optionsTargetsKind } from './targets.ts';
 
 /** Step kinds of this concern. */
-export const kinds: AnyStepKind[] = [optionsChainAudit, optionsIvKind, optionsSurfaceKind, optionsFeaturesKind, optionsTargetsKind, optionsFit] as AnyStepKind[];
+export const kinds: AnyStepKind[] = [optionsChainAudit, optionsIvKind, optionsSurfaceKind, optionsFeaturesKind, optionsTargetsKind, optionsFit, optionsBacktestKind, optionsRouterKind, optionsHedgingKind, optionsGate, optionsReport] as AnyStepKind[];

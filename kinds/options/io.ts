@@ -8,7 +8,7 @@ import type { ArtifactRef, ArtifactStore } from '../../artifacts/store.ts';
 import { InputError } from '../../lib/errors.ts';
 import type { DailyClose, IndexSeries } from '../../options/data/index-series.ts';
 import type { OptionType, PriceSource } from '../../options/data/chain.ts';
-import type { ContractIv, ContractIvReason, DateChainIv, ExpirySlice } from '../../options/pricing/chain-iv.ts';
+import type { ContractIv, ContractIvReason, DateChainIv, ExpirySlice, QuoteQuality } from '../../options/pricing/chain-iv.ts';
 import { OPTIONS_FEATURES, type OptionsFeature } from '../../options/features/definitions.ts';
 import type { OptionsFeatureRow } from '../../options/features/compute.ts';
 import { nz, readParquet, writeParquet } from './tables.ts';
@@ -42,6 +42,7 @@ export async function writeIvTables(store: ArtifactStore, history: readonly Date
     { name: 'strike', type: 'DOUBLE', values: cs.map((c) => c.strike) },
     { name: 'price', type: 'DOUBLE', values: cs.map((c) => c.price) },
     { name: 'price_source', type: 'VARCHAR', values: cs.map((c) => c.priceSource) },
+    { name: 'quote', type: 'VARCHAR', values: cs.map((c) => c.quote) },
     { name: 'k', type: 'DOUBLE', values: cs.map((c) => c.k) },
     { name: 'iv', type: 'DOUBLE', values: cs.map((c) => c.iv) },
     { name: 'reason', type: 'VARCHAR', values: cs.map((c) => c.reason) },
@@ -73,7 +74,7 @@ export async function writeIvTables(store: ArtifactStore, history: readonly Date
 }
 
 type SliceRow = { date: string; expiry: string; t: number; rate: number; df: number; forward: number | null; forward_dispersion: number | null; forward_pairs: number; forward_strikes: string; reg_df: number | null; reg_forward: number | null; implied_rate: number | null; reg_n: number; spot: number | null; spot_source: string | null };
-type ContractRow = { date: string; expiry: string; option_type: OptionType; strike: number; price: number | null; price_source: string | null; k: number | null; iv: number | null; reason: string | null; delta: number | null; gamma: number | null; vega: number | null; theta: number | null; oi: number | null; contracts: number | null };
+type ContractRow = { date: string; expiry: string; option_type: OptionType; strike: number; price: number | null; price_source: string | null; quote: QuoteQuality; k: number | null; iv: number | null; reason: string | null; delta: number | null; gamma: number | null; vega: number | null; theta: number | null; oi: number | null; contracts: number | null };
 
 const D = (c: string) => `strftime(${c}, '%Y-%m-%d') AS ${c}`;
 
@@ -91,7 +92,7 @@ export async function readIvHistory(store: ArtifactStore, v: { contracts: Artifa
     let list = byKey.get(key);
     if (!list) byKey.set(key, (list = []));
     list.push({
-      date: r.date, expiry: r.expiry, type: r.option_type, strike: r.strike, price: nz(r.price), priceSource: (r.price_source ?? null) as PriceSource | null,
+      date: r.date, expiry: r.expiry, type: r.option_type, strike: r.strike, price: nz(r.price), priceSource: (r.price_source ?? null) as PriceSource | null, quote: r.quote,
       k: nz(r.k), iv: nz(r.iv), reason: (r.reason ?? null) as ContractIvReason | null, delta: nz(r.delta), gamma: nz(r.gamma), vega: nz(r.vega), theta: nz(r.theta), oi: r.oi, contracts: r.contracts,
     });
   }

@@ -20,7 +20,7 @@ export const FEATURE_DEFINITIONS: Record<OptionsFeature, string> = {
   pcr_volume: 'Σ put contracts traded / Σ call contracts traded, all expiries',
   pcr_oi: 'Σ put OI / Σ call OI, all expiries (OI in index units)',
   term_slope: 'ATM IV of the second expiry / ATM IV of the front expiry (ratio; > 1 = upward-sloping term structure)',
-  vrp: 'atm_iv − RV20, vol points; RV20 = sample std of the last 20 daily NIFTY log returns × √252 (calendar nse)',
+  vrp: 'atm_iv − RV20, vol points; RV20 = sample std of the last 20 daily NIFTY log returns × √(bars per year of calendar nse)',
   dealer_gamma: 'dealer net gamma exposure, INR per 1 % NIFTY move, dealers assumed short every option: −Σ Γ·OI·S²·0.01',
   theta_per_notional: 'Σ Θ·OI/365 ÷ (S·Σ OI): holders’ time decay per calendar day as a fraction of OI notional',
   pcr_oi_z21: '21-date trailing z-score of pcr_oi (sample std, the date itself included)',

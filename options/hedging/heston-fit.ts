@@ -6,11 +6,13 @@
  *
  * OLS of y = Δv/√v on (1/√v, √v) without intercept gives a = κθΔ and b = −κΔ, so κ = −b/Δ,
  * θ = a/(κΔ), ξ = std(residual)/√Δ; ρ = correlation of the variance residuals with the NIFTY
- * log-return shocks r_t/√(v_t Δ); v₀ = the last v. Δ = 1/252 (trading days).
+ * log-return shocks r_t/√(v_t Δ); v₀ = the last v. Δ = one session of calendar nse
+ * (calendar/calendar.ts: 1 / bars per year).
  * Caveats, stated: VIX² is the market's 30-day risk-neutral expected variance, not the instantaneous
  * variance, so θ is a risk-neutral level and κ, ξ are those of a smoothed series (ξ understated).
  * Dates are matched (both series must have the date). Throws with fewer than 60 matched dates.
  */
+import { calendarFor } from '../../calendar/calendar.ts';
 import type { DailyClose } from '../data/index-series.ts';
 import type { HestonParams } from './simulate.ts';
 
@@ -24,7 +26,7 @@ export interface HestonFit extends HestonParams {
 }
 
 /** Fits Heston on the dates `from`..`to` (inclusive) of the NIFTY and VIX close series. */
-export function fitHestonToVix(nifty: readonly DailyClose[], vix: readonly DailyClose[], from: string, to: string, dt = 1 / 252): HestonFit {
+export function fitHestonToVix(nifty: readonly DailyClose[], vix: readonly DailyClose[], from: string, to: string, dt = calendarFor('nse').years(1)): HestonFit {
   const vmap = new Map(vix.map((c) => [c.date, c.close]));
   const pts = nifty.filter((c) => c.date >= from && c.date <= to && vmap.has(c.date) && vmap.get(c.date)! > 0).map((c) => ({ date: c.date, s: c.close, v: (vmap.get(c.date)! / 100) ** 2 }));
   if (pts.length < 60) throw new RangeError(`fitHestonToVix: only ${pts.length} dates with both NIFTY and VIX in ${from}..${to}`);

@@ -11,8 +11,10 @@
  * date ≥ `testStart` (overlapping windows, so the paths are not independent), normalised to S₀ = 1,
  * strike K = S₀, premium = BS straddle at that date's real ATM IV (the market's price of the straddle,
  * read off the surface); the BS hedger uses that IV, the networks their training calibration.
- * Clock: T = steps/252 years (trading days). P&L reported in basis points of notional S₀.
+ * Clock: T = steps sessions of calendar nse (calendar/calendar.ts `years`), dt = one session. P&L
+ * reported in basis points of notional S₀.
  */
+import { calendarFor } from '../../calendar/calendar.ts';
 import type { DailyClose } from '../data/index-series.ts';
 import type { OptionsFeatureRow } from '../features/compute.ts';
 import { cvar, mean, sampleStd } from '../stats/series.ts';
@@ -20,6 +22,9 @@ import { trainDeepHedger, mlpHedger, type DeepHedgeConfig } from './deep-hedge.t
 import { fitHestonToVix, type HestonFit } from './heston-fit.ts';
 import { bsDeltaHedger, bsStraddle, shortStraddlePnl, type Hedger } from './hedge-pnl.ts';
 import { gbmPaths, hestonPaths } from './simulate.ts';
+
+/** The session clock of the study: NSE trading sessions. */
+const NSE = calendarFor('nse');
 
 /** Study settings. */
 export interface HedgingStudyConfig {
@@ -60,8 +65,8 @@ export interface HedgingStudy {
 /** Runs the study (see module docs). Throws when no calibration IV or no real test path exists. */
 export async function hedgingStudy(features: readonly OptionsFeatureRow[], nifty: readonly DailyClose[], vix: readonly DailyClose[], cfg: HedgingStudyConfig): Promise<HedgingStudy> {
   const steps = cfg.steps ?? 20;
-  const T = steps / 252;
-  const dt = 1 / 252;
+  const T = NSE.years(steps);
+  const dt = NSE.years(1);
   const c = cfg.costRate ?? 1e-4;
   const seed = cfg.seed ?? 7;
   const ivs = features.filter((f) => f.date <= cfg.trainEnd && Number.isFinite(f.values.atm_iv)).map((f) => f.values.atm_iv / 100);
@@ -107,7 +112,7 @@ export function realPaths(features: readonly OptionsFeatureRow[], nifty: readonl
     if (f.date < testStart || i === undefined || i + steps >= nifty.length || !Number.isFinite(f.values.atm_iv)) continue;
     const s0 = nifty[i]!.close;
     const sigma = f.values.atm_iv / 100;
-    out.push({ start: f.date, path: nifty.slice(i, i + steps + 1).map((x) => x.close / s0), premium: bsStraddle(1, 1, sigma, steps / 252), sigma });
+    out.push({ start: f.date, path: nifty.slice(i, i + steps + 1).map((x) => x.close / s0), premium: bsStraddle(1, 1, sigma, NSE.years(steps)), sigma });
   }
   return out;
 }

@@ -1,7 +1,7 @@
 /**
  * Raw SVI fit of one expiry slice of the real chain, with residuals in vol points and QC flags.
  *
- * Points: the OTM smile (puts below F, calls at/above) of contracts with an IV, a price ≥ `minPrice`
+ * Points: the OTM smile (puts below F, calls at/above; clean quotes only, pricing/chain-iv.ts) of contracts with an IV, a price ≥ `minPrice`
  * (the 0.05-tick floor makes far-wing IVs meaningless) and |Black-76 delta| ≥ `minDelta`.
  * Weights: Black-76 vega / max vega (vega weighting on total variance). Residual of point i:
  * 100·(√(w_SVI(kᵢ)/T) − σᵢ) vol points.

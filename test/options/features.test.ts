@@ -1,3 +1,4 @@
+import { calendarFor } from '../../calendar/calendar.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ChainRow } from '../../options/data/chain.ts';
 import type { IndexSeries } from '../../options/data/index-series.ts';
@@ -27,7 +28,7 @@ describe('feature building blocks (known answers)', () => {
     const closes = [{ date: '2025-01-01', close: 100 }];
     for (let i = 1; i <= 20; i++) closes.push({ date: `2025-01-${String(i + 1).padStart(2, '0')}`, close: closes[i - 1]!.close * Math.exp(i % 2 ? 0.01 : -0.01) });
     const last = closes.pop()!;
-    expect(realisedVol(closes, last.date, last.close)).toBeCloseTo(100 * 0.01 * Math.sqrt(20 / 19) * Math.sqrt(252), 10);
+    expect(realisedVol(closes, last.date, last.close)).toBeCloseTo(100 * 0.01 * Math.sqrt(20 / 19) * Math.sqrt(calendarFor('nse').barsPerYear), 10);
     expect(realisedVol(closes.slice(0, 5), last.date, last.close)).toBeNaN();
     expect(cvar([-10, -5, 0, 5, 10, 15, 20, 25, 30, 35], 0.8)).toBe(7.5);
   });

@@ -12,7 +12,12 @@ import { blackScholesPrice } from '../../options/pricing/black76.ts';
 import { solveChainHistory } from '../../options/pricing/history.ts';
 import { normalRng } from '../../options/stats/rng.ts';
 import { mean, sampleStd } from '../../options/stats/series.ts';
+import { calendarFor } from '../../calendar/calendar.ts';
 import { weekdays } from './synthetic.ts';
+
+/** One NSE session in years, and n sessions (calendar/calendar.ts). */
+const SESSION = calendarFor('nse').years(1);
+const sessions = (n: number) => calendarFor('nse').years(n);
 import { hasOptionsData, realChain, realIndices } from './real-data.ts';
 
 describe('hedging math (known answers)', () => {
@@ -27,7 +32,7 @@ describe('hedging math (known answers)', () => {
 
   it('BS delta hedging on fine GBM paths removes most of the straddle risk and centres the P&L at zero', () => {
     const steps = 200;
-    const T = 20 / 252;
+    const T = sessions(20);
     const paths = gbmPaths(2000, steps, T / steps, 0.15, 5);
     const prem = bsStraddle(1, 1, 0.15, T);
     const pnl = (h: Parameters<typeof shortStraddlePnl>[3]) => Array.from({ length: 2000 }, (_, i) => shortStraddlePnl(paths.subarray(i * (steps + 1), (i + 1) * (steps + 1)), 1, prem, h, 0));
@@ -38,21 +43,21 @@ describe('hedging math (known answers)', () => {
   });
 
   it('GBM and Heston paths are seeded and have the stated variance', () => {
-    const a = gbmPaths(3000, 10, 1 / 252, 0.2, 9);
-    expect(gbmPaths(3000, 10, 1 / 252, 0.2, 9)).toEqual(a);
+    const a = gbmPaths(3000, 10, SESSION, 0.2, 9);
+    expect(gbmPaths(3000, 10, SESSION, 0.2, 9)).toEqual(a);
     const r = Array.from({ length: 3000 }, (_, i) => Math.log(a[i * 11 + 10]!));
-    expect(sampleStd(r)).toBeCloseTo(0.2 * Math.sqrt(10 / 252), 2);
+    expect(sampleStd(r)).toBeCloseTo(0.2 * Math.sqrt(sessions(10)), 2);
     const h = { kappa: 2, theta: 0.04, xi: 0.3, rho: -0.6, v0: 0.04 };
-    const hp = hestonPaths(3000, 10, 1 / 252, h, 4);
-    expect(hestonPaths(3000, 10, 1 / 252, h, 4)).toEqual(hp);
-    expect(sampleStd(Array.from({ length: 3000 }, (_, i) => Math.log(hp[i * 11 + 10]!)))).toBeCloseTo(0.2 * Math.sqrt(10 / 252), 2);
+    const hp = hestonPaths(3000, 10, SESSION, h, 4);
+    expect(hestonPaths(3000, 10, SESSION, h, 4)).toEqual(hp);
+    expect(sampleStd(Array.from({ length: 3000 }, (_, i) => Math.log(hp[i * 11 + 10]!)))).toBeCloseTo(0.2 * Math.sqrt(sessions(10)), 2);
     expect(() => hestonPaths(1, 1, 1, { ...h, rho: 1 }, 1)).toThrow(RangeError);
   });
 
   it('the VIX² regression recovers Heston parameters from a simulated variance/price series', () => {
     const truth = { kappa: 4, theta: 0.03, xi: 0.35, rho: -0.55, v0: 0.03 };
     const z = normalRng(11);
-    const dt = 1 / 252;
+    const dt = SESSION;
     const dates = weekdays('1990-01-01', 12_000);
     let v = truth.v0;
     let s = 10_000;
@@ -76,8 +81,8 @@ describe('hedging math (known answers)', () => {
   });
 
   it('deep hedger training is deterministic and lowers the CVaR objective', async () => {
-    const T = 10 / 252;
-    const paths = gbmPaths(512, 10, 1 / 252, 0.15, 2);
+    const T = sessions(10);
+    const paths = gbmPaths(512, 10, SESSION, 0.15, 2);
     const prem = bsStraddle(1, 1, 0.15, T);
     const cfg = { iterations: 40, batch: 256, learningRate: 0.02, seed: 3 };
     const a = await trainDeepHedger(paths, 10, T, 1, prem, cfg);
