@@ -121,6 +121,17 @@ export interface LoopHost {
 export const PATCHES = {
   /** Each finished step is observed from the loop (tracking outside the step attempt). */
   observeStepFinished: 'trademl-observe-step-finished-v1',
+  /**
+   * A cancelled workflow waits (non-cancellable) until its running steps stopped, then observes
+   * the run's end (MLflow run KILLED) before it closes (temporal/workflow/pipeline.ts).
+   */
+  cancelDrain: 'trademl-cancel-drain-v1',
+  /** The workflow keeps TradeML's search attributes current (temporal/workflow/visibility.ts). */
+  visibility: 'trademl-visibility-v1',
+  /** Run inputs read at start: the data cut-off `params.as_of` and a re-run's (or continuation's) seed state. */
+  runInputs: 'trademl-run-inputs-v1',
+  /** A run parked on an approval or an operator hands off to a continuation workflow and closes (temporal/workflow/handoff.ts). */
+  handOff: 'trademl-hand-off-v1',
 } as const;
 
 export interface LoopOptions {

@@ -1,4 +1,3 @@
-import path from 'node:path';
 /**
  * Temporal activity wrappers around executor/execute.ts (the one function both hosts use to run
  * a step attempt). They add what a distributed worker needs: heartbeats carrying progress details
@@ -7,6 +6,7 @@ import path from 'node:path';
  * error's type, so the RetryPolicy's `nonRetryableErrorTypes` apply; `nonRetryable` kept), and
  * the run loop's lifecycle observations (`observeRun`) through a RunObserver when the worker has one.
  */
+import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ArtifactStore } from '../artifacts/store.ts';
@@ -34,6 +34,8 @@ export interface TemporalActivityDeps {
 /** Heartbeat details of a running step (what the Temporal UI shows under "Pending Activities"). */
 export interface StepHeartbeat {
   step: string;
+  /** The step's kind (`uses`). */
+  kind: string;
   attempt: number;
   fraction?: number;
   current?: number;
@@ -50,7 +52,7 @@ export function createTemporalActivities(deps: TemporalActivityDeps): PipelineAc
       const attempt = req.attemptBase + temporalAttempt;
       const log = deps.log.child({ run: req.runId, step: req.step.id, attempt, workflow: ctx.info.workflowExecution?.workflowId });
       let progress: StepProgress = {};
-      const beat = () => ctx.heartbeat(heartbeatDetails(req.step.id, attempt, progress));
+      const beat = () => ctx.heartbeat(heartbeatDetails(req.step.id, req.step.uses, attempt, progress));
       const every = deps.heartbeatEveryMs ?? Math.max(50, Math.min(10_000, Math.floor(req.step.heartbeat_timeout_ms / 3)));
       beat();
       const timer = setInterval(beat, every);
@@ -123,8 +125,8 @@ export function toApplicationFailure(e: unknown, attempt: number): ApplicationFa
 }
 
 
-function heartbeatDetails(step: string, attempt: number, p: StepProgress): StepHeartbeat {
-  const d: StepHeartbeat = { step, attempt };
+function heartbeatDetails(step: string, kind: string, attempt: number, p: StepProgress): StepHeartbeat {
+  const d: StepHeartbeat = { step, kind, attempt };
   if (p.fraction !== undefined) d.fraction = p.fraction;
   if (p.current !== undefined) d.current = p.current;
   if (p.total !== undefined) d.total = p.total;

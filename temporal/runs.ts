@@ -1,20 +1,17 @@
 /**
- * Starting pipeline runs on Temporal: workflow id, memo, optional search attributes, plan inline
- * or (when large) stored in the shared artifact store and passed by URI + digest.
+ * Starting pipeline runs on Temporal: workflow id, memo, search attributes, the workflow input
+ * (plan inline or, when large, stored in the shared artifact store and passed by URI + digest;
+ * data cut-off, seed of a re-run, hand-off of parked runs).
  */
-import { defineSearchAttributeKey, type SearchAttributePair } from '@temporalio/common';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { ArtifactStore } from '../artifacts/store.ts';
 import type { Plan } from '../engine/plan.ts';
-import type { PipelineInput } from './workflow/api.ts';
+import type { PipelineInput, RunSeed } from './workflow/api.ts';
+import { startSearchAttributes } from './workflow/visibility.ts';
 import type { TemporalSettings } from './config.ts';
 import { PIPELINE_WORKFLOW_TYPE, taskQueueName } from './queues.ts';
 
-/** Custom search attributes (Keyword) set on runs when TRADEML_TEMPORAL_SEARCH_ATTRIBUTES=true. */
-export const SEARCH_ATTRIBUTES = {
-  pipeline: defineSearchAttributeKey('TrademlPipeline', 'KEYWORD'),
-  planDigest: defineSearchAttributeKey('TrademlPlanDigest', 'KEYWORD'),
-};
+export { SEARCH_ATTRIBUTES, startSearchAttributes } from './workflow/visibility.ts';
 
 /** Plans bigger than this (JSON bytes) travel by artifact URI instead of inline (payloads cap at 2 MB). */
 export const PLAN_INLINE_LIMIT = 256 * 1024;
@@ -30,17 +27,31 @@ export function runMemo(plan: Plan): Record<string, unknown> {
   return { pipeline: plan.pipeline, plan_digest: plan.digest, params: plan.params };
 }
 
-/** Typed search attributes of a run (only when the namespace declares them). */
-export function runSearchAttributes(plan: Plan): SearchAttributePair[] {
-  return [
-    { key: SEARCH_ATTRIBUTES.pipeline, value: plan.pipeline },
-    { key: SEARCH_ATTRIBUTES.planDigest, value: plan.digest },
-  ];
+/** What a run is started with besides its plan. */
+export interface RunInputOptions {
+  noCache?: boolean;
+  observe?: boolean;
+  /** Shared artifact store for plans above {@link PLAN_INLINE_LIMIT}. */
+  store?: ArtifactStore;
+  /** Data cut-off (ISO time): steps see `params.as_of`. */
+  asOf?: string;
+  /** Start from an earlier run's state (temporal/rerun.ts). */
+  seed?: RunSeed;
+  /** Hand off to a continuation when parked (schedules). */
+  handOff?: boolean;
 }
 
 /** The workflow input for a plan: inline, or by reference when it is larger than {@link PLAN_INLINE_LIMIT}. */
-export async function pipelineInput(plan: Plan, settings: Pick<TemporalSettings, 'taskQueuePrefix'>, opts: { noCache?: boolean; observe?: boolean; store?: ArtifactStore } = {}): Promise<PipelineInput> {
-  const base = { taskQueuePrefix: settings.taskQueuePrefix, ...(opts.noCache ? { noCache: true } : {}), observe: opts.observe ?? true };
+export async function pipelineInput(plan: Plan, settings: Pick<TemporalSettings, 'taskQueuePrefix' | 'searchAttributes'>, opts: RunInputOptions = {}): Promise<PipelineInput> {
+  const base: Omit<PipelineInput, 'plan' | 'planRef'> = {
+    taskQueuePrefix: settings.taskQueuePrefix,
+    ...(opts.noCache ? { noCache: true } : {}),
+    observe: opts.observe ?? true,
+    ...(settings.searchAttributes ? { searchAttributes: true } : {}),
+    ...(opts.asOf ? { asOf: opts.asOf } : {}),
+    ...(opts.seed ? { seed: opts.seed } : {}),
+    ...(opts.handOff ? { handOff: true } : {}),
+  };
   const json = JSON.stringify(plan);
   if (json.length <= PLAN_INLINE_LIMIT || !opts.store) return { plan, ...base };
   const ref = await opts.store.putJson(plan, `plan-${plan.pipeline}.json`);
@@ -48,18 +59,14 @@ export async function pipelineInput(plan: Plan, settings: Pick<TemporalSettings,
 }
 
 /** Starts `pipelineWorkflow` for a plan on `<prefix>-cpu`; returns its handle. */
-export async function startPipelineRun(
-  client: Client,
-  plan: Plan,
-  settings: TemporalSettings,
-  opts: { workflowId?: string; noCache?: boolean; observe?: boolean; store?: ArtifactStore } = {},
-): Promise<WorkflowHandle> {
+export async function startPipelineRun(client: Client, plan: Plan, settings: TemporalSettings, opts: RunInputOptions & { workflowId?: string; memo?: Record<string, unknown> } = {}): Promise<WorkflowHandle> {
   const input = await pipelineInput(plan, settings, opts);
   return client.workflow.start(PIPELINE_WORKFLOW_TYPE, {
     workflowId: opts.workflowId ?? runWorkflowId(plan.pipeline),
     taskQueue: taskQueueName(settings.taskQueuePrefix, 'cpu'),
     args: [input],
-    memo: runMemo(plan),
-    ...(settings.searchAttributes ? { typedSearchAttributes: runSearchAttributes(plan) } : {}),
+    memo: { ...runMemo(plan), ...(opts.memo ?? {}) },
+    staticSummary: `${plan.pipeline} (plan ${plan.digest.slice(7, 19)})${opts.seed ? ` — re-run of ${opts.seed.fromWorkflowId} from ${opts.seed.rerun.join(', ')}` : ''}`,
+    ...(settings.searchAttributes ? { typedSearchAttributes: startSearchAttributes(plan) } : {}),
   });
 }

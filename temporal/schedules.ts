@@ -1,8 +1,15 @@
 /**
  * Temporal Schedules from every pipeline's `schedule:` in pipelines.yaml. `schedules sync` makes
  * the server match the file: creates missing schedules, updates changed ones (cron, timezone,
- * overlap policy, catch-up window, paused, or the compiled plan), deletes TradeML schedules whose
+ * overlap policy, catch-up window, or the compiled plan), deletes TradeML schedules whose
  * pipeline lost its `schedule:` (only those this prefix created, recognised by their memo).
+ *
+ * - Ids carry the task-queue prefix: schedule `<prefix>-<pipeline>`, runs `<prefix>-<pipeline>-<scheduled time>`.
+ * - `paused:` applies when a schedule is created; afterwards pausing is the operator's call
+ *   (`temporal schedule toggle`): an update keeps the server's paused state and note.
+ * - Scheduled runs hand off to a continuation when they park on an approval or an operator, so a
+ *   waiting candidate does not hold the schedule (temporal/workflow/handoff.ts); their data cut-off
+ *   is their scheduled time (`params.as_of`, from TemporalScheduledStartTime).
  */
 import { ScheduleNotFoundError, type Client, type ScheduleOptions, type ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Plan, PlanSchedule } from '../engine/plan.ts';
@@ -11,7 +18,7 @@ import { compilePlan } from '../spec/compile.ts';
 import type { Spec } from '../spec/schema.ts';
 import type { TemporalSettings } from './config.ts';
 import { PIPELINE_WORKFLOW_TYPE, scheduleId, taskQueueName } from './queues.ts';
-import { pipelineInput, runMemo, runSearchAttributes } from './runs.ts';
+import { pipelineInput, runMemo, startSearchAttributes } from './runs.ts';
 
 const OVERLAP: Record<PlanSchedule['overlap'], ScheduleOverlapPolicy> = {
   skip: 'SKIP',
@@ -59,8 +66,9 @@ export async function desiredSchedules(spec: Spec, settings: TemporalSettings): 
     const plan = compilePlan(spec, name);
     const s = plan.schedule!;
     const id = scheduleId(settings.taskQueuePrefix, name);
-    const input = await pipelineInput(plan, settings, { observe: true });
-    const fingerprint = digestJson({ plan: plan.digest, schedule: s, prefix: settings.taskQueuePrefix, sa: settings.searchAttributes, input });
+    const input = await pipelineInput(plan, settings, { observe: true, handOff: true });
+    const { paused: _paused, ...controlled } = s;
+    const fingerprint = digestJson({ plan: plan.digest, schedule: controlled, prefix: settings.taskQueuePrefix, sa: settings.searchAttributes, input });
     out.push({
       scheduleId: id,
       pipeline: name,
@@ -72,12 +80,13 @@ export async function desiredSchedules(spec: Spec, settings: TemporalSettings): 
         action: {
           type: 'startWorkflow',
           workflowType: PIPELINE_WORKFLOW_TYPE,
-          // the server appends the scheduled time: `<pipeline>-2025-01-06T07:00:00Z`
-          workflowId: name,
+          // the server appends the scheduled time: `<prefix>-<pipeline>-2025-01-06T07:00:00Z`
+          workflowId: id,
           taskQueue: taskQueueName(settings.taskQueuePrefix, 'cpu'),
           args: [input],
           memo: { ...runMemo(plan), trademl_schedule: fingerprint },
-          ...(settings.searchAttributes ? { typedSearchAttributes: runSearchAttributes(plan) } : {}),
+          staticSummary: `${name}: scheduled by ${id} (${s.cron} ${s.timezone})`,
+          ...(settings.searchAttributes ? { typedSearchAttributes: startSearchAttributes(plan) } : {}),
         },
         policies: { overlap: OVERLAP[s.overlap], catchupWindow: s.catchup_window_ms },
         state: { paused: s.paused, note: `managed by trademl schedules sync (pipelines.yaml, plan ${plan.digest.slice(0, 19)})` },
@@ -136,15 +145,38 @@ export async function applySync(client: Client, desired: DesiredSchedule[], chan
   for (const c of changes) {
     if (c.action === 'create') await client.schedule.create(byId.get(c.scheduleId)!.options);
     else if (c.action === 'update') {
-      const { scheduleId: _id, memo: _memo, ...rest } = byId.get(c.scheduleId)!.options;
-      await client.schedule.getHandle(c.scheduleId).update(() => ({ ...rest, state: { paused: rest.state?.paused, note: rest.state?.note } }));
+      const { scheduleId: _id, memo: _memo, state: _state, ...rest } = byId.get(c.scheduleId)!.options;
+      // the operator's pause (and its note) stay as they are on the server
+      await client.schedule.getHandle(c.scheduleId).update((prev) => ({ ...rest, state: { paused: prev.state.paused, note: prev.state.note } }));
     } else if (c.action === 'delete') await client.schedule.getHandle(c.scheduleId).delete();
   }
   return changes;
 }
 
-/** One run per scheduled time between `from` and `to` (the schedule's spec), overlap BUFFER_ALL by default. */
+/**
+ * One run per scheduled time in (`from`, `to`] — the server's range: a time exactly at `from` is
+ * not included, one exactly at `to` is — with overlap BUFFER_ALL by default (one after the other).
+ * Each run's data cut-off is its scheduled time.
+ */
 export async function backfillSchedule(client: Client, id: string, from: Date, to: Date, overlap: ScheduleOverlapPolicy = 'BUFFER_ALL'): Promise<void> {
   if (!(from < to)) throw new Error(`--from (${from.toISOString()}) must be before --to (${to.toISOString()})`);
   await client.schedule.getHandle(id).backfill({ start: from, end: to, overlap });
+}
+
+/**
+ * The server range of a CLI backfill: a date (YYYY-MM-DD) means the whole UTC day — `--from D`
+ * starts just before D 00:00, `--to D` ends at D 23:59:59.999 — so `--from 2025-01-06 --to
+ * 2025-01-08` covers every time scheduled on those three days; a date-time is passed as it is.
+ */
+export function backfillRange(fromArg: string, toArg: string): { from: Date; to: Date } {
+  const day = /^\d{4}-\d{2}-\d{2}$/;
+  const parse = (v: string, flag: string, end: boolean): Date => {
+    const d = day.test(v) ? new Date(Date.parse(`${v}T00:00:00Z`) + (end ? 86_400_000 - 1 : -1)) : new Date(v);
+    if (Number.isNaN(d.getTime())) throw new Error(`${flag}: "${v}" is not a date — use YYYY-MM-DD or an ISO date-time`);
+    return d;
+  };
+  const from = parse(fromArg, '--from', false);
+  const to = parse(toArg, '--to', true);
+  if (!(from < to)) throw new Error(`--from must be before --to (got ${fromArg} .. ${toArg})`);
+  return { from, to };
 }

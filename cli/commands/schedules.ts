@@ -1,7 +1,9 @@
 /**
  * `trademl schedules …`: Temporal Schedules from every pipeline's `schedule:` in pipelines.yaml.
  *   sync [--dry-run]                                   create / update / delete to match the file
- *   backfill <pipeline> --from <date> --to <date>      one run per scheduled time in the range
+ *   backfill <pipeline> --from <date> --to <date>      one run per scheduled time in the range, both
+ *                                                      dates included (date-times: the server's (from, to])
+ * Schedule ids carry the task-queue prefix (`<prefix>-<pipeline>`); sync keeps an operator's pause.
  */
 import type { Command } from 'commander';
 import { UserError } from '../../lib/errors.ts';
@@ -9,7 +11,7 @@ import { loadSpec } from '../../spec/compile.ts';
 import { connectClient } from '../../temporal/client.ts';
 import { temporalSettingsFromEnv } from '../../temporal/config.ts';
 import { scheduleId } from '../../temporal/queues.ts';
-import { applySync, backfillSchedule, desiredSchedules, diffSchedules, existingSchedules } from '../../temporal/schedules.ts';
+import { applySync, backfillRange, backfillSchedule, desiredSchedules, diffSchedules, existingSchedules } from '../../temporal/schedules.ts';
 
 /** Registers `trademl schedules sync|backfill`. */
 export function register(program: import('commander').Command): void {
@@ -22,10 +24,9 @@ export function register(program: import('commander').Command): void {
     .option('--json', 'machine-readable output')
     .action(async (o: { file: string; dryRun?: boolean; json?: boolean }) => {
       const spec = loadSpec(o.file);
-      const settings = temporalSettingsFromEnv();
-      const desired = await desiredSchedules(spec, settings);
-      const { client, connection } = await connectClient(settings);
+      const { client, connection, settings } = await connectClient(temporalSettingsFromEnv());
       try {
+        const desired = await desiredSchedules(spec, settings);
         const existing = await existingSchedules(client, settings.taskQueuePrefix, desired.map((d) => d.scheduleId));
         const changes = diffSchedules(desired, existing);
         if (!o.dryRun) await applySync(client, desired, changes);
@@ -43,13 +44,17 @@ export function register(program: import('commander').Command): void {
   s.command('backfill')
     .description('start the runs a pipeline\'s schedule would have started between --from and --to')
     .argument('<pipeline>')
-    .requiredOption('--from <date>', 'start (ISO date or date-time, e.g. 2025-01-01)')
-    .requiredOption('--to <date>', 'end (exclusive)')
+    .requiredOption('--from <date>', 'first day (YYYY-MM-DD, included) or a date-time (excluded: the server starts after it)')
+    .requiredOption('--to <date>', 'last day (YYYY-MM-DD, included) or a date-time (included)')
     .option('--overlap <policy>', 'overlap policy for the backfilled runs: skip|buffer_one|buffer_all|cancel_other|terminate_other|allow_all', 'buffer_all')
     .action(async (pipeline: string, o: { from: string; to: string; overlap: string }) => {
-      const from = parseDate(o.from, '--from');
-      const to = parseDate(o.to, '--to');
-      if (!(from < to)) throw new UserError(`--from must be before --to (got ${o.from} .. ${o.to})`);
+      let range: { from: Date; to: Date };
+      try {
+        range = backfillRange(o.from, o.to);
+      } catch (e) {
+        throw new UserError(e instanceof Error ? e.message : String(e));
+      }
+      const { from, to } = range;
       const overlaps = ['skip', 'buffer_one', 'buffer_all', 'cancel_other', 'terminate_other', 'allow_all'];
       if (!overlaps.includes(o.overlap)) throw new UserError(`--overlap must be one of ${overlaps.join(', ')}`);
       const settings = temporalSettingsFromEnv();
@@ -60,12 +65,6 @@ export function register(program: import('commander').Command): void {
       } finally {
         await connection.close();
       }
-      process.stdout.write(`backfill requested on ${id}: ${from.toISOString()} .. ${to.toISOString()} (overlap ${o.overlap}); runs appear as ${pipeline}-<scheduled time>\n`);
+      process.stdout.write(`backfill requested on ${id}: every time scheduled after ${from.toISOString()} up to and including ${to.toISOString()} (overlap ${o.overlap}); runs appear as ${id}-<scheduled time>, each with params.as_of = its scheduled time\n`);
     });
-}
-
-function parseDate(v: string, flag: string): Date {
-  const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v);
-  if (Number.isNaN(d.getTime())) throw new UserError(`${flag}: "${v}" is not a date — use YYYY-MM-DD or an ISO date-time`);
-  return d;
 }

@@ -6,6 +6,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ApprovalRequest, ObserveRequest, OperatorRequest, StepRunRequest, StepRunResult } from '../../engine/loop.ts';
 import type { Plan } from '../../engine/plan.ts';
+import type { RunState } from '../../engine/scheduler.ts';
 import type { OperatorAction, RunRecord, RunStatusView, StepRecord, StepView } from '../../engine/records.ts';
 
 /** A plan stored in the shared artifact store (for plans too big to travel as a payload). */
@@ -26,6 +27,41 @@ export interface PipelineInput {
   noCache?: boolean;
   /** Report run start/finish and approvals to the workers' RunObserver (an `observeRun` activity). */
   observe?: boolean;
+  /** Keep TradeML's search attributes current (the client registered them: temporal/search-attributes.ts). */
+  searchAttributes?: boolean;
+  /**
+   * Data cut-off, ISO time (`trademl temporal run --as-of`). Scheduled and backfilled runs default
+   * to their scheduled time (search attribute TemporalScheduledStartTime). Steps see it as `params.as_of`.
+   */
+  asOf?: string;
+  /** Start from an earlier run's state (`trademl temporal rerun`): its succeeded outputs are reused. */
+  seed?: RunSeed;
+  /**
+   * Hand the run to a continuation workflow (`<workflow id>-approval` / `-operator`, parent close
+   * policy ABANDON) when it parks on an approval or an operator decision with nothing computing, and
+   * close: a parked run then no longer holds its schedule (schedules set it; docs/temporal.md § Schedules).
+   */
+  handOff?: boolean;
+}
+
+/** The state a re-run starts from (temporal/rerun.ts builds it from the earlier run's status). */
+export interface RunSeed {
+  /** The run it continues: workflow id and run id. */
+  fromWorkflowId: string;
+  fromRunId?: string;
+  /** Steps re-run (the named ones, what depends on them, and every step that had not succeeded). */
+  rerun: string[];
+  state: RunState;
+  /** Attempts each step made in the earlier run (attempt numbers continue). */
+  attempts: Record<string, number>;
+  /** The same TradeML run continued (a hand-off): its start was observed already; times count from `startedAt`. */
+  continued?: { startedAt: string };
+}
+
+/** Where a run that handed off (parked on an approval or an operator) continues. */
+export interface HandOff {
+  workflowId: string;
+  waitingFor: 'approval' | 'operator';
 }
 
 /** One attempt-series of a step, as the workflow asks a worker to run it (the loop's request). */
@@ -49,8 +85,8 @@ export type RunView = RunRecord;
 /** A finished step as the workers' RunObserver sees it. */
 export type StepRecordView = StepRecord;
 
-/** What the `status` Query (and the workflow's result) reports. */
-export type PipelineStatus = RunStatusView;
+/** What the `status` Query (and the workflow's result) reports; `handedOff` when the run continues in another workflow. */
+export type PipelineStatus = RunStatusView & { handedOff?: HandOff };
 
 /** Activities the workflow calls (implemented in temporal/activities.ts). */
 export interface PipelineActivities {

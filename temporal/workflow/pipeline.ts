@@ -1,70 +1,36 @@
 /**
- * `pipelineWorkflow`: hosts the run loop both hosts share (engine/loop.ts) inside Temporal. Steps run as `runStep` activities on `<prefix>-cpu` / `<prefix>-gpu`, each with the
- * step's RetryPolicy and timeouts; operators drive failed runs with the `retry`/`skip`/`abort`
- * Signals or Updates, approve with `approve`/`reject`, and read the DAG with the `status` Query.
+ * `pipelineWorkflow`: hosts the run loop both hosts share (engine/loop.ts) inside Temporal. Steps
+ * run as `runStep` activities on `<prefix>-cpu` / `<prefix>-gpu`, each with the step's RetryPolicy
+ * and timeouts; operators drive failed runs with the `retry`/`skip`/`abort` Signals or Updates,
+ * approve with `approve`/`reject`, and read the DAG with the `status` Query (handlers.ts). The run
+ * keeps its search attributes and current details up to date (visibility.ts); a cancelled run
+ * waits until its steps stopped and observes its end before it closes; a scheduled run parked on
+ * an approval or an operator hands off to a continuation and closes (handoff.ts).
  *
- * Workflow code: deterministic, no Node modules, only types from activities.
+ * Workflow code: deterministic, no Node modules, only types from activities. Every behaviour added
+ * after runs could be parked on this code is behind `patched(PATCHES.x)` (docs/temporal.md § Versioning).
  */
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  CancellationScope,
-  CancelledFailure,
-  TimeoutFailure,
-  condition,
-  isCancellation,
-  log,
-  patched,
-  proxyActivities,
-  setHandler,
-  workflowInfo,
-  type ActivityOptions,
-} from '@temporalio/workflow';
-import type { Plan, PlanStep } from '../../engine/plan.ts';
+import { ApplicationFailure, CancellationScope, condition, isCancellation, log, patched, proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { defineSearchAttributeKey } from '@temporalio/common';
+import type { Plan } from '../../engine/plan.ts';
 import { taskQueueName } from '../queues.ts';
-import {
-  abortSignal,
-  abortUpdate,
-  approveSignal,
-  approveUpdate,
-  rejectSignal,
-  rejectUpdate,
-  retrySignal,
-  retryUpdate,
-  skipSignal,
-  skipUpdate,
-  statusQuery,
-  type PipelineActivities,
-  type PipelineInput,
-  type PipelineStatus,
-  type StepFailureDetails,
-} from './api.ts';
+import type { PipelineActivities, PipelineInput, PipelineStatus } from './api.ts';
 import { upgradePlan } from '../../spec/upgrade.ts';
-import { RunLoop, type LoopHost, type StepFailure } from '../../engine/loop.ts';
+import { PATCHES, RunLoop, type LoopHost, type LoopOptions } from '../../engine/loop.ts';
+import { SEARCH_ATTRIBUTES, currentDetails, runSearchValues, searchAttributeUpdates, type RunStateValue } from './visibility.ts';
+import { stepActivityOptions, toStepFailure } from './steps.ts';
+import { registerHandlers } from './handlers.ts';
+import { handOff, parkedOn } from './handoff.ts';
 
-/** Activity options of a step: its queue, timeouts and RetryPolicy (Temporal retries the attempts). */
-export function stepActivityOptions(step: PlanStep, prefix: string, activityId: string): ActivityOptions {
-  return {
-    activityId,
-    taskQueue: taskQueueName(prefix, step.queue),
-    startToCloseTimeout: step.timeout_ms,
-    heartbeatTimeout: step.heartbeat_timeout_ms,
-    summary: `${step.id} (${step.uses})`,
-    retry: {
-      maximumAttempts: step.retry.maximum_attempts,
-      initialInterval: step.retry.initial_interval_ms,
-      backoffCoefficient: step.retry.backoff_coefficient,
-      maximumInterval: step.retry.maximum_interval_ms,
-      nonRetryableErrorTypes: step.retry.non_retryable,
-    },
-  };
-}
+export { stepActivityOptions } from './steps.ts';
+
+const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', 'DATETIME');
 
 /** Runs a compiled plan to its end. Returns the final status; throws `PipelineFailed` / `PipelineAborted`. */
 export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineStatus> {
-  const prefix = input.taskQueuePrefix;
+  const info = workflowInfo();
   const control = proxyActivities<PipelineActivities>({
-    taskQueue: taskQueueName(prefix, 'cpu'),
+    taskQueue: taskQueueName(input.taskQueuePrefix, 'cpu'),
     startToCloseTimeout: '1 minute',
     retry: { maximumAttempts: 5, initialInterval: '1 second' },
   });
@@ -74,12 +40,72 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineSt
   else throw ApplicationFailure.nonRetryable('workflow input needs `plan` or `planRef`', 'BadInput');
   plan = upgradePlan(plan);
 
+  const scheduledAt = info.typedSearchAttributes.get(SCHEDULED_START);
+  const runInputs = Boolean(input.asOf || scheduledAt || input.seed) && patched(PATCHES.runInputs);
+  const visible = input.searchAttributes === true && patched(PATCHES.visibility);
+  const handsOff = input.handOff === true && patched(PATCHES.handOff);
+  const loopOpts: LoopOptions = { runId: input.runId ?? info.workflowId, noCache: input.noCache, observe: input.observe, operatorWait: true };
+  let asOf: string | undefined;
+  if (runInputs) {
+    asOf = input.asOf ?? scheduledAt?.toISOString();
+    if (asOf && !plan.params.as_of) plan = { ...plan, params: { ...plan.params, as_of: asOf } };
+    const seed = input.seed;
+    if (seed) Object.assign(loopOpts, { state: seed.state, attempts: seed.attempts, force: seed.rerun, ...(seed.continued ? { startedAt: Date.parse(seed.continued.startedAt) } : {}) });
+  }
+
+  let driver: RunLoop | undefined;
+  let lastSearch: ReturnType<typeof runSearchValues> | undefined;
+  /** Brings the current details and (when on) the search attributes up to date with the loop. */
+  const refresh = (state?: RunStateValue) => {
+    if (!driver) return;
+    const view = driver.status();
+    setCurrentDetails(currentDetails(view, info.workflowId));
+    if (!visible) return;
+    const next = runSearchValues(view, state);
+    const updates = searchAttributeUpdates(lastSearch, next);
+    if (updates.length) upsertSearchAttributes(updates);
+    lastSearch = next;
+  };
+  const host = stepHost(input, control, refresh, Boolean(input.seed?.continued));
+  driver = new RunLoop(plan, host, loopOpts);
+  registerHandlers(driver);
+  if (handsOff) void condition(() => parkedOn(driver!.status()) !== undefined).then(() => driver!.interrupt());
+
+  let out: Awaited<ReturnType<RunLoop['run']>>;
+  try {
+    out = await driver.run();
+  } catch (e) {
+    if (!isCancellation(e)) throw e;
+    // Workflow cancelled from the UI/CLI: record it; step scopes are children of the root scope, so
+    // their activities already received the cancellation.
+    driver.abort({ by: 'temporal', reason: 'workflow cancelled' });
+    if (patched(PATCHES.cancelDrain)) {
+      // wait (not cancellable) until every running step confirmed it stopped, then observe the end
+      await CancellationScope.nonCancellable(() => driver!.run());
+      refresh('cancelled');
+    }
+    throw e;
+  }
+  if (out.status === 'interrupted' && handsOff) {
+    const waitingFor = parkedOn(out.view)!;
+    const parked = await handOff(input, out, waitingFor, asOf, visible);
+    setCurrentDetails(`**${plan.pipeline}**: parked on ${waitingFor === 'approval' ? 'an approval' : 'an operator decision'}; the run continues in workflow \`${parked.handedOff!.workflowId}\` — act there (the CLI follows the hand-off).`);
+    if (visible) upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.runState, value: 'handed_off' }]);
+    return parked;
+  }
+  refresh();
+  return finish(plan, out.view);
+}
+
+/** The loop's host inside the workflow: steps as activities in their own cancellation scopes. */
+function stepHost(input: PipelineInput, control: PipelineActivities, refresh: () => void, startObserved: boolean): LoopHost {
   const scopes = new Map<string, CancellationScope>();
-  const host: LoopHost = {
+  let observedStart = startObserved;
+  return {
     retries: 'host',
     now: () => Date.now(),
     runStep(step, req, activityId) {
-      const acts = proxyActivities<PipelineActivities>(stepActivityOptions(step, prefix, activityId));
+      const acts = proxyActivities<PipelineActivities>(stepActivityOptions(step, input.taskQueuePrefix, activityId));
       const scope = new CancellationScope();
       scopes.set(step.id, scope);
       return scope
@@ -99,42 +125,24 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineSt
       }
       return condition(cond, Math.max(1, timeoutMs));
     },
-    observe: input.observe ? (req) => control.observeRun(req) : undefined,
+    async commit() {
+      refresh();
+    },
+    // observed once per TradeML run: not again when a cancelled loop drains, nor in a continuation
+    observe: input.observe
+      ? (req) => {
+          if (req.kind === 'runStarted' && observedStart) return Promise.resolve();
+          if (req.kind === 'runStarted') observedStart = true;
+          return control.observeRun(req);
+        }
+      : undefined,
     patched: (id) => patched(id),
     log: (message, attrs) => log.info(message, attrs ?? {}),
   };
-  const driver = new RunLoop(plan, host, { runId: input.runId ?? workflowInfo().workflowId, noCache: input.noCache, observe: input.observe, operatorWait: true });
+}
 
-  setHandler(statusQuery, () => driver.status());
-  setHandler(retryUpdate, (req) => driver.retry(req), { validator: (req) => driver.validateRetry(req) });
-  setHandler(skipUpdate, (req) => driver.skip(req), { validator: (req) => driver.validateSkip(req) });
-  setHandler(abortUpdate, (req) => driver.abort(req), { validator: (req) => driver.validateAbort(req) });
-  setHandler(approveUpdate, (req) => driver.decideApproval(req, true), { validator: (req) => driver.validateApproval(req) });
-  setHandler(rejectUpdate, (req) => driver.decideApproval(req, false), { validator: (req) => driver.validateApproval(req) });
-  const guarded = <R>(action: 'retry' | 'skip' | 'abort' | 'approve' | 'reject', fn: (r: R) => unknown) => (req: R) => {
-    try {
-      fn(req);
-    } catch (e) {
-      driver.refused(action, (req ?? {}) as never, e instanceof Error ? e.message : String(e));
-    }
-  };
-  setHandler(retrySignal, guarded('retry', (r) => driver.retry(r)));
-  setHandler(skipSignal, guarded('skip', (r) => driver.skip(r)));
-  setHandler(abortSignal, guarded('abort', (r) => driver.abort(r)));
-  setHandler(approveSignal, guarded('approve', (r) => driver.decideApproval(r, true)));
-  setHandler(rejectSignal, guarded('reject', (r) => driver.decideApproval(r, false)));
-
-  let final: PipelineStatus;
-  try {
-    final = (await driver.run()).view;
-  } catch (e) {
-    if (isCancellation(e)) {
-      // Workflow cancelled from the UI/CLI: record it; step scopes are children of the root scope,
-      // so their activities already received the cancellation.
-      driver.abort({ by: 'temporal', reason: 'workflow cancelled' });
-    }
-    throw e;
-  }
+/** The workflow's result: the final status, or a failure carrying it (failed / aborted runs). */
+function finish(plan: Plan, final: PipelineStatus): PipelineStatus {
   if (final.status === 'failed') {
     const failed = final.steps.filter((s) => s.status === 'failed').map((s) => `${s.id} (${s.error?.type ?? 'Error'}: ${s.error?.message ?? ''})`);
     throw ApplicationFailure.create({ message: `pipeline ${plan.pipeline} failed: ${failed.join('; ')}`, type: 'PipelineFailed', nonRetryable: true, details: [final] });
@@ -143,24 +151,4 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineSt
     throw ApplicationFailure.create({ message: `pipeline ${plan.pipeline} aborted by an operator`, type: 'PipelineAborted', nonRetryable: true, details: [final] });
   }
   return final;
-}
-
-/** Maps what a step activity call rejected with to the driver's {@link StepFailure}. */
-function toStepFailure(e: unknown, step: PlanStep): StepFailure {
-  if (e instanceof ActivityFailure) {
-    const cause = e.cause;
-    const maxed = e.retryState === 'MAXIMUM_ATTEMPTS_REACHED' ? step.retry.maximum_attempts : 1;
-    if (cause instanceof ApplicationFailure) {
-      const d = (cause.details?.[0] ?? undefined) as StepFailureDetails | undefined;
-      return { message: cause.message, type: cause.type ?? 'Error', nonRetryable: cause.nonRetryable === true, attempts: d?.attempt ?? maxed, cancelled: false, ...(d?.cached ? { cached: true } : {}), ...(d?.details !== undefined ? { details: d.details } : {}) };
-    }
-    if (cause instanceof TimeoutFailure) {
-      const type = cause.timeoutType === 'HEARTBEAT' ? 'HeartbeatTimeout' : 'Timeout';
-      return { message: `step "${step.id}" ${type === 'HeartbeatTimeout' ? 'stopped heartbeating' : 'timed out'} (${cause.timeoutType})`, type, nonRetryable: false, attempts: maxed, cancelled: false };
-    }
-    if (cause instanceof CancelledFailure) return { message: `step "${step.id}" cancelled`, type: 'Cancelled', nonRetryable: true, attempts: 1, cancelled: true };
-    return { message: cause?.message ?? e.message, type: cause?.name ?? 'ActivityFailure', nonRetryable: false, attempts: maxed, cancelled: false };
-  }
-  if (isCancellation(e)) return { message: `step "${step.id}" cancelled`, type: 'Cancelled', nonRetryable: true, attempts: 1, cancelled: true };
-  return { message: e instanceof Error ? e.message : String(e), type: e instanceof Error ? e.name : 'Error', nonRetryable: false, attempts: 1, cancelled: false };
 }

@@ -3,7 +3,7 @@
  * simulated host, and against the local runtime: fed the same plans, both must issue the same
  * activities in the same dependency order.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,8 +11,7 @@ import type { Plan } from '../../engine/plan.ts';
 import { compilePlan } from '../../spec/compile.ts';
 import { validateSpecText } from '../../spec/validate.ts';
 import { EmbeddedRuntime } from '../../embedded/runtime.ts';
-import { FIXTURES, fixturePlan } from './make-histories.ts';
-import { scheduledActivities } from './history.ts';
+import { fixturePlan, loadHistory, scheduledActivities } from './history.ts';
 import { Simulation } from './simulate.ts';
 
 const SPEC = `
@@ -84,8 +83,8 @@ describe('workflow decision loop vs local runtime', () => {
     expect(sim.starts.find((s) => s.stepId === 'fit_a')!.queue).toBe('gpu');
   });
 
-  it('the recorded plain-DAG history schedules the activities the local runtime runs, in its order', async () => {
-    const h = JSON.parse(readFileSync(path.join(FIXTURES, 'plain-dag.json'), 'utf8'));
+  it('the plain-DAG history recorded from the server schedules the activities the local runtime runs, in its order', async () => {
+    const h = loadHistory('plain.json');
     const fromHistory = scheduledActivities(h).filter((a) => a.type === 'runStep').map((a) => a.step);
     expect(fromHistory).toEqual(await localStarts(fixturePlan('diamond')));
   });
