@@ -7,6 +7,7 @@ import { barsIntraday, dataQuality, ohlcvDaily, optionsChain, orderbookMessages,
 import { featuresPanel, labels, modelBundle, signalsOof, trialsLedger } from './research.ts';
 import { backtestReturns, gateVerdict, portfolioWeights, rlDataset, rlPolicy, sizingPolicy } from './trading.ts';
 import { executionCostModel, executionImpact, executionOrderPolicy, executionShortfall, exitsStudy, lobReplayCheck, mmCalibration, mmStudy } from './execution.ts';
+import { hedgingStudy, optionsAudit, optionsBacktest, optionsFeatures, optionsIv, optionsRouter, optionsSurface, optionsTargets } from './options.ts';
 
 export * from './define.ts';
 export * from './market.ts';
@@ -40,4 +41,12 @@ export const CONTRACTS: readonly Contract[] = [
   mmCalibration,
   mmStudy,
   exitsStudy,
+  optionsAudit,
+  optionsIv,
+  optionsSurface,
+  optionsFeatures,
+  optionsTargets,
+  optionsBacktest,
+  optionsRouter,
+  hedgingStudy,
 ];

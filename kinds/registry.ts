@@ -9,6 +9,7 @@ import { kinds as backtest } from './backtest/index.ts';
 import { kinds as rl } from './rl/index.ts';
 import { kinds as tracking } from './tracking/index.ts';
 import { kinds as execution } from './execution/index.ts';
+import { kinds as options } from './options/index.ts';
 
 /** Every step kind `pipelines.yaml` may use, by its `uses:` name. One module per concern. */
 export const STEP_KINDS: ReadonlyMap<string, AnyStepKind> = buildRegistry([
@@ -20,6 +21,7 @@ export const STEP_KINDS: ReadonlyMap<string, AnyStepKind> = buildRegistry([
   ...rl,
   ...tracking,
   ...execution,
+  ...options,
 ]);
 
 /**
