@@ -117,7 +117,7 @@ export const signalsOof = defineContract({
   ],
 });
 
-/** Every trial a model family tried, with its return stream (DSR's N and V[SR], PBO's matrix). */
+/** Every trial a fit tried, with its OOF scores per path (the gate's tradable trial streams: DSR's N and V[SR], PBO's matrix). */
 export const trialsLedger = defineContract({
   name: 'trials.ledger',
   version: 1,
@@ -126,8 +126,15 @@ export const trialsLedger = defineContract({
     .object({
       sleeve: z.string().describe('sleeve the trials belong to'),
       n_trials: z.number().int().nonnegative().describe('trials in this ledger'),
-      ledger: artifactRefSchema.describe('ledger JSON {sleeve, n_trials, selection, selected_trial, trials: [{trial_id, params, metrics}]}'),
-      returns: artifactRefSchema.describe('trial return streams Parquet'),
+      ledger: artifactRefSchema.describe('ledger JSON {sleeve, n_trials, selection, selected_trial, stream, scores, trials: [{trial_id, params, metrics}]}'),
+      returns: artifactRefSchema.describe('trial return streams Parquet (label units: a research diagnostic, not a tradable return)'),
+      scores: artifactRefSchema
+        .optional()
+        .describe("every trial's OOF scores on every CPCV path (Parquet); absent: the ledger JSON's `scores`. The gate trades them through the candidate's portfolio and costs"),
+      context_digest: z
+        .string()
+        .optional()
+        .describe('digest of what defines the trials besides their params, data excluded (training config, labels, features, CV layout); absent: the trials are keyed by their scores digest'),
     })
     .describe('Trial ledger'),
   tables: [
@@ -136,10 +143,22 @@ export const trialsLedger = defineContract({
       columns: [
         { name: 'trial_id', type: 'VARCHAR', unit: '<sleeve>:t<i>', description: 'trial' },
         { name: 'date', type: 'DATE', unit: 'trading date', description: 'return date' },
-        { name: 'ret', type: 'DOUBLE', unit: 'fraction of capital per bar', description: 'the trial strategy return' },
+        { name: 'ret', type: 'DOUBLE', unit: 'label return per bar (not tradable)', description: 'the trial long/short return on realised labels ÷ label length' },
       ],
       order: ['trial_id', 'date'],
       unique: ['trial_id', 'date'],
+    },
+    {
+      at: 'scores',
+      columns: [
+        { name: 'trial_id', type: 'VARCHAR', unit: '<sleeve>:t<i>', description: 'trial' },
+        { name: 'path', type: 'INTEGER', unit: '1..φ', description: 'CPCV backtest path' },
+        { name: 'date', type: 'DATE', unit: 'trading date', description: 'signal date' },
+        { name: 'symbol', type: 'VARCHAR', unit: 'ticker', description: 'instrument' },
+        { name: 'score', type: 'FLOAT', unit: 'larger = more bullish', description: 'out-of-fold score of the trial' },
+      ],
+      order: ['trial_id', 'path', 'date', 'symbol'],
+      unique: ['trial_id', 'path', 'date', 'symbol'],
     },
   ],
 });

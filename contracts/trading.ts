@@ -106,7 +106,10 @@ export const gateVerdict = defineContract({
       psr: z.number().nullable().describe('probabilistic Sharpe ratio'),
       dsr: z.number().nullable().describe('deflated Sharpe ratio'),
       pbo: z.number().nullable().describe('probability of backtest overfitting (CSCV)'),
-      n_trials: z.number().int().describe('trials counted by the DSR'),
+      n_trials: z.number().int().describe("trials in the family's persistent ledger (every configuration ever evaluated)"),
+      n_trials_effective: z.number().int().optional().describe('effective number of trials (ONC clusters of the trial streams): the N of the DSR bar'),
+      pbo_prob_oos_loss: z.number().nullable().optional().describe('P(OOS loss) of the IS-selected trial under CSCV'),
+      pbo_degradation_slope: z.number().nullable().optional().describe('slope of OOS on IS Sharpe of the IS-selected trial (CSCV)'),
     })
     .describe('Gate verdict'),
 });

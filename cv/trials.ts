@@ -4,6 +4,7 @@
  * (AFML ch. 12.4), every trial is summarised (path metrics, daily return stream) for the trial
  * ledger, and one trial is selected by the configured metric.
  */
+import type { ArtifactRef } from '../artifacts/store.ts';
 import { StepError } from '../lib/errors.ts';
 import type { LearnerParams } from '../models/learner.ts';
 import type { DateGroup, Split } from './cpcv.ts';
@@ -97,6 +98,10 @@ export interface TrialSummary {
   perPath: PathMetrics[];
   /** Per bar: the long/short return averaged over the paths with a value (NaN when none). */
   stream: Float64Array;
+  /** Per path (0-based, path p+1): the trial's OOF score of every panel row (NaN = none); the run's arrays, not copies. */
+  pathScores: Float32Array[];
+  /** The trial-scores Parquet once cv/ledger.ts `writeTrialReturns` wrote it (ledgerDoc records it). */
+  scores?: ArtifactRef;
 }
 
 /** Metrics of every path of trial `t` (IC summary, classifier log loss/AUC, long/short stream). */
@@ -158,6 +163,7 @@ export async function summarizeTrials(env: FoldEnv, a: { panel: Panel; codec: Ta
       },
       perPath,
       stream,
+      pathScores: a.run.scores[t]!,
     });
   }
   return out;

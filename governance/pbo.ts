@@ -193,3 +193,38 @@ function regress(x: Float64Array, y: Float64Array): PboResult['degradation'] {
     prob_oos_loss: loss / n,
   };
 }
+
+/** The PBO bar's thresholds (configs/promotion.yml `pbo`). */
+export interface PboRule {
+  /** PBO above this is a warning sign on its own… */
+  max: number;
+  /** …that rejects only when the IS-selected trial also loses out of sample this often. */
+  max_prob_oos_loss: number;
+}
+
+/** The PBO bar's decision and its reason. */
+export interface PboDecision {
+  pass: boolean;
+  reason: string;
+}
+
+/**
+ * The PBO bar: reject when PBO > `max` AND P(OOS loss) > `max_prob_oos_loss`, i.e. when selecting
+ * the in-sample best is overfit AND the selected trial then loses money out of sample. Bailey,
+ * Borwein, López de Prado & Zhu (2015, §§ 3–4) read PBO together with the performance degradation
+ * and the probability of loss: among trials that share one real edge the IS-best ranks below the
+ * OOS median about half the time (PBO ≈ 0.5, nothing is overfit) while P(OOS loss) stays ≈ 0;
+ * among skill-less trials both are high. The degradation slope is reported, not decided on: IS and
+ * OOS halves of CSCV partition the same sample, so the slope is negative even for a single strategy.
+ */
+export function pboDecision(r: PboResult, rule: PboRule): PboDecision {
+  const loss = r.degradation.prob_oos_loss;
+  const overfit = r.pbo > rule.max;
+  const losing = loss > rule.max_prob_oos_loss;
+  const pass = !(overfit && losing);
+  const cmp = (a: number, b: number, big: boolean) => `${a.toFixed(3)} ${big ? '>' : '≤'} ${b}`;
+  return {
+    pass,
+    reason: `PBO ${cmp(r.pbo, rule.max, overfit)}, P(OOS loss) ${cmp(loss, rule.max_prob_oos_loss, losing)}, degradation slope ${r.degradation.slope.toFixed(3)}: ${pass ? (overfit ? 'the IS-best ranks low among trials that all keep their edge out of sample' : 'selection not overfit') : 'overfit selection that loses out of sample'}`,
+  };
+}

@@ -4,7 +4,6 @@
  * Each function appends its bars (governance/gate.ts `makeBar`) and returns what the report shows.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { z } from 'zod';
 import type { ArtifactRef, ArtifactStore } from '../../artifacts/store.ts';
 import { forEachChunk, requireColumns } from '../../backtest/io.ts';
 import type { TradingCalendar } from '../../calendar/calendar.ts';
@@ -14,11 +13,11 @@ import { compareChampion, type ChampionComparison, type PathReturn } from '../..
 import type { PromotionConfig } from '../../governance/config.ts';
 import { deflatedSharpe } from '../../governance/dsr.ts';
 import { makeBar, type GateBar } from '../../governance/gate.ts';
+import type { PboResult } from '../../governance/pbo.ts';
 import { median } from '../../governance/stats.ts';
 import { queryRows, sqlString } from '../../lib/duckdb.ts';
 import { StepError } from '../../lib/errors.ts';
 import type { Input } from '../types.ts';
-import type { SleeveLedger } from './gate_ledgers.ts';
 
 /** `path_aggregate` of the promotion config over the finite values; null when none. */
 export function aggregate(values: number[], how: PromotionConfig['path_aggregate']): number | null {
@@ -65,11 +64,19 @@ export interface StackComparison {
   cpcvPaths: number[];
 }
 
+/** The deflation the sleeves share with the candidate: the family's effective N and V[SR], and each sleeve's own PBO. */
+export interface SleeveDeflation {
+  nEffective: number;
+  varSr: number;
+  sleevePbo: Map<string, PboResult | null>;
+}
+
 /**
  * The meta-stack's Sharpe minus the best single sleeve's (same portfolio, costs and paths), passing
- * only when the stack's DSR and PBO are not worse; not applicable without a stack.
+ * only when the stack's DSR and PBO are not worse; not applicable without a stack. Sleeve DSRs use
+ * the same effective N and V[SR] as the stack's; a sleeve's PBO is over its own trials.
  */
-export async function stackVsSleevesBar(con: DuckDBConnection, store: ArtifactStore, c: StackComparison, ledgers: SleeveLedger[], cfg: PromotionConfig, bars: GateBar[]): Promise<Record<string, unknown>> {
+export async function stackVsSleevesBar(con: DuckDBConnection, store: ArtifactStore, c: StackComparison, d: SleeveDeflation, cfg: PromotionConfig, bars: GateBar[]): Promise<Record<string, unknown>> {
   const info: Record<string, unknown> = {};
   const title = 'meta-stack beats the best single sleeve OOS';
   if (!c.hasStack) {
@@ -84,11 +91,10 @@ export async function stackVsSleevesBar(con: DuckDBConnection, store: ArtifactSt
   const sfile = store.path(c.sleeveReturns);
   let best: { name: string; sharpe: number; dsr: number | null; pbo: number | null } | null = null;
   for (const s of c.sleeves) {
-    const led = ledgers.find((l) => l.sleeve === s.sleeve);
     const rows = byPath(await readPathReturns(con, sfile, 'sleeve_returns of the backtest', s.sleeve));
     const paths = [...rows.keys()].filter((p) => (c.cpcvPaths.length ? p > 0 : true));
-    const sd = led && led.n_trials >= 1 ? aggregate(paths.map((p) => deflatedSharpe(rows.get(p)!, led.n_trials, led.var_sr).dsr), agg) : null;
-    const row = { sleeve: s.sleeve, sharpe: s.sharpe_median, dsr: sd, pbo: led?.pbo?.pbo ?? null, n_trials: led?.n_trials ?? 0 };
+    const sd = d.nEffective >= 1 ? aggregate(paths.map((p) => deflatedSharpe(rows.get(p)!, d.nEffective, d.varSr).dsr), agg) : null;
+    const row = { sleeve: s.sleeve, sharpe: s.sharpe_median, dsr: sd, pbo: d.sleevePbo.get(s.sleeve)?.pbo ?? null };
     info[s.sleeve] = row;
     if (!best || s.sharpe_median > best.sharpe) best = { name: s.sleeve, sharpe: s.sharpe_median, dsr: sd, pbo: row.pbo };
   }
@@ -150,32 +156,20 @@ export async function calibrationBars(con: DuckDBConnection, store: ArtifactStor
   return calib;
 }
 
-const interval = z.object({ estimate: z.number(), lcb: z.number(), ucb: z.number() });
-/** The figures of an OPE report the gate shows (rl.ope writes them; other sizing providers may not). */
-const opeReportSchema = z.object({
-  estimator: z.string().optional(),
-  margin: z.number().optional(),
-  learned: z.object({ dr: interval }).optional(),
-  baseline: z.object({ dr: interval }).optional(),
-});
-
 /**
- * One row per sizing policy: the OPE lower bound of the kept policy against the baseline value plus
- * the margin (read from the sizing input's report), passing exactly when the policy was accepted;
- * informational unless `ope.blocking`.
+ * One row per sizing policy: the OPE lower bound of the learned policy against the baseline value
+ * plus the margin (the sizing.policy contract's figures), passing exactly when the policy was
+ * accepted; informational unless `ope.blocking`.
  */
-export function opeBars(store: ArtifactStore, sizing: Input<ContractValue<typeof sizingPolicy>>[], cfg: PromotionConfig, bars: GateBar[]): Record<string, unknown> {
+export function opeBars(sizing: Input<ContractValue<typeof sizingPolicy>>[], cfg: PromotionConfig, bars: GateBar[]): Record<string, unknown> {
   const info: Record<string, unknown> = {};
   for (const o of sizing) {
-    const parsed = opeReportSchema.safeParse(store.readJson(o.value.report));
-    const r = parsed.success ? parsed.data : {};
-    const dr = r.learned?.dr;
-    const baselineValue = r.baseline?.dr.estimate;
-    info[o.step] = { ...o.value, estimator: r.estimator, dr, baseline_value: baselineValue, margin: r.margin };
-    const lcb = dr?.lcb ?? null;
-    const thr = baselineValue !== undefined ? baselineValue + (r.margin ?? 0) : null;
-    const bar = makeBar(`ope.accepted[${o.step}]`, `OPE (${r.estimator ?? 'dr'}) lower bound of the ${o.value.policy} policy vs baseline + margin`, lcb, '>=', thr, cfg.ope.blocking, `estimate ${fmt(dr?.estimate ?? null)} [${fmt(lcb)}, ${fmt(dr?.ucb ?? null)}]; accepted=${String(o.value.accepted)}`);
-    bar.pass = o.value.accepted;
+    const v = o.value;
+    info[o.step] = { ...v };
+    const lcb = v.estimate?.lcb ?? null;
+    const thr = v.baseline_value !== null ? v.baseline_value + v.margin : null;
+    const bar = makeBar(`ope.accepted[${o.step}]`, `OPE (${v.estimator}) lower bound of the learned sizing policy vs baseline + margin`, lcb, '>=', thr, cfg.ope.blocking, `estimate ${fmt(v.estimate?.estimate ?? null)} [${fmt(lcb)}, ${fmt(v.estimate?.ucb ?? null)}]; ${v.decision}`);
+    bar.pass = v.accepted;
     bars.push(bar);
   }
   return info;
@@ -197,4 +191,30 @@ export async function championBar(con: DuckDBConnection, store: ArtifactStore, c
     bars.push(makeBar('champion', 'challenger vs champion on the same paths', null, '>', 0, cfg.champion.blocking, e.message));
     return null;
   }
+}
+
+/**
+ * Look-ahead plausibility of the candidate's OOF: the mean over CPCV paths of the mean daily
+ * Spearman rank IC between the score and the row's realised label return (`ret`). Honest daily
+ * cross-sectional rank ICs are a few hundredths; above `oof_leakage.max_abs_rank_ic` (the training
+ * configs' leakage ceiling) the score knows its label — a leak, refused whatever the Sharpe says.
+ * Not computable (no rows with score and ret) fails the bar.
+ */
+export async function oofLeakageBar(con: DuckDBConnection, store: ArtifactStore, signal: Input<ContractValue<typeof signalsOof>>, cfg: PromotionConfig, bars: GateBar[]): Promise<{ mean_rank_ic: number | null; per_path: { path: number; rank_ic: number }[] }> {
+  const file = sqlString(store.path(signal.value.oof));
+  const rows = await queryRows<{ path: number; ic: number }>(
+    con,
+    `WITH x AS (SELECT path, date, score, ret FROM read_parquet(${file}) WHERE path > 0 AND score IS NOT NULL AND ret IS NOT NULL AND isfinite(score) AND isfinite(ret)),
+     r AS (SELECT path, date, rank() OVER (PARTITION BY path, date ORDER BY score) + (count(*) OVER (PARTITION BY path, date, score) - 1) / 2.0 AS rs,
+                  rank() OVER (PARTITION BY path, date ORDER BY ret) + (count(*) OVER (PARTITION BY path, date, ret) - 1) / 2.0 AS rr FROM x),
+     d AS (SELECT path, date, corr(rs, rr) AS ic FROM r GROUP BY path, date HAVING count(*) >= 5)
+     SELECT CAST(path AS INTEGER) AS path, avg(ic) AS ic FROM d WHERE ic IS NOT NULL AND isfinite(ic) GROUP BY path ORDER BY path`,
+  );
+  const perPath = rows.map((r) => ({ path: r.path, rank_ic: r.ic }));
+  const mean = perPath.length ? perPath.reduce((a, r) => a + r.rank_ic, 0) / perPath.length : null;
+  const ceiling = cfg.oof_leakage.max_abs_rank_ic;
+  bars.push(
+    makeBar('oof_leakage', `|mean daily rank IC| of ${signal.value.sleeve}'s OOF score with its own label return (look-ahead above the ceiling)`, mean === null ? null : Math.abs(mean), '<=', ceiling, cfg.oof_leakage.blocking, mean === null ? 'no OOF rows with score and ret' : `mean rank IC ${mean.toFixed(4)} over ${perPath.length} paths`),
+  );
+  return { mean_rank_ic: mean, per_path: perPath };
 }

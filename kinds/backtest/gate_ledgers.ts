@@ -1,142 +1,115 @@
 /**
- * The gate's trial ledgers: each trials.ledger input's return streams as a date × trial matrix, the
- * trials' Sharpe ratios and their variance (DSR's N and V[SR], Bailey & López de Prado 2014), PBO by
- * CSCV per ledger and pooled over all ledgers (Bailey, Borwein, López de Prado & Zhu 2015).
+ * The gate's trial set: tonight's trials (gate_trials.ts) appended to the family's persistent,
+ * append-only ledger (governance/trial_ledger.ts, on the tracker), then every trial the family ever
+ * evaluated — N for the record, the effective N and V[SR] by ONC clustering for the DSR (López de
+ * Prado 2019), and PBO by CSCV over the diverse set (Bailey, Borwein, López de Prado & Zhu 2015).
+ * A known evaluation (same configuration, data and code) is read back, not re-traded.
  */
-import type { DuckDBConnection } from '@duckdb/node-api';
-import type { ArtifactStore } from '../../artifacts/store.ts';
-import { forEachChunk, requireColumns } from '../../backtest/io.ts';
-import type { ContractValue, trialsLedger } from '../../contracts/index.ts';
 import type { PromotionConfig } from '../../governance/config.ts';
-import { trialSharpeStats } from '../../governance/dsr.ts';
+import { effectiveTrials, pboMatrix, type EffectiveTrials, type TrialStream } from '../../governance/effective_trials.ts';
 import { pboCscv, type PboResult } from '../../governance/pbo.ts';
-import { queryRows, sqlString } from '../../lib/duckdb.ts';
-import type { Input } from '../types.ts';
+import { fromStreams, latestByKey, toStream, TrialLedger, type TrialEvaluation } from '../../governance/trial_ledger.ts';
+import type { Tracker } from '../../tracking/types.ts';
+import type { StepContext } from '../types.ts';
+import type { TonightTrial } from './gate_trials.ts';
 
-/** One sleeve's trials as the gate uses them. */
-export interface SleeveLedger {
-  sleeve: string;
-  /** Step that provided the ledger. */
-  step: string;
-  task: string;
-  /** max(ledger n_trials, distinct trial ids with returns). */
-  n_trials: number;
-  trial_ids: string[];
-  /** Per-period Sharpe ratio of each trial's return stream (same order as trial_ids). */
-  trial_sharpes: number[];
-  var_sr: number;
-  pbo: PboResult | null;
-  pbo_error?: string;
-  /** Row-major T×N returns on the dates on which every trial has a finite return. */
-  matrix: { m: Float64Array; T: number; dates: string[] } | null;
-}
-
-/**
- * Loads one trials.ledger input: the trial ids of its returns table, the dates on which every trial
- * has a finite return, the T×N matrix of those returns, the trial Sharpe statistics and the ledger's
- * own PBO (a RangeError of CSCV — too few dates for the blocks — is recorded, not thrown).
- * Throws InputError (io.ts) when the returns table lacks trial_id/date/ret.
- */
-export async function loadLedger(con: DuckDBConnection, store: ArtifactStore, t: Input<ContractValue<typeof trialsLedger>>, task: string, cfg: PromotionConfig, signal: AbortSignal): Promise<SleeveLedger> {
-  const file = store.path(t.value.returns);
-  await requireColumns(con, file, `trials.ledger returns of ${t.step}`, ['trial_id', 'date', 'ret']);
-  const ids = (await queryRows<{ trial_id: string }>(con, `SELECT DISTINCT CAST(trial_id AS VARCHAR) AS trial_id FROM read_parquet(${sqlString(file)}) ORDER BY 1`)).map((r) => r.trial_id);
-  const out: SleeveLedger = { sleeve: t.value.sleeve, step: t.step, task, n_trials: Math.max(t.value.n_trials, ids.length), trial_ids: ids, trial_sharpes: [], var_sr: 0, pbo: null, matrix: null };
-  if (ids.length === 0) return out;
-  const dates = (
-    await queryRows<{ d: string }>(
-      con,
-      `SELECT strftime(CAST(date AS DATE), '%Y-%m-%d') AS d FROM read_parquet(${sqlString(file)}) WHERE ret IS NOT NULL AND isfinite(ret) GROUP BY 1 HAVING count(DISTINCT trial_id) = ${ids.length} ORDER BY 1`,
-    )
-  ).map((r) => r.d);
-  const T = dates.length;
-  const N = ids.length;
-  const m = new Float64Array(T * N);
-  const di = new Map(dates.map((d, i) => [d, i]));
-  const ti = new Map(ids.map((d, i) => [d, i]));
-  await forEachChunk(con, `SELECT CAST(trial_id AS VARCHAR), strftime(CAST(date AS DATE), '%Y-%m-%d'), CAST(ret AS DOUBLE) FROM read_parquet(${sqlString(file)}) WHERE ret IS NOT NULL AND isfinite(ret)`, (c, n) => {
-    for (let j = 0; j < n; j++) {
-      const d = di.get(c[1]!.getItem(j) as string);
-      if (d === undefined) continue;
-      m[d * N + ti.get(c[0]!.getItem(j) as string)!] = c[2]!.getItem(j) as number;
-    }
-  });
-  out.matrix = { m, T, dates };
-  const cols: Float64Array[] = ids.map((_, n) => {
-    const x = new Float64Array(T);
-    for (let t = 0; t < T; t++) x[t] = m[t * N + n]!;
-    return x;
-  });
-  const st = trialSharpeStats(cols);
-  out.trial_sharpes = st.sharpes;
-  out.var_sr = st.variance;
-  try {
-    out.pbo = pboCscv(m, T, N, { blocks: cfg.pbo.blocks, signal });
-  } catch (e) {
-    if (e instanceof RangeError) out.pbo_error = e.message;
-    else throw e;
-  }
-  return out;
-}
-
-/** Pools every sleeve's trial streams on their common dates (columns in ledger order). */
-export function pool(ledgers: SleeveLedger[]): { m: Float64Array; T: number; N: number } | null {
-  const ok = ledgers.filter((l) => l.matrix && l.trial_ids.length);
-  if (!ok.length) return null;
-  let common = new Set(ok[0]!.matrix!.dates);
-  for (const l of ok.slice(1)) common = new Set(l.matrix!.dates.filter((d) => common.has(d)));
-  const dates = [...common].sort();
-  const N = ok.reduce((a, l) => a + l.trial_ids.length, 0);
-  const m = new Float64Array(dates.length * N);
-  let off = 0;
-  for (const l of ok) {
-    const idx = new Map(l.matrix!.dates.map((d, i) => [d, i]));
-    const n = l.trial_ids.length;
-    dates.forEach((d, t) => {
-      const src = idx.get(d)!;
-      for (let k = 0; k < n; k++) m[t * N + off + k] = l.matrix!.m[src * n + k]!;
-    });
-    off += n;
-  }
-  return { m, T: dates.length, N };
-}
-
-/** The trials every ledger holds, pooled: N for the DSR, V[SR] over all trial Sharpes, and the pooled PBO. */
-export interface PooledTrials {
+/** What the gate learns from the family's ledger. */
+export interface FamilyTrials {
+  family: string;
+  /** Distinct trial keys in the ledger after tonight's appends. */
   nTrials: number;
-  pooledVar: number;
-  /** Trial streams pooled into the CSCV matrix. */
-  nStreams: number;
+  /** Trials without a stream (counted in N and, each as its own cluster, in the effective N). */
+  nStreamless: number;
+  /** Effective number of trials: ONC clusters of the streamed trials + the stream-less ones. */
+  nEffective: number;
+  effective: EffectiveTrials;
+  /** Evaluations appended tonight / read back from earlier runs. */
+  appended: number;
+  reused: number;
   pbo: PboResult | null;
   pboError?: string;
+  pboTrials: string[];
+  pboExcluded: string[];
+  /** Per sleeve: PBO among tonight's model trials of that sleeve (the stack-vs-sleeve bar). */
+  sleevePbo: Map<string, PboResult | null>;
+  /** The family's trials: key → label and kind (the report). */
+  trials: { key: string; label: string; kind: string; sr: number | null; cluster: number | null; evaluated_at: string; pipeline_run: string }[];
 }
+
+/** Context fields {@link familyTrials} uses. */
+export type LedgerContext = Pick<StepContext, 'runId' | 'workDir' | 'progress' | 'signal'>;
 
 /**
- * Pools the ledgers: N = Σ n_trials, V[SR] = sample variance of every finite trial Sharpe, PBO of the
- * pooled matrix (the single ledger's own PBO when there is one ledger). CSCV RangeErrors become
- * `pboError`.
+ * Appends tonight's trials to the family's ledger (streams computed only for evaluations the ledger
+ * does not hold), reads every trial of the family back (latest evaluation per key, same calendar),
+ * clusters the streamed ones and runs CSCV over those covering the candidate's dates.
+ * Tracker failures propagate (a TrackerError fails the step: it is retried, never a verdict).
  */
-export function pooledTrials(ledgers: SleeveLedger[], cfg: PromotionConfig, signal: AbortSignal): PooledTrials {
-  const nTrials = ledgers.reduce((a, l) => a + l.n_trials, 0);
-  const allSharpes = ledgers.flatMap((l) => l.trial_sharpes).filter(Number.isFinite);
-  const pooledVar = allSharpes.length >= 2 ? sampleVariance(allSharpes) : 0;
-  const pooled = pool(ledgers);
-  let pbo: PboResult | null = null;
-  let pboError = ledgers.length === 0 ? 'no trial ledger upstream' : undefined;
-  if (pooled && pooled.N >= 2) {
-    try {
-      pbo = ledgers.length === 1 ? ledgers[0]!.pbo : pboCscv(pooled.m, pooled.T, pooled.N, { blocks: cfg.pbo.blocks, signal });
-      if (!pbo) pboError = ledgers[0]!.pbo_error;
-    } catch (e) {
-      if (e instanceof RangeError) pboError = e.message;
-      else throw e;
+export async function familyTrials(ctx: LedgerContext, tracker: Tracker, a: { family: string; calendar: string; tonight: TonightTrial[]; candidateDates: string[]; cfg: PromotionConfig }): Promise<FamilyTrials> {
+  const ledger = new TrialLedger(tracker, a.family, ctx.workDir);
+  const stored = (await ledger.list()).filter((e) => e.calendar === a.calendar);
+  const byEval = new Map(stored.map((e) => [e.eval_digest, e]));
+  const tonight = new Map<string, TrialEvaluation>();
+  let appended = 0;
+  for (const [i, t] of a.tonight.entries()) {
+    ctx.progress({ fraction: 0.2 + (0.5 * i) / Math.max(1, a.tonight.length), message: `trial ${i + 1}/${a.tonight.length}: ${t.label}` });
+    const known = byEval.get(t.evalDigest);
+    const ev: TrialEvaluation = known ?? {
+      family: a.family, key: t.key, eval_digest: t.evalDigest, kind: t.kind, label: t.label, config: t.config, calendar: a.calendar,
+      pipeline_run: ctx.runId, evaluated_at: new Date().toISOString(), ...(t.stream ? fromStreams(await t.stream()) : { dates: [], paths: [] }),
+    };
+    if (!known && (await ledger.append(ev, new Set(byEval.keys())))) {
+      appended++;
+      byEval.set(ev.eval_digest, { ...ev, tracker_run: '', start_time: Date.now() });
     }
-  } else if (pooled) pboError = `PBO needs at least 2 trial return streams; the ledger(s) hold ${pooled.N}`;
-  return { nTrials, pooledVar, nStreams: pooled?.N ?? 0, pbo, pboError };
+    tonight.set(ev.key, ev);
+  }
+  // tonight's evaluation of a key supersedes the stored ones
+  const all: TrialEvaluation[] = [...latestByKey(stored).filter((e) => !tonight.has(e.key)), ...tonight.values()];
+  return summarise(a, all, tonight, { appended, reused: a.tonight.length - appended });
 }
 
-/** Sample variance (n − 1). */
-function sampleVariance(x: number[]): number {
-  const m = x.reduce((a, b) => a + b, 0) / x.length;
-  return x.reduce((a, b) => a + (b - m) ** 2, 0) / (x.length - 1);
+function summarise(a: { family: string; candidateDates: string[]; cfg: PromotionConfig }, all: TrialEvaluation[], tonight: Map<string, TrialEvaluation>, counts: { appended: number; reused: number }): FamilyTrials {
+  const streamed = all.filter((e) => e.paths.length > 0);
+  const streams: TrialStream[] = streamed.map(toStream);
+  const t = a.cfg.trials;
+  const effective = effectiveTrials(streams, { aggregate: a.cfg.path_aggregate, mergeCorrelation: t.merge_correlation, minOverlap: t.min_overlap, maxClusters: t.max_clusters, nInit: t.n_init, seed: t.seed });
+  const nStreamless = all.length - streamed.length;
+  const pboRun = runPbo(streams, a.candidateDates, a.cfg);
+  const sleevePbo = new Map<string, PboResult | null>();
+  const bySleeve = new Map<string, TrialStream[]>();
+  for (const e of tonight.values()) {
+    const sleeve = e.kind === 'model' && typeof e.config.sleeve === 'string' ? e.config.sleeve : null;
+    if (sleeve === null || !e.paths.length) continue;
+    bySleeve.set(sleeve, [...(bySleeve.get(sleeve) ?? []), toStream(e)]);
+  }
+  for (const [s, list] of bySleeve) sleevePbo.set(s, runPbo(list, a.candidateDates, a.cfg).pbo);
+  const clusterOf = new Map<string, number>();
+  effective.clusters.forEach((c, i) => c.members.forEach((m) => clusterOf.set(m, i)));
+  const srOf = new Map(streams.map((s, i) => [s.id, effective.trial_sr[i]!]));
+  return {
+    family: a.family,
+    nTrials: all.length,
+    nStreamless,
+    nEffective: effective.k + nStreamless,
+    effective,
+    ...counts,
+    ...pboRun,
+    sleevePbo,
+    trials: all.map((e) => ({ key: e.key, label: e.label, kind: e.kind, sr: finite(srOf.get(e.key)), cluster: clusterOf.get(e.key) ?? null, evaluated_at: e.evaluated_at, pipeline_run: e.pipeline_run })),
+  };
+}
+
+const finite = (x: number | undefined): number | null => (x !== undefined && Number.isFinite(x) ? x : null);
+
+/** CSCV over the streams covering the candidate's dates; CSCV RangeErrors become `pboError`. */
+function runPbo(streams: TrialStream[], dates: string[], cfg: PromotionConfig): { pbo: PboResult | null; pboError?: string; pboTrials: string[]; pboExcluded: string[] } {
+  const mx = pboMatrix(streams, dates, cfg.pbo.min_coverage);
+  if (mx.ids.length < 2) return { pbo: null, pboError: `PBO needs at least 2 trial streams covering ${(cfg.pbo.min_coverage * 100).toFixed(0)}% of the candidate's dates; ${mx.ids.length} do`, pboTrials: mx.ids, pboExcluded: mx.excluded };
+  try {
+    return { pbo: pboCscv(mx.m, mx.T, mx.ids.length, { blocks: cfg.pbo.blocks }), pboTrials: mx.ids, pboExcluded: mx.excluded };
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    return { pbo: null, pboError: e.message, pboTrials: mx.ids, pboExcluded: mx.excluded };
+  }
 }
