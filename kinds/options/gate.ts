@@ -4,8 +4,8 @@
  * exposure within the cap on every path and day, costs modelled (bps of premium charged and paid on
  * every trade), enough walk-forward trades; walk-forward Sharpe and the deflated Sharpe ratio
  * (Bailey & López de Prado 2014; N and V[SR] from the trial ledgers) as information. Provides
- * `gate.verdict`; a failing blocking bar throws StepError('GateFailed') carrying the verdict (cached
- * as a deterministic failure), as gate.governance does.
+ * `gate.verdict`: passed false with every failing bar is an outcome returned, never thrown (as
+ * gate.governance does), so `if: ${{ steps.<gate>.outputs.verdict.passed }}` can skip what follows.
  */
 import { z } from 'zod';
 import { gateVerdict, trialsLedger } from '../../contracts/index.ts';
@@ -32,7 +32,6 @@ export const optionsGate = defineStepKind({
   provides: { verdict: gateVerdict },
   outputs: optionsGateOutputs,
   configFiles: (w) => [w.bars],
-  deterministicFailures: ['GateFailed'],
   async run(ctx, w) {
     const { evaluateOptionsGate } = await import('./gate_eval.ts');
     return evaluateOptionsGate(ctx, w.bars);

@@ -1,14 +1,14 @@
 /**
  * The body of `options.gate` (imported lazily): figures from the backtest summary and daily table,
  * the DSR's N and V[SR] from the trial ledgers' return streams, one bar per configs/options/gate.yml
- * entry, the verdict, and GateFailed when a blocking bar fails.
+ * entry, and the verdict (passed false with the failing bars when a blocking bar fails: an
+ * outcome, returned).
  */
 import type { z } from 'zod';
 import type { ArtifactStore } from '../../artifacts/store.ts';
 import { deflatedSharpe, trialSharpeStats } from '../../governance/dsr.ts';
 import { failedBars, formatGateTable, makeBar, type GateBar } from '../../governance/gate.ts';
 import { psrOfReturns } from '../../governance/psr.ts';
-import { StepError } from '../../lib/errors.ts';
 import type { StepContext } from '../types.ts';
 import { gateConfigSchema, loadOptionsConfig } from './config.ts';
 import type { optionsGateConsumes, optionsGateOutputs } from './gate.ts';
@@ -67,9 +67,7 @@ export async function evaluateOptionsGate(ctx: Ctx, barsFile: string): Promise<O
     passed: failing.length === 0, bars, failing, table, report,
     sharpe: fin(wf?.sharpe ?? NaN), max_drawdown: wf ? Math.abs(wf.max_drawdown) : null, psr: fin(psr), dsr: fin(dsr?.dsr ?? NaN), pbo: null, n_trials: ts.n,
   };
-  if (failing.length) {
-    const list = bars.filter((x) => failing.includes(x.id)).map((x) => `${x.id}=${x.value === null ? 'n/a' : x.value.toFixed(4)} needs ${x.op} ${x.threshold}`).join('; ');
-    throw new StepError({ message: `options gate failed (${failing.length} blocking bar(s): ${list})\n${table}`, type: 'GateFailed', nonRetryable: true, details: { bars, report, verdict } });
-  }
+  ctx.progress({ fraction: 1, message: failing.length ? `not passed: ${failing.join(', ')}` : 'gate passed' });
+  if (failing.length) ctx.log.info({ failing }, `options gate not passed:\n${table}`);
   return { verdict, ...verdict };
 }
