@@ -26,10 +26,25 @@ export async function renderSvg(spec: Spec): Promise<string> {
   const compiled = vl.compile({ $schema: 'https://vega.github.io/schema/vega-lite/v6.json', config: CONFIG, background: 'white', ...spec } as never).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {
-    return await view.toSVG();
+    return assertStaticSvg(await view.toSVG());
   } finally {
     view.finalize();
   }
+}
+
+/** Elements a static chart never needs and that could run script or load something when the page opens. */
+const ACTIVE_ELEMENTS = /<\s*(script|foreignObject|iframe|object|embed|a|image|use|animate|set|handler|style)\b/i;
+
+/**
+ * Returns `svg` when it holds only static drawing elements. Vega escapes every text and attribute it
+ * writes (labels, titles, aria-labels carry step ids, sleeve names, dataset names verbatim), so
+ * element markup can only come from Vega itself; this refuses any SVG with an element that could
+ * run script or fetch, in case a spec or a Vega upgrade ever emits one (e.g. an `href` channel).
+ */
+export function assertStaticSvg(svg: string): string {
+  const m = ACTIVE_ELEMENTS.exec(svg);
+  if (m) throw new Error(`chart SVG holds an active element <${m[1]}>; report charts must be static drawings (no links, scripts, styles or embedded content)`);
+  return svg;
 }
 
 /** Builds and renders every chart the data supports (skips sections without data). */

@@ -2,8 +2,23 @@ import { formatDuration } from '../lib/duration.ts';
 import type { Chart } from './charts.ts';
 import type { ReportData } from './model.ts';
 
-const esc = (v: unknown): string =>
-  String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+/**
+ * Markup this module built itself (badges, code spans). Table cells and interpolations escape every
+ * other value, whatever it starts with: only an `Html` is written as is.
+ */
+class Html {
+  constructor(readonly html: string) {}
+  toString(): string {
+    return this.html;
+  }
+}
+
+/** Escapes text for HTML element content and double- or single-quoted attribute values. */
+export function escapeHtml(v: unknown): string {
+  return String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+const esc = escapeHtml;
 
 const fmt = (v: unknown): string => {
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : v.toFixed(4);
@@ -16,12 +31,12 @@ const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
 
 function table(headers: string[], rows: unknown[][], cls = ''): string {
   return `<table class="${cls}"><thead><tr>${headers.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
-    .map((r) => `<tr>${r.map((c) => (typeof c === 'string' && c.startsWith('<')) ? `<td>${c}</td>` : `<td>${esc(fmt(c))}</td>`).join('')}</tr>`)
+    .map((r) => `<tr>${r.map((c) => `<td>${c instanceof Html ? c.html : esc(fmt(c))}</td>`).join('')}</tr>`)
     .join('')}</tbody></table>`;
 }
 
-function badge(text: string, kind: string): string {
-  return `<span class="badge ${esc(kind)}">${esc(text)}</span>`;
+function badge(text: string, kind: string): Html {
+  return new Html(`<span class="badge ${esc(kind)}">${esc(text)}</span>`);
 }
 
 function figure(c: Chart | undefined): string {
@@ -31,7 +46,7 @@ function figure(c: Chart | undefined): string {
 
 type Ch = (id: string) => Chart | undefined;
 const statusKind = (s: string | undefined) => (s === 'succeeded' || s === 'GREEN' || s === 'passed' ? 'ok' : s === 'failed' || s === 'RED' ? 'bad' : 'warn');
-const code = (s: string) => `<code>${esc(s)}</code>`;
+const code = (s: string): Html => new Html(`<code>${esc(s)}</code>`);
 
 function runSection(data: ReportData, ch: Ch): string {
   const r = data.run;

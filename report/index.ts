@@ -1,8 +1,8 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ArtifactRef, ArtifactStore } from '../artifacts/store.ts';
 import { canonicalJson } from '../lib/canonical.ts';
 import { stateHome } from '../lib/paths.ts';
+import { writeFilesAtomic } from './atomic.ts';
 import { buildCharts } from './charts.ts';
 import { renderHtml } from './html.ts';
 import { buildReportData, type ReportData, type ReportInput } from './model.ts';
@@ -26,8 +26,18 @@ export interface WrittenReport {
 }
 
 /**
+ * Writes report.json (pretty-printed `data`) and report.html into `dir`, atomically: each file is
+ * the old one or the new one, never half-written, even when the process is killed mid-write.
+ */
+export function writeReportFiles(dir: string, data: ReportData, html: string): { json: string; html: string } {
+  const files = { json: path.join(dir, 'report.json'), html: path.join(dir, 'report.html') };
+  writeFilesAtomic([{ file: files.json, data: JSON.stringify(data, null, 2) }, { file: files.html, data: html }]);
+  return files;
+}
+
+/**
  * Builds report.json + a self-contained report.html for a run, stores both in the artifact store,
- * and (when `dir` is given) writes copies there. Charts are static SVG rendered with Vega-Lite.
+ * and (when `dir` is given) writes copies there atomically. Charts are static SVG rendered with Vega-Lite.
  */
 export async function writeReport(input: ReportInput, store: ArtifactStore, dir?: string): Promise<WrittenReport> {
   const { data, series } = await buildReportData(input, store);
@@ -35,12 +45,6 @@ export async function writeReport(input: ReportInput, store: ArtifactStore, dir?
   const html = renderHtml(data, charts);
   const json = canonicalJson(data);
   const refs = { json: await store.putBytes(json, 'report.json', 'application/json'), html: await store.putBytes(html, 'report.html', 'text/html') };
-  let files: WrittenReport['files'];
-  if (dir) {
-    mkdirSync(dir, { recursive: true });
-    files = { json: path.join(dir, 'report.json'), html: path.join(dir, 'report.html') };
-    writeFileSync(files.json, JSON.stringify(data, null, 2));
-    writeFileSync(files.html, html);
-  }
+  const files = dir ? writeReportFiles(dir, data, html) : undefined;
   return { data, html, refs, files, charts: charts.map((c) => c.id) };
 }
