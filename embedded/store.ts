@@ -1,4 +1,4 @@
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Plan } from '../engine/plan.ts';
@@ -80,7 +80,8 @@ const LOCK_RE = /lock|Conflicting|being used/i;
 
 /**
  * Run state in a DuckDB file (`<home>/state.duckdb`): runs, step states and attempt events
- * (append-only), events, approvals.
+ * (append-only), events, approvals. No SQL is built from values: every value is a bound parameter
+ * or a typed cell given to DuckDB's appender, so any text (quotes, NUL bytes, SQL) is stored as is.
  * Every write is one transaction (a crash never leaves half-written state). The file is held open
  * only while in use and released after `idleMs`, so other `trademl` processes (status, approve)
  * can get in; opening retries while another process holds the lock.
@@ -156,7 +157,7 @@ export class RunStore {
       try {
         await c.run('INSERT INTO runs VALUES ($1, $2, $3, $4, $5, $6, $6, NULL, $7, $6)', [runId, plan.pipeline, JSON.stringify(plan), plan.digest, 'running', at, process.pid]);
         const seq = this.nextSeq();
-        await c.run(`INSERT INTO step_states (run_id, step_id, seq, status, attempt) VALUES ${plan.steps.map((s) => lit([runId, s.id, seq, 'pending', 0])).join(', ')}`);
+        await appendRows(c, 'step_states', STEP_COLUMNS, plan.steps.map((s) => [runId, s.id, seq, 'pending', 0, null, null, null, false, null, null, null, null]));
         await c.run('INSERT INTO events VALUES ($1, $2, NULL, $3, $4)', [runId, at, 'run_created', JSON.stringify({ plan_digest: plan.digest })]);
         await c.run('COMMIT');
       } catch (e) {
@@ -171,26 +172,19 @@ export class RunStore {
     await this.use(async (c) => {
       await c.run('BEGIN');
       try {
-        // multi-row statements with escaped literals: binding hundreds of parameters one by one
-        // through node-api costs more than the commit itself
+        // the append-only tables go through DuckDB's appender (typed cells, part of this
+        // transaction): binding hundreds of parameters one by one costs more than the commit
         const seq = this.nextSeq();
         const steps = Object.entries(w.steps ?? {});
-        if (steps.length) {
-          const rows = steps.map(([id, s]) =>
-            lit([w.runId, id, seq, s.status, s.attempt, s.startedAt ?? null, s.endedAt ?? null, s.retryAt ?? null, s.cacheHit ?? false, s.cache_key ?? null,
-              s.outputs ? JSON.stringify(s.outputs) : null, s.error ? JSON.stringify(s.error) : null, s.skipReason ?? null]),
-          );
-          await c.run(`INSERT INTO step_states VALUES ${rows.join(', ')}`);
-        }
-        const attempts = [
-          ...(w.attemptsStarted ?? []).map((a) => [w.runId, a.step_id, a.attempt, seq, a.at, null, 'running', null] as const),
-          ...(w.attemptsEnded ?? []).map((a) => [w.runId, a.step_id, a.attempt, seq + 1, null, a.at, a.status, a.error ?? null] as const),
-        ];
-        if (attempts.length) await c.run(`INSERT INTO attempt_events VALUES ${attempts.map(lit).join(', ')}`);
-        const events = w.events ?? [];
-        if (events.length) {
-          await c.run(`INSERT INTO events VALUES ${events.map((e) => lit([w.runId, e.at, e.step_id, e.type, e.data === undefined ? null : JSON.stringify(e.data)])).join(', ')}`);
-        }
+        await appendRows(c, 'step_states', STEP_COLUMNS, steps.map(([id, s]) => [
+          w.runId, id, seq, s.status, s.attempt, s.startedAt ?? null, s.endedAt ?? null, s.retryAt ?? null, s.cacheHit ?? false, s.cache_key ?? null,
+          s.outputs ? JSON.stringify(s.outputs) : null, s.error ? JSON.stringify(s.error) : null, s.skipReason ?? null,
+        ]));
+        await appendRows(c, 'attempt_events', ATTEMPT_COLUMNS, [
+          ...(w.attemptsStarted ?? []).map((a) => [w.runId, a.step_id, a.attempt, seq, a.at, null, 'running', null]),
+          ...(w.attemptsEnded ?? []).map((a) => [w.runId, a.step_id, a.attempt, seq + 1, null, a.at, a.status, a.error ?? null]),
+        ]);
+        await appendRows(c, 'events', EVENT_COLUMNS, (w.events ?? []).map((e) => [w.runId, e.at, e.step_id, e.type, e.data === undefined ? null : JSON.stringify(e.data)]));
         for (const d of w.consumedDecisions ?? []) {
           await c.run('UPDATE decisions SET consumed=true WHERE run_id=$1 AND action=$2 AND step_id IS NOT DISTINCT FROM $3 AND NOT consumed', [w.runId, d.action, d.step_id]);
         }
@@ -290,11 +284,38 @@ export class RunStore {
   }
 }
 
-/** One SQL row literal: strings quoted with '' escaping, finite numbers, booleans, NULL. */
-function lit(values: readonly (string | number | boolean | null)[]): string {
-  return `(${values
-    .map((v) => (v === null ? 'NULL' : typeof v === 'string' ? `'${v.replace(/'/g, "''")}'` : typeof v === 'boolean' ? String(v) : Number.isFinite(v) ? String(v) : 'NULL'))
-    .join(', ')})`;
+type Cell = string | number | boolean | null;
+type Column = 'varchar' | 'bigint' | 'integer' | 'boolean';
+
+const STEP_COLUMNS: readonly Column[] = ['varchar', 'varchar', 'bigint', 'varchar', 'integer', 'bigint', 'bigint', 'bigint', 'boolean', 'varchar', 'varchar', 'varchar', 'varchar'];
+const ATTEMPT_COLUMNS: readonly Column[] = ['varchar', 'varchar', 'integer', 'bigint', 'bigint', 'bigint', 'varchar', 'varchar'];
+const EVENT_COLUMNS: readonly Column[] = ['varchar', 'bigint', 'varchar', 'varchar', 'varchar'];
+
+/**
+ * Appends rows to `table` with DuckDB's appender, inside the connection's open transaction (a
+ * rollback drops them). Cells are typed by `columns`; a non-finite number is stored as NULL.
+ */
+async function appendRows(c: DuckDBConnection, table: string, columns: readonly Column[], rows: readonly (readonly Cell[])[]): Promise<void> {
+  if (!rows.length) return;
+  const ap = await c.createAppender(table);
+  try {
+    for (const row of rows) {
+      if (row.length !== columns.length) throw new Error(`run store: a row for ${table} has ${row.length} values, the table ${columns.length} columns`);
+      row.forEach((v, i) => appendCell(ap, columns[i]!, v));
+      ap.endRow();
+    }
+    ap.flushSync();
+  } finally {
+    ap.closeSync();
+  }
+}
+
+function appendCell(ap: DuckDBAppender, column: Column, v: Cell): void {
+  if (v === null || (typeof v === 'number' && !Number.isFinite(v))) ap.appendNull();
+  else if (column === 'varchar') ap.appendVarchar(String(v));
+  else if (column === 'boolean') ap.appendBoolean(Boolean(v));
+  else if (column === 'integer') ap.appendInteger(Math.trunc(Number(v)));
+  else ap.appendBigInt(BigInt(Math.trunc(Number(v))));
 }
 
 async function rowsOf(c: DuckDBConnection, sql: string, args: (string | number | null)[] = []): Promise<Record<string, unknown>[]> {
