@@ -5,21 +5,17 @@
  * the domain config), calls the domain modules (execution/, marketmaking/, decisions/; their math
  * is theirs), reports progress between stages and returns the contract-shaped JSON of its study
  * plus, under `timing`, wall-clock seconds (kept out of artifacts so identical inputs give identical
- * bytes). Only the worker imports this module at run time; kinds import its types.
+ * bytes). Only the worker imports this module at run time; kinds import its types. Each job
+ * imports its own domain modules, so a worker loads only what its job needs.
  */
-import { runExitStudy, type ExitConfig } from '../../decisions/exit.ts';
+import type { ExitConfig } from '../../decisions/exit.ts';
 import type { SignalPanel } from '../../decisions/panel.ts';
-import { type AdaptiveCostConfig, runAdaptiveCost } from '../../execution/adaptive/experiment.ts';
-import { banditRounds, type BanditConfig, runOrderTypeBandits } from '../../execution/bandit/experiment.ts';
-import { ORDER_TYPES } from '../../execution/bandit/order_types.ts';
-import { calibrateAc } from '../../execution/impact/ac_params.ts';
-import { bookTemporaryImpact, depthProfile, midVolatility, spreadProfile } from '../../execution/impact/book_profile.ts';
-import { arrivalIntensity, fillProbabilities } from '../../execution/impact/fill.ts';
-import { permanentImpact, realisedTemporaryImpact } from '../../execution/impact/impact.ts';
-import { runRlExecution, type RlExecutionConfig } from '../../execution/rl/experiment.ts';
-import { runScheduleBenchmarks, type ScheduleBenchConfig } from '../../execution/schedules/benchmark.ts';
+import type { AdaptiveCostConfig } from '../../execution/adaptive/experiment.ts';
+import type { BanditConfig } from '../../execution/bandit/experiment.ts';
+import type { RlExecutionConfig } from '../../execution/rl/experiment.ts';
+import type { ScheduleBenchConfig } from '../../execution/schedules/benchmark.ts';
 import type { LobSession } from '../../lob/types.ts';
-import { type BarsMmSettings, type LobMmSettings, type MmStudyConfig, runMmBars, runMmLob } from '../../marketmaking/experiment.ts';
+import type { BarsMmSettings, LobMmSettings, MmComparison, MmStudyConfig } from '../../marketmaking/experiment.ts';
 import type { Bars } from '../../marketmaking/klines.ts';
 import { acBlock, est, fin, shortfallRowJson } from './convert.ts';
 
@@ -40,7 +36,11 @@ export interface ImpactConfig {
 const seconds = (t0: number) => (performance.now() - t0) / 1000;
 
 /** Impact calibration of one session, stage by stage (the same calls as bench/lob.ts). */
-function impact({ session: s, cfg }: { session: LobSession; cfg: ImpactConfig }, progress: Progress) {
+async function impact({ session: s, cfg }: { session: LobSession; cfg: ImpactConfig }, progress: Progress) {
+  const { calibrateAc } = await import('../../execution/impact/ac_params.ts');
+  const { bookTemporaryImpact, depthProfile, midVolatility, spreadProfile } = await import('../../execution/impact/book_profile.ts');
+  const { arrivalIntensity, fillProbabilities } = await import('../../execution/impact/fill.ts');
+  const { permanentImpact, realisedTemporaryImpact } = await import('../../execution/impact/impact.ts');
   const t0 = performance.now();
   const o = cfg.reps === undefined ? {} : { reps: cfg.reps };
   progress(0.02, 'spread and depth profile');
@@ -75,7 +75,8 @@ function impact({ session: s, cfg }: { session: LobSession; cfg: ImpactConfig },
 }
 
 /** TWAP / VWAP / AC schedule benchmarks over the whole session. */
-function schedules({ session: s, cfg }: { session: LobSession; cfg: ScheduleBenchConfig }, progress: Progress) {
+async function schedules({ session: s, cfg }: { session: LobSession; cfg: ScheduleBenchConfig }, progress: Progress) {
+  const { runScheduleBenchmarks } = await import('../../execution/schedules/benchmark.ts');
   const t0 = performance.now();
   progress(0.02, `TWAP, VWAP, AC κT ∈ {${cfg.kappaT.join(', ')}} × ${cfg.styles.join('/')} children in the replay`);
   const r = runScheduleBenchmarks(s, cfg);
@@ -90,7 +91,8 @@ function schedules({ session: s, cfg }: { session: LobSession; cfg: ScheduleBenc
 }
 
 /** RL execution: train on the early part (+ synthetic sessions), evaluate on held-out episodes. */
-function rlExecution({ session: s, cfg }: { session: LobSession; cfg: RlExecutionConfig }, progress: Progress) {
+async function rlExecution({ session: s, cfg }: { session: LobSession; cfg: RlExecutionConfig }, progress: Progress) {
+  const { runRlExecution } = await import('../../execution/rl/experiment.ts');
   progress(0.02, `calibrating, simulating ${cfg.syntheticSessions} synthetic sessions, training a double DQN for ${cfg.dqn.episodes} episodes, evaluating on held-out episodes`);
   const r = runRlExecution(s, cfg);
   const { seconds: timing, ...rest } = r;
@@ -118,7 +120,9 @@ function thin(curve: number[], n = 120): Array<[number, number]> {
 }
 
 /** The order-type bandits: rounds with their full reward matrix, then every bandit pass. */
-function orderType({ session: s, cfg }: { session: LobSession; cfg: BanditConfig }, progress: Progress) {
+async function orderType({ session: s, cfg }: { session: LobSession; cfg: BanditConfig }, progress: Progress) {
+  const { banditRounds, runOrderTypeBandits } = await import('../../execution/bandit/experiment.ts');
+  const { ORDER_TYPES } = await import('../../execution/bandit/order_types.ts');
   const t0 = performance.now();
   progress(0.02, `building bandit rounds (a child every ${cfg.everySeconds} s, every order type run on each)`);
   const rounds = banditRounds(s, cfg);
@@ -141,7 +145,8 @@ function orderType({ session: s, cfg }: { session: LobSession; cfg: BanditConfig
 const RESIDUAL_FEATURES = ['intercept', 'time_of_day', 'spread_bps', 'sigma_bps', 'participation', 'side', 'participation_x_sigma'];
 
 /** The adaptive cost model, evaluated prequentially, and its state. */
-function costModel({ session: s, cfg }: { session: LobSession; cfg: AdaptiveCostConfig }, progress: Progress) {
+async function costModel({ session: s, cfg }: { session: LobSession; cfg: AdaptiveCostConfig }, progress: Progress) {
+  const { runAdaptiveCost } = await import('../../execution/adaptive/experiment.ts');
   const t0 = performance.now();
   progress(0.02, `calibrating c on the first ${Math.round(cfg.calibrationFraction * 100)}% and predicting, then learning, a child every ${cfg.everySeconds} s`);
   const r = runAdaptiveCost(s, cfg);
@@ -173,11 +178,12 @@ export type MmInput =
  * several it trains one RL market maker per seed, each as its own domain call (so progress moves
  * per seed; the A-S part of every call is identical and checked so).
  */
-function mm(input: MmInput, progress: Progress) {
+async function mm(input: MmInput, progress: Progress) {
+  const { runMmBars, runMmLob } = await import('../../marketmaking/experiment.ts');
   const t0 = performance.now();
   const seeds = input.study.rlSeeds;
   const runs = seeds.length ? seeds.map((s) => [s]) : [[]];
-  const out: Array<ReturnType<typeof runMmLob>> = [];
+  const out: MmComparison[] = [];
   runs.forEach((rlSeeds, i) => {
     progress(0.02 + (0.96 * i) / runs.length, rlSeeds.length ? `seed ${rlSeeds[0]} (${i + 1}/${runs.length}): training the warm-started RL market maker for ${input.study.rl.dqn.episodes} episodes` : 'calibrating σ, A, k, choosing γ on training episodes, evaluating A-S');
     const cfg = { ...input.study, rlSeeds };
@@ -187,7 +193,8 @@ function mm(input: MmInput, progress: Progress) {
 }
 
 /** The exit MDP against the fixed-horizon exits. */
-function exits({ panel, cfg }: { panel: SignalPanel; cfg: ExitConfig }, progress: Progress) {
+async function exits({ panel, cfg }: { panel: SignalPanel; cfg: ExitConfig }, progress: Progress) {
+  const { runExitStudy } = await import('../../decisions/exit.ts');
   const t0 = performance.now();
   progress(0.05, `exit MDP on ${panel.N} names × ${panel.T} dates (≤ ${cfg.maxHoldDays} days held)`);
   return { report: runExitStudy(panel, cfg), timing: { seconds: seconds(t0) } };
@@ -201,4 +208,4 @@ export type JobName = keyof typeof JOBS;
 /** The input of job `K`. */
 export type JobInput<K extends JobName> = Parameters<(typeof JOBS)[K]>[0];
 /** The result of job `K`. */
-export type JobOutput<K extends JobName> = ReturnType<(typeof JOBS)[K]>;
+export type JobOutput<K extends JobName> = Awaited<ReturnType<(typeof JOBS)[K]>>;

@@ -9,7 +9,7 @@ import { runScheduleBenchmarks } from '../../execution/schedules/benchmark.ts';
 import { executionBenchmarksKind, executionCostModelKind, executionImpactKind, executionOrderTypeKind, executionRlKind, lobReplayCheckKind } from '../../kinds/execution/index.ts';
 import { readLobSession } from '../../kinds/execution/common.ts';
 import { shortfallRowJson } from '../../kinds/execution/convert.ts';
-import type { StepOutputs } from '../../kinds/types.ts';
+import type { AnyStepKind, StepOutputs } from '../../kinds/types.ts';
 import { queryRows, sqlString, withDuckDB } from '../../lib/duckdb.ts';
 import { hasSharedData } from '../../lib/paths.ts';
 import { makeTestContext, runKind, type TestUpstream } from '../support/context.ts';
@@ -18,7 +18,7 @@ import { freshStore, lobUpstream } from './support.ts';
 describe.skipIf(!hasSharedData())('execution kinds on the LOBSTER sample', () => {
   const store = freshStore();
   let up: Record<string, TestUpstream>;
-  const ctx = (kind: Parameters<typeof makeTestContext>[0]['kind']) => makeTestContext({ store, kind, upstream: up });
+  const ctx = (kind: AnyStepKind) => makeTestContext({ store, kind, upstream: up });
   const out = (o: StepOutputs) => o as Record<string, any>;
 
   beforeAll(async () => {
