@@ -7,13 +7,13 @@
  * to add them and runs go without custom attributes.
  */
 import type { ConnectionLike } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import { errorMessage } from '../lib/errors.ts';
 import { SEARCH_ATTRIBUTES } from './workflow/visibility.ts';
 
-const IndexedValueType = temporal.api.enums.v1.IndexedValueType;
+const IndexedValueType = proto.temporal.api.enums.v1.IndexedValueType;
 
-const TYPES: Record<string, temporal.api.enums.v1.IndexedValueType> = {
+const TYPES: Record<string, proto.temporal.api.enums.v1.IndexedValueType> = {
   KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
   KEYWORD_LIST: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 };

@@ -3,8 +3,10 @@
  *   run <pipeline> [--param k=v] [--wait]        start a run (workflow id `<pipeline>-<date>-<hex>`)
  *   status <workflow-id>                         the DAG (Query `status`) + live progress (heartbeats)
  *   approve|reject <workflow-id> --by NAME       decide an approval step (Update, validated)
- *   retry|skip|abort <workflow-id> [--step id]   operator decisions after a failed step
- * Connection from TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TLS / API key env (docs/temporal.md).
+ *   retry|skip|abort <workflow-id> [--step id]   operator decisions after a failed step (retry --from <step>)
+ *   rerun <workflow-id> [--from <step>]          a new run seeded with a closed run's succeeded outputs
+ * Operator commands follow a run that handed off to its continuation (scheduled runs parked on an
+ * approval or an operator). Connection from Temporal's standard env / profiles (docs/temporal.md).
  */
 import path from 'node:path';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
@@ -18,6 +20,7 @@ import { compilePlan, loadSpec, parseParamArgs } from '../../spec/compile.ts';
 import { connectClient } from '../../temporal/client.ts';
 import { describeSettings } from '../../temporal/config.ts';
 import { startPipelineRun } from '../../temporal/runs.ts';
+import { followHandOff, startRerun } from '../../temporal/rerun.ts';
 import {
   abortSignal,
   abortUpdate,
@@ -45,13 +48,16 @@ export function register(program: import('commander').Command): void {
     .option('-p, --param <k=v>', 'override a param (repeatable)', collect)
     .option('--id <workflow-id>', 'workflow id (default <pipeline>-<yyyymmdd-hhmmss>-<hex>)')
     .option('--no-cache', 'ignore cached step results')
+    .option('--as-of <time>', 'data cut-off (ISO date or time): steps see params.as_of')
+    .option('--hand-off', 'hand off to a continuation workflow when parked on an approval or an operator (what schedules do)')
     .option('--wait', 'wait for the run to end and print its final status')
     .option('--json', 'machine-readable output')
-    .action(async (pipeline: string, o: { file: string; param?: string[]; id?: string; cache: boolean; wait?: boolean; json?: boolean }, cmd: Command) => {
+    .action(async (pipeline: string, o: { file: string; param?: string[]; id?: string; cache: boolean; asOf?: string; handOff?: boolean; wait?: boolean; json?: boolean }, cmd: Command) => {
       const plan = compilePlan(loadSpec(o.file), pipeline, { params: parseParamArgs(o.param) });
       const home = homeOf(cmd);
+      if (o.asOf && Number.isNaN(Date.parse(o.asOf))) throw new UserError(`--as-of: "${o.asOf}" is not a date or date-time`);
       await withClient(async (client, settingsLine, settings) => {
-        const handle = await startPipelineRun(client, plan, settings, { workflowId: o.id, noCache: !o.cache, store: new ArtifactStore(path.join(home, 'artifacts')) });
+        const handle = await startPipelineRun(client, plan, settings, { workflowId: o.id, noCache: !o.cache, store: new ArtifactStore(path.join(home, 'artifacts')), ...(o.asOf ? { asOf: new Date(o.asOf).toISOString() } : {}), handOff: o.handOff });
         if (!o.wait) {
           out(!!o.json, { workflowId: handle.workflowId, pipeline, planDigest: plan.digest }, () =>
             [`started ${handle.workflowId} (${settingsLine})`, `  watch:   trademl temporal status ${handle.workflowId}`, `  web UI:  ${uiHint(settings.namespace, handle.workflowId)}`].join('\n'),
@@ -68,8 +74,9 @@ export function register(program: import('commander').Command): void {
     .description("a run's DAG: every step's state, attempts, outputs, live progress")
     .argument('<workflow-id>')
     .option('--json', 'machine-readable output')
-    .action(async (id: string, o: { json?: boolean }) => {
+    .action(async (given: string, o: { json?: boolean }) => {
       await withClient(async (client) => {
+        const id = await followHandOff(client, given);
         const handle = client.workflow.getHandle(id);
         const [status, desc] = await Promise.all([handle.query(statusQuery), handle.describe()]);
         const progress: Record<string, string> = {};
@@ -95,8 +102,9 @@ export function register(program: import('commander').Command): void {
       .requiredOption('--by <name>', 'who decides (recorded)')
       .option('--comment <text>', 'why')
       .option('--json', 'machine-readable output')
-      .action(async (id: string, o: { step?: string; by: string; comment?: string; json?: boolean }) => {
+      .action(async (given: string, o: { step?: string; by: string; comment?: string; json?: boolean }) => {
         await withClient(async (client) => {
+          const id = await followHandOff(client, given);
           const st = await update(client.workflow.getHandle(id), approved ? approveUpdate : rejectUpdate, { stepId: o.step, by: o.by, comment: o.comment });
           out(!!o.json, st, () => `${approved ? 'approved' : 'rejected'}; run is ${st.status}\n` + renderStatus(id, st));
         });
@@ -118,9 +126,10 @@ export function register(program: import('commander').Command): void {
       .option('--reason <text>', 'why (recorded)')
       .option('--signal', 'send a Signal instead of an Update (no validation, no reply; what the UI sends)')
       .option('--json', 'machine-readable output')
-      .action(async (id: string, o: { step?: string; from?: string; by: string; reason?: string; signal?: boolean; json?: boolean }) => {
+      .action(async (given: string, o: { step?: string; from?: string; by: string; reason?: string; signal?: boolean; json?: boolean }) => {
         if (o.from && name !== 'retry') throw new UserError(`--from applies to retry only, not ${name}`);
         await withClient(async (client) => {
+          const id = await followHandOff(client, given);
           const handle = client.workflow.getHandle(id);
           const req = o.from ? { stepId: o.from, from: true, by: o.by, reason: o.reason } : { stepId: o.step, by: o.by, reason: o.reason };
           if (o.signal) {
@@ -133,6 +142,25 @@ export function register(program: import('commander').Command): void {
         });
       });
   }
+  registerRerun(t);
+}
+
+/** `trademl temporal rerun <workflow-id> [--from <step>]`. */
+function registerRerun(t: Command): void {
+  t.command('rerun')
+    .description('re-run a closed run (failed, aborted, cancelled, terminated, or past its operator window) from a step: a new workflow reusing every other succeeded output')
+    .argument('<workflow-id>')
+    .option('--from <step>', 're-run this step and what depends on it (repeatable; default: every step that did not succeed)', collect)
+    .option('--id <workflow-id>', 'id of the new run (default <pipeline>-<yyyymmdd-hhmmss>-<hex>)')
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, o: { from?: string[]; id?: string; json?: boolean }) => {
+      await withClient(async (client, _line, settings) => {
+        const r = await startRerun(client, settings, id, { from: o.from, newWorkflowId: o.id });
+        out(!!o.json, { workflowId: r.workflowId, from: id, rerun: r.seed.rerun }, () =>
+          [`started ${r.workflowId}: re-run of ${id}; runs again: ${r.seed.rerun.join(', ')} (every other step keeps its outputs)`, `  watch:   trademl temporal status ${r.workflowId}`].join('\n'),
+        );
+      });
+    });
 }
 
 function homeOf(cmd: Command): string {

@@ -119,6 +119,7 @@ function stepHost(input: PipelineInput, control: PipelineActivities, refresh: ()
       scopes.get(stepId)?.cancel();
     },
     async waitFor(cond, timeoutMs) {
+      refresh(); // the run is about to wait: say for what (operator waits start without a new event)
       if (timeoutMs === undefined) {
         await condition(cond);
         return true;
