@@ -92,7 +92,13 @@ function existsPath(p: string): boolean {
 function toTls(t: unknown): TLSConfig | false {
   if (t === undefined || t === false || t === null) return false;
   if (t === true) return {};
-  return Object.fromEntries(Object.entries(t as TLSConfig).filter(([, v]) => v !== undefined)) as TLSConfig;
+  const c = t as TLSConfig;
+  const buf = (b: Uint8Array | undefined) => (b === undefined ? undefined : Buffer.from(b));
+  const out: TLSConfig = {};
+  if (c.serverNameOverride) out.serverNameOverride = c.serverNameOverride;
+  if (c.serverRootCACertificate) out.serverRootCACertificate = buf(c.serverRootCACertificate);
+  if (c.clientCertPair) out.clientCertPair = { crt: buf(c.clientCertPair.crt)!, key: buf(c.clientCertPair.key)! };
+  return out;
 }
 
 /** A one-line description safe for logs: address, namespace, prefix, TLS mode, whether a key is set; never key material. */

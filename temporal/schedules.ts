@@ -62,13 +62,16 @@ export interface ExistingSchedule {
 export async function desiredSchedules(spec: Spec, settings: TemporalSettings): Promise<DesiredSchedule[]> {
   const out: DesiredSchedule[] = [];
   for (const name of Object.keys(spec.pipelines).sort()) {
-    if (!spec.pipelines[name]!.schedule) continue;
-    const plan = compilePlan(spec, name);
-    const s = plan.schedule!;
+    const p = spec.pipelines[name]!;
+    if (!p.schedule) continue;
+    const paused = compilePlan(spec, name).schedule!.paused;
+    // `paused:` only sets the initial state: the plan the runs get (and the fingerprint) never carry it
+    const { paused: _p, ...unpaused } = p.schedule;
+    const plan = compilePlan({ ...spec, pipelines: { ...spec.pipelines, [name]: { ...p, schedule: unpaused } } } as Spec, name);
+    const s = { ...plan.schedule!, paused };
     const id = scheduleId(settings.taskQueuePrefix, name);
     const input = await pipelineInput(plan, settings, { observe: true, handOff: true });
-    const { paused: _paused, ...controlled } = s;
-    const fingerprint = digestJson({ plan: plan.digest, schedule: controlled, prefix: settings.taskQueuePrefix, sa: settings.searchAttributes, input });
+    const fingerprint = digestJson({ plan: plan.digest, prefix: settings.taskQueuePrefix, sa: settings.searchAttributes, input });
     out.push({
       scheduleId: id,
       pipeline: name,
@@ -154,9 +157,10 @@ export async function applySync(client: Client, desired: DesiredSchedule[], chan
 }
 
 /**
- * One run per scheduled time in (`from`, `to`] — the server's range: a time exactly at `from` is
- * not included, one exactly at `to` is — with overlap BUFFER_ALL by default (one after the other).
- * Each run's data cut-off is its scheduled time.
+ * One run per scheduled time in [`from`, `to`] — the server's range, both ends included (checked
+ * live against Temporal Server 1.32: a time exactly at `from` and one exactly at `to` both run;
+ * some SDK docs call the start exclusive, the server does not) — with overlap BUFFER_ALL by
+ * default (one after the other). Each run's data cut-off is its scheduled time.
  */
 export async function backfillSchedule(client: Client, id: string, from: Date, to: Date, overlap: ScheduleOverlapPolicy = 'BUFFER_ALL'): Promise<void> {
   if (!(from < to)) throw new Error(`--from (${from.toISOString()}) must be before --to (${to.toISOString()})`);
@@ -164,14 +168,14 @@ export async function backfillSchedule(client: Client, id: string, from: Date, t
 }
 
 /**
- * The server range of a CLI backfill: a date (YYYY-MM-DD) means the whole UTC day — `--from D`
- * starts just before D 00:00, `--to D` ends at D 23:59:59.999 — so `--from 2025-01-06 --to
- * 2025-01-08` covers every time scheduled on those three days; a date-time is passed as it is.
+ * The server range of a CLI backfill: a date (YYYY-MM-DD) means the whole UTC day — `--from D` is
+ * D 00:00:00.000, `--to D` is D 23:59:59.999 — so `--from 2025-01-06 --to 2025-01-08` covers
+ * every time scheduled on those three days; a date-time is passed as it is (both ends included).
  */
 export function backfillRange(fromArg: string, toArg: string): { from: Date; to: Date } {
   const day = /^\d{4}-\d{2}-\d{2}$/;
   const parse = (v: string, flag: string, end: boolean): Date => {
-    const d = day.test(v) ? new Date(Date.parse(`${v}T00:00:00Z`) + (end ? 86_400_000 - 1 : -1)) : new Date(v);
+    const d = day.test(v) ? new Date(Date.parse(`${v}T00:00:00Z`) + (end ? 86_400_000 - 1 : 0)) : new Date(v);
     if (Number.isNaN(d.getTime())) throw new Error(`${flag}: "${v}" is not a date — use YYYY-MM-DD or an ISO date-time`);
     return d;
   };

@@ -2,7 +2,7 @@
  * `trademl schedules …`: Temporal Schedules from every pipeline's `schedule:` in pipelines.yaml.
  *   sync [--dry-run]                                   create / update / delete to match the file
  *   backfill <pipeline> --from <date> --to <date>      one run per scheduled time in the range, both
- *                                                      dates included (date-times: the server's (from, to])
+ *                                                      ends included (as the server treats them)
  * Schedule ids carry the task-queue prefix (`<prefix>-<pipeline>`); sync keeps an operator's pause.
  */
 import type { Command } from 'commander';
@@ -44,7 +44,7 @@ export function register(program: import('commander').Command): void {
   s.command('backfill')
     .description('start the runs a pipeline\'s schedule would have started between --from and --to')
     .argument('<pipeline>')
-    .requiredOption('--from <date>', 'first day (YYYY-MM-DD, included) or a date-time (excluded: the server starts after it)')
+    .requiredOption('--from <date>', 'first day (YYYY-MM-DD, included) or a date-time (included)')
     .requiredOption('--to <date>', 'last day (YYYY-MM-DD, included) or a date-time (included)')
     .option('--overlap <policy>', 'overlap policy for the backfilled runs: skip|buffer_one|buffer_all|cancel_other|terminate_other|allow_all', 'buffer_all')
     .action(async (pipeline: string, o: { from: string; to: string; overlap: string }) => {
@@ -65,6 +65,6 @@ export function register(program: import('commander').Command): void {
       } finally {
         await connection.close();
       }
-      process.stdout.write(`backfill requested on ${id}: every time scheduled after ${from.toISOString()} up to and including ${to.toISOString()} (overlap ${o.overlap}); runs appear as ${id}-<scheduled time>, each with params.as_of = its scheduled time\n`);
+      process.stdout.write(`backfill requested on ${id}: every time scheduled from ${from.toISOString()} to ${to.toISOString()}, both included (overlap ${o.overlap}); runs appear as ${id}-<scheduled time>, each with params.as_of = its scheduled time\n`);
     });
 }
