@@ -72,6 +72,11 @@ d('gate.governance on a real S&P slice', () => {
     const out = await runKind(gate, { family: 'real_a' }, ctxWith(upstream));
     const verdict = gateVerdict.schema.parse(out.verdict);
     expect(out.passed).toBe(verdict.passed);
+    // pinned: the 20-day momentum stack on this slice loses money net (Sharpe < 0): not promoted, on sharpe and dsr
+    expect(verdict.passed).toBe(false);
+    expect(verdict.sharpe!).toBeLessThan(0);
+    expect(verdict.failing).toEqual(expect.arrayContaining(['sharpe', 'dsr']));
+    expect(verdict.dsr!).toBeLessThan(0.5);
     const byId = new Map(verdict.bars.map((b) => [b.id, b]));
     for (const id of ['sharpe', 'max_drawdown', 'psr', 'dsr', 'dsr.ledger_n', 'pbo', 'turnover', 'oof_leakage', 'stack_vs_best_sleeve', 'walk_forward.sharpe', 'champion']) expect(byId.has(id), id).toBe(true);
     for (const id of ['sharpe', 'max_drawdown', 'psr', 'dsr', 'pbo', 'turnover', 'oof_leakage']) expect(Number.isFinite(byId.get(id)!.value), id).toBe(true);
