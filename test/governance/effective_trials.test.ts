@@ -90,7 +90,7 @@ describe('the PBO bar decides with P(OOS loss) (Bailey et al. 2015)', () => {
   const rule = { max: 0.05, max_prob_oos_loss: 0.1 };
 
   it('8 trials sharing a ~1.6 annual-Sharpe edge are not rejected, although PBO alone is far above 0.05', () => {
-    // daily SR 1.6/√252 ≈ 0.1 per trial, trials correlated 0.5: near-duplicates of one real edge
+    // daily SR 0.1 per trial (≈ 1.6 annualised on NYSE sessions), trials correlated 0.5: near-duplicates of one real edge
     const tr = streams({ n: 8, groups: 1, rho: 0.5, mu: 0.001, sigma: 0.01, paths: 1, seed: 11 });
     const mx = matrix(tr);
     const r = pboCscv(mx.m, mx.T, mx.ids.length, { blocks: 16 });
