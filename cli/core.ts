@@ -20,8 +20,42 @@ export function homeOf(cmd: Command): string {
   return path.resolve(opts.home ?? stateHome());
 }
 
+/**
+ * Text safe to print on a terminal: control characters other than newline and tab (ESC, CR, BEL,
+ * DEL, the C1 range such as CSI) and bidirectional overrides are shown as `\xNN` / `\uNNNN`
+ * instead of being sent raw, so a comment or an approver name cannot move the cursor, rewrite
+ * lines or change the terminal. Printable text is unchanged.
+ */
+export function sanitizeForTerminal(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const n = c.charCodeAt(0);
+    return n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** JSON for stdout: JSON.stringify escapes C0 controls; DEL, C1 and bidi controls are escaped too (still valid JSON). */
+export function terminalJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 function print(json: boolean, value: unknown, human: () => string): void {
-  process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : human() + '\n');
+  process.stdout.write(json ? terminalJson(value) + '\n' : sanitizeForTerminal(human()) + '\n');
+}
+
+/** An operator or approver name: refused when empty or holding control characters (it is recorded and shown). */
+function personName(name: string, flag: string): string {
+  if (/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(name)) throw new UserError(`${flag} must be a plain name: it holds control characters (${sanitizeForTerminal(name).slice(0, 80)})`);
+  if (name.length > 200) throw new UserError(`${flag} is ${name.length} characters long — use at most 200`);
+  return name;
+}
+
+/** A positive integer CLI option (`-n`), at most `max`; anything else (`abc`, `0x10`, `1e3`) is a usage error. */
+function positiveInt(flag: string, max: number): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1 || n > max) throw new UserError(`${flag} must be a whole number from 1 to ${max}, got "${sanitizeForTerminal(v).slice(0, 40)}"`);
+    return n;
+  };
 }
 
 /** Runs a runtime action with SIGINT/SIGTERM leaving the run resumable; sets the exit code. */
@@ -70,7 +104,8 @@ export function registerCoreCommands(program: Command): void {
         throw new UserError(`${file}: cannot read the file — check the path`);
       }
       const r = validateSpecText(text, file);
-      print(!!o.json, { file, valid: r.diagnostics.length === 0, diagnostics: r.diagnostics }, () =>
+      if (!o.json) for (const w of r.warnings) process.stderr.write(`${sanitizeForTerminal(formatDiagnostic(w)).replace(': ', ': warning: ')}\n`);
+      print(!!o.json, { file, valid: r.diagnostics.length === 0, diagnostics: r.diagnostics, warnings: r.warnings }, () =>
         r.diagnostics.length ? r.diagnostics.map(formatDiagnostic).join('\n') + `\n${r.diagnostics.length} problem(s)` : `${file}: valid (${Object.keys(r.spec!.pipelines).length} pipelines)`,
       );
       process.exitCode = r.diagnostics.length ? 2 : 0; // bad input, as every usage error
@@ -93,11 +128,7 @@ export function registerCoreCommands(program: Command): void {
     .option('-f, --file <file>', 'spec file', 'pipelines.yaml')
     .option('-p, --param <k=v>', 'override a param (repeatable)', collect)
     .option('--no-cache', 'ignore cached step results')
-    .addOption(new Option('--concurrency <n>', 'steps running at once').argParser((v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new UserError(`--concurrency must be a positive integer, got "${v}"`);
-      return n;
-    }))
+    .addOption(new Option('--concurrency <n>', 'steps running at once').argParser(positiveInt('--concurrency', 1024)))
     .option('--auto-approve', 'approve approval steps at once, recording the CLI user as approver (demos)')
     .option('--no-wait', 'return when the run waits for an approval instead of waiting for it')
     .option('--json', 'print the outcome as JSON (no live progress)')
@@ -110,11 +141,11 @@ export function registerCoreCommands(program: Command): void {
     .command('runs')
     .description('list recent runs')
     .option('--pipeline <name>', 'only this pipeline')
-    .option('-n, --limit <n>', 'how many', '20')
+    .addOption(new Option('-n, --limit <n>', 'how many (1–10000)').default(20).argParser(positiveInt('--limit', 10_000)))
     .option('--json', 'machine-readable output')
-    .action(async (o: { pipeline?: string; limit: string; json?: boolean }, cmd: Command) => {
+    .action(async (o: { pipeline?: string; limit: number; json?: boolean }, cmd: Command) => {
       const rt = new EmbeddedRuntime({ home: homeOf(cmd) });
-      const runs = await rt.store.listRuns(Number(o.limit), o.pipeline);
+      const runs = (await rt.store.listRuns(o.limit, o.pipeline)).map((r) => ({ ...r, status: rt.shownStatus(r) }));
       rt.store.close();
       print(!!o.json, runs.map(({ plan, ...r }) => ({ ...r, steps: plan.steps.length })), () =>
         runs.length
@@ -130,9 +161,12 @@ export function registerCoreCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (runId: string, o: { json?: boolean }, cmd: Command) => {
       const rt = new EmbeddedRuntime({ home: homeOf(cmd) });
-      const run = await rt.store.getRun(runId);
+      const stored = await rt.store.getRun(runId);
+      const run = { ...stored, status: rt.shownStatus(stored) };
       const { state } = await rt.store.getState(runId);
-      const attempts = await rt.store.attempts(runId);
+      // a dead run's unfinished attempts are interrupted (resume records it; until then they show so)
+      const dead = run.status === 'interrupted';
+      const attempts = (await rt.store.attempts(runId)).map((a) => (dead && a.status === 'running' && a.ended_at === null ? { ...a, status: 'interrupted' } : a));
       rt.store.close();
       const width = Math.max(8, ...run.plan.steps.map((s) => s.id.length));
       print(!!o.json, { run: { ...run, plan: undefined, plan_digest: run.plan.digest }, steps: run.plan.steps.map((s) => ({ id: s.id, uses: s.uses, needs: s.needs, ...state.steps[s.id] })), attempts }, () => {
@@ -164,7 +198,7 @@ export function registerCoreCommands(program: Command): void {
       const lines = readRunLog(home, runId, o.step);
       if (!lines.length) process.stderr.write(`no log lines for run ${runId}${o.step ? ` step ${o.step}` : ''}\n`);
       for (const j of lines) {
-        process.stdout.write(`${new Date(j.time).toISOString()} ${j.step ?? '-'}#${j.attempt ?? 1} ${j.level >= 50 ? 'ERROR' : j.level >= 40 ? 'WARN ' : 'INFO '} ${j.msg}\n`);
+        process.stdout.write(sanitizeForTerminal(`${new Date(j.time).toISOString()} ${j.step ?? '-'}#${j.attempt ?? 1} ${j.level >= 50 ? 'ERROR' : j.level >= 40 ? 'WARN ' : 'INFO '} ${j.msg}`) + '\n');
       }
     });
 
@@ -197,7 +231,7 @@ export function registerCoreCommands(program: Command): void {
     .option('--by <name>', 'operator name (recorded)', cliUser())
     .option('--json', 'print the outcome as JSON')
     .action(async (runId: string, step: string, o: { by: string; json?: boolean }, cmd: Command) => {
-      await drive(cmd, !!o.json, (rt) => rt.skip(runId, step, o.by));
+      await drive(cmd, !!o.json, (rt) => rt.skip(runId, step, personName(o.by, '--by')));
     });
 
   program
@@ -208,7 +242,7 @@ export function registerCoreCommands(program: Command): void {
     .option('--reason <text>', 'why (recorded)', '')
     .option('--json', 'print the outcome as JSON')
     .action(async (runId: string, o: { by: string; reason: string; json?: boolean }, cmd: Command) => {
-      await drive(cmd, !!o.json, (rt) => rt.abort(runId, o.by, o.reason));
+      await drive(cmd, !!o.json, (rt) => rt.abort(runId, personName(o.by, '--by'), o.reason));
     });
 
   for (const decision of ['approve', 'reject'] as const) {
@@ -221,7 +255,7 @@ export function registerCoreCommands(program: Command): void {
       .option('--comment <text>', 'why', '')
       .option('--json', 'print the outcome as JSON')
       .action(async (runId: string, step: string, o: { by: string; comment: string; json?: boolean }, cmd: Command) => {
-        await drive(cmd, !!o.json, (rt) => rt.decide(runId, step, decision, o.by, o.comment));
+        await drive(cmd, !!o.json, (rt) => rt.decide(runId, step, decision, personName(o.by, '--by'), o.comment));
       });
   }
 

@@ -14,6 +14,7 @@ import { upgradePlan } from '../spec/upgrade.ts';
 import { reduce, type RunState, type StepState } from '../engine/scheduler.ts';
 import { UserError, errorMessage } from '../lib/errors.ts';
 import type { RunObserver } from '../tracking/observer.ts';
+import { killStaleProcessGroups } from '../kinds/builtin/processes.ts';
 import { EmbeddedHost, type HostEvent } from './host.ts';
 import { runLogger } from './logs.ts';
 import { RunStore, type RunRow } from './store.ts';
@@ -196,8 +197,13 @@ export class EmbeddedRuntime {
     return out;
   }
 
-  /** Steps left `running` by a dead process go back to pending; their attempt is marked interrupted. */
+  /**
+   * Steps left `running` by a dead process go back to pending; their attempt is marked interrupted.
+   * Process groups the dead attempts left behind (shell commands) are stopped first, so a step
+   * never runs twice at once; each stopped group is recorded as a `process_group_killed` event.
+   */
   private async recoverInterrupted(runId: string, _plan: Plan): Promise<RunState> {
+    const killed = (await killStaleProcessGroups(this.opts.home, runId)).filter((k) => k.outcome === 'killed');
     const { state } = await this.store.getState(runId);
     const steps = { ...state.steps };
     const ended: { step_id: string; attempt: number; at: number; status: string }[] = [];
@@ -210,8 +216,27 @@ export class EmbeddedRuntime {
       }
     }
     const next = { ...state, steps };
-    if (ended.length) await this.store.write({ runId, steps: changedSteps(state, next), attemptsEnded: ended, events: ended.map((e) => ({ at: now, step_id: e.step_id, type: 'interrupted' })) }, now);
+    const events = [
+      ...killed.map((k) => ({ at: now, step_id: k.stepId, type: 'process_group_killed', data: { pgid: k.pgid, attempt: k.attempt } })),
+      ...ended.map((e) => ({ at: now, step_id: e.step_id, type: 'interrupted' })),
+    ];
+    if (events.length) await this.store.write({ runId, steps: changedSteps(state, next), attemptsEnded: ended, events }, now);
     return next;
+  }
+
+  /**
+   * The status to show for a stored run: a run recorded as `running` whose owner process is gone
+   * (killed, crashed) is `interrupted` — `trademl resume` continues it.
+   */
+  shownStatus(run: RunRow): RunRow['status'] {
+    if (run.status !== 'running' || run.ended_at !== null) return run.status;
+    if (run.owner_pid === null) return 'interrupted';
+    try {
+      process.kill(run.owner_pid, 0);
+      return 'running';
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'EPERM' ? 'running' : 'interrupted';
+    }
   }
 
   private isLive(run: RunRow): boolean {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { DURATION_RE, parseDuration } from '../../lib/duration.ts';
+import { DURATION_LIMITS, parseDuration } from '../../lib/duration.ts';
+import { boundedDuration } from '../../spec/schema.ts';
 import { defineStepKind } from '../types.ts';
 
 /** Outputs recorded when an approval step is decided. */
@@ -21,9 +22,9 @@ export const approval = defineStepKind({
   description: 'Waits for a human approve/reject (CLI or Temporal Update); fails on reject or timeout.',
   with: z
     .object({
-      timeout: z.string().regex(DURATION_RE, 'a duration such as 72h').default('72h').describe('how long to wait for a decision before the step fails'),
-      show: z.array(z.string()).default([]).describe('step ids whose outputs the approver is shown (default: the step\'s needs)'),
-      instructions: z.string().default('').describe('what the approver should check'),
+      timeout: boundedDuration('timeout', { min: 0, minExclusive: true, max: DURATION_LIMITS.human }).default('72h').describe('how long to wait for a decision before the step fails'),
+      show: z.array(z.string().max(128)).max(1000).default([]).describe('step ids whose outputs the approver is shown (default: the step\'s needs)'),
+      instructions: z.string().max(10_000).default('').describe('what the approver should check'),
     })
     .strict(),
   outputs: approvalOutputs,

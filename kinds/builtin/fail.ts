@@ -13,9 +13,9 @@ export const fail = defineStepKind({
   description: 'Fails the first `times` attempts (default: always) with `message` and error type `type`.',
   with: z
     .object({
-      message: z.string().default('failed on purpose').describe('error message'),
-      times: z.number().int().positive().optional().describe('attempts that fail (default: all)'),
-      type: z.string().default('IntentionalFailure').describe('error type (DeterministicFailure is cached like a verdict)'),
+      message: z.string().max(10_000).default('failed on purpose').describe('error message'),
+      times: z.number().int().positive().max(100).optional().describe('attempts that fail (default: all)'),
+      type: z.string().min(1).max(128).default('IntentionalFailure').describe('error type (DeterministicFailure is cached like a verdict)'),
       non_retryable: z.boolean().default(false).describe('fail without retries'),
     })
     .strict(),

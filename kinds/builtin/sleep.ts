@@ -1,14 +1,15 @@
 import { z } from 'zod';
-import { DURATION_RE, parseDuration } from '../../lib/duration.ts';
+import { DURATION_LIMITS, parseDuration } from '../../lib/duration.ts';
+import { boundedDuration } from '../../spec/schema.ts';
 import { StepError } from '../../lib/errors.ts';
 import { defineStepKind } from '../types.ts';
 
-/** Waits `duration`, reporting progress every tick; honours cancellation. */
+/** Waits `duration` (at most 7 days), reporting progress every tick; honours cancellation. Idempotent. */
 export const sleep = defineStepKind({
   uses: 'sleep',
   version: '1',
   description: 'Waits for `duration` (e.g. 2s), reporting progress.',
-  with: z.object({ duration: z.string().regex(DURATION_RE, 'a duration such as 500ms, 10s, 30m').describe('how long to wait') }).strict(),
+  with: z.object({ duration: boundedDuration('duration', { min: 0, max: DURATION_LIMITS.timer }).describe('how long to wait') }).strict(),
   outputs: z.object({ slept_ms: z.number().describe('milliseconds waited') }),
   async run(ctx, w) {
     const total = parseDuration(w.duration);
