@@ -1,13 +1,16 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ArtifactStore } from '../artifacts/store.ts';
 import { gateVerdict, modelBundle, signalsOof } from '../contracts/index.ts';
 import type { Logger } from '../lib/log.ts';
 import { logger as rootLogger } from '../lib/log.ts';
-import { reportDir, writeReport } from '../report/index.ts';
+import { writeFileAtomic } from '../report/atomic.ts';
+import { reportDir, writeReport, type WrittenReport } from '../report/index.ts';
 import type { Registration, ReportStep } from '../report/model.ts';
 import { provided, upstreamIds, type ViewStep } from '../report/provided.ts';
 import { candidateBundle, candidateLineage, candidateSummary, datasetDigests, promotionSettings, scoringOhlcv } from './candidate.ts';
+import { stateHome } from '../lib/paths.ts';
+import type { BreakerChange } from './breaker.ts';
+import { BreakerOpenError, GuardedTracker, isTrackerOutage, openObserverTracker } from './guarded.ts';
 import { clip, codeVersion, safeKey, stepInputs, stepMetrics, stepParamsAndTags } from './logging.ts';
 import type { RunObserver, RunRecord, StepRecord } from './observer.ts';
 import { ModelRegistry, TAG } from './registry.ts';
@@ -17,6 +20,7 @@ import { VALUE_LIMITS } from './types.ts';
 export { codeVersion } from './logging.ts';
 
 export interface TrackingObserverOptions {
+  /** The tracker; wrapped in a {@link GuardedTracker} (circuit breaker) unless it already is one. */
   tracker: Tracker;
   store: ArtifactStore;
   /** Where reports are written (`<home>/reports/<run-id>/`); defaults to stateHome(). */
@@ -34,6 +38,8 @@ interface RunState {
   steps: Map<string, StepRecord>;
   /** Control (approval) steps this observer saw decided. */
   controls: Set<string>;
+  /** Tracking failures already logged for this run (each distinct message is logged once). */
+  warned: Set<string>;
   challenger?: { model: string; version: string; registration: Registration };
 }
 
@@ -50,16 +56,41 @@ interface RunState {
  *   version and sets alias `challenger` (a failed gate registers nothing);
  * - records approval decisions on the run and on the candidate version (no alias changes);
  * - at the end writes report.json/report.html (`<home>/reports/<run-id>/` and as tracker artifacts).
- * Tracking failures are logged and swallowed: they never fail a run.
+ * Tracking failures are logged and swallowed: they never fail a run, and never hold it up. Every
+ * tracker call passes a circuit breaker (tracking/guarded.ts): the first outage (server unreachable,
+ * timing out, refusing credentials) turns tracking off with one warning line saying why, later
+ * calls return at once without I/O, and a probe after the cooldown turns it back on. The report is
+ * written whether tracking is on or off. Other failures are logged once per distinct message and run.
  */
 export class TrackingObserver implements RunObserver {
   private readonly runs = new Map<string, RunState>();
   readonly registry: ModelRegistry;
+  /** The tracker every call of this observer goes through (behind the circuit breaker). */
+  readonly tracker: GuardedTracker;
   private readonly log: Logger;
+  private readonly warned = new Set<string>();
 
   constructor(readonly opts: TrackingObserverOptions) {
-    this.registry = new ModelRegistry(opts.tracker);
+    this.tracker = opts.tracker instanceof GuardedTracker ? opts.tracker : new GuardedTracker(opts.tracker);
+    this.registry = new ModelRegistry(this.tracker);
     this.log = opts.log ?? rootLogger;
+    this.tracker.onChange((c) => this.trackingChanged(c));
+  }
+
+  /** The one line an operator sees when tracking turns off (and the one when it is back). */
+  private trackingChanged(c: BreakerChange): void {
+    const where = { tracker: this.tracker.kind, location: this.tracker.location };
+    if (c.state === 'closed') {
+      this.log.warn(where, `tracking is back on: ${this.tracker.kind} at ${this.tracker.location} answers again`);
+      return;
+    }
+    const next = `next try in ${Math.round(c.retryInMs / 1000)} s`;
+    if (!c.firstOpen) {
+      this.log.debug({ ...where, reason: c.reason }, `tracking still off; ${next}`);
+      return;
+    }
+    const reports = path.join(this.opts.home ?? stateHome(), 'reports');
+    this.log.warn({ ...where, retry_in_s: Math.round(c.retryInMs / 1000) }, `tracking is off: ${c.reason} — runs go on without tracking (reports are still written under ${reports}); ${next}`);
   }
 
   private experiment(pipeline: string): string {
@@ -74,18 +105,32 @@ export class TrackingObserver implements RunObserver {
     return typeof p === 'string' && p ? p : st.run.pipeline;
   }
 
-  private async guard(what: string, fn: () => Promise<void>): Promise<void> {
+  /**
+   * Runs one tracking action; a failure is swallowed. Calls refused while tracking is off, and the
+   * outage that turned it off, are silent here (the breaker's listener said it once); any other
+   * failure is logged once per distinct message and run. Returns whether the action completed.
+   */
+  private async guard(st: RunState | undefined, what: string, fn: () => Promise<void>): Promise<boolean> {
     try {
       await fn();
+      return true;
     } catch (err) {
-      this.log.warn({ err: err instanceof Error ? err.message : String(err), what, tracker: this.opts.tracker.kind }, 'tracking failed (the run continues)');
+      if (err instanceof BreakerOpenError || (this.tracker.off && isTrackerOutage(err))) return false;
+      const msg = err instanceof Error ? err.message : String(err);
+      const seen = st?.warned ?? this.warned;
+      if (seen.has(msg)) this.log.debug({ err: msg, what }, 'tracking failed again (the run continues)');
+      else {
+        seen.add(msg);
+        this.log.warn({ err: msg, what, tracker: this.tracker.kind }, 'tracking failed (the run continues)');
+      }
+      return false;
     }
   }
 
   private state(run: RunRecord): RunState {
     let st = this.runs.get(run.runId);
     if (!st) {
-      st = { run, steps: new Map(), controls: new Set() };
+      st = { run, steps: new Map(), controls: new Set(), warned: new Set() };
       this.runs.set(run.runId, st);
     } else st.run = { ...st.run, ...run };
     return st;
@@ -107,11 +152,11 @@ export class TrackingObserver implements RunObserver {
 
   async runStarted(run: RunRecord): Promise<void> {
     const st = this.state(run);
-    await this.guard('runStarted', async () => {
+    await this.guard(st, 'runStarted', async () => {
       const id = await this.trackerRun(st);
       const params: KeyValue[] = Object.entries(run.params).map(([k, v]) => ({ key: `params.${safeKey(k)}`, value: clip(typeof v === 'string' ? v : JSON.stringify(v), VALUE_LIMITS.paramValue) }));
       const code = codeVersion();
-      await this.opts.tracker.logBatch(id, {
+      await this.tracker.logBatch(id, {
         params,
         tags: [
           { key: TAG.runId, value: run.runId },
@@ -124,23 +169,23 @@ export class TrackingObserver implements RunObserver {
       });
       const inputs: DatasetInput[] = [{ name: 'plan', digest: run.planDigest, sourceType: 'plan', source: `pipelines.yaml#${run.pipeline}` }];
       if (code.commit) inputs.push({ name: 'code', digest: `git:${code.commit}`, sourceType: 'code', source: code.dirty ? 'git (uncommitted changes)' : 'git' });
-      await this.opts.tracker.logInputs(id, inputs);
+      await this.tracker.logInputs(id, inputs);
     });
   }
 
   async stepFinished(step: StepRecord): Promise<void> {
     const st = this.runs.get(step.runId) ?? this.state({ runId: step.runId, pipeline: step.pipeline, planDigest: '', params: {}, status: 'running', startedAt: step.startedAt ?? new Date().toISOString() });
     st.steps.set(step.stepId, step);
-    await this.guard(`stepFinished ${step.stepId}`, async () => {
+    await this.guard(st, `stepFinished ${step.stepId}`, async () => {
       const id = await this.trackerRun(st);
       const ts = step.endedAt ? Date.parse(step.endedAt) : Date.now();
       const { params, tags } = stepParamsAndTags(step);
-      await this.opts.tracker.logBatch(id, { metrics: stepMetrics(step, this.opts.store, ts), params, tags });
+      await this.tracker.logBatch(id, { metrics: stepMetrics(step, this.opts.store, ts), params, tags });
       const inputs = stepInputs(step);
-      if (inputs.length) await this.opts.tracker.logInputs(id, inputs);
+      if (inputs.length) await this.tracker.logInputs(id, inputs);
     });
     const verdicts = provided([step], gateVerdict);
-    if (verdicts.length && verdicts.every((v) => v.value.passed)) await this.guard(`challenger after ${step.stepId}`, () => this.registerChallenger(st, step));
+    if (verdicts.length && verdicts.every((v) => v.value.passed)) await this.guard(st, `challenger after ${step.stepId}`, () => this.registerChallenger(st, step));
   }
 
   /** Registers the run's candidate (the model bundles upstream of `gate`) as a version and points `challenger` at it. */
@@ -197,12 +242,12 @@ export class TrackingObserver implements RunObserver {
   async approvalDecided(d: { runId: string; stepId: string; approved: boolean; by: string; at: string; comment: string }): Promise<void> {
     const st = this.runs.get(d.runId);
     st?.controls.add(d.stepId);
-    await this.guard(`approvalDecided ${d.stepId}`, async () => {
+    await this.guard(st, `approvalDecided ${d.stepId}`, async () => {
       // The candidate this run registered: known in memory, else (after a process restart) looked up by run tag.
       let target: { model: string; version: string } | undefined = st?.challenger;
       let trackerRunId: string | undefined;
       if (!target) {
-        const names = st ? [await this.modelName(st)] : (await this.opts.tracker.listRegisteredModels()).map((m) => m.name);
+        const names = st ? [await this.modelName(st)] : (await this.tracker.listRegisteredModels()).map((m) => m.name);
         for (const model of names) {
           const v = await this.registry.versionForRun(model, d.runId);
           if (v) {
@@ -215,7 +260,7 @@ export class TrackingObserver implements RunObserver {
       const id = st ? await this.trackerRun(st) : trackerRunId;
       if (id) {
         const k = `approval.${safeKey(d.stepId)}`;
-        await this.opts.tracker.logBatch(id, {
+        await this.tracker.logBatch(id, {
           tags: [
             { key: `${k}.decision`, value: d.approved ? 'approved' : 'rejected' },
             { key: `${k}.by`, value: d.by },
@@ -230,25 +275,25 @@ export class TrackingObserver implements RunObserver {
     });
   }
 
-  /** The version this run registered, with its current aliases (looked up again: promote may have moved them). */
+  /** The version this run registered, with its current aliases (looked up again: promote may have moved them; as registered when tracking is off). */
   private async registration(st: RunState): Promise<Registration | undefined> {
     const c = st.challenger;
     if (!c) return undefined;
-    const v = await this.opts.tracker.getModelVersion(c.model, c.version);
-    return { ...c.registration, aliases: v?.aliases ?? c.registration.aliases };
+    let aliases = c.registration.aliases;
+    await this.guard(st, 'registration', async () => {
+      aliases = (await this.tracker.getModelVersion(c.model, c.version))?.aliases ?? aliases;
+    });
+    return { ...c.registration, aliases };
   }
 
-  async runFinished(run: RunRecord, steps: StepRecord[]): Promise<void> {
-    const st = this.state(run);
-    for (const s of steps) st.steps.set(s.stepId, s);
-    await this.guard('runFinished', async () => {
-      const id = await this.trackerRun(st);
-      const status = run.status === 'succeeded' ? 'FINISHED' : run.status === 'cancelled' ? 'KILLED' : run.status === 'failed' ? 'FAILED' : 'RUNNING';
-      const code = codeVersion();
-      const reportSteps: ReportStep[] = this.viewSteps(st);
-      const registration = await this.registration(st);
-      const dir = reportDir(run.runId, this.opts.home);
-      const rep = await writeReport(
+  /** Writes the run's report (with step timings and DAG edges) to `<home>/reports/<run-id>/`; tracking on or off. */
+  private async runReport(st: RunState, trackerRun: string | undefined): Promise<WrittenReport | undefined> {
+    const run = st.run;
+    const code = codeVersion();
+    const off = this.tracker.off ? { tracking_off: this.tracker.breaker.reason } : {};
+    const registration = await this.registration(st);
+    try {
+      return await writeReport(
         {
           runId: run.runId,
           pipeline: run.pipeline,
@@ -257,32 +302,56 @@ export class TrackingObserver implements RunObserver {
           params: run.params,
           startedAt: run.startedAt,
           endedAt: run.endedAt,
-          steps: reportSteps,
-          lineage: { code_version: code.version, git_commit: code.commit, tracker: `${this.opts.tracker.kind} ${this.opts.tracker.location}`, tracker_run: id },
+          steps: this.viewSteps(st),
+          lineage: { code_version: code.version, git_commit: code.commit, tracker: `${this.tracker.kind} ${this.tracker.location}`, tracker_run: trackerRun, ...off },
           ...(registration ? { registration } : {}),
         },
         this.opts.store,
-        dir,
+        reportDir(run.runId, this.opts.home),
       );
-      await this.opts.tracker.logArtifact(id, rep.files!.json, 'report/report.json');
-      await this.opts.tracker.logArtifact(id, rep.files!.html, 'report/report.html');
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(path.join(dir, 'tracker.json'), JSON.stringify({ tracker: this.opts.tracker.kind, location: this.opts.tracker.location, run_id: id, report_json: rep.refs.json, report_html: rep.refs.html }, null, 2));
-      if (status !== 'RUNNING') await this.opts.tracker.updateRun(id, { status, endTime: run.endedAt ? Date.parse(run.endedAt) : Date.now() });
-      else await this.opts.tracker.logBatch(id, { tags: [{ key: 'trademl.status', value: run.status }] });
+    } catch (err) {
+      this.log.warn({ run: run.runId, err: err instanceof Error ? err.message : String(err) }, 'run report not written (the run continues)');
+      return undefined;
+    }
+  }
+
+  async runFinished(run: RunRecord, steps: StepRecord[]): Promise<void> {
+    const st = this.state(run);
+    for (const s of steps) st.steps.set(s.stepId, s);
+    let id: string | undefined;
+    await this.guard(st, 'runFinished', async () => {
+      id = await this.trackerRun(st);
     });
+    const rep = await this.runReport(st, id);
+    if (rep) {
+      const info = { tracker: this.tracker.kind, location: this.tracker.location, run_id: id ?? null, ...(id ? {} : { tracking_off: this.tracker.breaker.reason || 'no tracker run' }), report_json: rep.refs.json, report_html: rep.refs.html };
+      writeFileAtomic(path.join(path.dirname(rep.files!.json), 'tracker.json'), JSON.stringify(info, null, 2));
+    }
+    if (id) {
+      const trackerRun = id;
+      await this.guard(st, 'runFinished', async () => {
+        if (rep) {
+          await this.tracker.logArtifact(trackerRun, rep.files!.json, 'report/report.json');
+          await this.tracker.logArtifact(trackerRun, rep.files!.html, 'report/report.html');
+        }
+        const status = run.status === 'succeeded' ? 'FINISHED' : run.status === 'cancelled' ? 'KILLED' : run.status === 'failed' ? 'FAILED' : 'RUNNING';
+        if (status !== 'RUNNING') await this.tracker.updateRun(trackerRun, { status, endTime: run.endedAt ? Date.parse(run.endedAt) : Date.now() });
+        else await this.tracker.logBatch(trackerRun, { tags: [{ key: 'trademl.status', value: run.status }] });
+      });
+    }
     if (run.status !== 'waiting_approval' && run.status !== 'running') this.runs.delete(run.runId);
   }
 }
 
 /**
  * The observer the CLI/local runtime attaches for state home `home`: the process's tracker
- * (`openTracker`, MLflow when MLFLOW_TRACKING_URI is set, else `home/tracking.duckdb`) and the
- * artifact store `home/artifacts`; reports go to `home/reports/<run-id>/`.
+ * (`openTracker`, MLflow when MLFLOW_TRACKING_URI is set, else `home/tracking.duckdb`) behind the
+ * observer path's circuit breaker, single attempts and short timeouts (`openObserverTracker`,
+ * TRADEML_TRACKING_TIMEOUT_MS etc.), and the artifact store `home/artifacts`; reports go to
+ * `home/reports/<run-id>/`.
  */
-export async function createTrackingObserver(home: string, log?: Logger): Promise<TrackingObserver> {
+export async function createTrackingObserver(home: string, log?: Logger, env: NodeJS.ProcessEnv = process.env): Promise<TrackingObserver> {
   const { ArtifactStore } = await import('../artifacts/store.ts');
-  const { openTracker } = await import('./index.ts');
   const store = new ArtifactStore(path.join(home, 'artifacts'));
-  return new TrackingObserver({ tracker: openTracker({ home, store }), store, home, log });
+  return new TrackingObserver({ tracker: openObserverTracker({ home, store, env }), store, home, log });
 }
