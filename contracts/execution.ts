@@ -293,6 +293,7 @@ export const exitsStudy = defineContract({
       states: z.array(z.string()).describe('state labels'),
       policy_by_days_held: z.array(z.string()).describe('per days held: one character per state, H = hold, X = exit'),
       hold_reward_bps: z.array(z.number()).describe('estimated next-day reward of holding, bps, per state'),
+      hold_counts: z.array(z.number().int()).describe('training decision days observed per state (an unseen state has reward 0)'),
       results: z
         .array(z.object({ rule: z.string().describe('exit rule'), trades: z.number().int().describe('test trades'), mean_net_bps: z.number().describe('mean net return per trade, bps'), mean_hold_days: z.number().describe('mean days held'), net_bps_per_position_day: z.number().describe('net bps per position-day'), hit_rate: z.number().describe('share of trades with positive net return'), sharpe: z.number().describe('annualised Sharpe of the daily book') }))
         .describe('test results per exit rule'),

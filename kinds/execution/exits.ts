@@ -65,9 +65,9 @@ export const exitsOptimalStoppingKind = defineStepKind({
     const results = r.results.map((x) => ({ rule: x.rule, trades: x.trades, mean_net_bps: x.meanNetBps, mean_hold_days: x.meanHoldDays, net_bps_per_position_day: x.netBpsPerPositionDay, hit_rate: x.hitRate, sharpe: x.sharpe }));
     const body = {
       dataset: prices.dataset, calendar: prices.calendar, signal: `short-term reversal −ln(C_t/C_(t−${w.lookback}))`, split_date: r.splitDate, train_trades: r.trainTrades,
-      states: r.states.labels, policy_by_days_held: r.policy.map((p) => p.map((a) => (a === 1 ? 'X' : 'H')).join('')), hold_reward_bps: r.holdRewardBps, results, cost_bps: costBps,
+      states: r.states.labels, policy_by_days_held: r.policy.map((p) => p.map((a) => (a === 1 ? 'X' : 'H')).join('')), hold_reward_bps: r.holdRewardBps, hold_counts: r.holdCounts, results, cost_bps: costBps,
     };
-    const report = await ctx.artifacts.putJson({ ...body, settings: { ...w, cost_bps: costBps }, intensity_edges: r.states.intensityEdges, hold_counts: r.holdCounts, value_bps: r.valueBps }, 'exit_mdp.json');
+    const report = await ctx.artifacts.putJson({ ...body, settings: { ...w, cost_bps: costBps }, intensity_edges: r.states.intensityEdges, value_bps: r.valueBps }, 'exit_mdp.json');
     const mdp = results.find((x) => x.rule.startsWith('MDP'))!;
     return { exits: { ...body, report }, mdp_mean_net_bps: mdp.mean_net_bps, fixed_mean_net_bps: results[0]!.mean_net_bps };
   },

@@ -72,7 +72,7 @@ export function exitsSection(p: V<ContractValue<typeof exitsStudy>>): { section:
   const mdp = v.results.find((r) => r.rule.startsWith('MDP'));
   const fixed = v.results[0];
   const policy = table(['days held', ...v.states], v.policy_by_days_held.map((s, h) => [h + 1, ...s.split('').map((c) => (c === 'X' ? 'exit' : 'hold'))]), 'Optimal policy by days held and state (intensity bin, position-aligned strength)');
-  const reward = table(['state', 'estimated next-day reward of holding, bps'], v.states.map((s, i) => [s, v.hold_reward_bps[i] ?? null]));
+  const reward = table(['state', 'estimated next-day reward of holding, bps', 'training decision days'], v.states.map((s, i) => [s, v.hold_reward_bps[i] ?? null, v.hold_counts[i] ?? null]));
   const results = table(['exit rule', 'test trades', 'mean net, bps', 'mean days held', 'net bps / position-day', 'hit rate', 'Sharpe (ann.)'], v.results.map((r) => [r.rule, r.trades, r.mean_net_bps, r.mean_hold_days, r.net_bps_per_position_day, r.hit_rate, r.sharpe]));
   const chart = barChart(sid('exits-chart', p.step), 'Mean net return per test trade by exit rule', v.results.map((r, i) => ({ label: r.rule, value: r.mean_net_bps, group: i })), 'bps');
   const intro = para(`${v.signal} on ${v.dataset} (${v.calendar}); MDP estimated on ${v.train_trades} trades before ${v.split_date}, compared on the trades from it; round-trip cost ${v.cost_bps} bps per trade.`, 'note');

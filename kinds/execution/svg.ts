@@ -64,9 +64,10 @@ export function barChart(id: string, title: string, bars: Bar[], unit: string): 
     const x0 = Math.min(x(0), x(b.value));
     parts.push(`<rect x="${x0}" y="${y + 3}" width="${Math.max(1, Math.abs(x(b.value) - x(0)))}" height="${rowH - 8}" fill="${PALETTE[(b.group ?? 0) % PALETTE.length]}" opacity="0.8"/>`);
     if (ok(b.lo) && ok(b.hi)) parts.push(`<line x1="${x(b.lo)}" y1="${y + rowH / 2}" x2="${x(b.hi)}" y2="${y + rowH / 2}" stroke="#000"/><line x1="${x(b.lo)}" y1="${y + 5}" x2="${x(b.lo)}" y2="${y + rowH - 5}" stroke="#000"/><line x1="${x(b.hi)}" y1="${y + 5}" x2="${x(b.hi)}" y2="${y + rowH - 5}" stroke="#000"/>`);
-    parts.push(`<text x="${x(Math.max(b.value, b.hi ?? b.value)) + 4}" y="${y + 14}" font-size="11" fill="#333">${esc(short(b.value))}</text>`);
+    const label = b.value >= 0 ? `x="${x(Math.max(b.value, b.hi ?? b.value)) + 4}"` : `x="${x(Math.min(b.value, b.lo ?? b.value)) - 4}" text-anchor="end"`;
+    parts.push(`<text ${label} y="${y + 14}" font-size="11" fill="#333">${esc(short(b.value))}</text>`);
   });
-  for (const t of [lo, 0, hi]) parts.push(`<text x="${x(t)}" y="${h - 24}" text-anchor="middle" font-size="10" fill="#555">${esc(short(t))}</text>`);
+  for (const t of [lo, hi, ...(Math.min(x(0) - x(lo), x(hi) - x(0)) > 30 ? [0] : [])]) parts.push(`<text x="${x(t)}" y="${h - 24}" text-anchor="middle" font-size="10" fill="#555">${esc(short(t))}</text>`);
   parts.push(`<text x="${labelW + plotW / 2}" y="${h - 8}" text-anchor="middle" font-size="11" fill="#333">${esc(unit)}</text>`);
   return frame(id, title, labelW + plotW + 60, h, parts.join(''), skipped ? `${skipped} without a finite value` : undefined);
 }

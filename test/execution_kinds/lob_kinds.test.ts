@@ -129,4 +129,19 @@ describe.skipIf(!hasSharedData())('execution kinds on the LOBSTER sample', () =>
     expect(Object.keys(c.residual_weights)).toEqual(m.features);
     expect(m.w).toEqual(m.features.map((f: string) => c.residual_weights[f]));
   }, 120_000);
+  it('a study the data cannot hold fails non-retryably (StudyInfeasible); an abort stops the worker', async () => {
+    const err = await runKind(executionRlKind, { train_fraction: 0.05 }, ctx(executionRlKind)).catch((e) => e);
+    expect(err.type).toBe('StudyInfeasible');
+    expect(err.nonRetryable).toBe(true);
+    expect(err.message).toMatch(/cannot hold training and held-out 300-s episodes/);
+    const ac = new AbortController();
+    const seen: string[] = [];
+    const c = makeTestContext({ store, kind: executionRlKind, upstream: up, signal: ac.signal, progress: (p) => {
+      seen.push(p.message ?? '');
+      if (/training a double DQN/.test(p.message ?? '')) ac.abort('test abort');
+    } });
+    const aborted = await runKind(executionRlKind, {}, c).catch((e) => e);
+    expect(aborted.message).toMatch(/rl_execution job was aborted \(test abort\)/);
+    expect(seen.some((m) => /training a double DQN for 2000 episodes/.test(m))).toBe(true);
+  }, 120_000);
 });
