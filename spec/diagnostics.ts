@@ -68,7 +68,7 @@ export function issueToDiagnostics(src: YamlSource, schema: z.ZodType, issue: z.
       if (issue.pattern === DURATION_RE.source || /duration/.test(issue.message)) {
         return diag(`bad duration ${show(input)}`, 'use a number and a unit: 500ms, 10s, 30m, 72h or 7d');
       }
-      return diag(issue.message, issue.pattern ? `the value must match /${issue.pattern}/` : `use a valid ${issue.format}`);
+      return diag(issue.message, issue.pattern ? `the value must match ${issue.pattern.startsWith('/') ? issue.pattern : `/${issue.pattern}/`}` : `use a valid ${issue.format}`);
     case 'too_small':
     case 'too_big': {
       const small = issue.code === 'too_small';
@@ -79,10 +79,12 @@ export function issueToDiagnostics(src: YamlSource, schema: z.ZodType, issue: z.
       return diag(`must be ${op} ${bound}, got ${show(input)}`, `use a number ${op} ${bound}`);
     }
     case 'invalid_key': {
-      // a record key (pipeline name, step id, param name) refused by its own schema
+      // a record key refused by its own schema: names carry their own message; other keys are labelled
       const inner = issue.issues[0];
       const hint = inner && inner.code === 'custom' ? (inner.params as { hint?: string } | undefined)?.hint : undefined;
-      return [src.at(full, inner?.message ?? issue.message, hint ?? 'see docs/pipelines-reference.md', true)];
+      if (hint) return [src.at(full, inner!.message, hint, true)];
+      const parentLabel = what ? `${what}${ip.length > 1 ? '.' + ip.slice(0, -1).join('.') : ''}` : full.slice(0, -1).join('.');
+      return [src.at(full, `${parentLabel}: bad key "${String(full.at(-1))}": ${inner?.message ?? issue.message}`, 'rename the key', true)];
     }
     case 'custom': {
       const hint = (issue.params as { hint?: string } | undefined)?.hint;
