@@ -118,23 +118,32 @@ function moduleBytes(pages: number): Uint8Array {
   return Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...type, ...func, ...mem, ...exp, ...code]);
 }
 
+/** The few WebAssembly APIs used (the project's TypeScript lib has no WebAssembly declarations). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
 /** An instance: its memory and the kernel. */
 export interface GemmInstance {
-  memory: WebAssembly.Memory;
+  memory: WasmMemory;
   gemm(a: number, b: number, c: number, m: number, n: number, k: number): void;
 }
 
-const modules = new Map<number, WebAssembly.Module>();
+const modules = new Map<number, object>();
 
 /** A fresh instance with at least `bytes` of memory (synchronous; the module is compiled once per size). */
 export function gemmInstance(bytes: number): GemmInstance {
   const pages = Math.max(1, Math.ceil(bytes / 65536));
   let mod = modules.get(pages);
   if (!mod) {
-    mod = new WebAssembly.Module(moduleBytes(pages));
+    mod = new WA.Module(moduleBytes(pages));
     modules.set(pages, mod);
   }
-  const inst = new WebAssembly.Instance(mod, {});
-  const ex = inst.exports as { gemm: GemmInstance['gemm']; mem: WebAssembly.Memory };
+  const ex = new WA.Instance(mod, {}).exports as { gemm: GemmInstance['gemm']; mem: WasmMemory };
   return { memory: ex.mem, gemm: ex.gemm };
 }
