@@ -57,7 +57,7 @@ export const mmAvellanedaStoikovKind = defineStepKind({
     .object({
       source: z.enum(['lob', 'bars']).describe('lob: a LOBSTER session (needs ingest.lob); bars: hourly klines (needs ingest.klines)'),
       symbol: z.string().min(1).describe('instrument, e.g. GOOG or BTCUSDT'),
-      q_max: z.number().int().min(1).default(5).describe('inventory bound, lots (no quote that would exceed it)'),
+      q_max: z.number().int().min(1).default(5).describe('inventory limit, lots: no bid at q ≥ q_max, no ask at q ≤ −q_max (the fills of one quote step can overshoot it)'),
       seed: z.number().int().default(41).describe('seed of the arrival-model episodes'),
       gammas: z.array(positive).min(1).optional().describe('risk aversions A-S chooses from (default: lob 0.001…0.1 per USD·lot, bars 0.003…30 per log-price·lot)'),
       train_fraction: z.number().gt(0).lt(1).default(0.6).describe('lob: training share of the session by time'),
