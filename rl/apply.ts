@@ -15,11 +15,12 @@ export interface AppliedPath {
 /**
  * Runs an exported RL sizing policy (ONNX: state [N, F] → scores [N, A], action = argmax) along
  * every path book with onnxruntime-node, carrying the policy's own previous multiplier and drawdown
- * state, from date index `startIndex` (earlier dates get the baseline multiplier). This is what
+ * state, from date index `start` — or from the first date after `start.after` (the policy's training
+ * window end: in-sample dates keep the baseline) — earlier dates get the baseline multiplier. This is what
  * `portfolio.build` calls to scale its target weights when an accepted policy is configured:
  * weight'(t, i) = multiplier(t) · weight(t, i). States are built exactly as in rl.dataset.
  */
-export async function applyPolicyOnnx(books: PathBook[], onnxModel: Uint8Array | string, env: EnvConfig, startIndex = 0): Promise<AppliedPath[]> {
+export async function applyPolicyOnnx(books: PathBook[], onnxModel: Uint8Array | string, env: EnvConfig, start: number | { after: string } = 0): Promise<AppliedPath[]> {
   const ort = await import('onnxruntime-node');
   const sess = await ort.InferenceSession.create(onnxModel as Uint8Array, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
   try {
@@ -29,6 +30,7 @@ export async function applyPolicyOnnx(books: PathBook[], onnxModel: Uint8Array |
     for (const book of books) {
       const menv = new MarketEnv(book, env);
       const T = menv.length;
+      const startIndex = typeof start === 'number' ? start : firstAfter(book.dates, start.after);
       const multiplier = new Float64Array(T);
       const net = new Float64Array(T);
       let st = menv.reset(0, kBase);
@@ -52,4 +54,11 @@ export async function applyPolicyOnnx(books: PathBook[], onnxModel: Uint8Array |
   } finally {
     await sess.release();
   }
+}
+
+/** Index of the first date strictly after `date` (dates ascending); the length when none is. */
+function firstAfter(dates: readonly string[], date: string): number {
+  let k = 0;
+  while (k < dates.length && dates[k]! <= date) k++;
+  return k;
 }

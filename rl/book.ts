@@ -2,7 +2,8 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { TradingCalendar } from '../calendar/calendar.ts';
 import { queryRows, sqlString, withDuckDB } from '../lib/duckdb.ts';
 import { StepError } from '../lib/errors.ts';
-import type { EnvConfig } from './config.ts';
+import type { DatasetConfig, EnvConfig } from './config.ts';
+import { splitDates } from './dataset.ts';
 import { N_EXO, type CostRates, type PathBook } from './env.ts';
 
 /** Parquet files the baseline books are built from (local paths), per docs/contracts.md. */
@@ -25,7 +26,9 @@ export interface BookDiagnostics {
   last_date: string;
   cost_source: 'backtest' | 'config';
   costs: Record<string, CostRates>;
-  /** Mean daily net return of the multiplier-1 book as rebuilt here vs the backtest's, per path. */
+  /** Last date whose realised costs calibrated the rates (the training period's end), null when all dates did or none. */
+  cost_calibration_end: string | null;
+  /** Mean daily net return of the multiplier-1 book as rebuilt here vs the backtest's, per path (calibration dates). */
   reconstruction: { path: number; rebuilt_mean_net: number; backtest_mean_net: number | null }[];
 }
 
@@ -36,6 +39,16 @@ async function columns(con: DuckDBConnection, sql: string): Promise<Record<strin
   return r.getColumnsObjectJS() as Record<string, unknown[]>;
 }
 
+/** Options of {@link loadBooks}. */
+export interface BookOptions {
+  maxPaths: number;
+  calendar: TradingCalendar;
+  /** The dataset's split config: cost rates are calibrated on its training dates only (rl/dataset.ts `splitDates`). */
+  dataset?: Pick<DatasetConfig, 'warmup_days' | 'eval_fraction' | 'embargo_days'>;
+  /** Fixed cost rates per path (e.g. those a dataset recorded), used instead of any calibration. */
+  costs?: Record<string, CostRates>;
+}
+
 /**
  * Builds one {@link PathBook} per CPCV path (at most `maxPaths`, lowest path ids) from the upstream
  * Parquet artifacts. Decision dates are the trading dates of the OHLCV calendar between a path's
@@ -44,11 +57,13 @@ async function columns(con: DuckDBConnection, sql: string): Promise<Record<strin
  * Cost rates: with `costs.source: auto` and backtest returns present, per path
  * linear = Σ(fee + spread) / Σ traded, impact = Σ impact / Σ traded^1.5, borrow = Σ borrow / Σ short,
  * where traded and short are this module's own multiplier-1 totals over the path (ratios of totals,
- * so no assumption on the backtest's date alignment or turnover convention); otherwise configs/rl.yml,
- * with the annual borrow rate charged per bar of `opts.calendar` (borrow_bps_per_year / 1e4 / bars per year).
+ * so no assumption on the backtest's date alignment or turnover convention), both over the training
+ * dates of `opts.dataset` only when given (the evaluation period must not calibrate what it evaluates);
+ * otherwise configs/rl.yml, with the annual borrow rate charged per bar of `opts.calendar`
+ * (borrow_bps_per_year / 1e4 / bars per year). `opts.costs` fixes the rates per path instead.
  * Throws a StepError when the inputs have no overlapping dates or symbols.
  */
-export async function loadBooks(src: BookSources, env: EnvConfig, opts: { maxPaths: number; calendar: TradingCalendar }): Promise<{ books: PathBook[]; diagnostics: BookDiagnostics }> {
+export async function loadBooks(src: BookSources, env: EnvConfig, opts: BookOptions): Promise<{ books: PathBook[]; diagnostics: BookDiagnostics }> {
   return withDuckDB(async (con) => {
     // one thread: parallel floating-point sums are order-dependent, and the dataset must be byte-identical across runs
     await con.run(`SET threads = 1`);
@@ -112,6 +127,7 @@ export async function loadBooks(src: BookSources, env: EnvConfig, opts: { maxPat
     );
     const nSym = Number((await queryRows<{ n: number }>(con, `SELECT count(*)::INTEGER AS n FROM syms`))[0]!.n);
     const range = (await queryRows<{ d0: Date; d1: Date }>(con, `SELECT min(date) AS d0, max(date) AS d1 FROM pcal`))[0]!;
+    const calEnd = opts.dataset ? calibrationEnd(day, opts.dataset) : null;
     let bt: Record<string, unknown[]> | null = null;
     if (src.returns) {
       bt = await columns(
@@ -119,10 +135,11 @@ export async function loadBooks(src: BookSources, env: EnvConfig, opts: { maxPat
         `SELECT CAST(r.path AS INTEGER) AS path, sum(r.fee + r.spread) AS lin, sum(r.impact) AS imp, sum(r.borrow) AS bor, avg(r.net) AS mean_net, count(*)::INTEGER AS n
          FROM read_parquet(${sqlString(src.returns)}) r
          JOIN (SELECT path, min(date) AS d0, max(date) AS d1 FROM pcal GROUP BY path) p ON p.path = CAST(r.path AS INTEGER) AND r.date BETWEEN p.d0 AND p.d1
+         ${calEnd ? `WHERE r.date <= DATE ${sqlString(calEnd)}` : ''}
          GROUP BY ALL ORDER BY path`,
       );
     }
-    return assemble(day, wt, nSym, bt, env, opts.calendar, { first: iso(range.d0), last: iso(range.d1) });
+    return assemble(day, wt, nSym, bt, env, opts, { first: iso(range.d0), last: iso(range.d1), calEnd });
   });
 }
 
@@ -132,9 +149,10 @@ function assemble(
   nSym: number,
   bt: Record<string, unknown[]> | null,
   env: EnvConfig,
-  cal: TradingCalendar,
-  range: { first: string; last: string },
+  opts: BookOptions,
+  range: { first: string; last: string; calEnd: string | null },
 ): { books: PathBook[]; diagnostics: BookDiagnostics } {
+  const cal = opts.calendar;
   const A = env.actions.length;
   const acts = env.actions;
   const num = (col: string, i: number) => Number(day[col]![i]);
@@ -229,6 +247,7 @@ function assemble(
     let sumT15 = 0;
     let sumS = 0;
     for (let t = 0; t < T; t++) {
+      if (range.calEnd && dates[t]! > range.calEnd) break;
       const tr = turn[(t * A + one) * A + one]!;
       sumT += tr;
       sumT15 += Math.pow(tr, 1.5);
@@ -236,7 +255,9 @@ function assemble(
     }
     const btp = btByPath.get(p);
     let costs: CostRates;
-    if (useBt) {
+    const fixed = opts.costs?.[String(p)];
+    if (fixed) costs = fixed;
+    else if (useBt) {
       const src = btp ?? aggregateBt(btByPath);
       costs = {
         linear: sumT > 0 ? src.lin / sumT : linCfg,
@@ -256,8 +277,9 @@ function assemble(
     }
     const W = env.vol_window;
     let meanNet = 0;
+    let nMean = 0;
     for (let t = 0; t < T; t++) {
-      meanNet += net1[t]! / T;
+      if (!range.calEnd || dates[t]! <= range.calEnd) ((meanNet += net1[t]!), nMean++);
       const e = t * N_EXO;
       // realised net returns known at t: net1[t-W .. t-1]
       const lo = Math.max(0, t - W);
@@ -277,13 +299,24 @@ function assemble(
       exo[e + 10] = tr5 / n5;
       exo[e + 11] = c5 / n5;
     }
-    recon.push({ path: p, rebuilt_mean_net: meanNet, backtest_mean_net: btp ? btp.mean : null });
+    recon.push({ path: p, rebuilt_mean_net: nMean ? meanNet / nMean : NaN, backtest_mean_net: btp ? btp.mean : null });
     books.push({ path: p, dates, grossNext, shortExp, turn, exo, costs });
   }
   return {
     books,
-    diagnostics: { paths, n_symbols: nSym, first_date: range.first, last_date: range.last, cost_source: useBt ? 'backtest' : 'config', costs: diagCosts, reconstruction: recon },
+    diagnostics: { paths, n_symbols: nSym, first_date: range.first, last_date: range.last, cost_source: useBt ? 'backtest' : 'config', costs: diagCosts, cost_calibration_end: useBt ? range.calEnd : null, reconstruction: recon },
   };
+}
+
+/** The training period's last date of the day table's paths (the dataset split on their dates). */
+function calibrationEnd(day: Record<string, unknown[]>, cfg: NonNullable<BookOptions['dataset']>): string {
+  const byPath = new Map<number, string[]>();
+  for (let i = 0; i < day.path!.length; i++) {
+    const p = Number(day.path![i]);
+    if (!byPath.has(p)) byPath.set(p, []);
+    byPath.get(p)!.push(iso(day.date![i]));
+  }
+  return splitDates([...byPath.values()].map((dates) => ({ dates })), cfg).train_end;
 }
 
 function aggregateBt(m: Map<number, { lin: number; imp: number; bor: number; mean: number }>) {

@@ -56,7 +56,10 @@ const opeSchema = z.strictObject({
   ci_level: z.number().gt(0).lt(1).default(0.9),
   ridge: z.number().nonnegative().default(0.1),
   fqe_features: z.enum(['sizing', 'per_action']).default('sizing'),
-  margin: z.number().default(0),
+  /** Mean block length (trading days) of the date-block bootstrap (Politis & Romano 1994 stationary bootstrap). */
+  block_days: z.number().positive().default(20),
+  /** Economic margin (per-bar return) the lower bound of DR(π) − V(baseline) must clear; > 0. */
+  margin: z.number().positive().default(0.00005),
   seed: z.number().int().default(13),
 });
 

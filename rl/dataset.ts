@@ -53,15 +53,12 @@ export interface SplitDates {
 }
 
 /**
- * Logs the behaviour policy on every path book with MarketEnv, from `warmup_days` on, starting at the
- * baseline multiplier with a flat equity curve; one continuous trajectory per path. Dates are split
- * by time: the first (1 − eval_fraction) of the pooled decision dates train, then `embargo_days`
- * dates are dropped, the rest is the evaluation period. Deterministic for a given seed.
- * Throws a StepError when a split would be empty.
+ * The time split of the pooled decision dates of `books` (each path's dates from `warmup_days` on):
+ * the first (1 − eval_fraction) train, then `embargo_days` dates are dropped, the rest evaluate.
+ * The same split decides which dates calibrate the environment's costs (rl/book.ts), so nothing of
+ * the evaluation period enters training. Throws a StepError when a split would be empty.
  */
-export function logBehaviour(books: PathBook[], env: EnvConfig, cfg: DatasetConfig): { dataset: RlDataset; split: SplitDates } {
-  const kBase = actionIndex(env.actions, env.baseline_action);
-  const probs = behaviourProbs(env.actions, env.baseline_action, cfg.temperature);
+export function splitDates(books: readonly { dates: readonly string[] }[], cfg: Pick<DatasetConfig, 'warmup_days' | 'eval_fraction' | 'embargo_days'>): SplitDates {
   const all = new Set<string>();
   for (const b of books) for (let t = cfg.warmup_days; t < b.dates.length; t++) all.add(b.dates[t]!);
   const dates = [...all].sort();
@@ -72,7 +69,20 @@ export function logBehaviour(books: PathBook[], env: EnvConfig, cfg: DatasetConf
       { message: `rl.dataset: ${dates.length} decision dates after a ${cfg.warmup_days}-day warm-up are too few for eval_fraction ${cfg.eval_fraction} and embargo_days ${cfg.embargo_days}`, type: 'RlDataError', nonRetryable: true },
     );
   }
-  const split: SplitDates = { train_end: dates[nTrain - 1]!, eval_start: dates[evalIdx]!, eval_end: dates[dates.length - 1]! };
+  return { train_end: dates[nTrain - 1]!, eval_start: dates[evalIdx]!, eval_end: dates[dates.length - 1]! };
+}
+
+/**
+ * Logs the behaviour policy on every path book with MarketEnv, from `warmup_days` on, starting at the
+ * baseline multiplier with a flat equity curve; one continuous trajectory per path. Dates are split
+ * by time: the first (1 − eval_fraction) of the pooled decision dates train, then `embargo_days`
+ * dates are dropped, the rest is the evaluation period. Deterministic for a given seed.
+ * Throws a StepError when a split would be empty.
+ */
+export function logBehaviour(books: PathBook[], env: EnvConfig, cfg: DatasetConfig): { dataset: RlDataset; split: SplitDates } {
+  const kBase = actionIndex(env.actions, env.baseline_action);
+  const probs = behaviourProbs(env.actions, env.baseline_action, cfg.temperature);
+  const split = splitDates(books, cfg);
   const rng = new Rng(cfg.seed);
   const rows: { p: number; t: number; date: string; sp: number; a: number; r: number; done: boolean; s: Float64Array; ns: Float64Array }[] = [];
   for (const book of books) {

@@ -3,6 +3,8 @@ import { ohlcvDaily, portfolioWeights, signalsOof, sizingPolicy, type ContractVa
 import { InputError, StepError, errorMessage } from '../../lib/errors.ts';
 import { digestJson } from '../../lib/hash.ts';
 import type { TradingCalendar } from '../../calendar/calendar.ts';
+import type { PortfolioConfig } from '../../portfolio/config.ts';
+import type { CostRates } from '../../rl/env.ts';
 import { defineStepKind, type Input, type StepContext } from '../types.ts';
 
 const consumes = {
@@ -41,7 +43,7 @@ export const portfolioBuild = defineStepKind({
     mean_leverage: z.record(z.string(), z.number()).describe('mean multiplier of the base book per path, over dates with a position'),
     dropped_rows: z.number().int().describe('OOF rows dropped because their date or symbol has no price'),
     sizing: z.enum(['none', 'baseline', 'learned']).describe('sizing applied: none bound, the baseline kept (weights unscaled), or the learned policy'),
-    rl_multiplier_mean: z.record(z.string(), z.number()).optional().describe('mean exposure multiplier of the learned sizing policy per path (when applied)'),
+    rl_multiplier_mean: z.record(z.string(), z.number()).optional().describe('mean exposure multiplier of the learned sizing policy per path over the dates after its training window (when applied)'),
   }),
   configFiles: (w) => [w.portfolio, w.costs],
   async run(ctx, w) {
@@ -73,7 +75,7 @@ export const portfolioBuild = defineStepKind({
       if (learned) {
         ctx.progress({ fraction: 0.8, message: `applying the sizing policy of ${learned.step}` });
         const sources = { weights: tmp, ohlcv: ctx.artifacts.path(ohlcv.value), oof: ctx.artifacts.path(signal.value.oof) };
-        rlMultiplier = await applyRlPolicy(ctx, learned, sources, cal, weights, panel.dates, panel.N);
+        rlMultiplier = await applyRlPolicy(ctx, learned, sources, { cal, cfg, weights, dates: panel.dates, N: panel.N });
         tmp = ctx.artifacts.tempPath('weights.parquet');
         n = await writeWeightsParquet(con, tmp, weights, panel);
       }
@@ -97,50 +99,64 @@ export const portfolioBuild = defineStepKind({
 
 /**
  * Scales each path's target weights in place by the exposure multiplier the learned sizing policy
- * chooses on each date (rl/apply.ts: states built exactly as in rl.dataset from the base book, with
- * the environment the policy was trained in, read from the OPE report of the sizing input).
- * Dates the policy does not cover keep multiplier 1. Returns the mean multiplier per path.
- * Throws InputError when the sizing input does not record its environment, a non-retryable
- * StepError('RlPolicyMismatch') when the policy does not fit that environment's actions/states.
+ * chooses on each date after its training window (rl/apply.ts; the dataset's `split.train_end`:
+ * dates up to it keep the baseline book, multiplier 1), with states built exactly as in rl.dataset
+ * from the base book, the environment and the cost rates the policy was trained with (the dataset
+ * meta the sizing input records). After scaling the caps hold again: |w| ≤ per_name_cap and
+ * Σ|w| ≤ max_leverage·gross (the row scaled down). Returns the mean multiplier per path over the dates
+ * the policy acted on. Throws InputError when the sizing input's dataset meta lacks the environment,
+ * a non-retryable StepError('RlPolicyMismatch') when the policy does not fit its actions/states.
  */
 async function applyRlPolicy(
   ctx: StepContext,
   sizing: Input<ContractValue<typeof sizingPolicy>>,
   sources: { weights: string; ohlcv: string; oof: string },
-  cal: TradingCalendar,
-  weights: Map<number, Float64Array>,
-  dates: string[],
-  N: number,
+  o: { cal: TradingCalendar; cfg: PortfolioConfig; weights: Map<number, Float64Array>; dates: string[]; N: number },
 ): Promise<Record<string, number>> {
   const { rlConfigSchema } = await import('../../rl/config.ts');
   const { loadBooks } = await import('../../rl/book.ts');
   const { applyPolicyOnnx } = await import('../../rl/apply.ts');
-  const report = ctx.artifacts.readJson<{ env?: unknown }>(sizing.value.report);
-  const env = rlConfigSchema.shape.env.safeParse(report.env);
-  if (report.env === undefined || !env.success) {
-    throw new InputError({ message: `sizing policy of step ${sizing.step} (${sizing.uses}) does not record the RL environment it was trained in (report.env); it cannot be applied` });
+  const meta = ctx.artifacts.readJson<{ env?: unknown; split?: { train_end?: string }; diagnostics?: { costs?: Record<string, CostRates> } }>(sizing.value.env);
+  const env = rlConfigSchema.shape.env.safeParse(meta.env);
+  const trainEnd = meta.split?.train_end;
+  if (meta.env === undefined || !env.success || !trainEnd) {
+    throw new InputError({ message: `sizing policy of step ${sizing.step} (${sizing.uses}): its dataset meta does not record the RL environment and training window it was trained in; it cannot be applied` });
   }
-  const { books } = await loadBooks(sources, env.data, { maxPaths: weights.size, calendar: cal });
+  const { books } = await loadBooks(sources, env.data, { maxPaths: o.weights.size, calendar: o.cal, costs: meta.diagnostics?.costs });
   let applied;
   try {
-    applied = await applyPolicyOnnx(books, ctx.artifacts.path(sizing.value.onnx!), env.data);
+    applied = await applyPolicyOnnx(books, ctx.artifacts.path(sizing.value.onnx!), env.data, { after: trainEnd });
   } catch (e) {
     throw new StepError({ message: `sizing policy of step ${sizing.step} cannot be applied in its recorded environment: ${errorMessage(e)}`, type: 'RlPolicyMismatch', nonRetryable: true, cause: e });
   }
-  const index = new Map(dates.map((d, t) => [d, t]));
+  const index = new Map(o.dates.map((d, t) => [d, t]));
   const mean: Record<string, number> = {};
   for (const a of applied) {
-    const W = weights.get(a.path);
+    const W = o.weights.get(a.path);
     if (!W) continue;
     let sum = 0;
+    let n = 0;
     a.dates.forEach((d, k) => {
       const t = index.get(d);
-      if (t === undefined) return;
-      const m = a.multiplier[k]!;
-      sum += m;
-      for (let i = 0; i < N; i++) W[t * N + i] = W[t * N + i]! * m;
+      if (t === undefined || d <= trainEnd) return;
+      sum += a.multiplier[k]!;
+      n++;
+      scaleRow(W.subarray(t * o.N, (t + 1) * o.N), a.multiplier[k]!, o.cfg);
     });
-    mean[String(a.path)] = a.dates.length ? sum / a.dates.length : 1;
+    mean[String(a.path)] = n ? sum / n : 1;
   }
   return mean;
+}
+
+/** Multiplies one date's weights by m, then re-applies the caps: |w| ≤ per_name_cap, Σ|w| ≤ max_leverage·gross. */
+export function scaleRow(row: Float64Array, m: number, cfg: PortfolioConfig): void {
+  const cap = cfg.per_name_cap;
+  let gross = 0;
+  for (let i = 0; i < row.length; i++) {
+    const w = Math.max(-cap, Math.min(cap, row[i]! * m));
+    row[i] = w;
+    gross += Math.abs(w);
+  }
+  const limit = cfg.max_leverage * cfg.gross;
+  if (gross > limit) for (let i = 0; i < row.length; i++) row[i] = (row[i]! * limit) / gross;
 }

@@ -28,6 +28,7 @@ export const datasetOutputs = z.object({
   eval_start: z.string().describe('first evaluation date (after the embargo)'),
   eval_end: z.string().describe('last evaluation date'),
   cost_source: z.enum(['backtest', 'config']).describe("where the environment's cost rates came from"),
+  cost_calibration_end: z.string().nullable().describe('last date whose realised backtest costs calibrated the rates (= train_end), null with config rates'),
   behaviour_mean_reward_eval: z.number().describe('mean logged reward per decision of the behaviour policy in the evaluation period, fraction of capital per bar'),
 });
 export type DatasetOutputs = z.output<typeof datasetOutputs>;
@@ -75,7 +76,8 @@ export async function buildDataset(ctx: StepContext<typeof consumes>, cfg: RlCon
   const cal = sharedCalendar([ohlcv, weights, ...(signal ? [signal] : []), ...(returns ? [returns] : [])]);
   const refs: BookSourceRefs = { weights: weights.value, ohlcv: ohlcv.value, oof: signal?.value.oof ?? null, returns: returns?.value.returns ?? null };
   ctx.progress({ fraction: 0.05, message: 'loading baseline books' });
-  const { books, diagnostics } = await loadBooks(bookPaths(ctx, refs), cfg.env, { maxPaths: cfg.dataset.max_paths, calendar: cal });
+  // costs calibrated on the training dates only (the split logBehaviour makes below)
+  const { books, diagnostics } = await loadBooks(bookPaths(ctx, refs), cfg.env, { maxPaths: cfg.dataset.max_paths, calendar: cal, dataset: cfg.dataset });
   ctx.progress({ fraction: 0.5, message: `logging behaviour policy on ${books.length} paths` });
   const { dataset: ds, split } = logBehaviour(books, cfg.env, cfg.dataset);
   let nTrain = 0;
@@ -118,6 +120,7 @@ export async function buildDataset(ctx: StepContext<typeof consumes>, cfg: RlCon
     eval_start: split.eval_start,
     eval_end: split.eval_end,
     cost_source: diagnostics.cost_source,
+    cost_calibration_end: diagnostics.cost_calibration_end,
     behaviour_mean_reward_eval: nEval > 0 ? evalReward / nEval : 0,
   };
 }
@@ -135,7 +138,7 @@ export function bookPaths(ctx: Pick<StepContext, 'artifacts'>, refs: BookSourceR
 /** `rl.dataset`: the logged behaviour dataset offline RL trains on and OPE evaluates on. */
 export const rlDataset = defineStepKind({
   uses: 'rl.dataset',
-  version: '2',
+  version: '3',
   description:
     'Offline-RL behaviour dataset: MarketEnv over the OOF-based CPCV baseline books (target weights, daily OHLCV, OOF score dispersion, backtest costs), logged with a softmax-around-baseline exploration policy and its propensities, split by time into train / evaluation',
   with: z.object(rlConfigWith).strict(),

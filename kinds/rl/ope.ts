@@ -22,8 +22,9 @@ export const opeOutputs = z.object({
   algo: z.enum(['cql', 'iql', 'bc']).describe('algorithm of the learned policy'),
   estimator: z.literal('doubly_robust').describe('estimator the decision uses'),
   dr: interval,
-  baseline_value: z.number().describe('DR point estimate of the baseline policy (always the baseline multiplier), discounted reward per bar'),
-  margin: z.number().describe('margin the lower bound must clear, per-bar return units'),
+  difference: interval.describe('DR(π) − V(baseline) on the same date-block bootstrap resamples, discounted reward per bar: the decision statistic'),
+  baseline_value: z.number().describe("the baseline policy's exact value (MarketEnv replay from every evaluation episode's start state), discounted reward per bar"),
+  margin: z.number().describe('economic margin (> 0) the lower bound of the difference must clear, per-bar return units'),
   estimates,
   baseline_estimates: estimates,
   ci_level: z.number().describe('two-sided interval level'),
@@ -48,9 +49,26 @@ function discountNorm(episodes: OpeEpisode[], gamma: number): { H: number; norm:
   return { H, norm };
 }
 
-/** Both policies' OPE estimates (learned, then the baseline bucket), with bootstrap progress. */
-async function estimateBoth(ctx: StepContext, cfg: RlConfig, pol: PolicyArtifact, ds: RlDataset, episodes: OpeEpisode[], chooseLearned: (s: Float64Array) => number) {
+/**
+ * Date blocks of the evaluation episodes (rl/ope `dateGroups`): each episode's start date, in the
+ * order of `episodesFromDataset`, positioned on the dataset's own trading dates.
+ */
+async function episodeDateGroups(ds: RlDataset, blockDays: number) {
+  const { dateGroups } = await import('../../rl/ope/index.ts');
+  const starts: string[] = [];
+  for (let i = 0; i < ds.n; i++) if (ds.split[i] === 1 && ds.step[i] === 0) starts.push(ds.date[i]!);
+  const cal = new Map([...new Set(ds.date)].sort().map((d, k) => [d, k]));
+  return dateGroups(starts, blockDays, (d) => cal.get(d)!);
+}
+
+/**
+ * Both policies' OPE estimates (learned, then the baseline bucket) with date-block bootstrap intervals;
+ * the learned policy's also with the paired difference DR(π) − V(baseline) against `baselineValues`.
+ */
+async function estimateBoth(ctx: StepContext, cfg: RlConfig, pol: PolicyArtifact, ds: RlDataset, episodes: OpeEpisode[], chooseLearned: (s: Float64Array) => number, baselineValues: Float64Array) {
   const { deterministic, evaluatePolicy, sizingQFeatures } = await import('../../rl/ope/index.ts');
+  const groups = await episodeDateGroups(ds, cfg.ope.block_days);
+  if (groups.of.length !== episodes.length) throw new StepError({ message: `rl.ope: ${groups.of.length} episode start dates for ${episodes.length} episodes`, type: 'RlDataError', nonRetryable: true });
   const A = pol.actions.length;
   const opts = (p0: number, p1: number) => ({
     gamma: cfg.ope.gamma,
@@ -58,12 +76,13 @@ async function estimateBoth(ctx: StepContext, cfg: RlConfig, pol: PolicyArtifact
     bootstrap: cfg.ope.bootstrap,
     ciLevel: cfg.ope.ci_level,
     seed: cfg.ope.seed,
+    groups,
     qFeatures: cfg.ope.fqe_features === 'sizing' ? sizingQFeatures(pol.actions, ds.featureNames.length - 1, ds.featureNames.length) : undefined,
     signal: ctx.signal,
     onProgress: (f: number) => ctx.progress({ fraction: p0 + (p1 - p0) * f, message: 'bootstrap' }),
   });
   ctx.progress({ fraction: 0.02, message: `evaluating the learned ${pol.algo} policy on ${episodes.length} episodes` });
-  const learned = evaluatePolicy(episodes, deterministic(A, chooseLearned), A, opts(0.02, 0.45));
+  const learned = evaluatePolicy(episodes, deterministic(A, chooseLearned), A, { ...opts(0.02, 0.45), baselineValues });
   ctx.progress({ fraction: 0.45, message: 'evaluating the baseline policy' });
   const baseline = evaluatePolicy(episodes, deterministic(A, () => pol.baseline_action_index), A, opts(0.45, 0.85));
   return { learned, baseline };
@@ -86,27 +105,30 @@ function evalActions(episodes: OpeEpisode[], pol: PolicyArtifact, chooseLearned:
 }
 
 /** The accept/reject sentence of the decision. */
-function decisionText(accepted: boolean, algo: string, dr: { estimate: number; lcb: number; ucb: number }, baselineValue: number, margin: number, ciLevel: number): string {
+function decisionText(accepted: boolean, algo: string, diff: { estimate: number; lcb: number; ucb: number }, baselineValue: number, margin: number, ciLevel: number): string {
   const bp = (x: number) => `${(x * 1e4).toFixed(2)} bp/day`;
+  const ci = `${Math.round(ciLevel * 100)}% date-block CI [${bp(diff.lcb)}, ${bp(diff.ucb)}], estimate ${bp(diff.estimate)}; baseline exact replay ${bp(baselineValue)}`;
   return accepted
-    ? `accepted: learned ${algo} policy DR lower bound ${bp(dr.lcb)} ≥ baseline ${bp(baselineValue)} + margin ${bp(margin)}`
-    : `rejected, keeping the baseline: learned ${algo} policy DR lower bound ${bp(dr.lcb)} < baseline ${bp(baselineValue)} + margin ${bp(margin)} (DR estimate ${bp(dr.estimate)}, ${Math.round(ciLevel * 100)}% CI [${bp(dr.lcb)}, ${bp(dr.ucb)}])`;
+    ? `accepted: learned ${algo} policy DR − baseline lower bound ${bp(diff.lcb)} ≥ margin ${bp(margin)} (${ci})`
+    : `rejected, keeping the baseline: learned ${algo} policy DR − baseline lower bound ${bp(diff.lcb)} < margin ${bp(margin)} (${ci})`;
 }
 
 /**
  * `rl.ope`: off-policy evaluation of the bound policy on the dataset's held-out period; decides the
- * sizing policy (the learned one when its DR lower bound beats the baseline value + margin).
+ * sizing policy: the learned one when the lower bound of the paired difference DR(π) − V(baseline)
+ * (Jiang & Li 2016 DR; V(baseline) replayed exactly; date-block bootstrap, Politis & Romano 1994)
+ * clears the positive economic margin, else the baseline.
  */
 export const rlOpe = defineStepKind({
   uses: 'rl.ope',
-  version: '2',
+  version: '3',
   description:
-    'Off-policy evaluation of the rl.train policy on the held-out period: FQE, per-decision IS / WIS and doubly robust with episode-bootstrap CIs; accepts the learned policy only if the DR lower bound beats the baseline policy value + margin, otherwise keeps the baseline',
+    'Off-policy evaluation of the rl.train policy on the held-out period: FQE, per-decision IS / WIS and doubly robust with date-block bootstrap CIs (all paths of a date together); accepts the learned policy only if the lower bound of DR(π) − V(baseline), V(baseline) the exact replay value, clears a positive margin, otherwise keeps the baseline',
   with: z
     .object({
       ...rlConfigWith,
       estimator: z.literal('doubly_robust').default('doubly_robust').describe('estimator the decision uses'),
-      margin: z.number().optional().describe('overrides ope.margin of the config (per-bar return units)'),
+      margin: z.number().positive().optional().describe('overrides ope.margin of the config (per-bar return units, > 0)'),
     })
     .strict(),
   consumes: {
@@ -133,15 +155,16 @@ export const rlOpe = defineStepKind({
     const chooseLearned = (s: Float64Array) => argmax(mlpForward(pol.network, s, 1), 0, A);
     const gamma = cfg.ope.gamma;
     const { H, norm } = discountNorm(episodes, gamma);
-    const { learned, baseline } = await estimateBoth(ctx, cfg, pol, ds, episodes, chooseLearned);
-    ctx.progress({ fraction: 0.85, message: 'replaying both policies in MarketEnv' });
+    ctx.progress({ fraction: 0.01, message: 'replaying both policies in MarketEnv' });
     const replay = await replayValues(ctx, meta, ds, { learned: chooseLearned, baseline: () => pol.baseline_action_index }, gamma);
+    const { learned, baseline } = await estimateBoth(ctx, cfg, pol, ds, episodes, chooseLearned, replay.baseline!.episodes);
     const est = perBar4(learned, norm);
     const best = perBar4(baseline, norm);
-    const baselineValue = best.dr.estimate;
-    const accepted = Number.isFinite(est.dr.lcb) && est.dr.lcb >= baselineValue + margin;
+    const diff = perDay(learned.difference!, norm);
+    const baselineValue = learned.baseline_exact! / norm;
+    const accepted = Number.isFinite(diff.lcb) && diff.lcb >= margin;
     const acts = evalActions(episodes, pol, chooseLearned);
-    const decision = decisionText(accepted, pol.algo, est.dr, baselineValue, margin, cfg.ope.ci_level);
+    const decision = decisionText(accepted, pol.algo, diff, baselineValue, margin, cfg.ope.ci_level);
     ctx.log.info({ decision }, 'rl.ope decision');
     const report = await ctx.artifacts.putJson(
       {
@@ -155,13 +178,17 @@ export const rlOpe = defineStepKind({
         ci_level: cfg.ope.ci_level,
         bootstrap: cfg.ope.bootstrap,
         margin,
+        rule: 'accept iff the lower bound of DR(π) − V(baseline) ≥ margin; V(baseline) = exact MarketEnv replay on the same episodes; intervals: stationary date-block bootstrap (Politis & Romano 1994), every path of a date together',
+        block_days: cfg.ope.block_days,
+        difference: { ...diff, se: learned.difference!.se / norm },
+        baseline_exact: baselineValue,
         n_episodes: episodes.length,
         eval_period: meta.split,
         learned: { ...est, se: se4(learned, norm), ess_by_step: learned.ess_by_step },
         baseline: { ...best, se: se4(baseline, norm), ess_by_step: baseline.ess_by_step },
         fqe_features: cfg.ope.fqe_features,
         ridge: cfg.ope.ridge,
-        replay,
+        replay: { learned: replay.learned!.perBar, baseline: replay.baseline!.perBar },
         learned_action_share_eval: acts.share,
         behaviour_probs: meta.behaviour_probs,
         actions: pol.actions,
@@ -179,6 +206,7 @@ export const rlOpe = defineStepKind({
       algo: pol.algo,
       estimator: w.estimator,
       dr: est.dr,
+      difference: diff,
       baseline_value: baselineValue,
       margin,
       estimates: est,

@@ -13,9 +13,14 @@ import { readDatasetParquet } from '../../rl/dataset.ts';
 import { MarketEnv } from '../../rl/env.ts';
 import { argmax, mlpForward } from '../../rl/networks.ts';
 import { applyPolicyOnnx } from '../../rl/apply.ts';
+import type { CostRates } from '../../rl/env.ts';
+import { loadConfig } from '../../lib/config.ts';
+import { portfolioConfigSchema } from '../../portfolio/config.ts';
+import { scaleRow } from '../../kinds/backtest/portfolio_build.ts';
 import { scoreOnnx } from '../../models/onnx/mlp.ts';
 import { PROJECT_ROOT } from '../../lib/paths.ts';
-import { makeTestContext, runKind, type TestUpstream } from '../support/context.ts';
+import { makeTestContext, runKind, tempDir, type TestUpstream } from '../support/context.ts';
+import path from 'node:path';
 import { buildRlUpstream, FIXTURE_COSTS } from './fixture.ts';
 
 type Refs = Record<string, ArtifactRef>;
@@ -26,7 +31,7 @@ describe('rl.dataset / rl.train / rl.ope on a real S&P slice', () => {
   let up: Awaited<ReturnType<typeof buildRlUpstream>>;
   let dsOut: StepOutputs;
   let trOut: StepOutputs;
-  /** rl.ope with margin −1 (the learned policy accepted) and +1 (the baseline kept). */
+  /** rl.ope with margin +1 (the baseline kept), and the same decision turned into an accepted learned policy (for portfolio.build). */
   let laxOut: StepOutputs;
   let strictOut: StepOutputs;
   /** Each RL kind's upstream: the fixture chain, then the rl.dataset (`ds`) and rl.train (`rl`) outputs it reads. */
@@ -53,6 +58,7 @@ describe('rl.dataset / rl.train / rl.ope on a real S&P slice', () => {
     expect(meta.sources.returns).not.toBeNull(); // the books' sources, for OPE's replay
     expect(dsOut.n_paths).toBe(3);
     expect(dsOut.cost_source).toBe('backtest');
+    expect(dsOut.cost_calibration_end).toBe(dsOut.train_end); // costs calibrated on training dates only
     expect(dsOut.n_train as number).toBeGreaterThan(800);
     expect(dsOut.n_eval as number).toBeGreaterThan(300);
     expect(dsOut.eval_start as string > (dsOut.train_end as string)).toBe(true);
@@ -80,6 +86,22 @@ describe('rl.dataset / rl.train / rl.ope on a real S&P slice', () => {
     // the behaviour actually explores: every bucket appears
     const seen = new Set(Array.from(ds.action));
     expect(seen.size).toBe(meta.actions.length);
+  });
+
+  it('cost rates come from the training dates only: evaluation-period costs do not move them', async () => {
+    const cfg = loadRlConfig(PROJECT_ROOT);
+    const meta = up.store.readJson<DatasetMeta>(ref(dsOut, 'dataset', 'meta'));
+    const inflated = path.join(tempDir('rl-costs-'), 'returns_eval_x10.parquet');
+    const orig = up.store.path(upRef('backtest', 'returns', 'returns'));
+    const after = `date > DATE '${meta.split.train_end}'`;
+    await withDuckDB((con) => con.run(`COPY (SELECT path, date, gross, ${['fee', 'spread', 'impact', 'borrow'].map((c) => `CASE WHEN ${after} THEN 10 * ${c} ELSE ${c} END AS ${c}`).join(', ')}, net, turnover, gross_exposure, net_exposure
+      FROM read_parquet(${sqlString(orig)}) ORDER BY path, date) TO ${sqlString(inflated)} (FORMAT parquet)`));
+    const src = { weights: up.store.path(upRef('portfolio', 'weights')), ohlcv: up.store.path(upRef('audit', 'curated')), returns: inflated };
+    const trained = await loadBooks(src, cfg.env, { maxPaths: 3, calendar: NYSE_DAILY, dataset: cfg.dataset });
+    expect(trained.diagnostics.cost_calibration_end).toBe(meta.split.train_end);
+    for (const b of trained.books) expect(b.costs.linear).toBeCloseTo(FIXTURE_COSTS.fee + FIXTURE_COSTS.spread, 9);
+    const leaky = await loadBooks(src, cfg.env, { maxPaths: 3, calendar: NYSE_DAILY });
+    for (const b of leaky.books) expect(b.costs.linear).toBeGreaterThan(2 * (FIXTURE_COSTS.fee + FIXTURE_COSTS.spread));
   });
 
   it('MarketEnv reward = m·gross − costs − penalties, with gross from weights × next-day returns', async () => {
@@ -156,37 +178,46 @@ describe('rl.dataset / rl.train / rl.ope on a real S&P slice', () => {
     expect(maxDiff).toBeLessThan(1e-4);
   });
 
-  it('rl.ope: FQE/IS/WIS/DR with CIs, the decision follows DR lcb vs baseline + margin, ONNX only when accepted', async () => {
+  it('rl.ope: date-block CIs; the decision is the lower bound of DR(π) − V(baseline) vs a positive margin, V(baseline) the exact replay', async () => {
     const octx = () => ctxFor('rl.ope');
     const out = await runKind(kind('rl.ope'), { overrides }, octx());
     const sizing = sizingPolicy.schema.parse(out.sizing);
     const dr = out.dr as { estimate: number; lcb: number; ucb: number };
+    const diff = out.difference as { estimate: number; lcb: number; ucb: number };
     expect(out.estimator).toBe('doubly_robust');
     expect(dr.lcb).toBeLessThanOrEqual(dr.estimate);
     expect(dr.ucb).toBeGreaterThanOrEqual(dr.estimate);
-    expect(out.accepted).toBe(dr.lcb >= (out.baseline_value as number) + (out.margin as number));
+    expect(out.margin).toBe(loadRlConfig(PROJECT_ROOT).ope.margin);
+    expect(out.margin as number).toBeGreaterThan(0);
+    expect(out.accepted).toBe(diff.lcb >= (out.margin as number));
+    // the point difference is DR(π) minus the baseline's exact replay value, on the same episodes
+    expect(diff.estimate).toBeCloseTo(dr.estimate - (out.baseline_value as number), 12);
+    expect(diff.lcb).toBeLessThanOrEqual(diff.estimate);
     expect(out.policy).toBe(out.accepted ? 'learned' : 'baseline');
-    expect(sizing).toMatchObject({ accepted: out.accepted, policy: out.policy, decision: out.decision });
+    expect(sizing).toMatchObject({ accepted: out.accepted, policy: out.policy, decision: out.decision, baseline_value: out.baseline_value });
     expect(sizing.onnx !== null).toBe(out.accepted);
     for (const k of ['fqe', 'is', 'wis', 'dr'] as const) {
       const iv = (out.estimates as Record<string, { estimate: number; lcb: number; ucb: number }>)[k]!;
       expect(Number.isFinite(iv.estimate) && iv.lcb <= iv.ucb, k).toBe(true);
     }
-    // the baseline is deterministic m = 1 while the behaviour puts ~30% on it: its IS/DR estimates
-    // must agree with a direct replay within their intervals' order of magnitude
-    const report = up.store.readJson<{ replay: { learned: number; baseline: number }; baseline: { dr: { lcb: number; ucb: number } }; env: unknown }>(sizing.report);
+    // the baseline's exact replay value agrees with its own DR estimate within that interval's order of magnitude
+    const report = up.store.readJson<{ replay: { learned: number; baseline: number }; baseline: { dr: { lcb: number; ucb: number } }; env: unknown; rule: string; baseline_exact: number }>(sizing.report);
     expect(report.env).toEqual(loadRlConfig(PROJECT_ROOT).env); // the environment the policy is applied in
-    expect(Number.isFinite(report.replay.baseline)).toBe(true);
+    expect(report.baseline_exact).toBe(out.baseline_value);
+    expect(report.replay.baseline).toBeCloseTo(out.baseline_value as number, 4); // per bar over each episode's own length
+    expect(report.rule).toMatch(/date-block bootstrap/);
     const bw = report.baseline.dr.ucb - report.baseline.dr.lcb;
-    expect(Math.abs(report.replay.baseline - (out.baseline_value as number))).toBeLessThan(2 * bw);
+    expect(Math.abs(report.replay.baseline - (out.baseline_estimates as { dr: { estimate: number } }).dr.estimate)).toBeLessThan(2 * bw);
     expect(out.decision).toMatch(out.accepted ? /^accepted/ : /^rejected, keeping the baseline/);
 
     strictOut = await runKind(kind('rl.ope'), { overrides, margin: 1 }, octx());
     expect(strictOut.accepted).toBe(false);
     expect((strictOut.sizing as Refs).onnx).toBeNull();
-    laxOut = await runKind(kind('rl.ope'), { overrides, margin: -1 }, octx());
-    expect(laxOut.accepted).toBe(true);
-    expect(ref(laxOut, 'sizing', 'onnx').digest).toBe(ref(trOut, 'policy', 'onnx').digest);
+    // a margin must be a positive economic margin
+    await expect(runKind(kind('rl.ope'), { overrides, margin: -1 }, octx())).rejects.toThrow(/margin/);
+    await expect(runKind(kind('rl.ope'), { overrides: { ...overrides, ope: { ...overrides.ope, margin: 0 } } }, octx())).rejects.toThrow(/margin/);
+    // the learned policy as if it had been accepted (what portfolio.build applies)
+    laxOut = { ...strictOut, accepted: true, policy: 'learned', sizing: { ...(strictOut.sizing as object), accepted: true, policy: 'learned', onnx: ref(trOut, 'policy', 'onnx') } };
   });
 
   it('rl.train trains on the calling thread too, deterministically for a seed', async () => {
@@ -230,7 +261,7 @@ describe('rl.dataset / rl.train / rl.ope on a real S&P slice', () => {
     expect(applied[0]!.multiplier.length).toBe(b.dates.length);
   });
 
-  it('portfolio.build with a learned sizing policy upstream scales each date\'s target book by its multiplier', async () => {
+  it('portfolio.build with a learned sizing policy: the baseline book until its training window ends, then scaled, caps re-applied', async () => {
     const pb = kind('portfolio.build');
     const book = { audit: up.upstream.audit!, stack: up.upstream.stack! };
     const sized = (opeOut: StepOutputs) => makeTestContext({ store: up.store, kind: pb, upstream: { ...book, ope: { uses: 'rl.ope', outputs: opeOut, needs: ['stack'] } } });
@@ -241,27 +272,54 @@ describe('rl.dataset / rl.train / rl.ope on a real S&P slice', () => {
     const scaled = await runKind(pb, {}, sized(laxOut));
     expect(scaled.sizing).toBe('learned');
     expect(Object.keys(scaled.rl_multiplier_mean as object).length).toBe(base.n_paths);
-    // the multipliers the policy picks on books built from the base weights (as portfolio.build does)
+    const meta = up.store.readJson<DatasetMeta>(ref(dsOut, 'dataset', 'meta'));
+    const trainEnd = meta.split.train_end;
+    // the multipliers the policy picks on books built from the base weights, after the training window
     const cfg = loadRlConfig(PROJECT_ROOT);
+    const pcfg = loadConfig(PROJECT_ROOT, 'configs/portfolio.yml', portfolioConfigSchema);
     const baseW = base.weights as ArtifactRef;
     const src = { weights: up.store.path(baseW), ohlcv: up.store.path(upRef('audit', 'curated')), oof: up.store.path(upRef('stack', 'oof', 'oof')) };
-    const { books } = await loadBooks(src, cfg.env, { maxPaths: base.n_paths as number, calendar: NYSE_DAILY });
-    const applied = await applyPolicyOnnx(books, up.store.path(ref(trOut, 'policy', 'onnx')), cfg.env);
+    const costs = (meta.diagnostics as { costs: Record<string, CostRates> }).costs;
+    const { books } = await loadBooks(src, cfg.env, { maxPaths: base.n_paths as number, calendar: NYSE_DAILY, costs });
+    const applied = await applyPolicyOnnx(books, up.store.path(ref(trOut, 'policy', 'onnx')), cfg.env, { after: trainEnd });
     const m = new Map(applied.flatMap((a) => a.dates.map((d, k) => [`${a.path}|${d}`, a.multiplier[k]!] as const)));
     const rows = await withDuckDB((con) =>
-      queryRows<{ path: number; date: string; b: number; s: number }>(con, `
-        SELECT b.path, strftime(b.date, '%Y-%m-%d') AS date, b.weight AS b, s.weight AS s
+      queryRows<{ path: number; date: string; symbol: string; b: number; s: number | null }>(con, `
+        SELECT b.path, strftime(b.date, '%Y-%m-%d') AS date, b.symbol, b.weight AS b, s.weight AS s
         FROM read_parquet(${sqlString(up.store.path(baseW))}) b
-        JOIN read_parquet(${sqlString(up.store.path(scaled.weights as ArtifactRef))}) s USING (path, date, symbol)`),
+        LEFT JOIN read_parquet(${sqlString(up.store.path(scaled.weights as ArtifactRef))}) s USING (path, date, symbol)`),
     );
     expect(rows.length).toBeGreaterThan(1000);
-    let checked = 0;
+    const grossOf = new Map<string, number>();
+    let inSample = 0;
+    let changed = 0;
     for (const r of rows) {
+      const s = r.s ?? 0;
+      if (r.date <= trainEnd) {
+        expect(s).toBe(r.b); // in sample: the baseline book, untouched
+        inSample++;
+        continue;
+      }
       const k = m.get(`${r.path}|${r.date}`) ?? 1;
-      expect(r.s).toBeCloseTo(r.b * k, 12);
-      if (k !== 1 && r.b !== 0) checked++;
+      expect(Math.abs(s)).toBeLessThanOrEqual(pcfg.per_name_cap + 1e-12);
+      if (Math.abs(r.b * k) <= pcfg.per_name_cap) expect(Math.abs(s)).toBeLessThanOrEqual(Math.abs(r.b * k) + 1e-12);
+      if (k !== 1 && r.b !== 0) changed++;
+      grossOf.set(`${r.path}|${r.date}`, (grossOf.get(`${r.path}|${r.date}`) ?? 0) + Math.abs(s));
     }
-    expect(checked).toBeGreaterThan(0);
+    expect(inSample).toBeGreaterThan(500);
+    expect(changed).toBeGreaterThan(0);
+    for (const g of grossOf.values()) expect(g).toBeLessThanOrEqual(pcfg.max_leverage * pcfg.gross + 1e-9);
+  });
+
+  it('scaleRow re-applies the per-name cap and the gross ceiling after the multiplier', () => {
+    const pcfg = portfolioConfigSchema.parse({ per_name_cap: 0.05, max_leverage: 1, gross: 1 });
+    const row = Float64Array.from({ length: 40 }, (_, i) => (i % 2 ? -0.03 : 0.03)); // gross 1.2
+    scaleRow(row, 1.5, pcfg); // 0.045 each, gross 1.8 > 1
+    const g = row.reduce((a, b) => a + Math.abs(b), 0);
+    expect(g).toBeCloseTo(1, 12);
+    const one = Float64Array.of(0.04, -0.01);
+    scaleRow(one, 1.5, pcfg);
+    expect(Array.from(one)).toEqual([0.05, -0.015]); // capped at 5%, the other scaled
   });
 
   it('fails clearly without upstream inputs or with a bad config field', async () => {
