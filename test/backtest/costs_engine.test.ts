@@ -118,9 +118,10 @@ describe('portfolio construction', () => {
     expect(kellyLeverage(0.0004, 0.0001, 0.5)).toBeCloseTo(2, 12);
     expect(kellyLeverage(0.0004, 0.0001, 1)).toBeCloseTo(4, 12);
     expect(kellyLeverage(-0.0004, 0.0001, 0.5)).toBe(0);
-    // prior sd of the annual Sharpe s = 1, n = 126 daily bars, B = 252: a third of the sample mean survives
-    expect(shrunkMean(0.0006, 126, 1, 252)).toBeCloseTo(0.0002, 15);
-    expect(shrunkMean(0.0006, 126, 2, 252)).toBeCloseTo((0.0006 * 126 * 4) / (126 * 4 + 252), 15);
+    // prior sd of the annual Sharpe s = 1, n = half a year of daily bars (B = NYSE bars per year): a third of the sample mean survives
+    const B = NYSE_DAILY.barsPerYear;
+    expect(shrunkMean(0.0006, B / 2, 1, B)).toBeCloseTo(0.0002, 15);
+    expect(shrunkMean(0.0006, 126, 2, B)).toBeCloseTo((0.0006 * 126 * 4) / (126 * 4 + B), 15);
   });
   it('vol target and Kelly size the held book from its own per-unit returns; the floor keeps it on', () => {
     // two names, A always +0.1%/day plus alternating ±2% noise, B always −0.1%/day; score prefers A
