@@ -202,6 +202,9 @@ export async function championBar(con: DuckDBConnection, store: ArtifactStore, c
  */
 export async function oofLeakageBar(con: DuckDBConnection, store: ArtifactStore, signal: Input<ContractValue<typeof signalsOof>>, cfg: PromotionConfig, bars: GateBar[]): Promise<{ mean_rank_ic: number | null; per_path: { path: number; rank_ic: number }[] }> {
   const file = sqlString(store.path(signal.value.oof));
+  // one thread: parallel aggregation merges float partial sums in varying order, and the verdict must be byte-stable
+  const threads = (await queryRows<{ t: unknown }>(con, `SELECT current_setting('threads') AS t`))[0]!.t;
+  await con.run('SET threads = 1');
   const rows = await queryRows<{ path: number; ic: number }>(
     con,
     `WITH x AS (SELECT path, date, score, ret FROM read_parquet(${file}) WHERE path > 0 AND score IS NOT NULL AND ret IS NOT NULL AND isfinite(score) AND isfinite(ret)),
@@ -209,7 +212,7 @@ export async function oofLeakageBar(con: DuckDBConnection, store: ArtifactStore,
                   rank() OVER (PARTITION BY path, date ORDER BY ret) + (count(*) OVER (PARTITION BY path, date, ret) - 1) / 2.0 AS rr FROM x),
      d AS (SELECT path, date, corr(rs, rr) AS ic FROM r GROUP BY path, date HAVING count(*) >= 5)
      SELECT CAST(path AS INTEGER) AS path, avg(ic) AS ic FROM d WHERE ic IS NOT NULL AND isfinite(ic) GROUP BY path ORDER BY path`,
-  );
+  ).finally(() => con.run(`SET threads = ${Number(threads)}`));
   const perPath = rows.map((r) => ({ path: r.path, rank_ic: r.ic }));
   const mean = perPath.length ? perPath.reduce((a, r) => a + r.rank_ic, 0) / perPath.length : null;
   const ceiling = cfg.oof_leakage.max_abs_rank_ic;

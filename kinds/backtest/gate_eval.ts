@@ -93,7 +93,8 @@ export async function evaluateGate(ctx: Ctx, w: GateWith): Promise<z.input<typeo
     } finally {
       await tracker.close();
     }
-    ctx.progress({ fraction: 0.8, message: `bars: N=${fam.nTrials}, effective N=${fam.nEffective}` });
+    ctx.log.info({ family, appended: fam.appended, reused: fam.reused, n_trials: fam.nTrials, n_effective: fam.nEffective }, 'trial ledger');
+    ctx.progress({ fraction: 0.8, message: `bars: N=${fam.nTrials}, effective N=${fam.nEffective} (${fam.appended} evaluation(s) appended)` });
     const fig = strategyFigures(all, usedPaths, btMetrics, returns.step, fam, cfg.path_aggregate);
     const pathNote = cpcvPaths.length ? `${cfg.path_aggregate} over ${cpcvPaths.length} CPCV paths` : `no CPCV paths: ${cfg.path_aggregate} over walk-forward path(s) only`;
     const bars = strategyBars(fig, fam, cfg, pathNote, all.has(0) ? (btMetrics.per_path.find((x) => x.path === 0)?.sharpe ?? null) : undefined);
@@ -203,11 +204,11 @@ function pboBar(fam: FamilyTrials, cfg: PromotionConfig): GateBar {
   return bar;
 }
 
-/** The trial section of the gate report. */
+/** The trial section of the gate report (a function of the ledger's content: an unchanged re-run writes the same bytes). */
 function trialsReport(fam: FamilyTrials, notes: string[]): Record<string, unknown> {
   const e = fam.effective;
   return {
-    family: fam.family, n_trials: fam.nTrials, n_effective: fam.nEffective, n_streamless: fam.nStreamless, appended: fam.appended, reused: fam.reused, notes,
+    family: fam.family, n_trials: fam.nTrials, n_effective: fam.nEffective, n_streamless: fam.nStreamless, notes,
     var_sr_clusters: e.var_sr, var_sr_trials: e.var_trial_sr, mean_correlation: e.mean_correlation, at_cap: e.at_cap,
     clusters: e.clusters, trials: fam.trials, pbo: fam.pbo, pbo_error: fam.pboError ?? null, pbo_trials: fam.pboTrials, pbo_excluded: fam.pboExcluded,
     sleeve_pbo: Object.fromEntries([...fam.sleevePbo.entries()].map(([s, p]) => [s, p?.pbo ?? null])),

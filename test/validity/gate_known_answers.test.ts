@@ -134,7 +134,7 @@ async function runChain(m: Market, f: StepOutputs, l: StepOutputs, fitWith: Reco
   const portfolio = await runKind(K(portfolioBuild), {}, ctx(K(portfolioBuild), withFit));
   const withPb = { ...withFit, portfolio: { uses: 'portfolio.build', outputs: portfolio, needs: ['fit'] } };
   const backtest = await runKind(K(backtestCpcvPaths), {}, ctx(K(backtestCpcvPaths), withPb));
-  const upstream = { ...withPb, backtest: { uses: 'backtest.cpcv_paths', outputs: backtest, needs: ['portfolio'] } };
+  const upstream: Record<string, TestUpstream> = { ...withPb, backtest: { uses: 'backtest.cpcv_paths', outputs: backtest, needs: ['portfolio'] } };
   const gate = await runKind(K(gateGovernance), { family: 'planted_xs' }, ctx(K(gateGovernance), upstream));
   return { fit, portfolio, backtest, gate, upstream, verdict: gateVerdict.schema.parse(gate.verdict) };
 }
