@@ -4,7 +4,8 @@
  *   timing     — ingest, IV solves per second (all contracts, with greeks), SVI fits per second (every
  *                slice of every date), full-history feature time, targets, router and hedging studies;
  *                wall and CPU seconds (the machine is shared: wall times are inflated by other load);
- *   figures    — IV solve counts with NaN reasons and the worst re-pricing error, the chain-audit status
+ *   figures    — IV solve counts with NaN reasons and the worst re-pricing error, quote-quality counts
+ *                (clean / settle_ne_close / untraded: smiles use clean quotes only), the chain-audit status
  *                counts, the median SVI residual in vol points, the SSVI median residual and flag counts,
  *                the straddle-target stats, the router OOS table and the deep-hedging vs BS table.
  * Run: npx tsx bench/options.ts            (add --quick to skip the router and hedging studies)
@@ -43,11 +44,13 @@ const nifty = idx['NIFTY 50']!;
 const history = await time('iv_solve', () => solveChainHistory(rows, nifty));
 const contracts = history.reduce((s, h) => s + h.slices.reduce((u, x) => u + x.contracts.length, 0), 0);
 const ivCounts: Record<string, number> = {};
+const quotes: Record<string, number> = {};
 let worst = 0;
 for (const h of history) {
   for (const s of h.slices) {
     for (const c of s.contracts) {
       ivCounts[c.reason ?? 'solved'] = (ivCounts[c.reason ?? 'solved'] ?? 0) + 1;
+      quotes[c.quote] = (quotes[c.quote] ?? 0) + 1;
       if (!c.reason) worst = Math.max(worst, Math.abs(black76Price({ type: c.type, forward: s.forward, strike: c.strike, t: s.t, vol: c.iv, df: s.df }) - c.price));
     }
   }
@@ -87,7 +90,7 @@ console.log(JSON.stringify({
     svi_fits_per_s_cpu: sviOnly.filter((f) => f.params).length / timing.svi_slices_cpu_s!,
     note: 'svi_slices = raw SVI fits of every live slice; surfaces = SVI + SSVI + arbitrage checks per date',
   },
-  iv: { contracts, counts: ivCounts, worst_reprice_inr: worst },
+  iv: { contracts, counts: ivCounts, quotes, worst_reprice_inr: worst },
   audit: status,
   surface: {
     slices_fitted: sliceFits,
