@@ -7,10 +7,10 @@
  * A contract without an IV keeps a reason (`no_price`, `no_forward`, or the solver's IvFailure) and NaN greeks.
  *
  * Quote quality (`quote`): NSE's Settle Price is the close only for a contract that traded into the
- * close; otherwise it is the exchange's theoretical price. On the shipped chains 14,683 of the 86,554
- * traded rows settle away from their Close (e.g. 29-Sep-2025 NIFTY 24150 PE Nov-25: Close 152.30,
- * Settle 297.15, between the 24100 and 24200 puts' 153.20 and 173.10), and 33,320 rows did not trade
- * at all. Their IVs are kept (every contract is solved) but marked, and the smile (`otmSmile`: SVI and
+ * close; otherwise it is the exchange's theoretical price. Of the 119,874 contracts of the shipped
+ * chains, 12,835 traded but settle away from their Close (e.g. 29-Sep-2025 NIFTY 24150 PE Nov-25:
+ * Close 152.30, Settle 297.15, between the 24100 and 24200 puts' 153.20 and 173.10), 33,089 did not
+ * trade at all and 73,950 are clean (expiry-date rows, priced at exercise value, count as clean). Their IVs are kept (every contract is solved) but marked, and the smile (`otmSmile`: SVI and
  * SSVI fits, ATM IV, 25Δ skew) uses `clean` quotes only — on the shipped chains this takes the median
  * |SVI residual| from 0.28 to 0.08 vol points.
  */
