@@ -41,6 +41,7 @@ export const portfolioBuild = defineStepKind({
     paths: z.array(z.number().int()).describe('path ids, ascending'),
     config_digest: z.string().describe('digest of the resolved portfolio config'),
     mean_leverage: z.record(z.string(), z.number()).describe('mean multiplier of the base book per path, over dates with a position'),
+    at_max_leverage: z.record(z.string(), z.number()).describe('share of those dates at max_leverage per path: the vol target was out of reach there'),
     dropped_rows: z.number().int().describe('OOF rows dropped because their date or symbol has no price'),
     sizing: z.enum(['none', 'baseline', 'learned']).describe('sizing applied: none bound, the baseline kept (weights unscaled), or the learned policy'),
     rl_multiplier_mean: z.record(z.string(), z.number()).optional().describe('mean exposure multiplier of the learned sizing policy per path over the dates after its training window (when applied)'),
@@ -67,7 +68,7 @@ export const portfolioBuild = defineStepKind({
       const { paths, dropped } = await loadSignal(con, ctx.artifacts, signal, panel);
       if (paths.size === 0) throw new InputError({ message: `signal of step ${signal.step} (sleeve ${signal.value.sleeve}) has no OOF rows on the price calendar` });
       ctx.progress({ fraction: 0.5, message: `building ${paths.size} path portfolios` });
-      const { weights, meanLeverage } = weightsFromScores(paths, panel, risk, cfg, cal, costs);
+      const { weights, meanLeverage, atMaxLeverage } = weightsFromScores(paths, panel, risk, cfg, cal, costs);
       let tmp = ctx.artifacts.tempPath('weights.parquet');
       let n = await writeWeightsParquet(con, tmp, weights, panel);
       let rlMultiplier: Record<string, number> | undefined;
@@ -89,6 +90,7 @@ export const portfolioBuild = defineStepKind({
         paths: ids,
         config_digest: digestJson(cfg),
         mean_leverage: meanLeverage,
+        at_max_leverage: atMaxLeverage,
         dropped_rows: dropped,
         sizing: learned ? ('learned' as const) : sizing ? ('baseline' as const) : ('none' as const),
         ...(rlMultiplier ? { rl_multiplier_mean: rlMultiplier } : {}),

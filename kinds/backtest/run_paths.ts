@@ -80,7 +80,8 @@ export async function loadWeights(con: DuckDBConnection, store: ArtifactStore, w
 
 /**
  * Target weights for every path of a score map (portfolio/construct.ts `buildWeights`, in path
- * order), with each path's mean leverage over the dates that hold a position. With `costs`, the
+ * order), with each path's mean leverage over the dates that hold a position and the share of those
+ * dates at `max_leverage` (the vol target out of reach there). With `costs`, the
  * held book's sizing statistics are net of its trading costs (σ/ADV from `risk`).
  */
 export function weightsFromScores(
@@ -90,23 +91,27 @@ export function weightsFromScores(
   cfg: PortfolioConfig,
   cal: TradingCalendar,
   costs?: CostConfig,
-): { weights: Map<number, Float64Array>; meanLeverage: Record<string, number> } {
+): { weights: Map<number, Float64Array>; meanLeverage: Record<string, number>; atMaxLeverage: Record<string, number> } {
   const weights = new Map<number, Float64Array>();
   const meanLeverage: Record<string, number> = {};
+  const atMaxLeverage: Record<string, number> = {};
   for (const [p, s] of [...scores.entries()].sort((a, b) => a[0] - b[0])) {
     const b = buildWeights(s, panel, risk.ret, cfg, cal, { costs, risk });
     weights.set(p, b.weights);
     let sum = 0;
     let n = 0;
+    let atMax = 0;
     for (let t = 0; t < panel.T; t++) {
       let any = false;
       for (let i = 0; i < panel.N && !any; i++) any = b.weights[t * panel.N + i] !== 0;
       if (any) {
         sum += b.leverage[t]!;
         n++;
+        if (b.leverage[t]! >= cfg.max_leverage) atMax++;
       }
     }
     meanLeverage[String(p)] = n ? sum / n : 0;
+    atMaxLeverage[String(p)] = n ? atMax / n : 0;
   }
-  return { weights, meanLeverage };
+  return { weights, meanLeverage, atMaxLeverage };
 }

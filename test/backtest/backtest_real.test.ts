@@ -50,6 +50,12 @@ d('portfolio.build â†’ backtest.cpcv_paths on a real S&P slice (30 names, 2013â€
     expect(pb.weights.paths).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(pb.weights.source).toEqual({ step: 'stack', sleeve: 'stack' });
     expect(pb.sizing).toBe('none');
+    expect(Object.keys(pb.at_max_leverage)).toEqual(Object.keys(pb.mean_leverage));
+    for (const [p, share] of Object.entries(pb.at_max_leverage as Record<string, number>)) {
+      expect(share).toBeGreaterThanOrEqual(0);
+      expect(share).toBeLessThanOrEqual(1);
+      if (share === 1) expect(pb.mean_leverage[p]).toBe(4); // always at the ceiling: the mean is the ceiling
+    }
     const cap = await withDuckDB((con) => queryRows<{ m: number }>(con, `SELECT max(abs(weight)) m FROM read_parquet(${sqlString(store.path(pb.weights))})`));
     expect(cap[0]!.m).toBeLessThanOrEqual(0.05 + 1e-12);
   });
