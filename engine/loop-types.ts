@@ -130,6 +130,12 @@ export const PATCHES = {
   visibility: 'trademl-visibility-v1',
   /** Run inputs read at start: the data cut-off `params.as_of` and a re-run's (or continuation's) seed state. */
   runInputs: 'trademl-run-inputs-v1',
+  /**
+   * A decision (Update/Signal) that arrives while the loop awaits an observation wakes the loop's
+   * next wait at once; before, the wait compared against a version taken after the decision and
+   * could block forever (an approval right after the run parked hung the run).
+   */
+  wakeOnDecision: 'trademl-wake-on-decision-v1',
   /** A run parked on an approval or an operator hands off to a continuation workflow and closes (temporal/workflow/handoff.ts). */
   handOff: 'trademl-hand-off-v1',
 } as const;

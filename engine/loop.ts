@@ -76,6 +76,7 @@ export class RunLoop {
       for (const id of d.awaitApproval) this.park(id, now);
       const start = this.interrupted ? [] : this.opts.autoApprove && d.awaitApproval.length ? decide(this.plan, this.state, now).start : d.start;
       for (const id of start) this.apply({ type: 'started', stepId: id, at: now });
+      const tickVersion = this.version; // a decision arriving from here on (Temporal: while an observation runs) must wake the wait below
       await this.commit();
       for (const id of start) this.launch(id);
       await this.flushObservations();
@@ -86,7 +87,7 @@ export class RunLoop {
       if (idle && finished) {
         if (!this.shouldWaitForOperator()) break;
         this.operatorDeadline ??= now + this.operatorTimeoutMs();
-        const seen = this.version;
+        const seen = (this.host.patched?.(PATCHES.wakeOnDecision) ?? true) ? tickVersion : this.version;
         const decided = await this.wait(() => this.version !== seen, this.operatorDeadline - now);
         if (!decided && this.host.now() >= this.operatorDeadline) {
           this.operatorWaitExpired = true;
@@ -95,7 +96,7 @@ export class RunLoop {
         continue;
       }
       if (idle && this.opts.parkOnApproval && runStatus(this.state) === 'waiting_approval') break;
-      const seen = this.version;
+      const seen = (this.host.patched?.(PATCHES.wakeOnDecision) ?? true) ? tickVersion : this.version;
       const wakeAt = Math.min(d.wakeAt ?? Infinity, this.nextApprovalDeadline() ?? Infinity);
       await this.wait(() => this.completions.length > 0 || this.version !== seen, wakeAt === Infinity ? undefined : Math.max(0, wakeAt - now));
     }

@@ -109,10 +109,11 @@ export function describeSettings(s: TemporalSettings): string {
 }
 
 /** Connection options for `Connection.connect` / `NativeConnection.connect` (same shape in both). */
-export function connectionOptions(s: TemporalSettings): { address: string; tls?: TLSConfig; apiKey?: string; metadata?: Record<string, string> } {
+export function connectionOptions(s: TemporalSettings): { address: string; tls: TLSConfig | false; apiKey?: string; metadata?: Record<string, string> } {
   return {
     address: s.address,
-    ...(s.tls === false ? {} : { tls: s.tls }),
+    // explicit false: the SDKs turn TLS on by themselves when an API key is set and `tls` is absent
+    tls: s.tls,
     ...(s.apiKey ? { apiKey: s.apiKey } : {}),
     ...(s.metadata ? { metadata: s.metadata } : {}),
   };

@@ -60,7 +60,7 @@ describe.skipIf(!HAS_SERVERS)('operators on the real Temporal server', () => {
     try {
       return (await h.result()) as PipelineStatus;
     } catch (e) {
-      if (e instanceof WorkflowFailedError) return (e.cause as { details: PipelineStatus[] }).details[0]!;
+      if (e instanceof WorkflowFailedError) return (e.cause as unknown as { details: PipelineStatus[] }).details[0]!;
       throw e;
     }
   };

@@ -14,7 +14,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import type { WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { connectClient } from '../../temporal/client.ts';
 import { temporalSettingsFromEnv } from '../../temporal/config.ts';
 import { startPipelineRun } from '../../temporal/runs.ts';
@@ -23,7 +23,7 @@ import { approveUpdate, retryUpdate, statusQuery, type PipelineStatus } from '..
 import { FIXTURES, fixturePlan } from './history.ts';
 
 /** The recorded scenarios: pipeline of the fixture spec, what the operator does, and the file. */
-const SCENARIOS: { file: string; pipeline: string; act: (h: WorkflowHandle) => Promise<void> }[] = [
+const SCENARIOS: { file: string; pipeline: string; handOff?: boolean; act: (h: WorkflowHandle, client: Client) => Promise<void> }[] = [
   { file: 'plain.json', pipeline: 'diamond', act: async () => {} },
   {
     file: 'retry.json',
@@ -39,6 +39,15 @@ const SCENARIOS: { file: string; pipeline: string; act: (h: WorkflowHandle) => P
     act: async (h) => {
       await until(h, (s) => s.status === 'waiting_approval');
       await h.executeUpdate(approveUpdate, { args: [{ stepId: 'approve', by: 'Jane Doe', comment: 'DSR and PBO within policy' }] });
+    },
+  },
+  {
+    file: 'handoff.json',
+    pipeline: 'gated',
+    handOff: true,
+    act: async (h, client) => {
+      const parked = (await h.result()) as PipelineStatus; // parks on the approval, hands off to `<id>-approval` and closes
+      await client.workflow.getHandle(parked.handedOff!.workflowId).executeUpdate(approveUpdate, { args: [{ stepId: 'approve', by: 'Jane Doe' }] });
     },
   },
   {
@@ -81,8 +90,8 @@ async function main(): Promise<void> {
   try {
     for (const sc of SCENARIOS) {
       const workflowId = `history-${sc.pipeline}-${Date.now().toString(36)}`;
-      const h = await startPipelineRun(client, fixturePlan(sc.pipeline), settings, { workflowId, observe: true });
-      await sc.act(h);
+      const h = await startPipelineRun(client, fixturePlan(sc.pipeline), settings, { workflowId, observe: true, ...(sc.handOff ? { handOff: true } : {}) });
+      await sc.act(h, client);
       await h.result().catch(() => undefined);
       const history = await h.fetchHistory();
       const body = JSON.parse(historyToJSON(history)) as { events: unknown[] };

@@ -1,21 +1,25 @@
 /**
- * Offline checks of the Temporal workflow: the bundle builds with bundleWorkflowCode, contains the
- * engine module the local runtime uses and no Node built-in; the recorded histories replay with
- * Worker.runReplayHistory; a changed workflow fails replay with a determinism error.
+ * Offline checks of the Temporal workflow (no server needed): the bundle builds with
+ * bundleWorkflowCode, contains the engine module the local runtime uses and no Node built-in;
+ * the histories recorded from the real server replay deterministically — those recorded by the
+ * workflow code before the issue-17 changes (`legacy/`: runs a deploy finds parked) and by the
+ * current code; an unpatched change of the workflow code fails replay, the same change behind
+ * `patched()` passes.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WORKFLOWS_PATH, buildWorkflowBundle } from '../../temporal/workflow/build.ts';
-import { FIXTURES } from './make-histories.ts';
-import { scheduledActivities } from './history.ts';
+import { FIXTURES, eventTypes, loadHistory, scheduledActivities } from './history.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const HISTORY_FILES = ['plain-dag.json', 'failure-retry-signal.json', 'approval-update.json'];
 const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+const CURRENT = readdirSync(FIXTURES).filter((f) => f.endsWith('.json')).sort();
+const LEGACY = readdirSync(path.join(FIXTURES, 'legacy')).filter((f) => f.endsWith('.json')).map((f) => `legacy/${f}`).sort();
+const ALL = [...LEGACY, ...CURRENT];
 
 try {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -26,49 +30,53 @@ try {
 let code = '';
 beforeAll(async () => {
   code = (await buildWorkflowBundle()).code;
-});
+}, 120_000);
 
-function loadHistory(file: string): { workflowId: string; events: Parameters<typeof scheduledActivities>[0]['events'] } {
-  return JSON.parse(readFileSync(path.join(FIXTURES, file), 'utf8'));
-}
+const replay = (bundle: { code: string }, file: string) => {
+  const h = loadHistory(file);
+  return Worker.runReplayHistory({ workflowBundle: bundle }, { events: h.events }, h.workflowId);
+};
 
 describe('workflow bundle', () => {
   it('bundles the workflows with the same engine module the local runtime imports, and no Node built-in', () => {
     const modules = [...code.matchAll(/^\/\*\*\*\/ "([^"]+)"/gm)].map((m) => m[1]!);
-    expect(modules).toContain('./engine/scheduler.ts');
+    expect(modules).toContain('./engine/loop.ts');
     expect(modules).toContain('./temporal/workflow/pipeline.ts');
-    // the local runtime imports exactly this file
-    const runtimeSrc = readFileSync(path.join(ROOT, 'embedded/runtime.ts'), 'utf8');
-    const imported = /from '(\.\.\/engine\/scheduler\.ts)'/.exec(runtimeSrc)?.[1];
-    expect(imported).toBeDefined();
-    expect(path.resolve(ROOT, 'embedded', imported!)).toBe(path.resolve(ROOT, modules.find((m) => m.endsWith('engine/scheduler.ts'))!));
+    const runtimeSrc = readFileSync(path.join(ROOT, 'embedded/host.ts'), 'utf8');
+    expect(runtimeSrc).toMatch(/from '\.\.\/engine\/loop\.ts'/);
     const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
     expect(modules.filter((m) => builtins.has(m) || m.startsWith('node:'))).toEqual([]);
-    // nothing from the Node-side activity code or the artifact store got in
-    expect(modules.filter((m) => /executor\/|temporal\/activities|artifacts\/|lib\/hash/.test(m))).toEqual([]);
+    // nothing from the Node-side activity code, the client side or the artifact store got in
+    expect(modules.filter((m) => /executor\/|temporal\/(activities|worker|client|rerun|reaper|schedules|search-attributes|gpu)|artifacts\/|lib\/hash/.test(m))).toEqual([]);
     expect(path.resolve(WORKFLOWS_PATH)).toBe(path.join(ROOT, 'temporal/workflow/index.ts'));
   });
 });
 
-describe('replay of recorded histories', () => {
-  for (const file of HISTORY_FILES) {
-    it(`replays ${file} deterministically`, async () => {
-      const h = loadHistory(file);
-      await Worker.runReplayHistory({ workflowBundle: { code } }, { events: h.events }, h.workflowId);
+describe('replay of histories recorded from the real server', () => {
+  it('has the recorded scenarios, old and current: plain DAG, operator retry, approval (Update), cancel, hand-off', () => {
+    expect(LEGACY).toEqual(['legacy/approval.json', 'legacy/cancel.json', 'legacy/plain.json', 'legacy/retry.json']);
+    expect(CURRENT).toEqual(['approval.json', 'cancel.json', 'handoff.json', 'plain.json', 'retry.json']);
+    for (const f of ALL) expect(loadHistory(f).recorded.sdk).toMatch(/^1\.\d+\.\d+$/);
+    expect(scheduledActivities(loadHistory('plain.json')).filter((a) => a.step).map((a) => `${a.step}@${a.taskQueue.replace(/^.*-/, '')}`)).toEqual(['ingest@cpu', 'features@cpu', 'labels@cpu', 'fit@gpu']);
+    expect(eventTypes(loadHistory('retry.json'))).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED');
+    expect(eventTypes(loadHistory('approval.json'))).toContain('EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES');
+    expect(eventTypes(loadHistory('handoff.json'))).toContain('EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED');
+    // the legacy cancel closed while its step still ran; the current one waits for the step to be cancelled
+    const legacyCancel = eventTypes(loadHistory('legacy/cancel.json'));
+    expect(legacyCancel).not.toContain('EVENT_TYPE_ACTIVITY_TASK_CANCELED');
+    const cancel = eventTypes(loadHistory('cancel.json'));
+    expect(cancel.indexOf('EVENT_TYPE_ACTIVITY_TASK_CANCELED')).toBeGreaterThan(cancel.indexOf('EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED'));
+    expect(cancel.at(-1)).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED');
+  });
+
+  for (const file of ALL) {
+    it(`replays ${file} with the current workflow code`, async () => {
+      await replay({ code }, file);
     });
   }
 
-  it('the histories cover a DAG run, an operator retry after a failure, and an approval Update', () => {
-    const types = (f: string) => loadHistory(f).events.map((e) => e.eventType);
-    expect(scheduledActivities(loadHistory('plain-dag.json')).map((a) => a.step ?? a.type)).toEqual(['observeRun', 'ingest', 'features', 'labels', 'fit', 'observeRun']);
-    expect(types('failure-retry-signal.json')).toContain('EVENT_TYPE_ACTIVITY_TASK_FAILED');
-    expect(types('failure-retry-signal.json')).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED');
-    expect(scheduledActivities(loadHistory('failure-retry-signal.json')).map((a) => a.activityId)).toEqual(['ingest-1', 'fit-1', 'fit-2', 'report-1']);
-    expect(types('approval-update.json')).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED');
-  });
-
   it('a history whose activities were scheduled in another order fails replay', async () => {
-    const h = loadHistory('plain-dag.json');
+    const h = loadHistory('plain.json');
     const sched = h.events.filter((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED');
     const a = sched[2]!.activityTaskScheduledEventAttributes;
     sched[2]!.activityTaskScheduledEventAttributes = sched[3]!.activityTaskScheduledEventAttributes;
@@ -76,14 +84,16 @@ describe('replay of recorded histories', () => {
     await expect(Worker.runReplayHistory({ workflowBundle: { code } }, { events: h.events }, h.workflowId)).rejects.toMatchObject({ name: 'DeterminismViolationError' });
   });
 
-  it('a deliberately changed workflow fails replay with a determinism error', async () => {
-    const changed = await bundleWorkflowCode({ workflowsPath: path.join(ROOT, 'test/temporal/changed-workflow/index.ts'), logger: quiet });
-    const h = loadHistory('plain-dag.json');
-    const err = await Worker.runReplayHistory({ workflowBundle: changed }, { events: h.events }, h.workflowId).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect((err as Error | undefined)?.name).toBe('DeterminismViolationError');
-    expect(String((err as Error).message)).toMatch(/nondeterminism/i);
-  });
+  it('an unpatched change of the workflow code fails replay; the same change behind patched() replays every history', async () => {
+    const unpatched = await bundleWorkflowCode({ workflowsPath: path.join(ROOT, 'test/temporal/changed-workflow/unpatched.ts'), logger: quiet });
+    const patchedBundle = await bundleWorkflowCode({ workflowsPath: path.join(ROOT, 'test/temporal/changed-workflow/patched.ts'), logger: quiet });
+    for (const file of ['legacy/approval.json', 'approval.json']) {
+      const err = await replay(unpatched, file).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect((err as Error | undefined)?.name, file).toBe('DeterminismViolationError');
+    }
+    for (const file of ALL) await replay(patchedBundle, file);
+  }, 120_000);
 });
