@@ -12,6 +12,13 @@ import type { StepOutputs } from '../kinds/types.ts';
  * Cache key: sha256 over kind, code version, resolved `with`, the input bindings, upstream outputs
  * (control steps excluded), the content of the config files the kind reads, and the kind's own fingerprint.
  */
+/** Digest of what a step consumes: its input bindings and its upstream outputs (control steps excluded). */
+export function inputsKeyOf(req: { step: PlanStep; upstream: Record<string, UpstreamView> }): string {
+  const upstream: Record<string, string> = {};
+  for (const [id, u] of Object.entries(req.upstream)) if (!u.control) upstream[id] = upstreamDigest(u);
+  return digestJson({ inputs: req.step.inputs, upstream });
+}
+
 export function computeCacheKey(
   req: { step: PlanStep; upstream: Record<string, UpstreamView> },
   version: string,

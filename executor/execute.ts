@@ -14,7 +14,7 @@ import type { Logger } from '../lib/log.ts';
 import { interpolate, pick, walkStrings } from '../spec/expressions.ts';
 import { getStepKind } from '../kinds/registry.ts';
 import type { StepContext, StepOutputs, StepProgress } from '../kinds/types.ts';
-import { StepCache, computeCacheKey } from './cache.ts';
+import { StepCache, computeCacheKey, inputsKeyOf } from './cache.ts';
 import { inputApi } from './inputs.ts';
 
 /** What a host asks the executor to run: one attempt of one step. JSON-serialisable (Temporal payload). */
@@ -70,7 +70,8 @@ export async function executeStep(req: ExecuteRequest, env: ExecuteEnv): Promise
     throw new InputError({ message: `step "${req.step.id}" (${req.step.uses}): invalid with after interpolation: ${msgs}`, type: 'InvalidWith' });
   }
   const withArgs = parsed.data;
-  const fingerprint = kind.fingerprint?.(withArgs, { projectRoot: env.projectRoot, dataRoot: env.dataRoot });
+  const inputsKey = inputsKeyOf(req);
+  const fingerprint = await kind.fingerprint?.(withArgs, { projectRoot: env.projectRoot, dataRoot: env.dataRoot, home: env.home, artifacts: env.artifacts, inputsKey, pipeline: req.pipeline, params: req.params });
   const cacheKey = computeCacheKey(req, kind.version, withArgs, kind.configFiles?.(withArgs) ?? [], env.projectRoot, fingerprint);
   const cache = new StepCache(env.artifacts);
   if (req.step.cache && !req.force) {
@@ -94,6 +95,7 @@ export async function executeStep(req: ExecuteRequest, env: ExecuteEnv): Promise
       uses: req.step.uses,
       attempt: req.attempt,
       params: req.params,
+      inputsKey,
       ...inputApi(req.step, kind.consumes ?? {}, req.upstream),
       ancestors: req.upstream,
       artifacts: env.artifacts,

@@ -84,11 +84,27 @@ export function latestByKey(evs: StoredEvaluation[]): StoredEvaluation[] {
 export class TrialLedger {
   private expId: string | undefined;
 
+  /**
+   * @param inputsKey the writing step's inputs digest (StepContext.inputsKey): appended evaluations
+   *   are tagged with it, so {@link TrialLedger.headExcept} can leave a step's own writes out.
+   */
   constructor(
     private readonly tracker: Tracker,
     readonly family: string,
     private readonly workDir: string,
+    private readonly inputsKey = '',
   ) {}
+
+  /**
+   * The ledger's head as a cache fingerprint: ids of every finished evaluation run not written by a
+   * step with `inputsKey` (two tag queries, no downloads). Sorted.
+   */
+  async headExcept(inputsKey: string): Promise<string[]> {
+    const exp = await this.experiment();
+    const all = await this.tracker.searchRuns(exp, { [LEDGER_TAG]: LEDGER_FORMAT }, 1_000_000);
+    const mine = new Set((await this.tracker.searchRuns(exp, { [LEDGER_TAG]: LEDGER_FORMAT, 'trademl.inputs_key': inputsKey }, 1_000_000)).map((r) => r.runId));
+    return all.filter((r) => r.status === 'FINISHED' && !mine.has(r.runId)).map((r) => r.runId).sort();
+  }
 
   /** The tracker experiment holding the family's ledger. */
   get experimentName(): string {
@@ -135,7 +151,7 @@ export class TrialLedger {
   async append(e: TrialEvaluation, known: ReadonlySet<string>): Promise<boolean> {
     if (known.has(e.eval_digest)) return false;
     const exp = await this.experiment();
-    const tags = { [LEDGER_TAG]: LEDGER_FORMAT, 'trademl.family': this.family, 'trademl.trial_key': e.key, 'trademl.trial_kind': e.kind, 'trademl.eval_digest': e.eval_digest, 'trademl.run_id': e.pipeline_run };
+    const tags = { [LEDGER_TAG]: LEDGER_FORMAT, 'trademl.family': this.family, 'trademl.trial_key': e.key, 'trademl.trial_kind': e.kind, 'trademl.eval_digest': e.eval_digest, 'trademl.run_id': e.pipeline_run, ...(this.inputsKey ? { 'trademl.inputs_key': this.inputsKey } : {}) };
     const run = await this.tracker.createRun({ experimentId: exp, runName: e.label, tags });
     const dir = path.join(this.workDir, 'ledger-out', run.runId);
     mkdirSync(dir, { recursive: true });

@@ -6,6 +6,19 @@ import type { UpstreamView } from '../engine/upstream.ts';
 
 export { artifactRefSchema } from '../contracts/define.ts';
 
+/** What a kind's fingerprint may look at. */
+export interface FingerprintEnv {
+  projectRoot: string;
+  dataRoot: string;
+  /** The host's state folder (local tracker, registry). */
+  home: string;
+  artifacts: ArtifactStore;
+  /** Digest of everything the step consumes (see {@link StepContext.inputsKey}). */
+  inputsKey: string;
+  pipeline: string;
+  params: Record<string, unknown>;
+}
+
 /** Small JSON a step returns: artifact references, digests, metrics. Never bulk data. */
 export type StepOutputs = Record<string, unknown>;
 
@@ -66,6 +79,12 @@ export interface StepContext<C extends Consumes = Consumes> {
   attempt: number;
   /** Resolved pipeline params (CLI overrides applied). */
   params: Record<string, unknown>;
+  /**
+   * Digest of everything the step consumes (its input bindings and upstream outputs): kinds that
+   * append to an external store tag their writes with it, so their fingerprint can leave their own
+   * writes out (an unchanged re-run stays cached).
+   */
+  inputsKey: string;
   /**
    * The input bound to a single consumed input; throws InputError when it has no provider
    * (use {@link StepContext.maybeInput} for optional inputs).
@@ -135,9 +154,10 @@ export interface StepKind<W extends z.ZodType = z.ZodType, O extends z.ZodType =
   configFiles?(withArgs: z.output<W>): string[];
   /**
    * Extra cache-key input for what `with` and config files do not capture (e.g. the source files
-   * of a dataset: their paths, sizes and mtimes). Must be cheap and must not throw.
+   * of a dataset: their paths, sizes and mtimes; the head of an append-only ledger the step reads).
+   * Must be cheap and must not throw; may be async.
    */
-  fingerprint?(withArgs: z.output<W>, env: { projectRoot: string; dataRoot: string }): unknown;
+  fingerprint?(withArgs: z.output<W>, env: FingerprintEnv): unknown;
   /**
    * Error types that are verdicts on the inputs: a pure function of the cache key, so they are
    * cached like outputs and replayed (non-retryable) on an unchanged re-run.

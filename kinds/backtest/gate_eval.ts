@@ -55,9 +55,8 @@ interface Figures {
 }
 
 /** The family a gate's trials belong to: `with.family`, else `params.model`, else the pipeline name. */
-export function familyOf(ctx: Pick<StepContext, 'params' | 'pipeline'>, given: string | undefined): string {
-  return given ?? (typeof ctx.params.model === 'string' && ctx.params.model ? ctx.params.model : ctx.pipeline);
-}
+import { familyOf as familyOfStep } from './gate_family.ts';
+export { familyOf } from './gate_family.ts';
 
 /**
  * Runs the gate and returns the verdict with its fields flat: passed true when every blocking bar
@@ -75,7 +74,7 @@ export async function evaluateGate(ctx: Ctx, w: GateWith): Promise<z.input<typeo
   }
   const cal = calendarOf(returns.step, returns.value.calendar);
   const btMetrics = ctx.artifacts.readJson<BacktestMetrics>(returns.value.metrics);
-  const family = familyOf(ctx, w.family);
+  const family = familyOfStep(ctx, w.family);
   return withDuckDB(async (con) => {
     ctx.progress({ fraction: 0.05, message: 'reading backtest returns and prices' });
     const rets = await readPathReturns(con, ctx.artifacts.path(returns.value.returns), `returns of ${returns.step}`);

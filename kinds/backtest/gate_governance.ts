@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { familyOf } from './gate_family.ts';
 import { backtestReturns, gateVerdict, ohlcvDaily, signalsOof, sizingPolicy, trialsLedger } from '../../contracts/index.ts';
 import { artifactRefSchema, defineStepKind } from '../types.ts';
 
@@ -48,6 +49,14 @@ export const gateGovernance = defineStepKind({
   provides: { verdict: gateVerdict },
   outputs: gateOutputs,
   configFiles: (w) => [w.bars, w.portfolio, w.costs],
+  /**
+   * The family ledger's head without this step's own writes: trials recorded by other runs
+   * invalidate a cached verdict; an unchanged re-run (same inputs) stays cached.
+   */
+  async fingerprint(w, env) {
+    const { ledgerHead } = await import('./gate_ledgers.ts');
+    return ledgerHead(env, familyOf(env, w.family));
+  },
   async run(ctx, w) {
     const { evaluateGate } = await import('./gate_eval.ts');
     return evaluateGate(ctx, w);

@@ -37,7 +37,7 @@ export interface FamilyTrials {
 }
 
 /** Context fields {@link familyTrials} uses. */
-export type LedgerContext = Pick<StepContext, 'runId' | 'workDir' | 'progress' | 'signal'>;
+export type LedgerContext = Pick<StepContext, 'runId' | 'workDir' | 'progress' | 'signal' | 'inputsKey'>;
 
 /**
  * Appends tonight's trials to the family's ledger (streams computed only for evaluations the ledger
@@ -46,7 +46,7 @@ export type LedgerContext = Pick<StepContext, 'runId' | 'workDir' | 'progress' |
  * Tracker failures propagate (a TrackerError fails the step: it is retried, never a verdict).
  */
 export async function familyTrials(ctx: LedgerContext, tracker: Tracker, a: { family: string; calendar: string; tonight: TonightTrial[]; candidateDates: string[]; cfg: PromotionConfig }): Promise<FamilyTrials> {
-  const ledger = new TrialLedger(tracker, a.family, ctx.workDir);
+  const ledger = new TrialLedger(tracker, a.family, ctx.workDir, ctx.inputsKey);
   const stored = (await ledger.list()).filter((e) => e.calendar === a.calendar);
   const byEval = new Map(stored.map((e) => [e.eval_digest, e]));
   const tonight = new Map<string, TrialEvaluation>();
@@ -111,5 +111,30 @@ function runPbo(streams: TrialStream[], dates: string[], cfg: PromotionConfig): 
   } catch (e) {
     if (!(e instanceof RangeError)) throw e;
     return { pbo: null, pboError: e.message, pboTrials: mx.ids, pboExcluded: mx.excluded };
+  }
+}
+
+/**
+ * The gate's cache fingerprint: the family ledger's evaluation runs not written by a step with
+ * these inputs. Never throws: an unreachable tracker yields a unique value, so the step runs (and
+ * then reports the tracker error itself).
+ */
+export async function ledgerHead(env: { home: string; artifacts: import('../../artifacts/store.ts').ArtifactStore; inputsKey: string }, family: string): Promise<unknown> {
+  const { openTracker } = await import('../../tracking/index.ts');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const work = mkdtempSync(path.join(os.tmpdir(), 'trademl-ledger-head-'));
+  try {
+    const tracker = openTracker({ store: env.artifacts, home: env.home });
+    try {
+      return { family, others: await new TrialLedger(tracker, family, work).headExcept(env.inputsKey) };
+    } finally {
+      await tracker.close();
+    }
+  } catch (e) {
+    return { family, unavailable: `${Date.now()}-${Math.random()}`, error: e instanceof Error ? e.message : String(e) };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
 }

@@ -70,6 +70,7 @@ export function makeTestContext(o: TestContextOptions = {}): StepContext {
     uses: o.kind?.uses ?? 'test',
     attempt: 1,
     params: {},
+    inputsKey: 'sha256:test-inputs',
     ...inputs,
     ancestors: views,
     artifacts: store ?? new ArtifactStore(path.join(root, 'artifacts')),
