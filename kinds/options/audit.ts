@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { dataQuality, optionsChain } from '../../contracts/index.ts';
 import { optionsAudit } from '../../contracts/options.ts';
 import { artifactRefSchema, defineStepKind } from '../types.ts';
-import { auditConfigSchema, auditThresholds, loadOptionsConfig } from './config.ts';
+import { auditConfigSchema, loadOptionsConfig } from './config.ts';
 
 const counts = z.record(z.string(), z.number().int());
 
@@ -49,5 +49,3 @@ export const optionsChainAudit = defineStepKind({
 /** Audit outputs (the kind's output schema, input side). */
 export type ChainAuditOutputs = z.input<typeof chainAuditOutputs>;
 
-/** The thresholds a loaded config gives (re-exported for tests). */
-export { auditThresholds };

@@ -6,7 +6,7 @@
  */
 import type { ArtifactRef, ArtifactStore } from '../../artifacts/store.ts';
 import { InputError } from '../../lib/errors.ts';
-import type { DailyClose, IndexSeries } from '../../options/data/index-series.ts';
+import type { IndexSeries } from '../../options/data/index-series.ts';
 import type { OptionType, PriceSource } from '../../options/data/chain.ts';
 import type { ContractIv, ContractIvReason, DateChainIv, ExpirySlice, QuoteQuality } from '../../options/pricing/chain-iv.ts';
 import { OPTIONS_FEATURES, type OptionsFeature } from '../../options/features/definitions.ts';
@@ -148,9 +148,4 @@ export function lotTable(rows: ReadonlyArray<{ date: string; expiry: string; lot
     if (!Number.isFinite(lot)) throw new InputError({ message: `lot size of expiry ${expiry} unknown on ${date}: no traded row gave a lot by then (options.audit lots)`, details: { date, expiry } });
     return lot;
   };
-}
-
-/** NIFTY closes ≤ `upTo` (all when undefined). */
-export function closesUpTo(series: readonly DailyClose[], upTo?: string): DailyClose[] {
-  return upTo ? series.filter((c) => c.date <= upTo) : [...series];
 }
