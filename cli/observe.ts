@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { formatDuration } from '../lib/duration.ts';
 import { headlineFigures } from '../report/headline.ts';
 import type { RunObserver } from '../tracking/observer.ts';
 import type { EmbeddedRuntime, RunOutcome } from '../embedded/runtime.ts';
+import { runHeadline, tradeHeadline } from './headline.ts';
 import { describeStep } from './render.ts';
 
 /**
@@ -16,16 +16,22 @@ export async function observerFor(home: string): Promise<RunObserver> {
 }
 
 /**
- * Prints the end-of-run summary: every step's final line, the wall time, the headline figures of
- * what the steps provide (report/headline.ts: signals, backtests, sizing, gate verdicts), and where
- * the report is. Control steps (approvals) count neither as executed nor as cached.
+ * Prints the end-of-run summary: the headline (cli/headline.ts: the run's outcome and wall time, a
+ * gate's rejection as "completed — not promoted", the backtest's fill timings and realised vol vs
+ * target), every step's final line, the headline figures of what the steps provide
+ * (report/headline.ts: signals, backtests, sizing, gate verdicts), and where the report is.
+ * Control steps (approvals) count neither as executed nor as cached.
  */
 export async function printRunSummary(rt: EmbeddedRuntime, out: RunOutcome, wallMs: number): Promise<void> {
   const run = await rt.store.getRun(out.runId);
   rt.store.close();
   const plan = run.plan;
   const width = Math.max(8, ...plan.steps.map((s) => s.id.length));
-  const lines: string[] = ['', `run ${out.runId}: ${out.status} in ${formatDuration(wallMs)}`];
+  const views = plan.steps.map((s) => {
+    const st = out.state.steps[s.id]!;
+    return { stepId: s.id, uses: s.uses, status: st.status, outputs: st.outputs ?? {}, provides: s.provides, needs: s.needs, control: s.control, error: st.error };
+  });
+  const lines: string[] = ['', runHeadline(out.runId, out.status, wallMs, views), ...tradeHeadline(views)];
   const states = plan.steps.map((s) => out.state.steps[s.id]!);
   const work = plan.steps.filter((s) => !s.control).map((s) => out.state.steps[s.id]!);
   const ran = work.filter((s) => s.status === 'succeeded' || s.status === 'failed');
@@ -34,13 +40,7 @@ export async function printRunSummary(rt: EmbeddedRuntime, out: RunOutcome, wall
   const fully = executed === 0 && cached > 0;
   lines.push(`  ${executed} executed, ${cached} cached${fully ? ' — fully cached: nothing changed since the last run' : ''}, ${states.filter((s) => s.status === 'failed').length} failed${states.some((s) => s.status === 'failed' && s.cacheHit) ? ' (replayed from cache: same inputs, same verdict)' : ''}, ${states.filter((s) => s.status === 'skipped').length} skipped`);
   for (const s of plan.steps) lines.push('  ' + describeStep(s.id, out.state.steps[s.id]!, width));
-  const figures = await headlineFigures(
-    plan.steps.map((s) => {
-      const st = out.state.steps[s.id]!;
-      return { stepId: s.id, uses: s.uses, status: st.status, outputs: st.outputs ?? {}, provides: s.provides, needs: s.needs, control: s.control, error: st.error };
-    }),
-    rt.artifacts,
-  );
+  const figures = await headlineFigures(views, rt.artifacts);
   if (figures.length) {
     lines.push('', 'headline figures:');
     const w = Math.max(...figures.map(([k]) => k.length));
