@@ -171,6 +171,17 @@ export const dataQuality = defineContract({
       red_hints: z.array(z.string()).describe('one line per RED rule naming the rule and the switch that governs it'),
       lost_symbols: z.array(z.string()).describe('expected symbols with no usable row (declared, or named by a file)'),
       quarantined_files: z.array(z.string()).describe('source files quarantined whole at ingest (paths relative to the data root)'),
+      corporate_actions_neutralised: z.array(z.string()).optional().describe('ex-date corporate actions back-adjusted in the curated view (symbol, date, factor)'),
+      survivorship: z
+        .object({
+          bias: z.enum(['likely', 'unknown']).describe('likely: no symbol leaves before the last date (a survivors-only universe)'),
+          symbols: z.number().int().describe('symbols in the universe'),
+          exits: z.number().int().describe('symbols whose last row is before the last date'),
+          entries: z.number().int().describe('symbols whose first row is after the first date'),
+          statement: z.string().describe('the statement a report shows'),
+        })
+        .optional()
+        .describe('what the universe says about survivorship bias'),
       report: artifactRefSchema.describe('the full audit report JSON'),
     })
     .describe('Audit verdict'),

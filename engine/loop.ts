@@ -13,7 +13,6 @@ import { upstreamOf } from './upstream.ts';
 import { eventData, formatMs } from './events.ts';
 import { PATCHES, type ApprovalRequest, type LoopHost, type LoopOptions, type LoopOutcome, type ObserveRequest, type OperatorRequest, type StepFailure, type StepRunRequest, type StepRunResult, type Transition } from './loop-types.ts';
 import { approvalTarget, retryTargets, skipTarget } from './operators.ts';
-
 export * from './loop-types.ts';
 
 /** Error types after which a failed run ends at once instead of waiting for an operator. */

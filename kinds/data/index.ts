@@ -191,7 +191,7 @@ const fraction = z.number().min(0).max(1);
 
 export const qcAuditKind = defineStepKind({
   uses: 'qc.audit',
-  version: '2',
+  version: '3',
   description: 'Data-quality audit of the upstream daily OHLCV ingest: per-date GREEN/AMBER/RED, flags, curated view, report',
   with: z.object({
     green_coverage: fraction.optional().describe('coverage at or above which a date is GREEN (default configs/data/audit.yml)'),
@@ -212,6 +212,8 @@ export const qcAuditKind = defineStepKind({
     red_hints: z.array(z.string()).describe('one line per RED rule naming the rule and its switch'),
     lost_symbols: z.array(z.string()).describe('expected symbols with no usable row'),
     quarantined_files: z.array(z.string()).describe('source files quarantined whole at ingest'),
+    corporate_actions_neutralised: z.array(z.string()).describe('ex-date corporate actions back-adjusted in the curated view'),
+    survivorship: dataQuality.schema.shape.survivorship.unwrap().describe('survivorship bias of the universe'),
     curated: ohlcvDaily.schema,
     quality: dataQuality.schema,
     flags: artifactRefSchema.describe('flags Parquet (date, symbol, rule, action, value, detail)'),
@@ -237,7 +239,7 @@ export const qcAuditKind = defineStepKind({
     return {
       ...r,
       curated: { ...r.curated, dataset: src.dataset, calendar: src.calendar },
-      quality: { dataset: r.dataset, status: r.status, red_dates: r.red_dates, amber_dates: r.amber_dates, red_reasons: r.red_reasons, red_hints: r.red_hints, lost_symbols: r.lost_symbols, quarantined_files: r.quarantined_files, report: r.report },
+      quality: { dataset: r.dataset, status: r.status, red_dates: r.red_dates, amber_dates: r.amber_dates, red_reasons: r.red_reasons, red_hints: r.red_hints, lost_symbols: r.lost_symbols, quarantined_files: r.quarantined_files, corporate_actions_neutralised: r.corporate_actions_neutralised, survivorship: r.survivorship, report: r.report },
     };
   },
 });

@@ -101,7 +101,11 @@ async function fitOutputs(
   const n = (v: number): number | null => (Number.isFinite(v) ? v : null);
   return {
     oof: { sleeve: a.sleeve, task: res.task, calendar: f.value.calendar, n_paths: res.layout.phi, components: [], oof: x.oof, walk_forward: x.walk_forward },
-    trials: { sleeve: a.sleeve, n_trials: res.trialIds.length, ledger: x.ledger, returns: x.returns },
+    trials: {
+      sleeve: a.sleeve, n_trials: res.trialIds.length, ledger: x.ledger, returns: x.returns,
+      // what defines these trials besides their params, the data excluded: a re-fit on new data is the same trial
+      context_digest: digestJson({ sleeve: a.sleeve, engine: engine.name, config: cfg, labels_kind: l.value.labels_kind, labels_entry: l.value.entry, max_horizon_bars: l.value.max_horizon_bars, feature_set_version: f.value.feature_set_version, calendar: panel.calendar.name }),
+    },
     model: {
       sleeve: a.sleeve, task: res.task, engine: engine.name, feature_names: f.value.feature_names, onnx: x.onnx, native: x.native,
       feature_list: featureList, training_config: trainingConfig, training_config_digest: digestJson(configDoc), metrics: x.metrics,

@@ -30,9 +30,10 @@ describe.skipIf(!hasSharedData())('ingest + audit of the full S&P 500 dataset wi
     ({ ing, audit, report, store } = await ingestAndAudit(PROJECT_ROOT, dataRoot(), 'sp500_all_stocks_5yr', newStore()));
   });
 
-  it('keeps the nightly bitwise: the same table and curated Parquet as before the redesign', () => {
+  // the curated digest moved once, on purpose: spin-off dates are neutralised (issue 14); the table did not
+  it('keeps the nightly bitwise: the same table and curated Parquet as recorded', () => {
     expect(ing.table.digest).toBe('sha256:d197d8d03e6238bea36f5cdc437b4db80c58a649b03072edb891717ae7294baf');
-    expect(audit.curated.digest).toBe('sha256:e0db9b92ad80f12b1bd116ec35e6e5c31958817bc82cd485b2b70f1473d9edf8');
+    expect(audit.curated.digest).toBe('sha256:4ce48321b932477da3b54957daeaf4f589452f8c1edc09947b08b0b132d64cd8');
   });
 
   it('619,040 rows in, 505 symbols, 1,259 dates; AOS high<low quarantined with file and line; nothing lost', async () => {

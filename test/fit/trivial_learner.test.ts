@@ -57,8 +57,8 @@ describe.skipIf(!hasSharedData())('a new OOF kind from a trivial learner (fit.li
     expect(out('stack').oof.components).toEqual(['linear', 'xs_horizon']);
     // backtested (as a sleeve of the stack's book, through the same portfolio and costs)
     expect(out('backtest').sleeves.map((s: { sleeve: string }) => s.sleeve).sort()).toEqual(['linear', 'xs_horizon']);
-    // gated: its trials count in the DSR (1 xgboost trial + 2 ridge trials)
-    expect(out('gate').verdict.n_trials).toBe(3);
+    // gated: its trials count in the DSR (1 xgboost trial + 2 ridge trials + the stacked candidate book)
+    expect(out('gate').verdict.n_trials).toBe(4);
     // registered: the promoted version blends both sleeves
     expect(out('promote').sleeves.sort()).toEqual(['linear', 'xs_horizon']);
     // reported: a signal section and a model section of the new kind

@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import path from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { ArtifactStore, type ArtifactRef } from '../../artifacts/store.ts';
@@ -56,6 +56,14 @@ d('gate.governance on a real S&P slice', () => {
     );
     return root;
   };
+
+  // the family ledgers live on this test's local tracker, also where MLFLOW_TRACKING_URI is set (CI)
+  beforeAll(() => {
+    vi.stubEnv('TRADEML_TRACKER', 'local');
+  });
+  afterAll(() => {
+    vi.unstubAllEnvs();
+  });
 
   beforeAll(async () => {
     const fx = await buildStackFixture(store, dir);

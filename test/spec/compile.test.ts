@@ -120,7 +120,8 @@ pipelines:
     steps: { s: { uses: shell, with: { run: "echo \${{ params.day }}" } } }
 `;
     expect(() => compilePlan(spec(text), 'p')).toThrow(/param "day".*--param day=/);
-    expect(compilePlan(spec(text), 'p', { params: { day: 'mon' } }).steps[0]!.with.run).toBe('echo mon');
+    // a value reaches a shell command only as an environment variable, never as command text
+    expect(compilePlan(spec(text), 'p', { params: { day: 'mon' } }).steps[0]!.with).toEqual({ run: 'echo "${TRADEML_VALUE_1}"', env: { TRADEML_VALUE_1: 'mon' } });
   });
 
   it('merges defaults into steps (step settings win, key by key)', () => {

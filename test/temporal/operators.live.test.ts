@@ -24,7 +24,7 @@ pipelines:
     params: { dataset: t17_dataset }
     steps:
       a: { uses: noop, with: { outputs: { rows: 3 } } }
-      b: { uses: fail, needs: [a], queue: gpu, with: { times: 1, type: VendorDown, message: vendor feed down } }
+      b: { uses: fail, needs: [a], queue: gpu, with: { times: 1, type: VendorDown, message: "vendor feed down (\${{ params.dataset }})" } }
       c: { uses: noop, needs: [b], with: { outputs: { rows: "\${{ steps.a.outputs.rows }}" } } }
   stuck:
     steps:
@@ -55,7 +55,9 @@ describe.skipIf(!HAS_SERVERS)('operators on the real Temporal server', () => {
   const windowSpec = validateSpecText(WINDOW_SPEC, 'window.yaml').spec!;
   let env: LiveEnv;
   let cliEnv: Record<string, string>;
-  const start = (name: string, id: string) => startPipelineRun(env.client, compilePlan(name === 'window' ? windowSpec : spec, name), env.settings, { workflowId: `${id}-${Date.now().toString(36)}`, observe: false });
+  /** Starts a run; `params` give it inputs of its own (succeeded steps of other runs are cache hits on the worker). */
+  const start = (name: string, id: string, params?: Record<string, string>) =>
+    startPipelineRun(env.client, compilePlan(name === 'window' ? windowSpec : spec, name, params ? { params } : {}), env.settings, { workflowId: `${id}-${Date.now().toString(36)}`, observe: false });
   const result = async (h: WorkflowHandle): Promise<PipelineStatus> => {
     try {
       return (await h.result()) as PipelineStatus;
@@ -102,7 +104,7 @@ describe.skipIf(!HAS_SERVERS)('operators on the real Temporal server', () => {
   });
 
   it('retries from a succeeded step (OperatorRequest.from): it and everything after it run again', async () => {
-    const h = await start('ops', 'ops-from');
+    const h = await start('ops', 'ops-from', { dataset: 'from_dataset' });
     await waitStatus(h, (s) => s.status === 'waiting_operator');
     await expect(h.executeUpdate(retryUpdate, { args: [{ stepId: 'a', by: 'ops' }] })).rejects.toMatchObject({ cause: { message: expect.stringMatching(/only a failed step/) } });
     const cli = await trademl(['temporal', 'retry', h.workflowId, '--from', 'a', '--by', 'ops'], cliEnv);
