@@ -20,6 +20,7 @@ import { canonicalJson } from '../../lib/canonical.ts';
 import { hasSharedData, PROJECT_ROOT } from '../../lib/paths.ts';
 import { compilePlan } from '../../spec/compile.ts';
 import { specSchema } from '../../spec/schema.ts';
+import { TIMESTAMPED, without } from '../support/timestamped.ts';
 
 const REF = path.join(PROJECT_ROOT, 'test/perf/digests.sp500_subset.json');
 const small = { grid: {}, num_boost_round: 20 };
@@ -37,24 +38,6 @@ const steps = {
   gate: { uses: 'gate.governance', needs: ['backtest'], with: { bars: 'configs/promotion.yml' } },
 };
 
-/**
- * Artifacts that hold timestamps of their run (by `step.output path`) and the fields that do: they
- * are compared by the sha256 of their canonical JSON without those fields (the fit metrics carry the
- * fit's `wall_s`; ledger rows `evaluated_at` and `pipeline_run`).
- */
-const TIMESTAMPED: Record<string, string[]> = {
-  'fit.model.metrics': ['wall_s', 'evaluated_at', 'pipeline_run'],
-  'fit_tb.model.metrics': ['wall_s', 'evaluated_at', 'pipeline_run'],
-  'gate.report': ['evaluated_at', 'pipeline_run'],
-  'gate.verdict.report': ['evaluated_at', 'pipeline_run'],
-};
-
-/** A JSON value without the given keys, at any depth. */
-function without(value: unknown, keys: readonly string[]): unknown {
-  if (Array.isArray(value)) return value.map((v) => without(v, keys));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).filter(([k]) => !keys.includes(k)).map(([k, v]) => [k, without(v, keys)]));
-  return value;
-}
 
 /** `value` with each timestamped artifact reference replaced by the digest of its content without timestamps. */
 function untimed(value: unknown, at: string, store: ArtifactStore): unknown {

@@ -15,26 +15,8 @@ import { hasSharedData, PROJECT_ROOT } from '../../lib/paths.ts';
 import { compilePlan, loadSpec } from '../../spec/compile.ts';
 import type { Spec } from '../../spec/schema.ts';
 import { tempDir } from '../support/context.ts';
+import { TIMESTAMPED, without } from '../support/timestamped.ts';
 
-/**
- * Artifacts that hold timestamps of their run, by `step.output path`, with the fields that do.
- * They must be equal once those fields are removed; every other artifact is bitwise identical.
- * The trial ledger rows carry `evaluated_at` and `pipeline_run` (the run id, itself a timestamp);
- * the fit metrics also carry the fit's `wall_s`.
- */
-const TIMESTAMPED: Record<string, string[]> = {
-  'fit.model.metrics': ['wall_s', 'evaluated_at', 'pipeline_run'],
-  'fit_tb.model.metrics': ['wall_s', 'evaluated_at', 'pipeline_run'],
-  'gate.report': ['evaluated_at', 'pipeline_run'],
-  'gate.verdict.report': ['evaluated_at', 'pipeline_run'],
-};
-
-/** A JSON value without the given keys, at any depth. */
-function without(value: unknown, keys: readonly string[]): unknown {
-  if (Array.isArray(value)) return value.map((v) => without(v, keys));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).filter(([k]) => !keys.includes(k)).map(([k, v]) => [k, without(v, keys)]));
-  return value;
-}
 
 /** The nightly pipeline with lighter settings and without its steps after the gate. */
 function lightNightly(): Spec {

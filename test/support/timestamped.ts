@@ -1,0 +1,19 @@
+/**
+ * Artifacts of the nightly that hold timestamps of their run, by `step.output path`, with the
+ * fields that do: they must be equal once those fields are removed; every other artifact is
+ * bitwise identical run to run. The trial ledger rows carry `evaluated_at` and `pipeline_run`
+ * (the run id, itself a timestamp); the fit metrics also carry the fit's `wall_s`.
+ */
+export const TIMESTAMPED: Record<string, string[]> = {
+  'fit.model.metrics': ['wall_s', 'evaluated_at', 'pipeline_run'],
+  'fit_tb.model.metrics': ['wall_s', 'evaluated_at', 'pipeline_run'],
+  'gate.report': ['evaluated_at', 'pipeline_run'],
+  'gate.verdict.report': ['evaluated_at', 'pipeline_run'],
+};
+
+/** A JSON value without the given keys, at any depth. */
+export function without(value: unknown, keys: readonly string[]): unknown {
+  if (Array.isArray(value)) return value.map((v) => without(v, keys));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).filter(([k]) => !keys.includes(k)).map(([k, v]) => [k, without(v, keys)]));
+  return value;
+}
