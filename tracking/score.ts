@@ -1,18 +1,58 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { ArtifactRef, ArtifactStore } from '../artifacts/store.ts';
+import { loadPanel } from '../backtest/io.ts';
 import { queryRows, sqlString, withDuckDB } from '../lib/duckdb.ts';
 import { calendarFor } from '../calendar/calendar.ts';
+import { costConfigSchema, type CostConfig } from '../execution/cost_models.ts';
+import { loadConfig } from '../lib/config.ts';
 import { UserError } from '../lib/errors.ts';
+import { digestJson } from '../lib/hash.ts';
+import { portfolioConfigSchema, type PortfolioConfig } from '../portfolio/config.ts';
+import { scoreBook, type BookState } from '../portfolio/score_book.ts';
 import { featureNames } from './registry.ts';
 
-/** How scores become target weights. */
-export interface WeightScheme {
-  /** Fraction of the scored universe held on each side (top `quantile` long, bottom short). */
-  quantile: number;
-  /** Total gross exposure as a fraction of capital (long-short: half per side). */
-  gross: number;
-  /** Long the top quantile only (weights sum to `gross`). */
-  longOnly: boolean;
+/**
+ * How the book is built: the portfolio and cost configs the gated backtest traded (portfolio/config.ts,
+ * execution/cost_models.ts) and where they were read from.
+ */
+export interface TradeSetup {
+  /** Portfolio config (configs/portfolio.yml schema): base book, sizing, trade rate, execution. */
+  portfolio: PortfolioConfig;
+  /** Cost config (configs/costs.yml schema): the held book's returns are net of these costs. */
+  costs: CostConfig;
+  /** Where the configs came from (the model's gate report / backtest metrics, or the config files). */
+  source: string;
+  /** `digestJson(portfolio)`: the same digest as portfolio.build's `config_digest`. */
+  config_digest: string;
+  /** `digestJson(costs)`. */
+  costs_digest: string;
+}
+
+/** How the day's book relates to the previous one. */
+export interface BookInfo {
+  /** 'held': traded from the held book of `previous_date`; 'flat': no held book, started from nothing held. */
+  start: 'held' | 'flat';
+  /** Previous trading date of the OHLCV (null when the scored date is its first date). */
+  previous_date: string | null;
+  /** One sentence saying which held book the day started from. */
+  note: string;
+  portfolio_source: string;
+  config_digest: string;
+  costs_digest: string;
+  /** When the targets are traded (portfolio config `execution`): decided at the close of `date`. */
+  execution: 'close' | 'next_open';
+  trade_rate: number;
+  /** Multiplier applied to the base book (vol target / Kelly, floor, ceiling), and its components (NaN/null in warm-up). */
+  leverage: number;
+  vol_leverage: number | null;
+  kelly: number | null;
+  /** Σ|Δw| traded from the held book (one-way, fraction of capital). */
+  turnover: number;
+  /** The book state after the day's trades (portfolio/score_book.ts BookState JSON) in the artifact store. */
+  state: ArtifactRef;
+  /** The pointer file of that state in the book store (`<home>/books/...`). */
+  state_file: string;
 }
 
 export interface ScoreResult {
@@ -21,13 +61,17 @@ export interface ScoreResult {
   date: string;
   n_universe: number;
   n_scored: number;
+  /** Names held long / short after the day's trades. */
   n_long: number;
   n_short: number;
+  /** Σ|w| and Σw of the book (fractions of capital). */
   gross: number;
   net: number;
   /** Fraction of feature values that were NULL (warm-up/missing) on that date. */
   null_fraction: number;
+  book: BookInfo;
   files: { weights: string; json: string; markdown: string };
+  /** The 10 largest long / short weights (score NaN when the name was not scored that day). */
   top_long: Array<{ symbol: string; score: number; weight: number }>;
   top_short: Array<{ symbol: string; score: number; weight: number }>;
 }
@@ -177,15 +221,137 @@ async function blendedScores(opts: { model: string; version: string; stackerPath
 }
 
 /**
- * Scores one date with a model: computes that date's features from the canonical OHLCV Parquet
- * (history before the date is used for warm-up, nothing after it), runs the ONNX model
- * (onnxruntime-node, input [N, F] float32, NaN for NULL features), turns scores into target weights
- * (equal weight within the top/bottom quantile) and writes `weights.parquet`
- * (date, symbol, score, weight), `score.json` and `score.md` to `outDir`.
- * With several `sleeves` and a `stackerPath` (the blend's stack weights JSON), the score is
- * `intercept + Σ weight[sleeve] · z(sleeve score)` with z the per-date cross-sectional z-score, as the
- * stacker was fitted. `date` defaults to the last date in the OHLCV. Throws a UserError when the
- * date has no rows.
+ * The trade setup the model's book was gated with, read from what the registered version records,
+ * first found wins:
+ *  1. `lineage.trade_setup` ({ portfolio, costs }), when registration records it;
+ *  2. the gate report of `lineage.gate.step` (its `trade_setup.portfolio` / `.costs`, what the gate
+ *     traded the candidate with), found by its digest in `lineage.datasets` in the local `store`;
+ *  3. any other JSON of `lineage.datasets` that records `portfolio` and `costs` (the backtest metrics);
+ *  4. else the config files `portfolioPath` / `costsPath` under `projectRoot`, read as portfolio.build
+ *     reads them (lib/config.ts loadConfig), and `source` says the model does not record them.
+ * Throws ConfigError when a config file is needed and invalid.
+ */
+export function tradeSetupFor(o: { lineage?: Record<string, unknown>; store?: ArtifactStore; projectRoot: string; portfolioPath: string; costsPath: string }): TradeSetup {
+  const done = (portfolio: PortfolioConfig, costs: CostConfig, source: string): TradeSetup => ({ portfolio, costs, source, config_digest: digestJson(portfolio), costs_digest: digestJson(costs) });
+  const parse = (doc: unknown): { portfolio: PortfolioConfig; costs: CostConfig } | undefined => {
+    const d = (doc && typeof doc === 'object' ? doc : {}) as Record<string, unknown>;
+    const p = portfolioConfigSchema.safeParse(d.portfolio);
+    const c = costConfigSchema.safeParse(d.costs);
+    return p.success && c.success && d.portfolio && d.costs ? { portfolio: p.data, costs: c.data } : undefined;
+  };
+  const lin = o.lineage ?? {};
+  const own = parse(lin.trade_setup);
+  if (own) return done(own.portfolio, own.costs, 'the trade setup recorded with the model (lineage.json)');
+  const datasets = (lin.datasets && typeof lin.datasets === 'object' ? lin.datasets : {}) as Record<string, unknown>;
+  const gateStep = (lin.gate as { step?: unknown } | undefined)?.step;
+  const entries = Object.entries(datasets).filter((e): e is [string, string] => typeof e[1] === 'string' && /^sha256:[0-9a-f]{64}$/.test(e[1]));
+  const ordered = [...entries.filter(([k]) => typeof gateStep === 'string' && k.startsWith(`${gateStep}.`)), ...entries.filter(([k]) => !(typeof gateStep === 'string' && k.startsWith(`${gateStep}.`)))];
+  if (o.store) {
+    for (const [key, digest] of ordered) {
+      const uri = `artifact://sha256/${digest.slice('sha256:'.length)}.json`;
+      if (!o.store.has(uri)) continue;
+      let doc: Record<string, unknown>;
+      try {
+        doc = o.store.readJson<Record<string, unknown>>(uri);
+      } catch {
+        continue;
+      }
+      const gated = parse(doc.trade_setup);
+      if (gated) return done(gated.portfolio, gated.costs, `the gate report the model passed (${key}, ${digest.slice(0, 19)}…)`);
+      const bt = parse(doc);
+      if (bt) return done(bt.portfolio, bt.costs, `the backtest metrics of the model's run (${key}, ${digest.slice(0, 19)}…)`);
+    }
+  }
+  const portfolio = loadConfig(o.projectRoot, o.portfolioPath, portfolioConfigSchema);
+  const costs = loadConfig(o.projectRoot, o.costsPath, costConfigSchema);
+  return done(portfolio, costs, `${o.portfolioPath} and ${o.costsPath} (the model does not record its trade setup; read as portfolio.build reads them)`);
+}
+
+/** A stored day of a deployed book: where its state lives and who wrote it. */
+interface BookPointer {
+  model: string;
+  version: string;
+  date: string;
+  config_digest: string;
+  costs_digest: string;
+  state: ArtifactRef;
+  /** Inputs key of the score.daily step that wrote it (absent when written by `trademl score`). */
+  written_by?: string;
+}
+
+/**
+ * The held books of deployed models: one folder per (model, version, trade setup) under
+ * `<home>/books/<model>/v<version>/<config digest 12>-<costs digest 12>/`, one pointer file
+ * `<date>.json` per scored date naming its {@link BookState} in the artifact store. A different
+ * version or trade setup is a different book (its state would not be the gated book's).
+ */
+export class BookStore {
+  constructor(
+    readonly home: string,
+    readonly store: ArtifactStore,
+  ) {}
+
+  /** Root folder of a model's books (every version): what score.daily's cache fingerprint lists. */
+  static modelDir(home: string, model: string): string {
+    return path.join(home, 'books', model);
+  }
+
+  dir(model: string, version: string, setup: Pick<TradeSetup, 'config_digest' | 'costs_digest'>): string {
+    const short = (d: string) => d.replace(/^sha256:/, '').slice(0, 12);
+    return path.join(BookStore.modelDir(this.home, model), `v${version}`, `${short(setup.config_digest)}-${short(setup.costs_digest)}`);
+  }
+
+  /** Dates (ISO, ascending) with a stored state in `dir`. */
+  dates(dir: string): string[] {
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir)
+      .filter((f) => /^\d{4}-\d{2}-\d{2}\.json$/.test(f))
+      .map((f) => f.slice(0, 10))
+      .sort();
+  }
+
+  /** The state stored for `date` in `dir`, or null. Throws a UserError when its artifact is gone. */
+  get(dir: string, date: string): BookState | null {
+    const file = path.join(dir, `${date}.json`);
+    if (!existsSync(file)) return null;
+    const p = JSON.parse(readFileSync(file, 'utf8')) as BookPointer;
+    if (!this.store.has(p.state)) throw new UserError({ message: `the held book of ${date} (${file}) names ${p.state.uri}, which is not in the artifact store ${this.store.root}; score from a fresh book (--fresh / with.fresh) or restore the store` });
+    return this.store.readJson<BookState>(p.state);
+  }
+
+  /** Stores the state of `p.date`; returns its artifact and pointer file. */
+  async put(dir: string, p: Omit<BookPointer, 'state'>, state: BookState): Promise<{ ref: ArtifactRef; file: string }> {
+    const ref = await this.store.putJson(state, `book_state_${p.date}.json`);
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `${p.date}.json`);
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify({ ...p, state: ref }, null, 2));
+    renameSync(tmp, file);
+    return { ref, file };
+  }
+}
+
+/** The state of a book that holds nothing yet (what the backtest carries before a path's first score). */
+export function flatState(date: string, cfg: PortfolioConfig): BookState {
+  return { date, held: {}, leverage_bar: Math.min(1, cfg.max_leverage), unit_returns: [], last_cost: 0 };
+}
+
+/**
+ * Scores one date with a model and turns the scores into the book the gated backtest trades.
+ * Features of that date are computed from the canonical OHLCV Parquet (history before the date for
+ * warm-up, nothing after it), the ONNX model scores them (onnxruntime-node, input [N, F] float32, NaN
+ * for NULL features); with several `sleeves` and a `stackerPath` the score is
+ * `intercept + Σ weight[sleeve] · z(sleeve score)` (z = per-date cross-sectional z-score), as the
+ * stacker was fitted. The scores then go through portfolio/score_book.ts `scoreBook` with `setup`
+ * (rank z-score base book, vol target / Kelly sizing on the held book, partial rebalancing at
+ * `trade_rate`) on the price panel of every OHLCV date ≤ `date` (nothing after it is read), from the
+ * held book of the previous trading date in `books` (else — first day, or `fresh` — from a flat
+ * book, as the backtest's path starts, and the output says so). The new state is stored in `books`.
+ * Writes `weights.parquet` (date DATE, symbol VARCHAR, score DOUBLE or NULL, weight DOUBLE fraction of
+ * capital; every scored or held name), `score.json` and `score.md` to `outDir`.
+ * `date` defaults to the last date in the OHLCV. Throws a UserError when the date has no rows, or when
+ * the book was last scored before the previous trading date (a gap: score the missing dates first, or
+ * start `fresh`).
  */
 export async function scoreDate(opts: {
   model: string;
@@ -195,14 +361,18 @@ export async function scoreDate(opts: {
   sleeves?: Array<{ sleeve: string; onnx: string; featureList: string }>;
   stackerPath?: string;
   ohlcvPath: string;
-  /** Trading calendar of the OHLCV (calendar/calendar.ts): sizes the warm-up history. */
+  /** Trading calendar of the OHLCV (calendar/calendar.ts): warm-up history and the sizer's annualisation. */
   calendar: string;
   date?: string;
   projectRoot: string;
   outDir: string;
-  scheme: WeightScheme;
+  setup: TradeSetup;
+  books: BookStore;
+  /** Start a new book from flat even when a held book exists. */
+  fresh?: boolean;
+  /** Recorded on the stored state (score.daily: its inputs key). */
+  writtenBy?: string;
 }): Promise<ScoreResult> {
-  if (!(opts.scheme.quantile > 0 && opts.scheme.quantile <= 0.5)) throw new UserError({ message: `quantile must be in (0, 0.5], got ${opts.scheme.quantile}` });
   mkdirSync(opts.outDir, { recursive: true });
   const base: SleeveBase = { ohlcvPath: opts.ohlcvPath, calendar: opts.calendar, date: opts.date, projectRoot: opts.projectRoot };
   const names = featureNames(JSON.parse(readFileSync(opts.featureListPath, 'utf8')) as unknown);
@@ -210,54 +380,111 @@ export async function scoreDate(opts: {
     opts.sleeves && opts.sleeves.length > 1
       ? await blendedScores(opts, opts.sleeves, base)
       : await sleeveScores({ ...base, onnxPath: opts.onnxPath, featureListPath: opts.featureListPath, workDir: opts.outDir, label: `model ${opts.model} v${opts.version}` }).then((r) => ({ ...r, combined: r.scores }));
-  const rows = [...combined].map(([symbol, score]) => ({ symbol, score }));
-  const scores = rows.map((r) => r.score);
-  const scored = rows.map((r, i) => ({ symbol: r.symbol, score: scores[i]! })).filter((x) => Number.isFinite(x.score));
-  scored.sort((a, b) => b.score - a.score || a.symbol.localeCompare(b.symbol));
-  const k = Math.max(1, Math.floor(scored.length * opts.scheme.quantile));
-  const longs = scored.slice(0, k);
-  const shorts = opts.scheme.longOnly ? [] : scored.slice(-k).filter((s) => !longs.includes(s));
-  const perLong = opts.scheme.longOnly ? opts.scheme.gross / longs.length : opts.scheme.gross / 2 / longs.length;
-  const perShort = shorts.length ? opts.scheme.gross / 2 / shorts.length : 0;
-  const weight = new Map<string, number>([...longs.map((s) => [s.symbol, perLong] as const), ...shorts.map((s) => [s.symbol, -perShort] as const)]);
-  const table = scored.map((s) => ({ ...s, weight: weight.get(s.symbol) ?? 0 }));
+  const cal = calendarFor(opts.calendar);
+  const cfg = opts.setup.portfolio;
+
+  // Prices of every date ≤ the scored date: the panel the backtest saw up to that row, nothing after it.
+  const sliced = path.join(opts.outDir, 'panel_upto.parquet');
+  const panel = await withDuckDB(async (con) => {
+    await con.run(`COPY (SELECT * FROM read_parquet(${sqlString(opts.ohlcvPath)}) WHERE date <= DATE ${sqlString(date)} ORDER BY symbol, date) TO ${sqlString(sliced)} (FORMAT parquet)`);
+    return loadPanel(con, sliced);
+  });
+  const t = panel.dates.indexOf(date);
+  const prevDate = t > 0 ? panel.dates[t - 1]! : null;
+  const dir = opts.books.dir(opts.model, opts.version, opts.setup);
+  let state: BookState | null = null;
+  let start: BookInfo['start'] = 'flat';
+  let note: string;
+  const held = prevDate && !opts.fresh ? opts.books.get(dir, prevDate) : null;
+  if (held) {
+    state = held;
+    start = 'held';
+    note = `traded from the held book of ${prevDate} (${Object.keys(held.held).length} names)`;
+  } else {
+    const earlier = opts.books.dates(dir).filter((d) => d < date);
+    if (earlier.length && !opts.fresh) {
+      throw new UserError({
+        message: `the book of ${opts.model} v${opts.version} was last scored on ${earlier.at(-1)}, but the previous trading date of ${date} is ${prevDate}: score every trading date in order (next: the first date after ${earlier.at(-1)}), or start a new book from flat (--fresh / with.fresh: true)`,
+      });
+    }
+    state = prevDate ? flatState(prevDate, cfg) : null;
+    note = `no held book${opts.fresh ? ' (fresh start asked)' : ` of ${prevDate ?? 'an earlier date'}`}: the book starts from flat (nothing held), as a backtest path does; ${cfg.trade_rate < 1 ? `it trades ${cfg.trade_rate} of the gap to the target today` : 'it trades to the full target today'}`;
+  }
+  const book = scoreBook({ date, scores: combined, panel, state, cfg, cal, costs: opts.setup.costs });
+  const saved = await opts.books.put(dir, { model: opts.model, version: opts.version, date, config_digest: opts.setup.config_digest, costs_digest: opts.setup.costs_digest, ...(opts.writtenBy ? { written_by: opts.writtenBy } : {}) }, book.state);
+
+  const symbols = [...new Set([...combined.keys(), ...book.weights.keys()])];
+  const table = symbols.map((symbol) => ({ symbol, score: combined.get(symbol) ?? NaN, weight: book.weights.get(symbol) ?? 0 }));
+  table.sort((a, b) => (Number.isFinite(b.score) ? b.score : -Infinity) - (Number.isFinite(a.score) ? a.score : -Infinity) || a.symbol.localeCompare(b.symbol));
+  const nScored = table.filter((x) => Number.isFinite(x.score)).length;
 
   const files = { weights: path.join(opts.outDir, 'weights.parquet'), json: path.join(opts.outDir, 'score.json'), markdown: path.join(opts.outDir, 'score.md') };
   const csv = path.join(opts.outDir, 'weights.csv');
-  writeFileSync(csv, 'symbol,score,weight\n' + table.map((t) => `${t.symbol},${t.score},${t.weight}`).join('\n') + '\n');
+  // Weights are written with 17 significant digits (round-trip exact for doubles).
+  writeFileSync(csv, 'symbol,score,weight\n' + table.map((x) => `${x.symbol},${Number.isFinite(x.score) ? x.score : ''},${x.weight}`).join('\n') + '\n');
   await withDuckDB((con) =>
     con.run(`COPY (SELECT DATE ${sqlString(date)} AS date, symbol, CAST(score AS DOUBLE) AS score, CAST(weight AS DOUBLE) AS weight FROM read_csv(${sqlString(csv)}, header=true, columns={'symbol':'VARCHAR','score':'DOUBLE','weight':'DOUBLE'}) ORDER BY symbol) TO ${sqlString(files.weights)} (FORMAT parquet)`),
   );
-  const gross = table.reduce((a, t) => a + Math.abs(t.weight), 0);
-  const net = table.reduce((a, t) => a + t.weight, 0);
+  const gross = table.reduce((a, x) => a + Math.abs(x.weight), 0);
+  const net = table.reduce((a, x) => a + x.weight, 0);
+  const byWeight = [...table].sort((a, b) => b.weight - a.weight || a.symbol.localeCompare(b.symbol));
+  const fin = (x: number) => (Number.isFinite(x) ? x : null);
   const result: ScoreResult = {
     model: opts.model,
     version: opts.version,
     date,
     n_universe: nUniverse,
-    n_scored: scored.length,
-    n_long: longs.length,
-    n_short: shorts.length,
+    n_scored: nScored,
+    n_long: table.filter((x) => x.weight > 0).length,
+    n_short: table.filter((x) => x.weight < 0).length,
     gross,
     net,
     null_fraction: cells ? nulls / cells : 0,
+    book: {
+      start,
+      previous_date: prevDate,
+      note,
+      portfolio_source: opts.setup.source,
+      config_digest: opts.setup.config_digest,
+      costs_digest: opts.setup.costs_digest,
+      execution: cfg.execution,
+      trade_rate: cfg.trade_rate,
+      leverage: book.sizing.leverage,
+      vol_leverage: fin(book.sizing.volLeverage),
+      kelly: fin(book.sizing.kelly),
+      turnover: book.turnover,
+      state: saved.ref,
+      state_file: saved.file,
+    },
     files,
-    top_long: table.slice(0, 10),
-    top_short: opts.scheme.longOnly ? [] : table.slice(-10).reverse(),
+    top_long: byWeight.filter((x) => x.weight > 0).slice(0, 10),
+    top_short: byWeight.filter((x) => x.weight < 0).reverse().slice(0, 10),
   };
-  writeFileSync(files.json, JSON.stringify({ ...result, scheme: opts.scheme, features: names, weights: table }, null, 2));
-  writeFileSync(files.markdown, markdown(result, opts.scheme));
+  const json = { ...result, portfolio: cfg, costs: opts.setup.costs, features: names, weights: table.map((x) => ({ ...x, score: fin(x.score) })) };
+  writeFileSync(files.json, JSON.stringify({ ...json, top_long: json.top_long.map((x) => ({ ...x, score: fin(x.score) })), top_short: json.top_short.map((x) => ({ ...x, score: fin(x.score) })) }, null, 2));
+  writeFileSync(files.markdown, markdown(result));
   return result;
 }
 
-function markdown(r: ScoreResult, s: WeightScheme): string {
-  const row = (t: { symbol: string; score: number; weight: number }) => `| ${t.symbol} | ${t.score.toFixed(5)} | ${(t.weight * 100).toFixed(2)}% |`;
+const pct = (x: number, d = 2) => `${(x * 100).toFixed(d)}%`;
+
+/** One line per side: the largest weights, e.g. `AAPL 4.00%, MSFT 3.10%`. */
+export function topLine(rows: ReadonlyArray<{ symbol: string; weight: number }>, n = 5): string {
+  return rows.length ? rows.slice(0, n).map((x) => `${x.symbol} ${pct(x.weight)}`).join(', ') : 'none';
+}
+
+function markdown(r: ScoreResult): string {
+  const row = (x: { symbol: string; score: number; weight: number }) => `| ${x.symbol} | ${Number.isFinite(x.score) ? x.score.toFixed(5) : 'not scored'} | ${pct(x.weight)} |`;
+  const b = r.book;
   return [
     `# Scores for ${r.date}`,
     '',
-    `Model **${r.model}** v${r.version}. Universe ${r.n_universe}, scored ${r.n_scored}; ${r.n_long} long / ${r.n_short} short ` +
-      `(${s.longOnly ? 'long-only' : 'long-short'}, quantile ${s.quantile}, gross ${(r.gross * 100).toFixed(1)}%, net ${(r.net * 100).toFixed(1)}%). ` +
-      `NULL feature share ${(r.null_fraction * 100).toFixed(2)}%.`,
+    `Model **${r.model}** v${r.version}. Universe ${r.n_universe}, scored ${r.n_scored}; held after today's trades: ${r.n_long} long / ${r.n_short} short, ` +
+      `gross ${pct(r.gross, 1)}, net ${pct(r.net, 1)}. NULL feature share ${pct(r.null_fraction)}.`,
+    '',
+    `Book: the gated backtest's construction (portfolio/score_book.ts): ${b.note}. Multiplier ${b.leverage.toFixed(3)}` +
+      ` (vol target ${b.vol_leverage === null ? 'in warm-up' : b.vol_leverage.toFixed(3)}, Kelly ${b.kelly === null ? 'in warm-up' : b.kelly.toFixed(3)}), trade rate ${b.trade_rate}, turnover ${pct(b.turnover)}, traded at ${b.execution}.`,
+    `Trade setup from ${b.portfolio_source}; portfolio config ${b.config_digest}, costs ${b.costs_digest}.`,
     '',
     '## Top longs',
     '',

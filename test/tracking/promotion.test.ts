@@ -13,6 +13,14 @@ import type { StepRecord } from '../../tracking/observer.ts';
 import { ModelRegistry } from '../../tracking/registry.ts';
 import { TrackingObserver } from '../../tracking/trackingObserver.ts';
 import { runKind, tempDir } from '../support/context.ts';
+import { loadPanel } from '../../backtest/io.ts';
+import { calendarFor } from '../../calendar/calendar.ts';
+import { costConfigSchema, riskInputs } from '../../execution/cost_models.ts';
+import { loadConfig } from '../../lib/config.ts';
+import { digestJson } from '../../lib/hash.ts';
+import { PROJECT_ROOT } from '../../lib/paths.ts';
+import { portfolioConfigSchema } from '../../portfolio/config.ts';
+import { buildWeights } from '../../portfolio/construct.ts';
 import { contextAfter } from './support/context.ts';
 import { nightlyRunFixture, type RunFixture } from './support/fixtures.ts';
 import { policyKind } from './support/kinds.ts';
@@ -197,32 +205,60 @@ describe('champion/challenger promotion on the local tracker (acceptance)', () =
     expect(await aliases()).toMatchObject({ champion: '1', previous: '2' });
   });
 
-  it("score.daily and `trademl score` turn the champion's ONNX scores of a date into long/short target weights", async () => {
+  it("score.daily and `trademl score` turn the champion's ONNX scores of a date into the gated backtest's book", async () => {
     const date = '2018-03-09';
     const workDir = path.join(tempDir(), 'w');
     const audit = run1.steps.filter((s) => s.stepId === 'audit');
     const ctx = contextAfter(scoreDaily, audit, { store, runId: 'score-1', params: { model: MODEL }, workDir });
-    const out = (await runKind(scoreDaily, { date, quantile: 0.2 }, ctx)) as Record<string, unknown>;
-    expect(out).toMatchObject({ model: MODEL, version: '1', date, n_universe: 30, n_scored: 30, n_long: 6, n_short: 6 });
-    expect(out.gross as number).toBeCloseTo(1, 12);
-    expect(out.net as number).toBeCloseTo(0, 12);
+    const out = (await runKind(scoreDaily, { date }, ctx)) as Record<string, unknown>;
+    expect(out).toMatchObject({ model: MODEL, version: '1', date, n_universe: 30, n_scored: 30, book_start: 'flat' });
+    // The fixture's gate report and backtest metrics record no trade setup: the config files are read, and the output says so.
+    const cfg = loadConfig(PROJECT_ROOT, 'configs/portfolio.yml', portfolioConfigSchema);
+    const costs = loadConfig(PROJECT_ROOT, 'configs/costs.yml', costConfigSchema);
+    expect(out.portfolio_source).toMatch(/^configs\/portfolio\.yml and configs\/costs\.yml \(the model does not record its trade setup/);
+    expect(out.config_digest).toBe(digestJson(cfg));
+    expect(out.book_note).toMatch(/starts from flat/);
     // Independent check: score = features · w + b from the features the step computed for that date.
     const feats = await withDuckDB((con) => queryRows<Record<string, number | string | null>>(con, `SELECT * FROM read_parquet(${sqlString(path.join(workDir, 'score', 'features.parquet'))}) WHERE date = DATE '${date}' ORDER BY symbol`));
     const expected = feats.map((r) => ({ symbol: String(r.symbol), score: run1.featureNames.reduce((a, n, j) => a + Number(r[n] ?? NaN) * run1.weights[j]!, 0.01) }));
     const weights = await withDuckDB((con) => queryRows<{ symbol: string; score: number; weight: number }>(con, `SELECT symbol, score, weight FROM read_parquet(${sqlString(store.path(out.weights as never))}) ORDER BY symbol`));
     expect(weights).toHaveLength(30);
     for (const w of weights) expect(w.score).toBeCloseTo(expected.find((e) => e.symbol === w.symbol)!.score, 4);
-    const ranked = [...weights].sort((a, b) => b.score - a.score);
-    expect(ranked.slice(0, 6).every((w) => Math.abs(w.weight - 0.5 / 6) < 1e-12)).toBe(true);
-    expect(ranked.slice(-6).every((w) => Math.abs(w.weight + 0.5 / 6) < 1e-12)).toBe(true);
-    expect(ranked.slice(6, -6).every((w) => w.weight === 0)).toBe(true);
+    // No longer an equal-weight 6/6 quantile book: the weights are portfolio.build's (buildWeights) on a
+    // path whose only scores are that date's, over the full price panel (data after the date included).
+    const panel = await withDuckDB((con) => loadPanel(con, store.path(run1.refs.curated!)));
+    const t = panel.dates.indexOf(date);
+    const S = new Float64Array(panel.T * panel.N).fill(NaN);
+    for (const w of weights) S[t * panel.N + panel.symbols.indexOf(w.symbol)] = w.score;
+    const risk = riskInputs(panel, costs.impact.sigma_window, costs.impact.adv_window);
+    const gated = buildWeights(S, panel, risk.ret, cfg, calendarFor('nyse'), { costs, risk });
+    for (const w of weights) expect(Math.abs(w.weight - gated.weights[t * panel.N + panel.symbols.indexOf(w.symbol)]!)).toBeLessThanOrEqual(1e-12);
+    expect(new Set(weights.map((w) => Math.round(Math.abs(w.weight) * 1e9))).size).toBeGreaterThan(2); // rank z-score sizes, not equal weights
+    expect(out.gross as number).toBeCloseTo(weights.reduce((a, w) => a + Math.abs(w.weight), 0), 12);
+    expect(out.gross as number).toBeLessThanOrEqual(cfg.gross * cfg.max_leverage + 1e-12);
     expect(store.readText(out.report_md as never)).toContain(`# Scores for ${date}`);
+    expect(store.readText(out.report_md as never)).toContain('starts from flat');
+
+    // The next trading date starts from the book held after 2018-03-09.
+    const next = (await runKind(scoreDaily, { date: '2018-03-12' }, contextAfter(scoreDaily, audit, { store, runId: 'score-2', params: { model: MODEL }, workDir: path.join(tempDir(), 'w2') }))) as Record<string, unknown>;
+    expect(next).toMatchObject({ date: '2018-03-12', book_start: 'held' });
+    expect(next.book_note).toMatch(/held book of 2018-03-09/);
 
     // The CLI finds the curated OHLCV through the model's lineage and gives the same weights.
-    const res = JSON.parse(await cli(['score', '--model', `${MODEL}@champion`, '--date', date, '--quantile', '0.2', '--json'])) as { version: string; n_long: number; files: { weights: string } };
+    // (No held book of 2018-03-08: it starts from flat again and gives the same book.)
+    const res = JSON.parse(await cli(['score', '--model', `${MODEL}@champion`, '--date', date, '--json'])) as { version: string; n_long: number; book: { start: string }; files: { weights: string } };
     expect(res.version).toBe('1');
+    expect(res.book.start).toBe('flat');
     const cliWeights = await withDuckDB((con) => queryRows<{ symbol: string; weight: number }>(con, `SELECT symbol, weight FROM read_parquet(${sqlString(res.files.weights)}) ORDER BY symbol`));
     expect(cliWeights.map((w) => [w.symbol, w.weight])).toEqual(weights.map((w) => [w.symbol, w.weight]));
+    const text = await cli(['score', '--model', `${MODEL}@champion`, '--date', '2018-03-12']);
+    expect(text).toMatch(/held \d+ long \/ \d+ short, gross [\d.]+%, net -?[\d.]+%/);
+    expect(text).toMatch(/book: +traded from the held book of 2018-03-09/);
+    expect(text).toMatch(/long: +S\d\d [\d.]+%/);
+    expect(text).toMatch(/short: +S\d\d -[\d.]+%/);
+    // A gap in the held book is refused (the book of 2018-03-13 is missing), unless a fresh book is asked for.
+    await expect(cli(['score', '--model', `${MODEL}@champion`, '--date', '2018-03-14'])).rejects.toThrow(/last scored on 2018-03-12.*previous trading date of 2018-03-14 is 2018-03-13/);
+    expect(JSON.parse(await cli(['score', '--model', `${MODEL}@champion`, '--date', '2018-03-14', '--fresh', '--json'])).book.start).toBe('flat');
     await expect(cli(['score', '--model', `${MODEL}@champion`, '--date', '2018-03-10'])).rejects.toThrow(/not a trading date/);
     await expect(cli(['score', '--model', 'nosuch@champion'])).rejects.toThrow(/no registered model named "nosuch"/);
   });
