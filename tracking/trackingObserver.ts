@@ -14,6 +14,7 @@ import { BreakerOpenError, GuardedTracker, isTrackerOutage, openObserverTracker 
 import { clip, codeVersion, safeKey, stepInputs, stepMetrics, stepParamsAndTags } from './logging.ts';
 import type { RunObserver, RunRecord, StepRecord } from './observer.ts';
 import { ModelRegistry, TAG } from './registry.ts';
+import { NEST_TAG, childArtifacts, childEndTags, childMetrics, childParams, childRunName, childStatus, childTags, parentRunName, temporalTags } from './stepRuns.ts';
 import type { DatasetInput, KeyValue, Tracker } from './types.ts';
 import { VALUE_LIMITS } from './types.ts';
 
@@ -34,7 +35,10 @@ export interface TrackingObserverOptions {
 
 interface RunState {
   run: RunRecord;
-  trackerRunId?: string;
+  /** The parent tracker run (found by tag `trademl.run_id`, else created), once asked for. */
+  parent?: Promise<{ runId: string; experimentId: string }>;
+  /** Child tracker run ids by step id (found by tags, else created). */
+  children: Map<string, string>;
   steps: Map<string, StepRecord>;
   /** Control (approval) steps this observer saw decided. */
   controls: Set<string>;
@@ -130,15 +134,75 @@ export class TrackingObserver implements RunObserver {
   private state(run: RunRecord): RunState {
     let st = this.runs.get(run.runId);
     if (!st) {
-      st = { run, steps: new Map(), controls: new Set(), warned: new Set() };
+      st = { run, steps: new Map(), children: new Map(), controls: new Set(), warned: new Set() };
       this.runs.set(run.runId, st);
     } else st.run = { ...st.run, ...run };
     return st;
   }
 
+  /**
+   * The parent tracker run of a TradeML run: found by its tag `trademl.run_id` (a resumed or retried
+   * run, another process), else created as `<pipeline> <run-id>`. Concurrent callers share one
+   * lookup; a failed one is forgotten, so the next call tries again.
+   */
+  private async parentRun(st: RunState): Promise<{ runId: string; experimentId: string }> {
+    st.parent ??= (async () => {
+      const experimentId = await this.tracker.getOrCreateExperiment(this.experiment(st.run.pipeline));
+      const [found] = await this.tracker.searchRuns(experimentId, { [TAG.runId]: st.run.runId }, 1);
+      if (found) return { runId: found.runId, experimentId };
+      const start = Date.parse(st.run.startedAt);
+      const run = await this.tracker.createRun({
+        experimentId,
+        runName: parentRunName(st.run.pipeline, st.run.runId),
+        ...(Number.isFinite(start) ? { startTime: start } : {}),
+        tags: { [TAG.runId]: st.run.runId, [TAG.pipeline]: st.run.pipeline, ...(st.run.planDigest ? { [TAG.planDigest]: st.run.planDigest } : {}), ...(await temporalTags()) },
+      });
+      return { runId: run.runId, experimentId };
+    })();
+    try {
+      return await st.parent;
+    } catch (err) {
+      st.parent = undefined;
+      throw err;
+    }
+  }
+
   private async trackerRun(st: RunState): Promise<string> {
-    if (!st.trackerRunId) st.trackerRunId = await this.registry.trackerRunFor(st.run.runId, this.experiment(st.run.pipeline), { [TAG.pipeline]: st.run.pipeline, [TAG.planDigest]: st.run.planDigest });
-    return st.trackerRunId;
+    return (await this.parentRun(st)).runId;
+  }
+
+  /**
+   * The child tracker run of a step: found by its tags (`trademl.pipeline_run_id`, `trademl.step`;
+   * a retried or re-run step, another process), else created as `<step> (<kind>)` under the parent
+   * (`mlflow.parentRunId`). The create itself is idempotent under retries (request-id tag).
+   */
+  private async childRun(st: RunState, step: StepRecord): Promise<string> {
+    const known = st.children.get(step.stepId);
+    if (known) return known;
+    const parent = await this.parentRun(st);
+    const [found] = await this.tracker.searchRuns(parent.experimentId, { [NEST_TAG.pipelineRunId]: step.runId, [NEST_TAG.step]: step.stepId }, 1);
+    let id = found?.runId;
+    if (!id) {
+      const start = step.startedAt ? Date.parse(step.startedAt) : NaN;
+      const run = await this.tracker.createRun({ experimentId: parent.experimentId, runName: childRunName(step), ...(Number.isFinite(start) ? { startTime: start } : {}), tags: childTags(step, parent.runId, await temporalTags()) });
+      id = run.runId;
+    }
+    st.children.set(step.stepId, id);
+    return id;
+  }
+
+  /** Logs a finished step on its own child run (params, metrics with histories, lineage, artifacts) and ends it. */
+  private async logChild(st: RunState, step: StepRecord): Promise<void> {
+    const status = childStatus(step);
+    if (!status) return; // skipped: nothing ran, no child run
+    const id = await this.childRun(st, step);
+    const ts = step.endedAt ? Date.parse(step.endedAt) : Date.now();
+    await this.tracker.logBatch(id, { params: childParams(step, this.opts.store), metrics: childMetrics(step, this.opts.store, ts), tags: childEndTags(step) });
+    const inputs = stepInputs(step);
+    if (inputs.length) await this.tracker.logInputs(id, inputs);
+    const workDir = path.join(this.opts.store.root, 'tmp', `child-${safeKey(step.runId)}-${safeKey(step.stepId)}`.replace(/[ /]/g, '_'));
+    for (const [local, dest] of childArtifacts(step, this.opts.store, workDir)) await this.tracker.logArtifact(id, local, dest);
+    await this.tracker.updateRun(id, { status, endTime: ts });
   }
 
   /** The run's steps as views see them, in plan order when the plan is known. */
@@ -165,6 +229,7 @@ export class TrackingObserver implements RunObserver {
           { key: 'trademl.status', value: run.status },
           ...(code.commit ? [{ key: 'mlflow.source.git.commit', value: code.commit }] : []),
           { key: 'trademl.code_version', value: code.version },
+          ...Object.entries(await temporalTags()).map(([key, value]) => ({ key, value })),
         ],
       });
       const inputs: DatasetInput[] = [{ name: 'plan', digest: run.planDigest, sourceType: 'plan', source: `pipelines.yaml#${run.pipeline}` }];
@@ -184,6 +249,7 @@ export class TrackingObserver implements RunObserver {
       const inputs = stepInputs(step);
       if (inputs.length) await this.tracker.logInputs(id, inputs);
     });
+    await this.guard(st, `step run ${step.stepId}`, () => this.logChild(st, step));
     const verdicts = provided([step], gateVerdict);
     if (verdicts.length && verdicts.every((v) => v.value.passed)) await this.guard(st, `challenger after ${step.stepId}`, () => this.registerChallenger(st, step));
   }
@@ -219,6 +285,20 @@ export class TrackingObserver implements RunObserver {
     const blend = candidate.blend ? { step: candidate.blend.step, components: candidate.blend.components, weights: candidate.blend.weights } : undefined;
     st.challenger = { model, version: v.version, registration: { model, version: v.version, aliases: ['challenger'], sleeves: candidate.sleeves.map((x) => x.sleeve), ...(blend ? { blend } : {}) } };
     this.log.info({ model, version: v.version, run: st.run.runId }, 'challenger registered');
+    await this.linkFitRuns(st, model, v.version, candidate.bundles.map((b) => ({ step: b.step, sleeve: b.value.sleeve })));
+  }
+
+  /**
+   * Tags a registered version with the child run of each step that fitted it: `trademl.fit_run_id`
+   * (one sleeve) or `trademl.fit_run_id.<sleeve>` (several). The version's files stay on the parent
+   * run (`model/`), which holds the blend, the lineage and every sleeve together.
+   */
+  private async linkFitRuns(st: RunState, model: string, version: string, fits: Array<{ step: string; sleeve: string }>): Promise<void> {
+    for (const f of fits) {
+      const step = st.steps.get(f.step);
+      const id = st.children.get(f.step) ?? (step && childStatus(step) ? await this.childRun(st, step) : undefined);
+      if (id) await this.tracker.setModelVersionTag(model, version, fits.length === 1 ? NEST_TAG.fitRunId : `${NEST_TAG.fitRunId}.${safeKey(f.sleeve)}`, id);
+    }
   }
 
   private lineage(st: RunState, steps: ViewStep[], gate: StepRecord): Record<string, unknown> {
