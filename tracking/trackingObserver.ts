@@ -50,11 +50,13 @@ interface RunState {
 /**
  * The RunObserver the hosts call. Everything it does follows what steps provide (contracts), never
  * which kinds ran:
- * - one tracker run per TradeML run (experiment `trademl/<pipeline>`, tag `trademl.run_id`) with the
- *   run params and lineage inputs (plan digest, code version, git commit);
- * - per finished step: its `with` as params, its scalar outputs and the scalar fields of its contract
- *   values as metrics, their artifacts as lineage inputs, `rl.policy` training curves as histories
- *   (tracking/logging.ts);
+ * - one parent tracker run per TradeML run (`<pipeline> <run-id>`, experiment `trademl/<pipeline>`,
+ *   tag `trademl.run_id`) with the run params and lineage inputs (plan digest, code version, git
+ *   commit), and every step's values keyed by step id (the run-level summary, tracking/logging.ts);
+ * - one child run per finished step (`<step> (<kind>)`, tag `mlflow.parentRunId`): its resolved
+ *   hyperparameters and `with` as params, plain-keyed metrics with histories (per split, path,
+ *   fold, trial, training curves), its JSON documents as artifacts, ended FINISHED/FAILED/KILLED
+ *   (tracking/stepRuns.ts);
  * - when a step providing `gate.verdict` passes: registers the run's candidate (its `model.bundle`
  *   values upstream of that gate, blended by their `signals.oof` blend when several) as a new model
  *   version and sets alias `challenger` (a failed gate registers nothing);

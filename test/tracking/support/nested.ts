@@ -5,6 +5,9 @@ import { ArtifactStore } from '../../../artifacts/store.ts';
 import type { RunRecord } from '../../../tracking/observer.ts';
 import { TrackingObserver } from '../../../tracking/trackingObserver.ts';
 import type { Tracker } from '../../../tracking/types.ts';
+import { EmbeddedRuntime } from '../../../embedded/runtime.ts';
+import { PROJECT_ROOT } from '../../../lib/paths.ts';
+import { compilePlan, loadSpec } from '../../../spec/compile.ts';
 import { tempDir } from './tmp.ts';
 import { nightlyRunFixture, type RunFixture } from './fixtures.ts';
 
@@ -144,6 +147,27 @@ export function nestedRunsSuite(label: string, make: () => Promise<NestedTarget>
       expect(after.find((c) => c.runId === fitChild.runId)?.status).toBe('FINISHED');
     });
 
+    it('a real run of the demo pipeline (embedded runtime) gets a parent and a FINISHED child per step', async () => {
+      const target = await make();
+      const t = target.tracker;
+      const home = tempDir('trademl-nested-demo-');
+      const store = new ArtifactStore(path.join(home, 'artifacts'));
+      const observer = new TrackingObserver({ tracker: t, store, home, experimentName: () => experiment, modelName: () => model });
+      const plan = compilePlan(loadSpec(path.join(PROJECT_ROOT, 'pipelines.yaml')), 'demo');
+      const out = await new EmbeddedRuntime({ home, observer, autoApprove: 'tester' }).start(plan);
+      expect(out.status).toBe('succeeded');
+      const exp = (await t.getExperimentByName(experiment))!.experimentId;
+      const [p] = await t.searchRuns(exp, { 'trademl.run_id': out.runId });
+      const parent = await t.getRun(p!.runId);
+      expect(parent.info).toMatchObject({ runName: `demo ${out.runId}`, status: 'FINISHED' });
+      const children = await target.children(exp, parent.info.runId);
+      expect(children.map((c) => c.name).sort()).toEqual(plan.steps.map((s) => `${s.id} (${s.uses})`).sort());
+      expect(children.every((c) => c.status === 'FINISHED' && c.tags['mlflow.parentRunId'] === parent.info.runId)).toBe(true);
+      const left = children.find((c) => c.tags['trademl.step'] === 'left')!;
+      expect(left.params).toMatchObject({ 'with.duration': '1s' });
+      expect((await t.getRun(left.runId)).metrics.find((m) => m.key === 'slept_ms')?.value).toBeGreaterThan(0);
+    });
+
     it('a failed step ends its child FAILED and a failed run ends the parent FAILED', async () => {
       const target = await make();
       const t = target.tracker;
@@ -175,6 +199,32 @@ export function viaTracker(tracker: Tracker): NestedTarget {
           return { runId: r.runId, name: r.runName, status: r.status, tags: Object.fromEntries(d.tags.map((x) => [x.key, x.value])), params: Object.fromEntries(d.params.map((x) => [x.key, x.value])) };
         }),
       );
+    },
+  };
+}
+
+/**
+ * A {@link NestedTarget} on a real MLflow server: children are read with MLflow's own REST API
+ * (`runs/search` filtered on `tags.mlflow.parentRunId`), not through TradeML's client.
+ */
+export function viaMlflowRest(tracker: Tracker, baseUrl: string, headers: Record<string, string> = {}): NestedTarget {
+  return {
+    tracker,
+    async children(exp, parent) {
+      const res = await fetch(`${baseUrl}/api/2.0/mlflow/runs/search`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ experiment_ids: [exp], filter: `tags.\`mlflow.parentRunId\` = '${parent}'`, max_results: 1000 }),
+      });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { runs?: Array<{ info: { run_id: string; run_name: string; status: string }; data: { tags?: Array<{ key: string; value: string }>; params?: Array<{ key: string; value: string }> } }> };
+      return (body.runs ?? []).map((r) => ({
+        runId: r.info.run_id,
+        name: r.info.run_name,
+        status: r.info.status,
+        tags: Object.fromEntries((r.data.tags ?? []).map((x) => [x.key, x.value])),
+        params: Object.fromEntries((r.data.params ?? []).map((x) => [x.key, x.value])),
+      }));
     },
   };
 }
