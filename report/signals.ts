@@ -4,10 +4,13 @@
  * CPCV path and per split, their means and ICIR (cv/metrics.ts definitions), the walk-forward
  * reference, and a calibration table.
  */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { ArtifactStore } from '../artifacts/store.ts';
 import type { ContractValue } from '../contracts/define.ts';
 import type { signalsOof } from '../contracts/research.ts';
 import { queryRows, sqlString, withDuckDB } from '../lib/duckdb.ts';
+import { sha256 } from '../lib/hash.ts';
 import type { DuckDBConnection } from '@duckdb/node-api';
 
 /** An OOF signal value (contract signals.oof). */
@@ -119,15 +122,42 @@ async function computeSummary(store: ArtifactStore, v: SignalValue): Promise<Sig
 
 const memo = new Map<string, Promise<SignalSummary>>();
 
+/** Version of the summary's computation: bump it when computeSummary changes, so saved summaries are not reused. */
+const SUMMARY_VERSION = 1;
+
+/** Where the summary of these OOF tables is kept beside the store (derived data: safe to delete). */
+function savedSummaryPath(store: ArtifactStore, key: string): string {
+  return path.join(store.root, 'derived', 'signal-summary', `${sha256(`${SUMMARY_VERSION}|${key}`).replace(/^sha256:/, '')}.json`);
+}
+
+/** The summary computed once for these content digests and saved (atomically) under the store. */
+async function savedSummary(store: ArtifactStore, v: SignalValue, key: string): Promise<SignalSummary> {
+  const file = savedSummaryPath(store, key);
+  if (existsSync(file)) {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as SignalSummary;
+    } catch {
+      /* a damaged copy is recomputed */
+    }
+  }
+  const s = await computeSummary(store, v);
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(s));
+  renameSync(tmp, file);
+  return s;
+}
+
 /**
- * IC figures of a signal from its OOF tables (memoised by their content digests, so the report and
- * the headline of one process compute them once). Throws when the OOF artifact is not in `store`.
+ * IC figures of a signal from its OOF tables, memoised by their content digests (in the process and
+ * on disk beside the store, so the report and the headline compute them once, and a fully cached
+ * re-run reads them back instead of re-ranking every OOF row). Throws when the OOF artifact is not in `store`.
  */
 export function signalSummary(store: ArtifactStore, v: SignalValue): Promise<SignalSummary> {
   const key = `${v.oof.digest}|${v.walk_forward.digest}`;
   let p = memo.get(key);
   if (!p) {
-    p = computeSummary(store, v);
+    p = savedSummary(store, v, key);
     memo.set(key, p);
     p.catch(() => memo.delete(key));
   }

@@ -76,13 +76,14 @@ describe.skipIf(!HAS_SERVERS)('nightly on Temporal: two worker processes, S3 art
     const embedded = trademl(['run', 'nightly', '-p', 'dataset=sp500_subset', '--json'], { TRADEML_HOME: embHome, TRADEML_ARTIFACTS: '' }).then((r) => ({ ...r, wallMs: Date.now() - t0 }));
     const h = await startPipelineRun(env.client, plan, env.settings, { workflowId: `nightly-t17-${Date.now().toString(36)}`, observe: true });
 
-    // kill -9 the gpu worker while fit heartbeats progress
+    // kill -9 the gpu worker once fit has heartbeated (the first heartbeat goes out at once; progress
+    // ones are throttled to 0.8 × the heartbeat timeout, and a quick fit can end before one)
     await eventually(async () => {
       const st = await h.query(statusQuery).catch(() => undefined);
       const failed = st?.steps.find((s) => s.status === 'failed');
       if (failed || (st && st.status !== 'running')) throw new Error(`run is ${st!.status} before fit heartbeated: ${failed ? `${failed.id} failed: ${JSON.stringify(failed.error)}` : st!.steps.map((s) => `${s.id}:${s.status}`).join(' ')}`);
       const d = await h.describe();
-      return (d.raw.pendingActivities ?? []).some((a) => a.activityId === 'fit-1' && a.heartbeatDetails?.payloads?.length && a.attempt === 1 && String(Buffer.from(a.heartbeatDetails.payloads[0]!.data!)).includes('"fraction"'));
+      return (d.raw.pendingActivities ?? []).some((a) => a.activityId === 'fit-1' && a.heartbeatDetails?.payloads?.length && a.attempt === 1 && String(Buffer.from(a.heartbeatDetails.payloads[0]!.data!)).includes('"step":"fit"'));
     }, 900_000, 'fit heartbeating on the gpu worker');
     gpu1.child.kill('SIGKILL');
     const gpu2 = startWorkerProcess('gpu', workerEnv(home('gpu2')));
