@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { ArtifactStore } from '../../artifacts/store.ts';
 import { LocalTracker } from '../../tracking/local.ts';
 import { childRunName, seriesMetrics } from '../../tracking/stepRuns.ts';
+import { TrackingObserver } from '../../tracking/trackingObserver.ts';
+import { nightlyRunFixture } from './support/fixtures.ts';
 import { nestedRunsSuite, viaTracker } from './support/nested.ts';
 import { tempDir } from './support/tmp.ts';
 
@@ -37,5 +39,25 @@ describe('metric histories from JSON documents', () => {
       ['x.curves.v_loss', 50, 0.2],
     ]);
     expect(childRunName({ stepId: 'fit_h5', uses: 'fit.cpcv' })).toBe('fit_h5 (fit.cpcv)');
+  });
+});
+
+describe('a blended version links each sleeve to its fit child', () => {
+  it('tags trademl.fit_run_id.<sleeve> with the child run of each fit step', async () => {
+    const home = tempDir('trademl-nested-sleeves-');
+    const store = new ArtifactStore(path.join(home, 'artifacts'));
+    const tracker = new LocalTracker(path.join(home, 'tracking.duckdb'), store);
+    const observer = new TrackingObserver({ tracker, store, home, modelName: () => 'blend_xs' });
+    const fx = await nightlyRunFixture(store, { runId: 'nested-two', approval: 'approved', twoSleeves: true });
+    await observer.runStarted(fx.run);
+    for (const s of fx.steps) await observer.stepFinished(s);
+    const exp = await tracker.getOrCreateExperiment('trademl/nightly');
+    const [parent] = await tracker.searchRuns(exp, { 'trademl.run_id': 'nested-two' });
+    const child = async (step: string) => (await tracker.searchRuns(exp, { 'trademl.pipeline_run_id': 'nested-two', 'trademl.step': step }))[0]!;
+    const [v] = await tracker.listModelVersions('blend_xs');
+    expect(v!.runId).toBe(parent!.runId);
+    expect(v!.tags).toMatchObject({ 'trademl.fit_run_id.h5': (await child('fit')).runId, 'trademl.fit_run_id.tb': (await child('fit_tb')).runId });
+    expect(v!.tags['trademl.fit_run_id']).toBeUndefined();
+    await tracker.close();
   });
 });
