@@ -24,6 +24,10 @@ async function signalFigures(steps: readonly ViewStep[], store: ArtifactStore, o
     const n = trials.filter((t) => t.value.sleeve === v.sleeve).reduce((a, t) => a + t.value.n_trials, 0);
     try {
       const s = await signalSummary(store, v);
+      if (s.n_dates === 0) {
+        out.push([`OOF IC / rank IC / ICIR [${name}]`, `n/a: fewer than 3 names on every date, so no cross-sectional IC (${v.n_paths} paths${n ? `, ${n} trials` : ''}; a time-series signal: its report and gate judge it)`]);
+        continue;
+      }
       const wf = s.walk_forward ? `; walk-forward rank IC ${f4(s.walk_forward.rank_ic)}` : '';
       out.push([`OOF IC / rank IC / ICIR [${name}]`, `${f4(s.mean_ic)} / ${f4(s.mean_rank_ic)} / ${f4(s.icir)}  (${v.n_paths} paths${n ? `, ${n} trials` : ''}${wf})`]);
     } catch (e) {
