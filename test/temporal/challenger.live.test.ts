@@ -83,7 +83,7 @@ describe.skipIf(!HAS_SERVERS || !hasSharedData())('the challenger is registered 
   }, 120_000);
   afterAll(async () => env?.close(), 60_000);
 
-  it('waiting for approval: version with alias challenger, gate metrics and report in MLflow; approved: champion is that version', async () => {
+  it('waiting for approval: version with alias challenger and the gate metrics in MLflow; approved: champion is that version, the end-of-run report names it', async () => {
     const t0 = Date.now();
     const model = `t17_challenger_${Date.now().toString(36)}`;
     const bars = path.join(env.home, 'bars.yml');
