@@ -3,6 +3,14 @@ import { StepError } from '../lib/errors.ts';
 import type { PricePanel } from './panel.ts';
 import type { CostConfig, RiskInputs } from '../execution/cost_models.ts';
 
+/**
+ * A per-trade market-impact cost with the shape of `impactCost` (execution/cost_models.ts):
+ * (signed Δw as a fraction of capital, σ_daily (fraction), ADV (USD, excludes the decision day),
+ * cfg) → cost as a fraction of capital. σ and ADV may be NaN (unknown): the function decides the
+ * fallback.
+ */
+export type ImpactFn = (dw: number, sigmaDaily: number, advUsd: number, cfg: CostConfig) => number;
+
 /** When target weights decided at the close of t are traded. */
 export type ExecutionTiming = 'close' | 'next_open';
 
@@ -36,9 +44,12 @@ export interface PathSeries {
  * the day they occur: fees, half-spread and square-root impact on the execution day, borrow on each
  * day a short is held overnight (charged to the day the overnight period ends) at the annual tier
  * rate per bar of `cal` (annual_bps / 1e4 / bars per year).
+ * `impactFn`, when given, replaces the inline square-root impact of each traded name (called with
+ * the signed Δw and the σ / ADV known at the decision date; e.g. execution/adaptive/cost_model.ts
+ * adaptiveImpactCost); without it the square-root law below is computed inline, unchanged.
  * Throws StepError('LookAheadViolation') if the timing invariant is ever broken.
  */
-export function runPath(W: Float64Array, panel: PricePanel, risk: RiskInputs, costs: CostConfig, cal: TradingCalendar, execution: ExecutionTiming = 'close'): PathSeries {
+export function runPath(W: Float64Array, panel: PricePanel, risk: RiskInputs, costs: CostConfig, cal: TradingCalendar, execution: ExecutionTiming = 'close', impactFn?: ImpactFn): PathSeries {
   const { T, N, open, close } = panel;
   if (W.length !== T * N) throw new StepError({ message: `weights have ${W.length} cells, panel is ${T}×${N}`, type: 'ShapeMismatch', nonRetryable: true });
   const gross = new Float64Array(T);
@@ -111,7 +122,8 @@ export function runPath(W: Float64Array, panel: PricePanel, risk: RiskInputs, co
         traded += a;
         const s = sigma[riskRow + i]!;
         const v = adv[riskRow + i]!;
-        imp += s >= 0 && v > 0 ? a * Y * s * Math.sqrt((a * cap) / v) : a * missRate;
+        if (impactFn) imp += impactFn(dw, s, v, costs);
+        else imp += s >= 0 && v > 0 ? a * Y * s * Math.sqrt((a * cap) / v) : a * missRate;
       }
       h[i] = target;
       ge += target < 0 ? -target : target;

@@ -1,5 +1,6 @@
+import { z } from 'zod';
 import type { CostConfig } from '../cost_models.ts';
-import { RecursiveLeastSquares } from './rls.ts';
+import { RecursiveLeastSquares, type RlsState } from './rls.ts';
 
 /**
  * Adaptive execution-cost model: an Almgren–Chriss base plus a residual learned online.
@@ -25,6 +26,37 @@ export interface CostFeatures {
   side: number;
 }
 
+/** Names of the residual features φ, in order (the keys of `residual_weights` and of the model JSON's `features`). */
+export const RESIDUAL_FEATURES = ['intercept', 'time_of_day', 'spread_bps', 'sigma_bps', 'participation', 'side', 'participation_x_sigma'] as const;
+
+const D = RESIDUAL_FEATURES.length;
+const finiteOrNull = z.number().nullable();
+
+/**
+ * The saved model (`trademl.adaptive_cost_model/v1`, the `model` artifact of the
+ * `execution.cost_model` contract, written by kinds/execution/jobs.ts): AC slope `c`, the residual
+ * RLS's ridge, forgetting, weights `w` (7, bps per unit of each feature), matrix `P` (7×7 row-major)
+ * and observation count `n`, and the feature range seen in training `lo`/`hi` (7 each; null = ±∞,
+ * i.e. nothing seen yet, as JSON writes non-finite numbers). Other fields (e.g. `trained_on`) pass.
+ */
+export const adaptiveCostModelJson = z
+  .object({
+    kind: z.literal('trademl.adaptive_cost_model/v1'),
+    c: z.number().min(0),
+    ridge: z.number().positive(),
+    forgetting: z.number().gt(0).max(1),
+    features: z.array(z.string()).length(D),
+    w: z.array(z.number()).length(D),
+    P: z.array(z.number()).length(D * D),
+    n: z.number().int().min(0),
+    lo: z.array(finiteOrNull).length(D),
+    hi: z.array(finiteOrNull).length(D),
+  })
+  .passthrough();
+
+/** The JSON form of an {@link AdaptiveCostModel} (see {@link adaptiveCostModelJson}). */
+export type AdaptiveCostModelJson = z.infer<typeof adaptiveCostModelJson>;
+
 /** φ(features) as used by the residual (see module comment). */
 export function residualFeatures(f: CostFeatures): Float64Array {
   return Float64Array.of(1, f.timeOfDay, f.spreadBps, f.sigmaBps, f.participation, f.side, f.participation * f.sigmaBps);
@@ -41,10 +73,13 @@ export class AdaptiveCostModel {
   private readonly lo: Float64Array;
   private readonly hi: Float64Array;
 
-  /** `c`: calibrated AC slope (dimensionless, ≥ 0); ridge and forgetting of the residual RLS. */
-  constructor(readonly c: number, ridge = 1000, forgetting = 1) {
+  /**
+   * `c`: calibrated AC slope (dimensionless, ≥ 0); ridge and forgetting of the residual RLS;
+   * `saved`: a learned residual state to start from (see {@link AdaptiveCostModel.fromJSON}).
+   */
+  constructor(readonly c: number, readonly ridge = 1000, readonly forgetting = 1, saved?: RlsState) {
     if (!(c >= 0)) throw new RangeError(`AC slope c must be ≥ 0, got ${c}`);
-    this.rls = new RecursiveLeastSquares(7, ridge, forgetting);
+    this.rls = saved ? RecursiveLeastSquares.restore(7, ridge, forgetting, saved) : new RecursiveLeastSquares(7, ridge, forgetting);
     this.lo = new Float64Array(7).fill(Infinity);
     this.hi = new Float64Array(7).fill(-Infinity);
   }
@@ -62,6 +97,36 @@ export class AdaptiveCostModel {
   /** Base + learned residual (bps of notional). */
   predictBps(f: CostFeatures): number {
     return this.baseBps(f) + this.rls.predict(this.clip(residualFeatures(f)));
+  }
+
+  /**
+   * The model as JSON (`trademl.adaptive_cost_model/v1`, {@link adaptiveCostModelJson}): what
+   * {@link AdaptiveCostModel.fromJSON} restores to a model that predicts bit for bit the same.
+   */
+  toJSON(): AdaptiveCostModelJson {
+    const s = this.rls.state();
+    const fin = (v: number) => (Number.isFinite(v) ? v : null);
+    return { kind: 'trademl.adaptive_cost_model/v1', c: this.c, ridge: this.ridge, forgetting: this.forgetting, features: [...RESIDUAL_FEATURES], w: s.w, P: s.P, n: s.n, lo: Array.from(this.lo, fin), hi: Array.from(this.hi, fin) };
+  }
+
+  /**
+   * Restores a saved model (the JSON of {@link AdaptiveCostModel.toJSON}, or the `model` artifact
+   * of an `execution.cost_model` step). Throws RangeError naming the first problem when the JSON is
+   * not a `trademl.adaptive_cost_model/v1` model with the residual features of this module.
+   */
+  static fromJSON(json: unknown): AdaptiveCostModel {
+    const r = adaptiveCostModelJson.safeParse(json);
+    if (!r.success) {
+      const i = r.error.issues[0];
+      throw new RangeError(`not a trademl.adaptive_cost_model/v1 model: ${i ? `${i.path.join('.') || '(value)'}: ${i.message}` : 'invalid'}`);
+    }
+    const j = r.data;
+    const bad = j.features.findIndex((f, k) => f !== RESIDUAL_FEATURES[k]);
+    if (bad >= 0) throw new RangeError(`adaptive cost model: residual feature ${bad} is "${j.features[bad]}", expected "${RESIDUAL_FEATURES[bad]}" (features: ${RESIDUAL_FEATURES.join(', ')})`);
+    const m = new AdaptiveCostModel(j.c, j.ridge, j.forgetting, { w: j.w, P: j.P, n: j.n });
+    j.lo.forEach((v, k) => (m.lo[k] = v ?? Infinity));
+    j.hi.forEach((v, k) => (m.hi[k] = v ?? -Infinity));
+    return m;
   }
 
   /** Learns from one realised child cost (bps). */

@@ -6,7 +6,7 @@ import { bookTemporaryImpact } from '../impact/book_profile.ts';
 import { timeGrid } from '../impact/tape.ts';
 import { executeSchedule } from '../schedules/executor.ts';
 import { twapSchedule } from '../schedules/schedule.ts';
-import { AdaptiveCostModel, type CostFeatures } from './cost_model.ts';
+import { AdaptiveCostModel, RESIDUAL_FEATURES, type CostFeatures } from './cost_model.ts';
 
 /**
  * Prequential (predict, then learn) evaluation of the adaptive cost model on the LOB replay:
@@ -142,9 +142,8 @@ export function runAdaptiveCost(s: LobSession, cfg: AdaptiveCostConfig = DEFAULT
     const idx = order.slice(Math.floor((q * order.length) / 5), Math.floor(((q + 1) * order.length) / 5));
     return { quintile: q + 1, predicted: idx.reduce((a, i) => a + adaptive[i]!, 0) / idx.length, realised: idx.reduce((a, i) => a + real[i]!, 0) / idx.length, n: idx.length };
   });
-  const names = ['intercept', 'time_of_day', 'spread_bps', 'sigma_bps', 'participation', 'side', 'participation_x_sigma'];
   return {
     c, children: real.length, base: predictionStats(base, real), adaptive: predictionStats(adaptive, real), calibration,
-    residualWeights: Object.fromEntries(names.map((k, i) => [k, model.rls.w[i]!])), model,
+    residualWeights: Object.fromEntries(RESIDUAL_FEATURES.map((k, i) => [k, model.rls.w[i]!])), model,
   };
 }

@@ -1,3 +1,11 @@
+/** The learned state of a {@link RecursiveLeastSquares}, as plain arrays (JSON-safe). */
+export interface RlsState {
+  w: number[];
+  /** d×d, row-major. */
+  P: number[];
+  n: number;
+}
+
 /**
  * Recursive least squares with exponential forgetting (Haykin, *Adaptive Filter Theory*, 4th ed.,
  * §9.3): online ridge regression. With P₀ = I/δ (ridge δ) and forgetting factor ϕ ∈ (0, 1]:
@@ -16,6 +24,24 @@ export class RecursiveLeastSquares {
     this.w = new Float64Array(d);
     this.P = new Float64Array(d * d);
     for (let i = 0; i < d; i++) this.P[i * d + i] = 1 / ridge;
+  }
+
+  /** A copy of the current state (weights w, the d×d matrix P row-major, observations n). */
+  state(): RlsState {
+    return { w: Array.from(this.w), P: Array.from(this.P), n: this.n };
+  }
+
+  /**
+   * An RLS with `d` features and forgetting ϕ holding a saved {@link RlsState} exactly (the ridge
+   * only sets P₀, which the saved P replaces). Throws RangeError when w or P has the wrong length.
+   */
+  static restore(d: number, ridge: number, forgetting: number, s: RlsState): RecursiveLeastSquares {
+    if (s.w.length !== d || s.P.length !== d * d) throw new RangeError(`RLS state needs ${d} weights and ${d * d} matrix cells, got ${s.w.length} and ${s.P.length}`);
+    const r = new RecursiveLeastSquares(d, ridge, forgetting);
+    r.w.set(s.w);
+    r.P.set(s.P);
+    r.n = s.n;
+    return r;
   }
 
   /** wᵀx. */

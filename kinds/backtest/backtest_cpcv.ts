@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { backtestReturns, ohlcvDaily, portfolioWeights, signalsOof } from '../../contracts/index.ts';
+import { executionCostModel } from '../../contracts/execution.ts';
 import { defineStepKind } from '../types.ts';
 
 const stat = (what: string) => z.number().describe(what);
@@ -23,6 +24,11 @@ export const backtestConsumes = {
     many: true,
     optional: true,
     description: 'the other upstream signals (all but the one the weights were built from), backtested through the same portfolio and costs for the stack-vs-best-sleeve bar',
+  },
+  impact_model: {
+    contract: executionCostModel,
+    optional: true,
+    description: "an adaptive execution cost model (execution.cost_model): when bound, it prices every path's market impact instead of the square-root law of the costs config",
   },
 };
 
@@ -79,6 +85,14 @@ export const backtestOutputs = z.object({
  * weights (the CPCV paths and the walk-forward path 0 for reference), net of fees, half-spread,
  * square-root impact and borrow. Also backtests every other upstream signal (each sleeve) through
  * the same portfolio and costs, for the gate's "stack beats the best sleeve" bar.
+ * With an `impact_model` input (an `execution.cost_model` output, bound by the spec's binding rule:
+ * `inputs: { impact_model: "${{ steps.<id>.outputs.cost_model }}" }` or the nearest upstream
+ * provider) every path's impact — main, same-close/next-open comparison and sleeves — is priced by
+ * that adaptive model (execution/adaptive/cost_model.ts adaptiveImpactCost) instead of the
+ * square-root law; fees, half-spread and borrow are unchanged. The sizing of the sleeve books
+ * (portfolio/construct.ts, net of costs) still uses the costs config's square-root law, as
+ * portfolio.build did for the bound weights. Without it the outputs are exactly those of the
+ * square-root law.
  */
 export const backtestCpcvPaths = defineStepKind({
   uses: 'backtest.cpcv_paths',

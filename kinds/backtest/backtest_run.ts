@@ -1,17 +1,19 @@
 /**
  * The body of `backtest.cpcv_paths`: every path of the bound weights (and of each sleeve signal)
- * through backtest/engine.ts, the returns Parquet by cost component, and the metrics JSON.
+ * through backtest/engine.ts (impact from the bound adaptive cost model, if any), the returns
+ * Parquet by cost component, and the metrics JSON.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { z } from 'zod';
 import type { ArtifactRef, ArtifactStore } from '../../artifacts/store.ts';
 import type { TradingCalendar } from '../../calendar/calendar.ts';
 import { appendColumns, loadPanel } from '../../backtest/io.ts';
-import { assertNoLookAhead, forwardIcCheck, runPath, type ExecutionTiming, type ForwardIcCheck, type PathSeries } from '../../backtest/engine.ts';
+import { assertNoLookAhead, forwardIcCheck, runPath, type ExecutionTiming, type ForwardIcCheck, type ImpactFn, type PathSeries } from '../../backtest/engine.ts';
 import { aggregateMetrics, firstActiveDay, pathMetrics, type PathMetrics } from '../../backtest/metrics.ts';
 import { median } from '../../governance/stats.ts';
 import type { PricePanel } from '../../backtest/panel.ts';
 import { costConfigSchema, riskInputs, type CostConfig, type RiskInputs } from '../../execution/cost_models.ts';
+import { AdaptiveCostModel, adaptiveImpactCost } from '../../execution/adaptive/cost_model.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { sqlString, withDuckDB } from '../../lib/duckdb.ts';
 import { InputError, StepError } from '../../lib/errors.ts';
@@ -38,6 +40,45 @@ interface Setup {
   pcfg: PortfolioConfig;
   execution: ExecutionTiming;
   cal: TradingCalendar;
+  /** The bound adaptive impact model's cost per fill timing; undefined = the inline square-root law. */
+  impact?: Record<ExecutionTiming, ImpactFn>;
+}
+
+/** What the metrics JSON records of a bound impact model. */
+interface ImpactModelInfo {
+  step: string;
+  output: string;
+  model: ArtifactRef;
+  c: number;
+  symbol: string;
+  date: string;
+  time_of_day: Record<ExecutionTiming, number>;
+}
+
+/**
+ * Time of day (fraction of the regular session, the model's `timeOfDay` feature) at which each fill
+ * timing trades: a same-close fill at the end of the session (1), a next-open fill at its start (0).
+ * The model clips it to the range it was trained on.
+ */
+const FILL_TIME_OF_DAY: Record<ExecutionTiming, number> = { close: 1, next_open: 0 };
+
+/**
+ * The impact cost of a bound `execution.cost_model` input, per fill timing: its model JSON restored
+ * (AdaptiveCostModel.fromJSON) and mapped to the engine's per-trade impact by adaptiveImpactCost
+ * (execution/adaptive/cost_model.ts). Throws InputError naming the step when the artifact is not a
+ * `trademl.adaptive_cost_model/v1` model.
+ */
+function impactModelOf(ctx: StepContext<typeof backtestConsumes>): { fns: Record<ExecutionTiming, ImpactFn>; info: ImpactModelInfo } | undefined {
+  const bound = ctx.maybeInput('impact_model');
+  if (!bound) return undefined;
+  let model: AdaptiveCostModel;
+  try {
+    model = AdaptiveCostModel.fromJSON(ctx.artifacts.readJson(bound.value.model));
+  } catch (e) {
+    throw new InputError({ message: `impact_model from ${bound.step}.${bound.output} (${bound.uses}): ${(e as Error).message}`, cause: e, details: { step: bound.step, output: bound.output, model: bound.value.model.uri } });
+  }
+  const fns = { close: adaptiveImpactCost(model, FILL_TIME_OF_DAY.close), next_open: adaptiveImpactCost(model, FILL_TIME_OF_DAY.next_open) };
+  return { fns, info: { step: bound.step, output: bound.output, model: bound.value.model, c: model.c, symbol: bound.value.symbol, date: bound.value.date, time_of_day: { ...FILL_TIME_OF_DAY } } };
 }
 
 type Outputs = z.input<typeof backtestOutputs>;
@@ -46,8 +87,11 @@ type SleeveSummary = Outputs['sleeves'][number];
 
 /**
  * Runs the backtest step: loads the configs and the bound inputs, backtests every weights path
- * (then each sleeve), writes the returns/sleeve returns Parquet and the metrics JSON. Throws
- * InputError on inputs on different calendars or weights with no path, StepError('LookAheadDetected')
+ * (then each sleeve), writes the returns/sleeve returns Parquet and the metrics JSON. With a bound
+ * `impact_model` every runPath call (main paths, the other fill timing, sleeves) takes its impact
+ * from that model, and the metrics JSON records it under `impact_model`; without one nothing differs
+ * from the square-root law. Throws InputError on inputs on different calendars, weights with no
+ * path or an impact model artifact that is not a saved adaptive model, StepError('LookAheadDetected')
  * when a path's targets correlate implausibly with the next day's return.
  */
 export async function runBacktest(ctx: StepContext<typeof backtestConsumes>, w: { portfolio: string; costs: string; execution?: ExecutionTiming; sleeves: boolean }): Promise<Outputs> {
@@ -58,6 +102,7 @@ export async function runBacktest(ctx: StepContext<typeof backtestConsumes>, w: 
   const ohlcv = ctx.input('ohlcv');
   const sleeveInputs = w.sleeves ? ctx.inputs('sleeves').filter((s) => s.step !== weights.value.source.step) : [];
   const cal = sharedCalendar([ohlcv, weights, ...sleeveInputs]);
+  const impactModel = impactModelOf(ctx);
 
   return withDuckDB(async (con) => {
     ctx.progress({ fraction: 0.02, message: 'loading prices' });
@@ -66,7 +111,7 @@ export async function runBacktest(ctx: StepContext<typeof backtestConsumes>, w: 
     ctx.progress({ fraction: 0.15, message: `loading the weights of ${weights.step}` });
     const W = await loadWeights(con, ctx.artifacts, weights, panel);
     if (W.size === 0) throw new InputError({ message: `portfolio.weights of step ${weights.step} hold no paths to backtest` });
-    const setup: Setup = { ctx, panel, risk, costs, pcfg, execution, cal };
+    const setup: Setup = { ctx, panel, risk, costs, pcfg, execution, cal, impact: impactModel?.fns };
     const main = backtestPaths(setup, W, 'signal', 0.2, 0.4);
     const fills = fillComparison(setup, main, W);
     const cpcv = main.filter((r) => r.path > 0);
@@ -82,6 +127,8 @@ export async function runBacktest(ctx: StepContext<typeof backtestConsumes>, w: 
         source,
         calendar_name: cal.name,
         costs,
+        // only when bound, so a backtest without one writes the very same bytes as before
+        ...(impactModel ? { impact_model: impactModel.info } : {}),
         portfolio: pcfg,
         calendar: { first: panel.dates[0], last: panel.dates[panel.T - 1], n_dates: panel.T, n_symbols: panel.N },
         per_path: main.map((r, k) => ({ path: r.path, first_date: panel.dates[r.start], untradeable_weight: r.series.untradeable, forward_ic: r.ic, ...r.metrics, fills: fills.per_path[k]! })),
@@ -128,7 +175,7 @@ function backtestPaths(s: Setup, ws: Map<number, Float64Array>, label: string, f
     const traded = forwardIcCheck(dailyTrades(W, s.panel.N), s.panel, s.risk.ret);
     const ic = traded.mean_ic > held.mean_ic ? traded : held;
     assertNoLookAhead(ic, p, s.pcfg.max_forward_ic);
-    const series = runPath(W, s.panel, s.risk, s.costs, s.cal, s.execution);
+    const series = runPath(W, s.panel, s.risk, s.costs, s.cal, s.execution, s.impact?.[s.execution]);
     const start = firstActiveDay(series);
     out.push({ path: p, series, start, metrics: pathMetrics(series, s.cal, start), ic });
     s.ctx.progress({ fraction: from + (span * (k + 1)) / list.length, message: `${label}: path ${p} done` });
@@ -147,7 +194,7 @@ function fillComparison(s: Setup, runs: PathRun[], ws: Map<number, Float64Array>
   const other: ExecutionTiming = s.execution === 'close' ? 'next_open' : 'close';
   const fig = (m: PathMetrics) => ({ sharpe: m.sharpe, sharpe_gross: m.sharpe_gross });
   const per_path = runs.map((r) => {
-    const alt = runPath(ws.get(r.path)!, s.panel, s.risk, s.costs, s.cal, other);
+    const alt = runPath(ws.get(r.path)!, s.panel, s.risk, s.costs, s.cal, other, s.impact?.[other]);
     const m = pathMetrics(alt, s.cal, firstActiveDay(alt));
     return { path: r.path, [s.execution]: fig(r.metrics), [other]: fig(m) } as Fills['per_path'][number];
   });
