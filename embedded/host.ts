@@ -162,7 +162,7 @@ export class EmbeddedHost implements LoopHost {
     const obs = this.o.observer;
     if (!obs) return;
     if (req.kind === 'runStarted') await obs.runStarted(req.run);
-    else if (req.kind === 'stepFinished') await obs.stepFinished(req.step);
+    else if (req.kind === 'stepFinished') await obs.stepFinished(req.step, { run: req.run, ...(req.steps ? { steps: req.steps } : {}) });
     else if (req.kind === 'approvalDecided') await obs.approvalDecided(req);
     else if (req.kind === 'runFinished') await obs.runFinished(req.run, req.steps);
   }

@@ -71,7 +71,8 @@ export type PolledDecision =
 /** Lifecycle notifications for the host's observer (tracker, reports). */
 export type ObserveRequest =
   | { kind: 'runStarted'; run: RunRecord }
-  | { kind: 'stepFinished'; run: RunRecord; step: StepRecord }
+  /** `steps`: every other step finished so far, so an observer in any worker process sees the run's upstream (absent in histories recorded before it). */
+  | { kind: 'stepFinished'; run: RunRecord; step: StepRecord; steps?: StepRecord[] }
   | { kind: 'approvalDecided'; runId: string; stepId: string; approved: boolean; by: string; at: string; comment: string }
   | { kind: 'runFinished'; run: RunRecord; steps: StepRecord[] };
 
@@ -126,6 +127,8 @@ export const PATCHES = {
    * the run's end (MLflow run KILLED) before it closes (temporal/workflow/pipeline.ts).
    */
   cancelDrain: 'trademl-cancel-drain-v1',
+  /** A run that starts waiting for an approval in place (Temporal) is observed as it stands (report and tracker run before the decision). */
+  observeWaiting: 'trademl-observe-waiting-approval-v1',
   /** The workflow keeps TradeML's search attributes current (temporal/workflow/visibility.ts). */
   visibility: 'trademl-visibility-v1',
   /** Run inputs read at start: the data cut-off `params.as_of` and a re-run's (or continuation's) seed state. */

@@ -12,7 +12,7 @@ import { applyEvent, decide, initialState, runStatus, type EngineEvent, type Run
 import { upstreamOf } from './upstream.ts';
 import { eventData, formatMs } from './events.ts';
 import { PATCHES, type ApprovalRequest, type LoopHost, type LoopOptions, type LoopOutcome, type ObserveRequest, type OperatorRequest, type StepFailure, type StepRunRequest, type StepRunResult, type Transition } from './loop-types.ts';
-import { approvalTarget, retryTargets, skipTarget } from './operators.ts';
+import { approvalContext, approvalTarget, retryTargets, skipTarget } from './operators.ts';
 export * from './loop-types.ts';
 
 /** Error types after which a failed run ends at once instead of waiting for an operator. */
@@ -234,24 +234,20 @@ export class RunLoop {
 
   /** A step reached a final state this tick: tell the renderer and the observer. */
   private finished(id: string): void {
-    const s = this.state.steps[id]!;
-    this.host.onStepEvent?.({ type: 'finished', stepId: id, queue: this.byId.get(id)!.queue, state: s, attempt: this.attemptsOf(id) });
-    if (this.opts.observe && (this.host.patched?.(PATCHES.observeStepFinished) ?? true)) this.observations.push({ kind: 'stepFinished', run: this.record('running'), step: stepRecord(this.opts.runId, this.plan, this.byId.get(id)!, s, this.attemptsOf(id), this.resolvedWith[id]) });
+    this.host.onStepEvent?.({ type: 'finished', stepId: id, queue: this.byId.get(id)!.queue, state: this.state.steps[id]!, attempt: this.attemptsOf(id) });
+    const rec = (x: string): StepRecord => stepRecord(this.opts.runId, this.plan, this.byId.get(x)!, this.state.steps[x]!, this.attemptsOf(x), this.resolvedWith[x]);
+    if (this.opts.observe && (this.host.patched?.(PATCHES.observeStepFinished) ?? true)) this.observations.push({ kind: 'stepFinished', run: this.record('running'), step: rec(id), steps: this.plan.steps.filter((p) => p.id !== id && ['succeeded', 'failed', 'skipped'].includes(this.state.steps[p.id]!.status)).map((p) => rec(p.id)) });
   }
 
   private park(id: string, now: number): void {
     const step = this.byId.get(id)!;
     this.apply({ type: 'approval_waiting', stepId: id, at: now });
     this.approvalDeadlines.set(id, now + (step.control?.timeout_ms ?? 0));
-    const show = this.approvalContext(step);
+    const show = approvalContext(step, this.state);
     this.host.onStepEvent?.({ type: 'approval_waiting', stepId: id, queue: step.queue, state: this.state.steps[id]!, attempt: 1, show });
     if (this.opts.autoApprove) this.decideApproval({ stepId: id, by: this.opts.autoApprove, comment: 'auto-approved (--auto-approve)' }, true, now);
-  }
-
-  /** Outputs of the steps an approval step shows (`with.show`, default: its needs). */
-  private approvalContext(step: PlanStep): Record<string, unknown> {
-    const show = step.control?.show.length ? step.control.show : step.needs;
-    return Object.fromEntries(show.map((id) => [id, this.state.steps[id]?.outputs ?? this.state.steps[id]?.error ?? null]));
+    // a host that waits in place (Temporal) reports the run as it stands, so the approver reads the report first (the embedded host parks and reports)
+    else if (this.opts.observe && !this.opts.parkOnApproval && (this.host.patched?.(PATCHES.observeWaiting) ?? true)) this.observations.push({ kind: 'runFinished', run: this.record('waiting_approval'), steps: this.stepRecords() });
   }
 
   private launch(id: string): void {

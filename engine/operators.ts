@@ -5,7 +5,7 @@
  */
 import { descendantsOf } from './graph.ts';
 import type { ApprovalRequest, OperatorRequest } from './loop-types.ts';
-import type { Plan } from './plan.ts';
+import type { Plan, PlanStep } from './plan.ts';
 import type { RunState } from './scheduler.ts';
 
 function failedIds(plan: Plan, state: RunState): string[] {
@@ -55,4 +55,10 @@ export function approvalTarget(plan: Plan, state: RunState, req: ApprovalRequest
   if (!step.control) throw new Error(`step "${id}" is a ${step.uses} step, not an approval`);
   if (s.status !== 'waiting_approval') throw new Error(`step "${id}" is ${s.status}, not waiting for approval`);
   return id;
+}
+
+/** Outputs (or errors) of the steps an approval step shows (`with.show`, default: its needs), by step id. */
+export function approvalContext(step: PlanStep, state: RunState): Record<string, unknown> {
+  const show = step.control?.show.length ? step.control.show : step.needs;
+  return Object.fromEntries(show.map((id) => [id, state.steps[id]?.outputs ?? state.steps[id]?.error ?? null]));
 }

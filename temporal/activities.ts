@@ -91,7 +91,7 @@ export function createTemporalActivities(deps: TemporalActivityDeps): PipelineAc
       const o = deps.observer;
       if (!o) return;
       if (req.kind === 'runStarted') await o.runStarted(req.run);
-      else if (req.kind === 'stepFinished') await o.stepFinished(req.step);
+      else if (req.kind === 'stepFinished') await o.stepFinished(req.step, { run: req.run, ...(req.steps ? { steps: req.steps } : {}) });
       else if (req.kind === 'approvalDecided') await o.approvalDecided({ runId: req.runId, stepId: req.stepId, approved: req.approved, by: req.by, at: req.at, comment: req.comment });
       else if (req.kind === 'runFinished') await o.runFinished(req.run, req.steps);
     },

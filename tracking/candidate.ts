@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import type { ArtifactStore } from '../artifacts/store.ts';
-import { modelBundle, ohlcvDaily } from '../contracts/index.ts';
+import { gateVerdict, modelBundle, ohlcvDaily } from '../contracts/index.ts';
 import type { ContractValue } from '../contracts/define.ts';
 import { UserError } from '../lib/errors.ts';
 import { isRef } from '../report/json.ts';
@@ -14,6 +14,8 @@ import { artifactRefs, provided, type ViewStep } from '../report/provided.ts';
 import { signalSummary, type SignalValue } from '../report/signals.ts';
 import type { Consumes } from '../kinds/types.ts';
 import type { CandidateFiles } from './registry.ts';
+import { codeVersion } from './logging.ts';
+import type { RunRecord, StepRecord } from './observer.ts';
 
 /** A model bundle value (contract model.bundle). */
 export type BundleValue = ContractValue<typeof modelBundle>;
@@ -165,4 +167,27 @@ export async function promotionSettings(planSteps: ReadonlyArray<{ uses: string;
     out.sleeve ??= lit(w.sleeve);
   }
   return out;
+}
+
+/**
+ * The lineage a registered candidate carries (its `lineage.json`): the TradeML run, plan digest,
+ * params, code version and git commit, the digests of every artifact of the run's steps, the OHLCV
+ * scoring reads, and the gate that passed it (step, verdict, table).
+ */
+export function runLineage(run: RunRecord, steps: ViewStep[], gate: StepRecord): Record<string, unknown> {
+  const code = codeVersion();
+  const ohlcv = scoringOhlcv(steps);
+  const [verdict] = provided([gate], gateVerdict);
+  return {
+    run_id: run.runId,
+    pipeline: run.pipeline,
+    plan_digest: run.planDigest,
+    params: run.params,
+    code_version: code.version,
+    git_commit: code.commit,
+    datasets: datasetDigests(steps),
+    ohlcv: ohlcv?.uri,
+    ohlcv_calendar: ohlcv?.calendar,
+    gate: { step: gate.stepId, passed: verdict?.value.passed, table: verdict?.value.table },
+  };
 }

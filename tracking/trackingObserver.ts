@@ -1,5 +1,4 @@
 import path from 'node:path';
-import type { ArtifactStore } from '../artifacts/store.ts';
 import { gateVerdict, modelBundle, signalsOof } from '../contracts/index.ts';
 import type { Logger } from '../lib/log.ts';
 import { logger as rootLogger } from '../lib/log.ts';
@@ -7,45 +6,20 @@ import { writeFileAtomic } from '../report/atomic.ts';
 import { reportDir, writeReport, type WrittenReport } from '../report/index.ts';
 import type { Registration, ReportStep } from '../report/model.ts';
 import { provided, upstreamIds, type ViewStep } from '../report/provided.ts';
-import { candidateBundle, candidateLineage, candidateSummary, datasetDigests, promotionSettings, scoringOhlcv } from './candidate.ts';
+import { candidateBundle, candidateLineage, candidateSummary, promotionSettings, runLineage } from './candidate.ts';
 import { stateHome } from '../lib/paths.ts';
 import type { BreakerChange } from './breaker.ts';
 import { BreakerOpenError, GuardedTracker, isTrackerOutage, openObserverTracker } from './guarded.ts';
 import { clip, codeVersion, safeKey, stepInputs, stepMetrics, stepParamsAndTags } from './logging.ts';
-import type { RunObserver, RunRecord, StepRecord } from './observer.ts';
+import type { RunObserver, RunRecord, StepFinishedContext, StepRecord } from './observer.ts';
 import { ModelRegistry, TAG } from './registry.ts';
 import { NEST_TAG, childArtifacts, childEndTags, childMetrics, childParams, childRunName, childStatus, childTags, parentRunName, temporalTags } from './stepRuns.ts';
-import type { DatasetInput, KeyValue, Tracker } from './types.ts';
+import type { DatasetInput, KeyValue } from './types.ts';
+import type { RunState, TrackingObserverOptions } from './observerState.ts';
 import { VALUE_LIMITS } from './types.ts';
 
 export { codeVersion } from './logging.ts';
-
-export interface TrackingObserverOptions {
-  /** The tracker; wrapped in a {@link GuardedTracker} (circuit breaker) unless it already is one. */
-  tracker: Tracker;
-  store: ArtifactStore;
-  /** Where reports are written (`<home>/reports/<run-id>/`); defaults to stateHome(). */
-  home?: string;
-  log?: Logger;
-  /** Experiment name for a run (default: `trademl/<pipeline>`). */
-  experimentName?: (pipeline: string) => string;
-  /** Registered model name for a run's candidate (default: the promote step's `with.model`, else params.model, else the pipeline name). */
-  modelName?: (run: RunRecord) => string;
-}
-
-interface RunState {
-  run: RunRecord;
-  /** The parent tracker run (found by tag `trademl.run_id`, else created), once asked for. */
-  parent?: Promise<{ runId: string; experimentId: string }>;
-  /** Child tracker run ids by step id (found by tags, else created). */
-  children: Map<string, string>;
-  steps: Map<string, StepRecord>;
-  /** Control (approval) steps this observer saw decided. */
-  controls: Set<string>;
-  /** Tracking failures already logged for this run (each distinct message is logged once). */
-  warned: Set<string>;
-  challenger?: { model: string; version: string; registration: Registration };
-}
+export type { TrackingObserverOptions } from './observerState.ts';
 
 /**
  * The RunObserver the hosts call. Everything it does follows what steps provide (contracts), never
@@ -240,8 +214,9 @@ export class TrackingObserver implements RunObserver {
     });
   }
 
-  async stepFinished(step: StepRecord): Promise<void> {
-    const st = this.runs.get(step.runId) ?? this.state({ runId: step.runId, pipeline: step.pipeline, planDigest: '', params: {}, status: 'running', startedAt: step.startedAt ?? new Date().toISOString() });
+  async stepFinished(step: StepRecord, context: StepFinishedContext = {}): Promise<void> {
+    const st = context.run ? this.state(context.run) : (this.runs.get(step.runId) ?? this.state({ runId: step.runId, pipeline: step.pipeline, planDigest: '', params: {}, status: 'running', startedAt: step.startedAt ?? new Date().toISOString() }));
+    for (const s of context.steps ?? []) if (!st.steps.has(s.stepId)) st.steps.set(s.stepId, s);
     st.steps.set(step.stepId, step);
     await this.guard(st, `stepFinished ${step.stepId}`, async () => {
       const id = await this.trackerRun(st);
@@ -279,7 +254,7 @@ export class TrackingObserver implements RunObserver {
       files: candidate.primary,
       sleeves: candidate.sleeves,
       stacker: candidate.stacker,
-      lineage: { ...this.lineage(st, steps, gate), ...candidateLineage(candidate) },
+      lineage: { ...runLineage(st.run, steps, gate), ...candidateLineage(candidate) },
       summary: await candidateSummary(this.opts.store, candidate, signals),
       workDir,
     });
@@ -301,24 +276,6 @@ export class TrackingObserver implements RunObserver {
       const id = st.children.get(f.step) ?? (step && childStatus(step) ? await this.childRun(st, step) : undefined);
       if (id) await this.tracker.setModelVersionTag(model, version, fits.length === 1 ? NEST_TAG.fitRunId : `${NEST_TAG.fitRunId}.${safeKey(f.sleeve)}`, id);
     }
-  }
-
-  private lineage(st: RunState, steps: ViewStep[], gate: StepRecord): Record<string, unknown> {
-    const code = codeVersion();
-    const ohlcv = scoringOhlcv(steps);
-    const [verdict] = provided([gate], gateVerdict);
-    return {
-      run_id: st.run.runId,
-      pipeline: st.run.pipeline,
-      plan_digest: st.run.planDigest,
-      params: st.run.params,
-      code_version: code.version,
-      git_commit: code.commit,
-      datasets: datasetDigests(steps),
-      ohlcv: ohlcv?.uri,
-      ohlcv_calendar: ohlcv?.calendar,
-      gate: { step: gate.stepId, passed: verdict?.value.passed, table: verdict?.value.table },
-    };
   }
 
   async approvalDecided(d: { runId: string; stepId: string; approved: boolean; by: string; at: string; comment: string }): Promise<void> {
