@@ -6,6 +6,7 @@ import { hasSharedData } from '../../lib/paths.ts';
 import { createTrackingObserver } from '../../tracking/trackingObserver.ts';
 import { tempDir } from '../support/context.ts';
 import { planFromYaml } from '../support/specs.ts';
+import { LENIENT_BARS, gatedSleeveSteps } from '../support/trivial_pipeline.ts';
 
 /**
  * Issue 13 acceptance: a step kind that provides OOF signals from a trivial learner takes at most
@@ -16,25 +17,13 @@ import { planFromYaml } from '../support/specs.ts';
  * dataset through the embedded runtime. The gate's bars are all non-blocking (written to a temp
  * file) so the run reaches registration whatever the data says; the bars' values are still computed.
  */
-const BARS = ['sharpe', 'max_drawdown', 'dsr', 'psr', 'pbo', 'turnover', 'stack_vs_sleeves', 'calibration', 'ope', 'champion'].map((b) => `${b}: { blocking: false }`).join('\n');
-
 const spec = (bars: string) => `version: 1
 defaults: { retry: { maximum_attempts: 1 } }
 pipelines:
   trivial:
     params: { model: trivial_xs }
     steps:
-      ingest:    { uses: ingest.ohlcv, with: { dataset: sp500_subset } }
-      audit:     { uses: qc.audit, needs: [ingest] }
-      features:  { uses: features.equities, needs: [audit] }
-      labels:    { uses: labels.horizon, needs: [audit], with: { horizon: 5 } }
-      xgb:       { uses: fit.cpcv, needs: [features, labels], with: { sleeve: xs_horizon, grid: {}, num_boost_round: 20 } }
-      linear:    { uses: fit.linear, needs: [features, labels], with: { sleeve: linear } }
-      stack:     { uses: stack.oof, needs: [xgb, linear] }
-      portfolio: { uses: portfolio.build, needs: [stack] }
-      backtest:  { uses: backtest.cpcv_paths, needs: [portfolio] }
-      gate:      { uses: gate.governance, needs: [backtest], with: { bars: "${bars}" } }
-      approve:   { uses: approval, needs: [gate], with: { timeout: 1h } }
+${gatedSleeveSteps(bars)}      approve:   { uses: approval, needs: [gate], with: { timeout: 1h } }
       promote:   { uses: promote, needs: [approve], with: { model: "\${{ params.model }}" } }
       report:    { uses: report, needs: [promote], when: always, with: { title: "trivial learner" } }
 `;
@@ -43,7 +32,7 @@ describe.skipIf(!hasSharedData())('a new OOF kind from a trivial learner (fit.li
   it('runs the pipeline: the linear sleeve is stacked, backtested, counted by the gate, registered and reported', async () => {
     const home = tempDir('trademl-trivial-');
     const bars = path.join(home, 'bars.yml');
-    writeFileSync(bars, `path_aggregate: median\n${BARS}\n`);
+    writeFileSync(bars, `path_aggregate: median\n${LENIENT_BARS}\n`);
     const plan = planFromYaml(spec(bars), 'trivial');
     const run = await new EmbeddedRuntime({ home, autoApprove: 'ci-trivial', observer: await createTrackingObserver(home) }).start(plan);
     const st = run.state.steps;
