@@ -116,16 +116,20 @@ describe.skipIf(!HAS_SERVERS)('schedules on the real Temporal server', () => {
     expect(parked).toMatchObject({ status: 'waiting_approval', handedOff: { workflowId: `${first!.workflowId}-approval`, waitingFor: 'approval' } });
     const cont = env.client.workflow.getHandle(parked.handedOff!.workflowId);
     await waitStatus(cont, (s) => s.status === 'waiting_approval');
+    // scheduled workflow ids carry the scheduled time to the second: a second action within the same
+    // second would reuse the first run's id (and CLI commands by id would reach that run), so wait it out
+    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(first!.scheduledAt) + 1_500 - Date.now())));
     await handle.trigger(); // overlap skip: would be skipped if the waiting candidate held the schedule
     const runs = await eventually(async () => {
       const r = await runsOf(id);
       return r.length === 2 && r;
     }, 30_000, 'second scheduled run started while the first candidate waits');
+    expect(new Set(runs.map((r) => r.workflowId)).size).toBe(2);
     const info = (await handle.describe()).info;
     expect(info.numActionsSkippedOverlap).toBe(0);
     // the operator acts on the id the schedule started; the CLI follows the hand-off
     const cli = await trademl(['temporal', 'approve', first!.workflowId, '--by', 'Jane Doe'], { TRADEML_TASK_QUEUE_PREFIX: env.settings.taskQueuePrefix });
-    expect(cli.code).toBe(0);
+    expect(cli.code, cli.stderr + cli.stdout).toBe(0);
     const final = (await cont.result()) as PipelineStatus;
     expect(final).toMatchObject({ status: 'succeeded', runId: first!.workflowId, params: { as_of: first!.scheduledAt } });
     expect(final.steps.find((s) => s.id === 'gate')).toMatchObject({ status: 'succeeded', attempts: 1 });
