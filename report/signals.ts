@@ -4,13 +4,14 @@
  * CPCV path and per split, their means and ICIR (cv/metrics.ts definitions), the walk-forward
  * reference, and a calibration table.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ArtifactStore } from '../artifacts/store.ts';
 import type { ContractValue } from '../contracts/define.ts';
 import type { signalsOof } from '../contracts/research.ts';
 import { queryRows, sqlString, withDuckDB } from '../lib/duckdb.ts';
 import { sha256 } from '../lib/hash.ts';
+import { writeFileAtomic } from './atomic.ts';
 import type { DuckDBConnection } from '@duckdb/node-api';
 
 /** An OOF signal value (contract signals.oof). */
@@ -141,10 +142,7 @@ async function savedSummary(store: ArtifactStore, v: SignalValue, key: string): 
     }
   }
   const s = await computeSummary(store, v);
-  mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(s));
-  renameSync(tmp, file);
+  writeFileAtomic(file, JSON.stringify(s));
   return s;
 }
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ArtifactRef, ArtifactStore } from '../artifacts/store.ts';
 import { costConfigSchema, type CostConfig } from '../execution/cost_models.ts';
@@ -6,6 +6,7 @@ import { loadConfig } from '../lib/config.ts';
 import { UserError } from '../lib/errors.ts';
 import { digestJson } from '../lib/hash.ts';
 import { portfolioConfigSchema, type PortfolioConfig } from '../portfolio/config.ts';
+import { writeFileAtomic } from '../report/atomic.ts';
 import type { BookState } from '../portfolio/score_book.ts';
 
 /*
@@ -132,11 +133,8 @@ export class BookStore {
   /** Stores the state of `p.date`; returns its artifact and pointer file. */
   async put(dir: string, p: Omit<BookPointer, 'state'>, state: BookState): Promise<{ ref: ArtifactRef; file: string }> {
     const ref = await this.store.putJson(state, `book_state_${p.date}.json`);
-    mkdirSync(dir, { recursive: true });
     const file = path.join(dir, `${p.date}.json`);
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ ...p, state: ref }, null, 2));
-    renameSync(tmp, file);
+    writeFileAtomic(file, JSON.stringify({ ...p, state: ref }, null, 2));
     return { ref, file };
   }
 }
