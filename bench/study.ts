@@ -107,7 +107,7 @@ async function main(): Promise<void> {
     const dataRoot = process.env.TRADEML_DATA_ROOT ?? path.resolve(ROOT, '..', 'shared', 'data');
     const data = path.join(dataRoot, dataset === 'sp500_all_stocks_5yr' ? 'sp500_all_stocks_5yr' : dataset);
     try {
-      result.peer = { ...runJson(py, [path.join(ROOT, 'bench/peer/study.py'), data, dir], { ...process.env, PEER_ROUNDS: String(rounds), OMP_WAIT_POLICY: 'passive' }), load_avg_1m_before: before };
+      result.peer = { ...runJson(py, [path.join(ROOT, 'bench/peer/study.py'), data, dir], { ...process.env, PEER_ROUNDS: String(rounds), OMP_WAIT_POLICY: 'passive', GOMP_SPINCOUNT: process.env.GOMP_SPINCOUNT ?? '100000' }), load_avg_1m_before: before };
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -4,14 +4,11 @@
  * CPCV path and per split, their means and ICIR (cv/metrics.ts definitions), the walk-forward
  * reference, and a calibration table.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { derivedOnce } from '../artifacts/derived.ts';
 import type { ArtifactStore } from '../artifacts/store.ts';
 import type { ContractValue } from '../contracts/define.ts';
 import type { signalsOof } from '../contracts/research.ts';
 import { queryRows, sqlString, withDuckDB } from '../lib/duckdb.ts';
-import { sha256 } from '../lib/hash.ts';
-import { writeFileAtomic } from './atomic.ts';
 import type { DuckDBConnection } from '@duckdb/node-api';
 
 /** An OOF signal value (contract signals.oof). */
@@ -121,45 +118,19 @@ async function computeSummary(store: ArtifactStore, v: SignalValue): Promise<Sig
   });
 }
 
-const memo = new Map<string, Promise<SignalSummary>>();
-
 /** Version of the summary's computation: bump it when computeSummary changes, so saved summaries are not reused. */
-const SUMMARY_VERSION = 1;
-
-/** Where the summary of these OOF tables is kept beside the store (derived data: safe to delete). */
-function savedSummaryPath(store: ArtifactStore, key: string): string {
-  return path.join(store.root, 'derived', 'signal-summary', `${sha256(`${SUMMARY_VERSION}|${key}`).replace(/^sha256:/, '')}.json`);
-}
-
-/** The summary computed once for these content digests and saved (atomically) under the store. */
-async function savedSummary(store: ArtifactStore, v: SignalValue, key: string): Promise<SignalSummary> {
-  const file = savedSummaryPath(store, key);
-  if (existsSync(file)) {
-    try {
-      return JSON.parse(readFileSync(file, 'utf8')) as SignalSummary;
-    } catch {
-      /* a damaged copy is recomputed */
-    }
-  }
-  const s = await computeSummary(store, v);
-  writeFileAtomic(file, JSON.stringify(s));
-  return s;
-}
+const SUMMARY_VERSION = 2;
+/** Version of the calibration's computation (as SUMMARY_VERSION). */
+const CALIBRATION_VERSION = 1;
 
 /**
- * IC figures of a signal from its OOF tables, memoised by their content digests (in the process and
- * on disk beside the store, so the report and the headline compute them once, and a fully cached
- * re-run reads them back instead of re-ranking every OOF row). Throws when the OOF artifact is not in `store`.
+ * IC figures of a signal from its OOF tables, computed once for their content digests
+ * (artifacts/derived.ts: in the process and on disk beside the store, so the report and the headline
+ * compute them once, and a fully cached re-run reads them back instead of re-ranking every OOF row).
+ * Throws when the OOF artifact is not in `store`.
  */
 export function signalSummary(store: ArtifactStore, v: SignalValue): Promise<SignalSummary> {
-  const key = `${v.oof.digest}|${v.walk_forward.digest}`;
-  let p = memo.get(key);
-  if (!p) {
-    p = savedSummary(store, v, key);
-    memo.set(key, p);
-    p.catch(() => memo.delete(key));
-  }
-  return p;
+  return derivedOnce(store, 'signal-summary', SUMMARY_VERSION, `${v.oof.digest}|${v.walk_forward.digest}`, () => computeSummary(store, v));
 }
 
 /**
@@ -170,6 +141,11 @@ export function signalSummary(store: ArtifactStore, v: SignalValue): Promise<Sig
  */
 export async function signalCalibration(store: ArtifactStore, v: SignalValue): Promise<Calibration | undefined> {
   if (!store.has(v.oof)) return undefined;
+  // computed once per OOF table and task (artifacts/derived.ts), as signalSummary
+  return (await derivedOnce(store, 'signal-calibration', CALIBRATION_VERSION, `${v.oof.digest}|${v.task}`, () => computeCalibration(store, v))) ?? undefined;
+}
+
+async function computeCalibration(store: ArtifactStore, v: SignalValue): Promise<Calibration | undefined> {
   const file = store.path(v.oof);
   return withDuckDB(async (con) => {
     const cols = await columns(con, file);

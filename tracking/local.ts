@@ -3,7 +3,7 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { ArtifactStore } from '../artifacts/store.ts';
-import { LocalDb, checkKey, checkKv, normaliseArtifactPath, rows as dbRows, type Row } from './localDb.ts';
+import { LocalDb, appendMetrics, checkKey, checkKv, insertRows, normaliseArtifactPath, rows as dbRows, type Row } from './localDb.ts';
 import {
   TrackerError,
   VALUE_LIMITS,
@@ -79,7 +79,7 @@ export class LocalTracker implements Tracker {
     if (opts.tags && Object.keys(opts.tags).length) {
       await this.logBatch(runId, { tags: Object.entries(opts.tags).map(([key, value]) => ({ key, value })) });
     }
-    return (await this.getRun(runId)).info;
+    return this.runInfo(runId);
   }
 
   async updateRun(runId: string, patch: { status: RunStatus; endTime?: number; runName?: string }): Promise<RunInfo> {
@@ -92,7 +92,12 @@ export class LocalTracker implements Tracker {
         patch.runName ?? null,
       ]);
     });
-    return (await this.getRun(runId)).info;
+    return this.runInfo(runId);
+  }
+
+  /** The run's info alone (getRun without its metrics, params, tags and inputs). */
+  private runInfo(runId: string): Promise<RunInfo> {
+    return this.withDb(async (con) => LocalTracker.info(await this.requireRun(con, runId)));
   }
 
   private async requireRun(con: DuckDBConnection, runId: string): Promise<Row> {
@@ -167,33 +172,25 @@ export class LocalTracker implements Tracker {
       for (const chunk of splitBatch(batch)) {
         await con.run('BEGIN TRANSACTION');
         try {
+          const held = new Map((await dbRows(con, 'SELECT key, value FROM params WHERE run_id = $1', [runId])).map((r) => [String(r.key), String(r.value)]));
+          const newParams: DuckDBValue[][] = [];
           for (const p of chunk.params) {
-            const [old] = await dbRows(con, 'SELECT value FROM params WHERE run_id = $1 AND key = $2', [runId, p.key]);
-            if (old && String(old.value) !== p.value) {
-              throw new TrackerError(
-                `param "${p.key}" of run ${runId} is already "${String(old.value)}"; params are immutable (tried "${p.value}")`,
-                'INVALID_PARAMETER_VALUE',
-              );
+            const old = held.get(p.key);
+            if (old !== undefined && old !== p.value) {
+              throw new TrackerError(`param "${p.key}" of run ${runId} is already "${old}"; params are immutable (tried "${p.value}")`, 'INVALID_PARAMETER_VALUE');
             }
-            if (!old) await con.run('INSERT INTO params VALUES ($1, $2, $3)', [runId, p.key, p.value]);
+            if (old === undefined) {
+              held.set(p.key, p.value);
+              newParams.push([runId, p.key, p.value]);
+            }
           }
-          for (const t of chunk.tags) {
-            await con.run('INSERT OR REPLACE INTO tags VALUES ($1, $2, $3)', [runId, t.key, t.value]);
-          }
+          await insertRows(con, 'INSERT INTO params', newParams);
+          // the last value of a tag given twice wins, as with one call per tag
+          const tags = new Map(chunk.tags.map((t) => [t.key, t.value]));
+          await insertRows(con, 'INSERT OR REPLACE INTO tags', [...tags].map(([k, v]) => [runId, k, v]));
           if (chunk.metrics.length) {
             const [{ s }] = (await dbRows(con, 'SELECT coalesce(max(seq), 0) AS s FROM metrics')) as [{ s: bigint | number }];
-            let seq = Number(s);
-            for (let i = 0; i < chunk.metrics.length; i += 200) {
-              const part = chunk.metrics.slice(i, i + 200);
-              const values: DuckDBValue[] = [];
-              const tuples = part.map((m, j) => {
-                const v = Number.isFinite(m.value) ? m.value : m.value > 0 ? Number.MAX_VALUE : -Number.MAX_VALUE;
-                values.push(runId, m.key, v, Math.round(m.timestamp), Math.round(m.step), ++seq);
-                const b = j * 6;
-                return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6})`;
-              });
-              await con.run(`INSERT INTO metrics VALUES ${tuples.join(', ')}`, values);
-            }
+            await appendMetrics(con, runId, chunk.metrics, Number(s));
           }
           await con.run('COMMIT');
         } catch (err) {
@@ -215,9 +212,8 @@ export class LocalTracker implements Tracker {
   async logInputs(runId: string, inputs: DatasetInput[]): Promise<void> {
     await this.withDb(async (con) => {
       await this.requireRun(con, runId);
-      for (const i of inputs) {
-        await con.run('INSERT OR REPLACE INTO inputs VALUES ($1, $2, $3, $4, $5, $6)', [runId, i.name, i.digest, i.sourceType, i.source, JSON.stringify(i.tags ?? {})]);
-      }
+      const byKey = new Map(inputs.map((i) => [`${i.name}\0${i.digest}`, [runId, i.name, i.digest, i.sourceType, i.source, JSON.stringify(i.tags ?? {})] as DuckDBValue[]]));
+      await insertRows(con, 'INSERT OR REPLACE INTO inputs', [...byKey.values()]);
     });
   }
 

@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
-import { TrackerError, VALUE_LIMITS, type KeyValue } from './types.ts';
+import { TrackerError, VALUE_LIMITS, type KeyValue, type Metric } from './types.ts';
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS experiments (experiment_id VARCHAR PRIMARY KEY, name VARCHAR UNIQUE NOT NULL, created BIGINT NOT NULL);
@@ -41,6 +41,49 @@ export type Row = Record<string, unknown>;
 export async function rows(con: DuckDBConnection, sql: string, values: DuckDBValue[] = []): Promise<Row[]> {
   const r = await con.runAndReadAll(sql, values);
   return r.getRowObjectsJS() as Row[];
+}
+
+/**
+ * Inserts `rows` (each the full column tuple, in table order) with `verb` (e.g. `INSERT INTO params`,
+ * `INSERT OR REPLACE INTO tags`) as multi-row VALUES statements of up to 200 rows: one round trip
+ * per 200 rows instead of one per row. A REPLACE statement must not hold one key twice (DuckDB
+ * refuses to update a row twice in one statement): callers dedupe.
+ */
+export async function insertRows(con: DuckDBConnection, verb: string, rows: DuckDBValue[][]): Promise<void> {
+  for (let i = 0; i < rows.length; i += 200) {
+    const part = rows.slice(i, i + 200);
+    const values: DuckDBValue[] = [];
+    const tuples = part.map((r) => {
+      const b = values.length;
+      values.push(...r);
+      return `(${r.map((_, j) => `$${b + j + 1}`).join(', ')})`;
+    });
+    await con.run(`${verb} VALUES ${tuples.join(', ')}`, values);
+  }
+}
+
+/**
+ * Appends metric rows (run_id, key, value, ts, step, seq) to the `metrics` table through DuckDB's
+ * appender, in the connection's open transaction; seq numbers continue from `lastSeq`. ±Infinity is
+ * stored as ±Number.MAX_VALUE (MLflow's convention); callers reject NaN.
+ */
+export async function appendMetrics(con: DuckDBConnection, runId: string, metrics: Metric[], lastSeq: number): Promise<void> {
+  const app = await con.createAppender('metrics');
+  try {
+    let seq = lastSeq;
+    for (const m of metrics) {
+      app.appendVarchar(runId);
+      app.appendVarchar(m.key);
+      app.appendDouble(Number.isFinite(m.value) ? m.value : m.value > 0 ? Number.MAX_VALUE : -Number.MAX_VALUE);
+      app.appendBigInt(BigInt(Math.round(m.timestamp)));
+      app.appendBigInt(BigInt(Math.round(m.step)));
+      app.appendBigInt(BigInt(++seq));
+      app.endRow();
+    }
+    app.flushSync();
+  } finally {
+    app.closeSync();
+  }
 }
 
 /** The serialised, idle-closing connection to one local tracker DB file. */

@@ -3,7 +3,7 @@
  *
  * - Library location: env `TRADEML_LIGHTGBM_LIB` (a path), else `.native/py/lightgbm/lib/lib_lightgbm.so`
  *   in this checkout, installed from the pinned PyPI wheel by `bash scripts/native.sh`.
- * - OMP_WAIT_POLICY defaults to `passive` before the library loads (as for libxgboost).
+ * - OpenMP waits passively after a short spin (models/openmp.ts), set before the library loads.
  * - Every C call is checked; failures throw {@link LightGBMError} carrying `LGBM_GetLastError()`.
  * - Handles are owned by {@link LgbmDataset} / {@link LgbmBooster}: call `free()` (idempotent) in a
  *   `finally`; {@link liveLgbmHandles} counts them so tests can prove nothing leaks.
@@ -15,6 +15,7 @@ import koffi, { type LibraryHandle } from 'koffi';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { StepError } from '../../lib/errors.ts';
+import { configureOpenMp } from '../openmp.ts';
 import { PROJECT_ROOT } from '../../lib/paths.ts';
 
 /** An error raised by lib_lightgbm (message from LGBM_GetLastError) or by loading the library. */
@@ -94,7 +95,7 @@ export function openLightgbmLibrary(libPath: string): LibraryHandle {
  */
 export function lightgbmApi(): Api {
   if (api) return api;
-  process.env.OMP_WAIT_POLICY ??= 'passive';
+  configureOpenMp();
   const libPath = lightgbmLibraryPath();
   const lib = openLightgbmLibrary(libPath);
   if (!typesDefined) {

@@ -6,7 +6,8 @@
  *   `TRADEML_XGBOOST_LIB` (the same words, or a path or soname, e.g. a CUDA-enabled build on a GPU
  *   worker), else Debian's `libxgboost.so.0` (1.7). `wheel` = the PyPI xgboost-cpu wheel's newer
  *   libxgboost in `.native/` (installed by `bash scripts/native.sh`). One library per process.
- * - OMP_WAIT_POLICY defaults to `passive` (set before the library loads; an explicit env value wins).
+ * - OpenMP waits passively after a short spin (models/openmp.ts), set before the library loads;
+ *   an explicit env value wins.
  * - Every C call is checked; failures throw {@link XGBoostError} carrying `XGBGetLastError()`.
  * - Handles are owned by {@link DMatrix} / {@link Booster} objects: call `free()` (idempotent) in a
  *   `finally`; nothing is left to GC finalizers.
@@ -18,6 +19,7 @@
 import koffi, { type LibraryHandle } from 'koffi';
 import path from 'node:path';
 import { StepError } from '../../lib/errors.ts';
+import { configureOpenMp } from '../openmp.ts';
 import { PROJECT_ROOT } from '../../lib/paths.ts';
 
 /** An error raised by libxgboost (message from XGBGetLastError) or by loading the library. */
@@ -114,11 +116,7 @@ export function openXGBoostLibrary(candidates: string[]): { lib: LibraryHandle; 
  */
 export function xgboostApi(): Api {
   if (api) return api;
-  // libgomp reads this when libxgboost (and with it libgomp) is loaded. Its default busy-waiting
-  // makes OpenMP threads spin between parallel regions; on a small shared worker (2 cores running
-  // several steps) spinning threads starve everything else, so idle threads sleep unless the
-  // operator chose otherwise.
-  process.env.OMP_WAIT_POLICY ??= 'passive';
+  configureOpenMp();
   const { lib, libPath } = openXGBoostLibrary(xgboostLibraryCandidates());
   if (!typesDefined) {
     koffi.pointer('XGDMatrixHandle', koffi.opaque());
