@@ -1,4 +1,4 @@
-import { DuckDBDataChunk, INTEGER, DOUBLE, VARCHAR, type DuckDBConnection, type DuckDBType, type DuckDBVector } from '@duckdb/node-api';
+import { DuckDBDataChunk, INTEGER, DOUBLE, VARCHAR, type DuckDBConnection, type DuckDBDoubleVector, type DuckDBIntegerVector, type DuckDBType, type DuckDBVector } from '@duckdb/node-api';
 import { sqlString, queryRows } from '../lib/duckdb.ts';
 import { InputError } from '../lib/errors.ts';
 import type { PricePanel } from './panel.ts';
@@ -55,31 +55,42 @@ export async function loadPanel(con: DuckDBConnection, file: string, symbols?: r
  * Loads per-path dense score matrices (T×N, NaN = no prediction) from an OOF Parquet with columns
  * `path, date, symbol, <scoreCol>`; needs the `_dates`/`_symbols` tables of {@link loadPanel}.
  * Rows whose date or symbol is not in the price panel are dropped and counted.
- * Throws InputError on duplicate (path, date, symbol).
+ * Throws InputError when two rows fall on one (path, date, symbol) cell of the panel: found while
+ * the cells are filled (one pass over the rows, no separate GROUP BY over the file).
  */
 export async function loadScores(con: DuckDBConnection, file: string, scoreCol: string, panel: PricePanel, what: string): Promise<{ paths: Map<number, Float64Array>; dropped: number }> {
   await requireColumns(con, file, what, ['path', 'date', 'symbol', scoreCol]);
-  const dup = await queryRows<{ n: bigint }>(con, `SELECT count(*) AS n FROM (SELECT path, date, symbol FROM read_parquet(${sqlString(file)}) GROUP BY ALL HAVING count(*) > 1)`);
-  if (Number(dup[0]!.n) > 0) throw new InputError({ message: `${what}: ${dup[0]!.n} duplicated (path, date, symbol) rows; the contract requires them unique` });
   const { T, N } = panel;
-  const paths = new Map<number, Float64Array>();
+  const paths = new Map<number, { m: Float64Array; seen: Uint8Array }>();
   const total = await queryRows<{ n: bigint }>(con, `SELECT count(*) AS n FROM read_parquet(${sqlString(file)})`);
   let kept = 0;
+  let duplicated = 0;
+  let example: string | undefined;
   await forEachChunk(
     con,
     `SELECT CAST(o.path AS INTEGER), d.di, s.si, CAST(o."${scoreCol}" AS DOUBLE) FROM read_parquet(${sqlString(file)}) o
      JOIN _dates d ON d.date = CAST(o.date AS DATE) JOIN _symbols s ON s.symbol = o.symbol`,
     (c, n) => {
+      const [pc, dc, sc, vc] = c as [DuckDBVector, DuckDBVector, DuckDBVector, DuckDBVector];
       for (let j = 0; j < n; j++) {
-        const p = c[0]!.getItem(j) as number;
-        let m = paths.get(p);
-        if (!m) paths.set(p, (m = new Float64Array(T * N).fill(NaN)));
-        m[(c[1]!.getItem(j) as number) * N + (c[2]!.getItem(j) as number)] = (c[3]!.getItem(j) as number | null) ?? NaN;
+        const p = pc.getItem(j) as number;
+        let e = paths.get(p);
+        if (!e) paths.set(p, (e = { m: new Float64Array(T * N).fill(NaN), seen: new Uint8Array(T * N) }));
+        const di = dc.getItem(j) as number;
+        const si = sc.getItem(j) as number;
+        const k = di * N + si;
+        if (e.seen[k]) {
+          duplicated++;
+          example ??= `path ${p}, ${panel.dates[di]}, ${panel.symbols[si]}`;
+        }
+        e.seen[k] = 1;
+        e.m[k] = (vc.getItem(j) as number | null) ?? NaN;
         kept++;
       }
     },
   );
-  return { paths, dropped: Number(total[0]!.n) - kept };
+  if (duplicated > 0) throw new InputError({ message: `${what}: ${duplicated} duplicated (path, date, symbol) rows (e.g. ${example}); the contract requires them unique` });
+  return { paths: new Map([...paths].map(([p, e]) => [p, e.m])), dropped: Number(total[0]!.n) - kept };
 }
 
 /** Column spec of {@link appendColumns}. */
@@ -89,7 +100,11 @@ export interface ColumnSpec {
   values: ArrayLike<number> | readonly string[];
 }
 
-/** Creates table `name` and bulk-appends equal-length columns (2,048-row data chunks). */
+/**
+ * Creates table `name` and bulk-appends equal-length columns (2,048-row data chunks). Numeric
+ * values are set straight into each chunk's vectors (no intermediate arrays; typed arrays welcome);
+ * NaN stays a DOUBLE NaN (not NULL).
+ */
 export async function appendColumns(con: DuckDBConnection, name: string, cols: ColumnSpec[]): Promise<void> {
   await con.run(`CREATE OR REPLACE TEMP TABLE ${name} (${cols.map((c) => `"${c.name}" ${c.type}`).join(', ')})`);
   const n = cols[0]?.values.length ?? 0;
@@ -100,9 +115,14 @@ export async function appendColumns(con: DuckDBConnection, name: string, cols: C
     const m = Math.min(CH, n - off);
     const chunk = DuckDBDataChunk.create(types, m);
     cols.forEach((c, ci) => {
-      const arr: (number | string)[] = new Array(m);
-      for (let j = 0; j < m; j++) arr[j] = (c.values as ArrayLike<number | string>)[off + j]!;
-      chunk.setColumnValues(ci, arr);
+      if (c.type === 'VARCHAR') {
+        chunk.setColumnValues(ci, (c.values as readonly string[]).slice(off, off + m));
+        return;
+      }
+      const v = chunk.getColumnVector(ci) as DuckDBIntegerVector | DuckDBDoubleVector;
+      const src = c.values as ArrayLike<number>;
+      for (let j = 0; j < m; j++) v.setItem(j, src[off + j]!);
+      v.flush();
     });
     app.appendDataChunk(chunk);
   }
@@ -114,18 +134,22 @@ export async function appendColumns(con: DuckDBConnection, name: string, cols: C
  * `path INTEGER, date DATE, symbol VARCHAR, weight DOUBLE`, ordered by path, date, symbol.
  */
 export async function writeWeightsParquet(con: DuckDBConnection, out: string, weights: Map<number, Float64Array>, panel: PricePanel): Promise<number> {
-  const P: number[] = [];
-  const D: number[] = [];
-  const S: number[] = [];
-  const V: number[] = [];
-  for (const [p, W] of [...weights.entries()].sort((a, b) => a[0] - b[0])) {
+  const list = [...weights.entries()].sort((a, b) => a[0] - b[0]);
+  let rows = 0;
+  for (const [, W] of list) for (let k = 0; k < W.length; k++) if (W[k] !== 0 && W[k] === W[k]) rows++;
+  const P = new Int32Array(rows);
+  const D = new Int32Array(rows);
+  const S = new Int32Array(rows);
+  const V = new Float64Array(rows);
+  let r = 0;
+  for (const [p, W] of list) {
     for (let k = 0; k < W.length; k++) {
       const w = W[k]!;
       if (w !== 0 && w === w) {
-        P.push(p);
-        D.push(Math.floor(k / panel.N));
-        S.push(k % panel.N);
-        V.push(w);
+        P[r] = p;
+        D[r] = Math.floor(k / panel.N);
+        S[r] = k % panel.N;
+        V[r++] = w;
       }
     }
   }
