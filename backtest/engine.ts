@@ -258,29 +258,6 @@ export function assertNoLookAhead(check: ForwardIcCheck, path: number, maxIc: nu
   }
 }
 
-/**
- * Average ranks (0-based, ties averaged) of v[0..n) into out, via a native numeric sort of a copy and
- * binary search (much faster than an index sort with a comparator).
- */
-export function rankInto(v: Float64Array, n: number, sorted: Float64Array, out: Float64Array): void {
-  const s = sorted.subarray(0, n);
-  s.set(v.subarray(0, n));
-  s.sort();
-  for (let i = 0; i < n; i++) {
-    const x = v[i]!;
-    let lo = 0;
-    let hi = n;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (s[mid]! < x) lo = mid + 1;
-      else hi = mid;
-    }
-    let last = lo;
-    while (last + 1 < n && s[last + 1] === x) last++;
-    out[i] = (lo + last) / 2;
-  }
-}
-
 /** Clips v[0..n) to mean ± 3·std (cross-sectional winsorising of bad prints and jumps). */
 function clip3(v: Float64Array, n: number): void {
   let m = 0;

@@ -1,7 +1,7 @@
 import type { PricePanel } from '../backtest/panel.ts';
 import type { TradingCalendar } from '../calendar/calendar.ts';
 import type { PortfolioConfig } from './config.ts';
-import { rankInto } from '../backtest/engine.ts';
+import { averageRanksInto } from '../lib/ranks.ts';
 import type { CostConfig, RiskInputs } from '../execution/cost_models.ts';
 import { emptySizerState, sizerStep } from './sizing.ts';
 
@@ -19,12 +19,13 @@ export interface BookScratch {
   z: Float64Array;
   vals: Float64Array;
   sorted: Float64Array;
+  order: Int32Array;
   ranks: Float64Array;
 }
 
 /** Allocates {@link BookScratch} for N names. */
 export function bookScratch(N: number): BookScratch {
-  return { idx: new Uint32Array(N), z: new Float64Array(N), vals: new Float64Array(N), sorted: new Float64Array(N), ranks: new Float64Array(N) };
+  return { idx: new Uint32Array(N), z: new Float64Array(N), vals: new Float64Array(N), sorted: new Float64Array(N), order: new Int32Array(N), ranks: new Float64Array(N) };
 }
 
 /** Result of {@link buildWeights} for one path (arrays aligned with the panel). */
@@ -60,7 +61,7 @@ export function baseBookRow(score: Float64Array, close: Float64Array, rowOff: nu
   // average ranks 0..n-1 (ties averaged), then z-score (mean (n−1)/2, std of ranks)
   const vals = scratch.vals.subarray(0, n);
   for (let k = 0; k < n; k++) vals[k] = score[rowOff + sub[k]!]!;
-  rankInto(vals, n, scratch.sorted, scratch.ranks);
+  averageRanksInto(vals, n, scratch.sorted, scratch.order, scratch.ranks);
   for (let k = 0; k < n; k++) z[sub[k]!] = scratch.ranks[k]!;
   const mean = (n - 1) / 2;
   let ss = 0;
