@@ -1,4 +1,7 @@
+import { derivedOnce } from '../artifacts/derived.ts';
+import type { ArtifactStore } from '../artifacts/store.ts';
 import { formatDuration } from '../lib/duration.ts';
+import { digestJson } from '../lib/hash.ts';
 import type { EquityPoint } from './backtest.ts';
 import type { ReportData, ReportSeries } from './model.ts';
 import type { BacktestSection, DataSection, SignalSection, SizingSection } from './sections.ts';
@@ -47,10 +50,20 @@ export function assertStaticSvg(svg: string): string {
   return svg;
 }
 
-/** Builds and renders every chart the data supports (skips sections without data). */
-export async function buildCharts(data: ReportData, series: ReportSeries): Promise<Chart[]> {
+/** Version of the chart rendering (CONFIG, vega versions): bump it when the SVG of a spec changes. */
+const RENDER_VERSION = 1;
+
+/**
+ * Builds and renders every chart the data supports (skips sections without data). With `store`,
+ * each chart's SVG of the run's figures is rendered once per spec (artifacts/derived.ts, keyed by
+ * the spec's digest): a re-run whose figures did not change reads the SVGs back instead of running
+ * Vega again. The DAG and step-timing charts (this run's statuses and durations) are always drawn.
+ */
+export async function buildCharts(data: ReportData, series: ReportSeries, store?: ArtifactStore): Promise<Chart[]> {
   const out: Chart[] = [];
-  const add = async (id: string, title: string, spec: Spec, caption?: string) => out.push({ id, title, svg: await renderSvg(spec), caption });
+  const PER_RUN = new Set(['dag', 'timings']);
+  const svgOf = (id: string, spec: Spec) => (store && !PER_RUN.has(id) ? derivedOnce(store, 'chart-svg', RENDER_VERSION, digestJson(spec), () => renderSvg(spec)) : renderSvg(spec));
+  const add = async (id: string, title: string, spec: Spec, caption?: string) => out.push({ id, title, svg: assertStaticSvg(await svgOf(id, spec)), caption });
 
   await dagCharts(data, add);
   for (const a of data.data.filter((x) => Object.keys(x.by_status).length)) await auditChart(a, add);

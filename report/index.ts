@@ -41,7 +41,7 @@ export function writeReportFiles(dir: string, data: ReportData, html: string): {
  */
 export async function writeReport(input: ReportInput, store: ArtifactStore, dir?: string): Promise<WrittenReport> {
   const { data, series } = await buildReportData(input, store);
-  const charts = await buildCharts(data, series);
+  const charts = await buildCharts(data, series, store);
   const html = renderHtml(data, charts);
   const json = canonicalJson(data);
   const refs = { json: await store.putBytes(json, 'report.json', 'application/json'), html: await store.putBytes(html, 'report.html', 'text/html') };

@@ -75,6 +75,7 @@ export class LocalTracker implements Tracker {
       const [e] = await dbRows(con, 'SELECT 1 FROM experiments WHERE experiment_id = $1', [opts.experimentId]);
       if (!e) throw new TrackerError(`experiment ${opts.experimentId} does not exist`, 'RESOURCE_DOES_NOT_EXIST');
       await con.run('INSERT INTO runs VALUES ($1, $2, $3, $4, $5, NULL)', [runId, opts.experimentId, opts.runName ?? runId, 'RUNNING', start]);
+      this.known.add(runId);
     });
     if (opts.tags && Object.keys(opts.tags).length) {
       await this.logBatch(runId, { tags: Object.entries(opts.tags).map(([key, value]) => ({ key, value })) });
@@ -103,7 +104,16 @@ export class LocalTracker implements Tracker {
   private async requireRun(con: DuckDBConnection, runId: string): Promise<Row> {
     const [r] = await dbRows(con, 'SELECT * FROM runs WHERE run_id = $1', [runId]);
     if (!r) throw new TrackerError(`run ${runId} does not exist`, 'RESOURCE_DOES_NOT_EXIST');
+    this.known.add(runId);
     return r;
+  }
+
+  /** Run ids seen to exist (runs are never deleted, so a write to one of them skips the lookup). */
+  private readonly known = new Set<string>();
+
+  /** Throws RESOURCE_DOES_NOT_EXIST unless the run exists (looked up once per run and tracker). */
+  private async requireRunExists(con: DuckDBConnection, runId: string): Promise<void> {
+    if (!this.known.has(runId)) await this.requireRun(con, runId);
   }
 
   private static info(r: Row): RunInfo {
@@ -168,7 +178,7 @@ export class LocalTracker implements Tracker {
     for (const p of batch.params ?? []) checkKv(p, VALUE_LIMITS.paramValue, 'param');
     for (const t of batch.tags ?? []) checkKv(t, VALUE_LIMITS.tagValue, 'tag');
     await this.withDb(async (con) => {
-      await this.requireRun(con, runId);
+      await this.requireRunExists(con, runId);
       for (const chunk of splitBatch(batch)) {
         await con.run('BEGIN TRANSACTION');
         try {
@@ -211,7 +221,7 @@ export class LocalTracker implements Tracker {
 
   async logInputs(runId: string, inputs: DatasetInput[]): Promise<void> {
     await this.withDb(async (con) => {
-      await this.requireRun(con, runId);
+      await this.requireRunExists(con, runId);
       const byKey = new Map(inputs.map((i) => [`${i.name}\0${i.digest}`, [runId, i.name, i.digest, i.sourceType, i.source, JSON.stringify(i.tags ?? {})] as DuckDBValue[]]));
       await insertRows(con, 'INSERT OR REPLACE INTO inputs', [...byKey.values()]);
     });
@@ -221,7 +231,7 @@ export class LocalTracker implements Tracker {
     const rel = normaliseArtifactPath(artifactPath);
     const ref = await this.store.putFile(localPath, { name: path.posix.basename(rel), move: false });
     await this.withDb(async (con) => {
-      await this.requireRun(con, runId);
+      await this.requireRunExists(con, runId);
       await con.run('INSERT OR REPLACE INTO artifacts VALUES ($1, $2, $3, $4)', [runId, rel, ref.uri, ref.bytes]);
     });
   }
