@@ -1,14 +1,12 @@
 import { Command, CommanderError, Option } from 'commander';
-import { readdirSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { UserError, errorMessage } from '../lib/errors.ts';
 import { registerCoreCommands } from './core.ts';
+import { registerCommandFiles } from './load.ts';
 
 /**
  * `trademl` CLI. Core commands (validate, run, runs, status, logs, retry, resume, approve, reject,
  * schema) live in cli/core.ts; every other concern adds its subcommands from a file in
- * cli/commands/ exporting `register(program)`. Exit codes: 0 ok, 1 failed run, 2 usage/bad input.
+ * cli/commands/ exporting `register(program)` (the file named after its command: cli/load.ts). Exit codes: 0 ok, 1 failed run, 2 usage/bad input.
  */
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('trademl')
@@ -17,12 +15,7 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
   registerCoreCommands(program);
-  const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'commands');
-  for (const f of readdirSync(dir).filter((f) => f.endsWith('.ts')).sort()) {
-    const mod = (await import(pathToFileURL(path.join(dir, f)).href)) as { register?: (p: Command) => void };
-    if (typeof mod.register !== 'function') throw new Error(`cli/commands/${f} does not export register(program)`);
-    mod.register(program);
-  }
+  await registerCommandFiles(program, argv);
   program.commands.forEach((c) => c.exitOverride());
   try {
     await program.parseAsync(argv);
