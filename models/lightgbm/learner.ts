@@ -17,6 +17,7 @@
  *   ones (> syncRoundBudgetMs) on koffi's worker thread.
  */
 import { StepError } from '../../lib/errors.ts';
+import { SYNC_ROUND_BUDGET_MS } from '../openmp.ts';
 import type { OnnxExportOptions, FitOptions, FittedModel, Learner, TrainingSet } from '../learner.ts';
 import { lightgbmToOnnx, type LgbmModelJson } from '../onnx/lightgbm.ts';
 import { LgbmBooster, LgbmDataset, LightGBMError, type LgbmParams } from './binding.ts';
@@ -119,7 +120,8 @@ export class LightgbmModel implements FittedModel {
 export interface LightgbmLearnerOptions {
   /**
    * Rounds run synchronously with a yield after each while a round takes less than this many ms
-   * (default 50); then the remaining rounds run on koffi's worker thread. 0 = always the worker.
+   * (default SYNC_ROUND_BUDGET_MS, models/openmp.ts); then the remaining rounds run on koffi's worker
+   * thread. 0 = always the worker.
    */
   syncRoundBudgetMs?: number;
 }
@@ -192,7 +194,7 @@ export class LightgbmLearner implements Learner {
         if (names.length) metric = names[0]!;
         else if (opts.earlyStoppingRounds) throw new LightGBMError('lightgbm: early stopping needs a validation metric, but params.metric yields none');
       }
-      const r = await boost(booster, opts, metric, nMetrics, this.o.syncRoundBudgetMs ?? 50);
+      const r = await boost(booster, opts, metric, nMetrics, this.o.syncRoundBudgetMs ?? SYNC_ROUND_BUDGET_MS);
       const text = booster.saveModelToString(r.best + 1);
       const loaded = LgbmBooster.fromString(text);
       return new LightgbmModel(loaded, text, train.nFeatures, r.best, r.rounds, metric === null ? null : `valid-${metric}`, r.bestScore, Number(params.num_threads));

@@ -1,4 +1,5 @@
 import { StepError } from '../../lib/errors.ts';
+import { SYNC_ROUND_BUDGET_MS } from '../openmp.ts';
 import { Booster, type BoosterParams, type DMatrix } from './binding.ts';
 
 export interface TrainOptions {
@@ -14,7 +15,7 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /**
    * Rounds run synchronously with a yield to the event loop after each, while a round takes less
-   * than this many ms (default 50); once one takes longer, the remaining rounds run on koffi's
+   * than this many ms (default SYNC_ROUND_BUDGET_MS, models/openmp.ts); once one takes longer, the remaining rounds run on koffi's
    * async worker thread. 0 = always async. (Async dispatch costs ~4 ms per round here, which
    * made small rounds ~50% slower than python's xgboost; yielding costs microseconds.)
    */
@@ -59,7 +60,7 @@ export async function trainBooster(o: TrainOptions): Promise<TrainResult> {
   let bestScore: number | null = null;
   let metric: string | null = null;
   let rounds = 0;
-  const syncBudget = o.syncRoundBudgetMs ?? 50;
+  const syncBudget = o.syncRoundBudgetMs ?? SYNC_ROUND_BUDGET_MS;
   let offload = o.syncRoundBudgetMs === 0;
   try {
     for (let iter = 0; iter < o.numRounds; iter++) {
