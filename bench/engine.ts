@@ -71,7 +71,7 @@ console.log(JSON.stringify({
     status: cold.status,
     wall_s: +(coldMs / 1000).toFixed(3),
     overhead_ms_per_step: +(coldMs / n).toFixed(3),
-    target_ms_per_step: 2,
+    target_ms_per_step: 1,
     ...wide,
   },
   cached_rerun: { status: warm.status, wall_s: +(warmMs / 1000).toFixed(3), cached_steps: cachedSteps, ms_per_step: +(warmMs / n).toFixed(3) },

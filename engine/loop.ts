@@ -99,7 +99,7 @@ export class RunLoop {
       const wakeAt = Math.min(d.wakeAt ?? Infinity, this.nextApprovalDeadline() ?? Infinity);
       await this.wait(() => this.completions.length > 0 || this.version !== seen, wakeAt === Infinity ? undefined : Math.max(0, wakeAt - now));
     }
-    const status = this.interrupted ? 'interrupted' : this.status().status;
+    const status = this.interrupted ? 'interrupted' : this.runStatus();
     if (!this.interrupted && status !== 'waiting_approval') {
       this.endedAt = this.host.now();
       if (this.opts.observe) this.observations.push({ kind: 'runFinished', run: this.record(runStatus(this.state), this.endedAt), steps: this.stepRecords() });
@@ -108,10 +108,20 @@ export class RunLoop {
     return { status, state: this.state, view: this.status() };
   }
 
+  /** Whether the run is parked on a failed step, waiting for an operator's retry, skip or abort. */
+  private waitingForOperator(): boolean {
+    return this.operatorDeadline !== undefined && this.endedAt === undefined && this.running.size === 0 && this.shouldWaitForOperator();
+  }
+
+  /** The run's status alone (what {@link status} reports, without building every step's view). */
+  private runStatus(): RunStatusView['status'] {
+    return this.waitingForOperator() ? 'waiting_operator' : runStatus(this.state);
+  }
+
   /** The run's state for operators (Temporal `status` Query, embedded `status`). */
   status(): RunStatusView {
     const waitingApproval = this.plan.steps.filter((s) => this.state.steps[s.id]!.status === 'waiting_approval').map((s) => s.id);
-    const operatorWait = this.operatorDeadline !== undefined && this.endedAt === undefined && this.running.size === 0 && this.shouldWaitForOperator();
+    const operatorWait = this.waitingForOperator();
     let waiting: RunStatusView['waiting'];
     if (operatorWait) {
       waiting = { kind: 'operator', steps: this.failedIds(), deadline: iso(this.operatorDeadline!), how: `retry, skip or abort (trademl temporal retry|skip|abort ${this.opts.runId} [--step <id>])` };
@@ -124,7 +134,7 @@ export class RunLoop {
       pipeline: this.plan.pipeline,
       planDigest: this.plan.digest,
       params: this.plan.params,
-      status: operatorWait ? 'waiting_operator' : runStatus(this.state),
+      status: this.runStatus(),
       ...(waiting ? { waiting } : {}),
       steps: this.plan.steps.map((s) => stepView(s, this.state.steps[s.id]!, this.attemptsOf(s.id))),
       actions: [...this.actions],
@@ -227,7 +237,7 @@ export class RunLoop {
   private async commit(): Promise<void> {
     const tx = this.tx;
     this.tx = this.emptyTx();
-    tx.status = this.status().status;
+    tx.status = this.runStatus();
     for (const [id, s] of Object.entries(tx.steps)) if (s.status === 'succeeded' || s.status === 'failed' || s.status === 'skipped') this.finished(id);
     if (this.host.commit && (tx.events.length || tx.consumed.length)) await this.host.commit(tx);
   }

@@ -26,7 +26,7 @@ export function upstreamStatus(s: StepState): UpstreamView['status'] {
 /** Every transitive upstream step of `id`, by step id, from the run state. */
 export function upstreamOf(plan: Plan, state: RunState, id: string): Record<string, UpstreamView> {
   const needs = needsOf(plan);
-  const byId = new Map(plan.steps.map((s) => [s.id, s]));
+  const byId = stepsById(plan);
   const out: Record<string, UpstreamView> = {};
   for (const a of ancestorsOf(id, needs)) {
     const s = state.steps[a]!;
@@ -41,6 +41,18 @@ export function upstreamOf(plan: Plan, state: RunState, id: string): Record<stri
     };
   }
   return out;
+}
+
+const byIdCache = new WeakMap<Plan, Map<string, Plan['steps'][number]>>();
+
+/** step id → its plan step, memoised per plan (a plan is immutable once compiled). */
+function stepsById(plan: Plan): Map<string, Plan['steps'][number]> {
+  let m = byIdCache.get(plan);
+  if (!m) {
+    m = new Map(plan.steps.map((s) => [s.id, s]));
+    byIdCache.set(plan, m);
+  }
+  return m;
 }
 
 const needsCache = new WeakMap<Plan, Record<string, string[]>>();
