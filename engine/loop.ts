@@ -107,21 +107,15 @@ export class RunLoop {
     }
     return { status, state: this.state, view: this.status() };
   }
-
-  /** Whether the run is parked on a failed step, waiting for an operator's retry, skip or abort. */
-  private waitingForOperator(): boolean {
-    return this.operatorDeadline !== undefined && this.endedAt === undefined && this.running.size === 0 && this.shouldWaitForOperator();
-  }
-
   /** The run's status alone (what {@link status} reports, without building every step's view). */
   private runStatus(): RunStatusView['status'] {
-    return this.waitingForOperator() ? 'waiting_operator' : runStatus(this.state);
+    return this.operatorDeadline !== undefined && this.endedAt === undefined && this.running.size === 0 && this.shouldWaitForOperator() ? 'waiting_operator' : runStatus(this.state);
   }
 
   /** The run's state for operators (Temporal `status` Query, embedded `status`). */
   status(): RunStatusView {
     const waitingApproval = this.plan.steps.filter((s) => this.state.steps[s.id]!.status === 'waiting_approval').map((s) => s.id);
-    const operatorWait = this.waitingForOperator();
+    const operatorWait = this.runStatus() === 'waiting_operator';
     let waiting: RunStatusView['waiting'];
     if (operatorWait) {
       waiting = { kind: 'operator', steps: this.failedIds(), deadline: iso(this.operatorDeadline!), how: `retry, skip or abort (trademl temporal retry|skip|abort ${this.opts.runId} [--step <id>])` };

@@ -86,12 +86,8 @@ export class LocalTracker implements Tracker {
   async updateRun(runId: string, patch: { status: RunStatus; endTime?: number; runName?: string }): Promise<RunInfo> {
     await this.withDb(async (con) => {
       await this.requireRun(con, runId);
-      await con.run('UPDATE runs SET status = $2, end_time = coalesce($3, end_time), run_name = coalesce($4, run_name) WHERE run_id = $1', [
-        runId,
-        patch.status,
-        patch.endTime ?? null,
-        patch.runName ?? null,
-      ]);
+      const args = [runId, patch.status, patch.endTime ?? null, patch.runName ?? null];
+      await con.run('UPDATE runs SET status = $2, end_time = coalesce($3, end_time), run_name = coalesce($4, run_name) WHERE run_id = $1', args);
     });
     return this.runInfo(runId);
   }
@@ -108,10 +104,8 @@ export class LocalTracker implements Tracker {
     return r;
   }
 
-  /** Run ids seen to exist (runs are never deleted, so a write to one of them skips the lookup). */
+  /** Run ids seen to exist: runs are never deleted, so writes look a run up once per tracker. */
   private readonly known = new Set<string>();
-
-  /** Throws RESOURCE_DOES_NOT_EXIST unless the run exists (looked up once per run and tracker). */
   private async requireRunExists(con: DuckDBConnection, runId: string): Promise<void> {
     if (!this.known.has(runId)) await this.requireRun(con, runId);
   }
