@@ -1,4 +1,5 @@
-import { DuckDBDataChunk, INTEGER, DOUBLE, VARCHAR, type DuckDBConnection, type DuckDBDoubleVector, type DuckDBIntegerVector, type DuckDBType, type DuckDBVector } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBVector } from '@duckdb/node-api';
+import { appendColumns } from '../lib/append.ts';
 import { sqlString, queryRows } from '../lib/duckdb.ts';
 import { InputError } from '../lib/errors.ts';
 import type { PricePanel } from './panel.ts';
@@ -91,42 +92,6 @@ export async function loadScores(con: DuckDBConnection, file: string, scoreCol: 
   );
   if (duplicated > 0) throw new InputError({ message: `${what}: ${duplicated} duplicated (path, date, symbol) rows (e.g. ${example}); the contract requires them unique` });
   return { paths: new Map([...paths].map(([p, e]) => [p, e.m])), dropped: Number(total[0]!.n) - kept };
-}
-
-/** Column spec of {@link appendColumns}. */
-export interface ColumnSpec {
-  name: string;
-  type: 'INTEGER' | 'DOUBLE' | 'VARCHAR';
-  values: ArrayLike<number> | readonly string[];
-}
-
-/**
- * Creates table `name` and bulk-appends equal-length columns (2,048-row data chunks). Numeric
- * values are set straight into each chunk's vectors (no intermediate arrays; typed arrays welcome);
- * NaN stays a DOUBLE NaN (not NULL).
- */
-export async function appendColumns(con: DuckDBConnection, name: string, cols: ColumnSpec[]): Promise<void> {
-  await con.run(`CREATE OR REPLACE TEMP TABLE ${name} (${cols.map((c) => `"${c.name}" ${c.type}`).join(', ')})`);
-  const n = cols[0]?.values.length ?? 0;
-  const types: DuckDBType[] = cols.map((c) => (c.type === 'INTEGER' ? INTEGER : c.type === 'DOUBLE' ? DOUBLE : VARCHAR));
-  const app = await con.createAppender(name);
-  const CH = 2048;
-  for (let off = 0; off < n; off += CH) {
-    const m = Math.min(CH, n - off);
-    const chunk = DuckDBDataChunk.create(types, m);
-    cols.forEach((c, ci) => {
-      if (c.type === 'VARCHAR') {
-        chunk.setColumnValues(ci, (c.values as readonly string[]).slice(off, off + m));
-        return;
-      }
-      const v = chunk.getColumnVector(ci) as DuckDBIntegerVector | DuckDBDoubleVector;
-      const src = c.values as ArrayLike<number>;
-      for (let j = 0; j < m; j++) v.setItem(j, src[off + j]!);
-      v.flush();
-    });
-    app.appendDataChunk(chunk);
-  }
-  app.closeSync();
 }
 
 /**

@@ -10,7 +10,9 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ArtifactRef, ArtifactStore } from '../artifacts/store.ts';
 import { sqlString } from '../lib/duckdb.ts';
-import { appendColumns } from './columns.ts';
+import { appendColumns } from '../lib/append.ts';
+import { ParquetRowStream } from '../lib/parquet_stream.ts';
+import { dateSql, readSourceRows, symbolSql } from './source_rows.ts';
 import type { FoldResult } from './fold.ts';
 import type { Selection, TrialSummary } from './trials.ts';
 
@@ -60,32 +62,37 @@ async function hasPanelTable(con: DuckDBConnection): Promise<boolean> {
 
 /**
  * Writes every trial's OOF score on every CPCV path as one Parquet (trial_id, path 1..φ, date,
- * symbol, score FLOAT; rows with a score only; ordered by trial_id, path, date, symbol). Rows are
- * the protocol's `panel` table (row_id, date, symbol) in `con`. One trial at a time is staged, so
- * memory stays at one trial's φ·n rows in JS.
+ * symbol, score FLOAT; rows with a finite score only; ordered by trial_id, path, date, symbol).
+ * Rows are the protocol's `panel` table (row_id, date, symbol) in `con`; they are gathered and
+ * streamed in that order (lib/parquet_stream.ts), so memory stays at a part of rows whatever the
+ * number of trials.
  */
 export async function writeTrialScores(con: DuckDBConnection, store: ArtifactStore, summaries: TrialSummary[], table = 'panel'): Promise<ArtifactRef> {
-  const parts: string[] = [];
-  for (const [t, s] of summaries.entries()) {
-    const rowId: number[] = [], path: number[] = [], score: number[] = [];
-    s.pathScores.forEach((sc, p) => {
-      for (let i = 0; i < sc.length; i++) if (Number.isFinite(sc[i]!)) {
-        rowId.push(i);
-        path.push(p + 1);
-        score.push(sc[i]!);
-      }
-    });
-    await appendColumns(con, `trial_scores_${t}`, [
-      { name: 'row_id', type: 'INTEGER', values: rowId },
-      { name: 'path', type: 'INTEGER', values: path },
-      { name: 'score', type: 'DOUBLE', values: score },
-    ]);
-    parts.push(`SELECT ${sqlString(s.trial_id)} AS trial_id, path, row_id, score FROM trial_scores_${t}`);
-  }
+  const src = await readSourceRows(con, table, false);
+  // DuckDB orders VARCHAR bytewise; so does Buffer.compare on UTF-8.
+  const byId = summaries.map((s, t) => ({ s, t, key: Buffer.from(s.trial_id) })).sort((a, b) => Buffer.compare(a.key, b.key));
+  await con.run(`SET VARIABLE trial_ids = [${byId.map((x) => sqlString(x.s.trial_id)).join(', ')}]::VARCHAR[]`);
   const file = store.tempPath('trial_scores.parquet');
-  await con.run(`COPY (SELECT s.trial_id, s.path, p.date, p.symbol, CAST(s.score AS FLOAT) AS score FROM (${parts.join(' UNION ALL ')}) s JOIN ${table} p USING (row_id)
-    ORDER BY s.trial_id, s.path, p.date, p.symbol) TO ${sqlString(file)} (FORMAT parquet)`);
-  for (const t of summaries.keys()) await con.run(`DROP TABLE trial_scores_${t}`);
+  const stream = new ParquetRowStream(
+    con, file, ['trial', 'path', 'day', 'sym', 'score'].map((name) => ({ name, type: name === 'score' ? 'DOUBLE' : 'INTEGER' })),
+    `getvariable('trial_ids')[trial + 1] AS trial_id, path, ${dateSql('day')} AS date, ${symbolSql('sym')} AS symbol, CAST(score AS FLOAT) AS score`,
+  );
+  const cols = [0, 1, 2, 3, 4].map(() => new Float64Array(src.n));
+  for (const [rank, { s }] of byId.entries()) {
+    for (const [p, sc] of s.pathScores.entries()) {
+      if (sc.length !== src.n) throw new RangeError(`trial ${s.trial_id} path ${p + 1}: ${sc.length} scores for ${src.n} rows of ${table}`);
+      let m = 0;
+      for (let i = 0; i < sc.length; i++) if (Number.isFinite(sc[i]!)) {
+        cols[0]![m] = rank;
+        cols[1]![m] = p + 1;
+        cols[2]![m] = src.day[i]!;
+        cols[3]![m] = src.sym[i]!;
+        cols[4]![m++] = sc[i]!;
+      }
+      await stream.write(cols, m);
+    }
+  }
+  await stream.close();
   return store.putFile(file, { name: 'trial_scores.parquet' });
 }
 

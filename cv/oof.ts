@@ -7,8 +7,8 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ArtifactRef, ArtifactStore } from '../artifacts/store.ts';
-import { sqlString } from '../lib/duckdb.ts';
-import { appendColumns, type ColumnData } from './columns.ts';
+import { ParquetRowStream } from '../lib/parquet_stream.ts';
+import { dateSql, readSourceRows, symbolSql } from './source_rows.ts';
 
 /**
  * The DuckDB table holding the rows the scores refer to: columns row_id (0..n−1), date, symbol,
@@ -69,30 +69,74 @@ export function walkForwardOofRows(groupOfRow: Int32Array, score: ArrayLike<numb
   };
 }
 
-/** Writes `rows` joined to `src` as one signals.oof Parquet artifact named `name`. */
+/** Rows gathered per block while streaming (a few MB of typed arrays). */
+const BLOCK = 1 << 16;
+
+/**
+ * Writes `rows` with their `src` row's date, symbol, label, ret and t1 as one signals.oof Parquet
+ * artifact named `name`, ordered by (path, date, symbol). Rows come in any order (sorted here when
+ * not already by path, row_id). Throws a RangeError on a row_id outside `src` or a repeated
+ * (path, row_id), and readSourceRows' errors.
+ */
 export async function writeOofParquet(con: DuckDBConnection, store: ArtifactStore, src: OofSource, rows: OofRows, name: string): Promise<ArtifactRef> {
-  const table = 'oof_rows';
-  const cols: ColumnData[] = [
-    { name: 'row_id', type: 'INTEGER', values: rows.rowId },
-    { name: 'path', type: 'INTEGER', values: rows.path },
-    { name: 'split', type: 'INTEGER', values: rows.split },
-    { name: 'test_group', type: 'INTEGER', values: rows.testGroup },
-    { name: 'score', type: 'DOUBLE', values: rows.score },
-    ...(rows.probUp ? [{ name: 'prob_up', type: 'DOUBLE' as const, values: rows.probUp }] : []),
-  ];
-  await appendColumns(con, table, cols);
+  const s = await readSourceRows(con, src.table, src.label);
+  const order = pathRowOrder(rows, s.n);
+  const prob = rows.probUp;
   const file = store.tempPath(name);
-  const label = src.label ? ', p.label' : '';
-  const prob = rows.probUp ? ', o.prob_up' : '';
-  await con.run(`COPY (SELECT p.date, p.symbol, o.path, o.split, o.test_group, o.score${label}, p.ret, p.t1${prob}
-    FROM ${table} o JOIN ${src.table} p USING (row_id) ORDER BY o.path, p.date, p.symbol) TO ${sqlString(file)} (FORMAT parquet)`);
-  await con.run(`DROP TABLE ${table}`);
+  const names = ['day', 'sym', 'path', 'split', 'test_group', 'score', ...(src.label ? ['label'] : []), 'ret', 't1', ...(prob ? ['prob_up'] : [])];
+  const stream = new ParquetRowStream(
+    con, file, names.map((c) => ({ name: c, type: ['score', 'label', 'ret', 'prob_up'].includes(c) ? 'DOUBLE' : 'INTEGER' })),
+    `${dateSql('day')} AS date, ${symbolSql('sym')} AS symbol, path, split, test_group, score${src.label ? ', label' : ''}, ret, ${dateSql('t1')} AS t1${prob ? ', prob_up' : ''}`,
+  );
+  const block = names.map(() => new Float64Array(BLOCK));
+  for (let k0 = 0; k0 < order.length; k0 += BLOCK) {
+    const m = Math.min(BLOCK, order.length - k0);
+    for (let j = 0; j < m; j++) {
+      const k = order[k0 + j]!, r = rows.rowId[k]!;
+      let c = 0;
+      block[c++]![j] = s.day[r]!;
+      block[c++]![j] = s.sym[r]!;
+      block[c++]![j] = rows.path[k]!;
+      block[c++]![j] = rows.split[k]!;
+      block[c++]![j] = rows.testGroup[k]!;
+      block[c++]![j] = rows.score[k]!;
+      if (s.label) block[c++]![j] = s.label[r]!;
+      block[c++]![j] = s.ret[r]!;
+      block[c++]![j] = s.t1[r]!;
+      if (prob) block[c++]![j] = prob[k]!;
+    }
+    await stream.write(block, m);
+  }
+  await stream.close();
   return store.putFile(file, { name });
 }
 
 /**
+ * Indices of `rows` in (path, row_id) order: the identity when they already are (the CPCV and
+ * walk-forward builders' order), else a sort. Throws a RangeError on a row_id outside 0..n−1 or
+ * a repeated (path, row_id).
+ */
+export function pathRowOrder(rows: OofRows, n: number): Int32Array {
+  const m = rows.rowId.length;
+  const key = (k: number): number => rows.path[k]! * n + rows.rowId[k]!;
+  let sorted = true;
+  for (let k = 0; k < m; k++) {
+    const r = rows.rowId[k]!;
+    if (!(r >= 0 && r < n && Number.isInteger(r))) throw new RangeError(`OOF row ${k}: row_id ${r} is outside the source's 0..${n - 1}`);
+    if (k > 0 && key(k) <= key(k - 1)) sorted = false;
+  }
+  const order = Int32Array.from({ length: m }, (_, k) => k);
+  if (sorted) return order;
+  order.sort((a, b) => key(a) - key(b));
+  for (let j = 1; j < m; j++) {
+    if (key(order[j]!) === key(order[j - 1]!)) throw new RangeError(`OOF rows repeat (path ${rows.path[order[j]!]}, row_id ${rows.rowId[order[j]!]})`);
+  }
+  return order;
+}
+
+/**
  * Both artifacts of a signal: the CPCV paths (`<prefix>.parquet`) and the walk-forward path 0
- * (`<prefix>_walk_forward.parquet`), each joined to its source table.
+ * (`<prefix>_walk_forward.parquet`), each with its source table's row columns.
  */
 export async function writeSignal(
   con: DuckDBConnection,

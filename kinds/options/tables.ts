@@ -4,7 +4,7 @@
  * objects (NULL → null). No domain logic.
  */
 import type { ArtifactRef, ArtifactStore } from '../../artifacts/store.ts';
-import { appendColumns, type ColumnData } from '../../cv/columns.ts';
+import { appendColumns, type ColumnData } from '../../lib/append.ts';
 import { queryRows, sqlString, withDuckDB } from '../../lib/duckdb.ts';
 
 /** A column to write: INTEGER/DOUBLE/VARCHAR values, or DATE/BOOLEAN written from ISO text / 0-1 numbers. */

@@ -116,4 +116,19 @@ describe('the OOF writer (signals.oof)', () => {
     expect(w.map((r) => [r.path, r.split, r.test_group, r.score])).toEqual([[0, 1, 2, 1], [0, 1, 2, 2], [0, 2, 3, 3], [0, 2, 3, 4], [0, 3, 4, 5], [0, 3, 4, 6]]);
     expect(Object.keys(w[0]!)).not.toContain('label');
   });
+
+  it('rows in any order are written in (path, date, symbol) order; a repeated row, a row outside the source or a source out of (date, symbol) order is refused', async () => {
+    const store = new ArtifactStore(path.join(tempDir(), 'a'));
+    const rows = { rowId: [2, 0, 1, 0], path: [1, 2, 1, 1], split: [1, 1, 1, 1], testGroup: [1, 1, 1, 1], score: [0.2, 1.0, 0.1, 0] };
+    await withDuckDB(async (con) => {
+      await con.run(`CREATE TABLE src AS SELECT (i - 1)::INTEGER AS row_id, DATE '2020-01-01' + i::INTEGER AS date, 'S' AS symbol, DATE '2020-02-01' AS t1, 0.0::DOUBLE AS ret FROM range(1, 4) t(i)`);
+      const ref = await writeOofParquet(con, store, { table: 'src', label: false }, rows, 'oof.parquet');
+      const got = await queryRows<{ path: number; date: Date; score: number }>(con, `SELECT path, score FROM read_parquet(${sqlString(store.path(ref))})`);
+      expect(got.map((r) => [r.path, r.score])).toEqual([[1, 0], [1, 0.1], [1, 0.2], [2, 1.0]]);
+      await expect(writeOofParquet(con, store, { table: 'src', label: false }, { ...rows, path: [1, 1, 1, 1] }, 'x.parquet')).rejects.toThrow(/repeat \(path 1, row_id 0\)/);
+      await expect(writeOofParquet(con, store, { table: 'src', label: false }, { ...rows, rowId: [5, 0, 1, 0] }, 'x.parquet')).rejects.toThrow(/row_id 5 is outside/);
+      await con.run(`CREATE TABLE bad AS SELECT (2 - (i - 1))::INTEGER AS row_id, DATE '2020-01-01' + i::INTEGER AS date, 'S' AS symbol, DATE '2020-02-01' AS t1, 0.0::DOUBLE AS ret FROM range(1, 4) t(i)`);
+      await expect(writeOofParquet(con, store, { table: 'bad', label: false }, rows, 'x.parquet')).rejects.toThrow(/row_id 1 does not follow row_id 0 in \(date, symbol\) order/);
+    });
+  });
 });

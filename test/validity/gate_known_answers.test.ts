@@ -16,7 +16,7 @@
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ArtifactStore, type ArtifactRef } from '../../artifacts/store.ts';
-import { appendColumns } from '../../backtest/io.ts';
+import { appendColumns } from '../../lib/append.ts';
 import { gateVerdict, signalsOof } from '../../contracts/index.ts';
 import { labelsHorizon } from '../../kinds/features/index.ts';
 import { backtestCpcvPaths } from '../../kinds/backtest/backtest_cpcv.ts';

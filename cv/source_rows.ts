@@ -1,0 +1,59 @@
+/**
+ * The rows OOF-shaped artifacts refer to, read once from their DuckDB table (row_id 0..n−1, date,
+ * symbol, t1, ret[, label]; the panel of cv/panel.ts, the stacker's table of cv/stack.ts) in
+ * row_id order. The writers (cv/oof.ts, cv/ledger.ts) gather date and symbol per row from here and
+ * stream rows out in the contract's (…, date, symbol) order: no join, no sort, flat memory.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { StepError } from '../lib/errors.ts';
+
+/** DuckDB variable holding the table's distinct symbols in VARCHAR order (a 1-based list). */
+export const SYMBOLS_VARIABLE = 'oof_symbols';
+
+/** SQL for the symbol name of a 0-based symbol code column `col`. */
+export const symbolSql = (col: string): string => `getvariable('${SYMBOLS_VARIABLE}')[${col} + 1]`;
+
+/** SQL for the DATE of a days-since-1970-01-01 column `col`. */
+export const dateSql = (col: string): string => `DATE '1970-01-01' + ${col}`;
+
+/** One entry per row_id. Days count from 1970-01-01; NaN stands for NULL. */
+export interface SourceRows {
+  n: number;
+  day: Int32Array;
+  /** 0-based rank of the row's symbol in DuckDB's VARCHAR order ({@link symbolSql} names it). */
+  sym: Int32Array;
+  t1: Float64Array;
+  ret: Float64Array;
+  label?: Float64Array;
+}
+
+/**
+ * Reads `table` in row_id order and sets {@link SYMBOLS_VARIABLE} on `con`. Throws a non-retryable
+ * InternalError when row_id is not 0..n−1 or its order is not strictly increasing (date, symbol):
+ * writers rely on row_id order being the contract's row order.
+ */
+export async function readSourceRows(con: DuckDBConnection, table: string, withLabel: boolean): Promise<SourceRows> {
+  await con.run(`SET VARIABLE ${SYMBOLS_VARIABLE} = (SELECT coalesce(list(symbol ORDER BY symbol), []) FROM (SELECT DISTINCT symbol FROM ${table}))`);
+  const res = await con.run(`SELECT row_id, (date - DATE '1970-01-01')::INTEGER, (dense_rank() OVER (ORDER BY symbol) - 1)::INTEGER,
+      (t1 - DATE '1970-01-01')::INTEGER, ret::DOUBLE${withLabel ? ', label::DOUBLE' : ''} FROM ${table} ORDER BY row_id`);
+  const cols: number[][] = [[], [], [], [], [], []];
+  for (let chunk = await res.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await res.fetchChunk()) {
+    for (let c = 0; c < chunk.columnCount; c++) {
+      const v = chunk.getColumnVector(c);
+      const out = cols[c]!;
+      for (let i = 0; i < chunk.rowCount; i++) {
+        const x = v.getItem(i) as number | null;
+        out.push(x === null ? NaN : x);
+      }
+    }
+  }
+  const n = cols[0]!.length;
+  const day = Int32Array.from(cols[1]!), sym = Int32Array.from(cols[2]!);
+  for (let i = 0; i < n; i++) {
+    const bad = cols[0]![i] !== i ? `row_id ${cols[0]![i]} at position ${i} (row_id must be 0..n−1)`
+      : i > 0 && (day[i]! < day[i - 1]! || (day[i] === day[i - 1] && sym[i]! <= sym[i - 1]!)) ? `row_id ${i} does not follow row_id ${i - 1} in (date, symbol) order`
+      : Number.isNaN(cols[1]![i]) ? `row_id ${i} has no date` : '';
+    if (bad) throw new StepError({ message: `OOF source table ${table}: ${bad}; its row_id must number the rows in (date, symbol) order`, type: 'InternalError', nonRetryable: true });
+  }
+  return { n, day, sym, t1: Float64Array.from(cols[3]!), ret: Float64Array.from(cols[4]!), ...(withLabel ? { label: Float64Array.from(cols[5]!) } : {}) };
+}
