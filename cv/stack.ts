@@ -85,11 +85,23 @@ export async function loadStackBlock(con: DuckDBConnection, table: string, sleev
   const c = rd.getColumnsJS() as number[][];
   const n = c[0]!.length;
   const zs = sleeves.map((_, i) => `coalesce((x${i} - avg(x${i}) OVER d) / NULLIF(stddev_samp(x${i}) OVER d, 0), 0)`).join(', ');
-  const zr = await con.runAndReadAll(`SELECT ${zs} FROM ${table}_x x JOIN ${table} t USING (date, symbol)
+  // Streamed chunk by chunk straight into z[q][i] (path q's rows are n consecutive rows).
+  const z = paths.map(() => sleeves.map(() => new Float64Array(n)));
+  const zr = await con.run(`SELECT ${zs} FROM ${table}_x x JOIN ${table} t USING (date, symbol)
     WINDOW d AS (PARTITION BY x.path, x.date) ORDER BY x.path, t.row_id`);
-  const zc = zr.getColumnsJS() as number[][];
+  let off = 0;
+  for (let chunk = await zr.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await zr.fetchChunk()) {
+    for (let i = 0; i < sleeves.length; i++) {
+      const v = chunk.getColumnVector(i);
+      for (let r = 0; r < chunk.rowCount; r++) {
+        const k = off + r, q = Math.floor(k / n);
+        z[q]![i]![k - q * n] = v.getItem(r) as number;
+      }
+    }
+    off += chunk.rowCount;
+  }
+  if (off !== n * paths.length) throw new StepError({ message: `stack: ${off} z-score rows for ${n} rows × ${paths.length} paths`, type: 'InternalError', nonRetryable: true });
   await con.run(`DROP TABLE ${table}_x`);
-  const z = paths.map((_, q) => sleeves.map((_, i) => Float64Array.from(zc[i]!.slice(q * n, (q + 1) * n))));
   return { n, date: Int32Array.from(c[0]!), t1: Int32Array.from(c[1]!), ret: Float64Array.from(c[2]!), y: Float64Array.from(c[3]!), paths, z, dateIdx: new Int32Array(0) };
 }
 
