@@ -40,8 +40,9 @@ export interface Panel {
 const q = (id: string): string => `"${id.replace(/"/g, '""')}"`;
 
 /**
- * Joins the features and labels Parquet files on (date, symbol) into the temp table `panel`
- * (row_id, date, symbol, t1, label, ret, f_<feature>…) and loads it. Rows without a label/ret/t1,
+ * Joins the features and labels Parquet files on (date, symbol), loads the rows and features into
+ * JS and leaves the temp table `panel` (row_id, date, symbol, t1, label, ret; row_id numbers the
+ * rows in (date, symbol) order) in `con`. Rows without a label/ret/t1,
  * or with every feature NULL (warm-up), are dropped. A label's length in bars is the number of
  * panel bars from its date to t1; past the last bar, the calendar converts the remaining calendar
  * days to bars (`barsInCalendarDays`). `calendar` is the inputs' calendar (default NYSE daily, the
@@ -96,6 +97,8 @@ export async function loadPanel(con: DuckDBConnection, featuresPath: string, lab
     off += m;
   }
   if (off !== n) throw new StepError({ message: `panel read ${off} rows, expected ${n}`, type: 'InternalError', nonRetryable: false });
+  // The features now live in X: keep only the row columns in DuckDB (the OOF writers' source).
+  await con.run('CREATE OR REPLACE TEMP TABLE panel AS SELECT row_id, date, symbol, t1, label, ret FROM panel');
   const { uniqueDates, dateIdx } = barIndex(date);
   const retDaily = perBarReturns(date, t1, ret, uniqueDates, dateIdx, calendar);
   return { n, nFeatures: F, featureNames, uniqueDates, dateIdx, date, t1, label, ret, retDaily, X, blocks: dateBlocks(dateIdx, uniqueDates.length), calendar };

@@ -36,18 +36,20 @@ export async function readSourceRows(con: DuckDBConnection, table: string, withL
   await con.run(`SET VARIABLE ${SYMBOLS_VARIABLE} = (SELECT coalesce(list(symbol ORDER BY symbol), []) FROM (SELECT DISTINCT symbol FROM ${table}))`);
   const res = await con.run(`SELECT row_id, (date - DATE '1970-01-01')::INTEGER, (dense_rank() OVER (ORDER BY symbol) - 1)::INTEGER,
       (t1 - DATE '1970-01-01')::INTEGER, ret::DOUBLE${withLabel ? ', label::DOUBLE' : ''} FROM ${table} ORDER BY row_id`);
-  const cols: number[][] = [[], [], [], [], [], []];
+  const n = Number((await con.runAndReadAll(`SELECT count(*) FROM ${table}`)).getRows()[0]![0]);
+  const cols = Array.from({ length: withLabel ? 6 : 5 }, () => new Float64Array(n));
+  let off = 0;
   for (let chunk = await res.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await res.fetchChunk()) {
-    for (let c = 0; c < chunk.columnCount; c++) {
+    for (let c = 0; c < cols.length; c++) {
       const v = chunk.getColumnVector(c);
       const out = cols[c]!;
       for (let i = 0; i < chunk.rowCount; i++) {
         const x = v.getItem(i) as number | null;
-        out.push(x === null ? NaN : x);
+        out[off + i] = x === null ? NaN : x;
       }
     }
+    off += chunk.rowCount;
   }
-  const n = cols[0]!.length;
   const day = Int32Array.from(cols[1]!), sym = Int32Array.from(cols[2]!);
   for (let i = 0; i < n; i++) {
     const bad = cols[0]![i] !== i ? `row_id ${cols[0]![i]} at position ${i} (row_id must be 0..n−1)`
@@ -55,5 +57,5 @@ export async function readSourceRows(con: DuckDBConnection, table: string, withL
       : Number.isNaN(cols[1]![i]) ? `row_id ${i} has no date` : '';
     if (bad) throw new StepError({ message: `OOF source table ${table}: ${bad}; its row_id must number the rows in (date, symbol) order`, type: 'InternalError', nonRetryable: true });
   }
-  return { n, day, sym, t1: Float64Array.from(cols[3]!), ret: Float64Array.from(cols[4]!), ...(withLabel ? { label: Float64Array.from(cols[5]!) } : {}) };
+  return { n, day, sym, t1: cols[3]!, ret: cols[4]!, ...(withLabel ? { label: cols[5]! } : {}) };
 }
