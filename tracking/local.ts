@@ -4,24 +4,8 @@ import path from 'node:path';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { ArtifactStore } from '../artifacts/store.ts';
 import { LocalDb, appendMetrics, checkKey, checkKv, insertRows, normaliseArtifactPath, rows as dbRows, type Row } from './localDb.ts';
-import {
-  TrackerError,
-  VALUE_LIMITS,
-  splitBatch,
-  validateAlias,
-  type ArtifactFile,
-  type DatasetInput,
-  type Experiment,
-  type KeyValue,
-  type Metric,
-  type ModelVersion,
-  type RegisteredModel,
-  type RunData,
-  type RunInfo,
-  type RunStatus,
-  type Tracker,
-} from './types.ts';
-
+import { TrackerError, VALUE_LIMITS, splitBatch, validateAlias } from './types.ts';
+import type { ArtifactFile, DatasetInput, Experiment, KeyValue, Metric, ModelVersion, RegisteredModel, RunData, RunInfo, RunStatus, Tracker } from './types.ts';
 
 /**
  * The default tracker: DuckDB tables in one file (`stateHome()/tracking.duckdb`, separate from the
@@ -71,30 +55,33 @@ export class LocalTracker implements Tracker {
   async createRun(opts: { experimentId: string; runName?: string; startTime?: number; tags?: Record<string, string> }): Promise<RunInfo> {
     const runId = randomUUID().replace(/-/g, '');
     const start = opts.startTime ?? Date.now();
+    const row = { run_id: runId, experiment_id: opts.experimentId, run_name: opts.runName ?? runId, status: 'RUNNING', start_time: start, end_time: null };
     await this.withDb(async (con) => {
-      const [e] = await dbRows(con, 'SELECT 1 FROM experiments WHERE experiment_id = $1', [opts.experimentId]);
-      if (!e) throw new TrackerError(`experiment ${opts.experimentId} does not exist`, 'RESOURCE_DOES_NOT_EXIST');
-      await con.run('INSERT INTO runs VALUES ($1, $2, $3, $4, $5, NULL)', [runId, opts.experimentId, opts.runName ?? runId, 'RUNNING', start]);
+      // Experiments are never deleted: each is looked up once per tracker.
+      if (!this.knownExperiments.has(opts.experimentId)) {
+        const [e] = await dbRows(con, 'SELECT 1 FROM experiments WHERE experiment_id = $1', [opts.experimentId]);
+        if (!e) throw new TrackerError(`experiment ${opts.experimentId} does not exist`, 'RESOURCE_DOES_NOT_EXIST');
+        this.knownExperiments.add(opts.experimentId);
+      }
+      await con.run('INSERT INTO runs VALUES ($1, $2, $3, $4, $5, NULL)', [runId, opts.experimentId, row.run_name, row.status, start]);
       this.known.add(runId);
     });
     if (opts.tags && Object.keys(opts.tags).length) {
       await this.logBatch(runId, { tags: Object.entries(opts.tags).map(([key, value]) => ({ key, value })) });
     }
-    return this.runInfo(runId);
+    return LocalTracker.info(row);
   }
+
+  private readonly knownExperiments = new Set<string>();
 
   async updateRun(runId: string, patch: { status: RunStatus; endTime?: number; runName?: string }): Promise<RunInfo> {
-    await this.withDb(async (con) => {
-      await this.requireRun(con, runId);
+    return this.withDb(async (con) => {
       const args = [runId, patch.status, patch.endTime ?? null, patch.runName ?? null];
-      await con.run('UPDATE runs SET status = $2, end_time = coalesce($3, end_time), run_name = coalesce($4, run_name) WHERE run_id = $1', args);
+      const [r] = await dbRows(con, 'UPDATE runs SET status = $2, end_time = coalesce($3, end_time), run_name = coalesce($4, run_name) WHERE run_id = $1 RETURNING *', args);
+      if (!r) throw new TrackerError(`run ${runId} does not exist`, 'RESOURCE_DOES_NOT_EXIST');
+      this.known.add(runId);
+      return LocalTracker.info(r);
     });
-    return this.runInfo(runId);
-  }
-
-  /** The run's info alone (getRun without its metrics, params, tags and inputs). */
-  private runInfo(runId: string): Promise<RunInfo> {
-    return this.withDb(async (con) => LocalTracker.info(await this.requireRun(con, runId)));
   }
 
   private async requireRun(con: DuckDBConnection, runId: string): Promise<Row> {
@@ -176,7 +163,7 @@ export class LocalTracker implements Tracker {
       for (const chunk of splitBatch(batch)) {
         await con.run('BEGIN TRANSACTION');
         try {
-          const held = new Map((await dbRows(con, 'SELECT key, value FROM params WHERE run_id = $1', [runId])).map((r) => [String(r.key), String(r.value)]));
+          const held = new Map(chunk.params.length ? (await dbRows(con, 'SELECT key, value FROM params WHERE run_id = $1', [runId])).map((r) => [String(r.key), String(r.value)]) : []);
           const newParams: DuckDBValue[][] = [];
           for (const p of chunk.params) {
             const old = held.get(p.key);
