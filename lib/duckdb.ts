@@ -1,5 +1,3 @@
-import os from 'node:os';
-import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 
 /**
@@ -7,9 +5,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
  * Threads default to TRADEML_DUCKDB_THREADS or 2 (the CI machine's cores).
  */
 export async function withDuckDB<T>(fn: (con: DuckDBConnection) => Promise<T>, file = ':memory:'): Promise<T> {
-  const opts: Record<string, string> = { threads: process.env.TRADEML_DUCKDB_THREADS ?? '2' };
-  if (process.env.TRADEML_DUCKDB_MEMORY_LIMIT) Object.assign(opts, { memory_limit: process.env.TRADEML_DUCKDB_MEMORY_LIMIT, temp_directory: path.join(os.tmpdir(), 'trademl-duckdb-spill') });
-  const db = await DuckDBInstance.create(file, opts);
+  const db = await DuckDBInstance.create(file, { threads: process.env.TRADEML_DUCKDB_THREADS ?? '2' });
   const con = await db.connect();
   try {
     return await fn(con);
