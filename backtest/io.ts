@@ -1,18 +1,8 @@
 import type { DuckDBConnection, DuckDBVector } from '@duckdb/node-api';
 import { appendColumns } from '../lib/append.ts';
-import { sqlString, queryRows } from '../lib/duckdb.ts';
+import { forEachChunk, sqlString, queryRows } from '../lib/duckdb.ts';
 import { InputError } from '../lib/errors.ts';
 import type { PricePanel } from './panel.ts';
-
-/** Streams a query's result chunk by chunk: `fn(columns, rowCount)`. */
-export async function forEachChunk(con: DuckDBConnection, sql: string, fn: (cols: DuckDBVector[], n: number) => void): Promise<void> {
-  const res = await con.run(sql);
-  for (let ch = await res.fetchChunk(); ch && ch.rowCount > 0; ch = await res.fetchChunk()) {
-    const cols: DuckDBVector[] = [];
-    for (let c = 0; c < ch.columnCount; c++) cols.push(ch.getColumnVector(c));
-    fn(cols, ch.rowCount);
-  }
-}
 
 /** Checks that a Parquet file has the named columns; InputError (the contract is broken) naming the missing ones. */
 export async function requireColumns(con: DuckDBConnection, file: string, what: string, cols: string[]): Promise<string[]> {

@@ -1,4 +1,4 @@
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBVector } from '@duckdb/node-api';
 
 /**
  * Opens an in-memory (or file) DuckDB connection for compute inside a step, runs `fn`, closes it.
@@ -24,4 +24,43 @@ export async function queryRows<T = Record<string, unknown>>(con: DuckDBConnecti
 /** SQL string literal with single quotes escaped (for paths and names; never for user SQL). */
 export function sqlString(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
+}
+
+/** Streams a query's result chunk by chunk: `fn(columns, rowCount)`. */
+export async function forEachChunk(con: DuckDBConnection, sql: string, fn: (cols: DuckDBVector[], n: number) => void): Promise<void> {
+  const res = await con.run(sql);
+  for (let ch = await res.fetchChunk(); ch && ch.rowCount > 0; ch = await res.fetchChunk()) {
+    const cols: DuckDBVector[] = [];
+    for (let c = 0; c < ch.columnCount; c++) cols.push(ch.getColumnVector(c));
+    fn(cols, ch.rowCount);
+  }
+}
+
+/**
+ * A query's numeric columns read chunk by chunk into typed arrays (`int`: Int32Array, `double`:
+ * Float64Array, NULL → 0 / NaN), never as JS row objects. `kinds` gives each selected column's kind.
+ */
+export async function readNumericColumns(con: DuckDBConnection, sql: string, kinds: readonly ('int' | 'double')[]): Promise<{ n: number; cols: (Int32Array | Float64Array)[] }> {
+  let cap = 1 << 16, n = 0;
+  let cols: (Int32Array | Float64Array)[] = kinds.map((k) => (k === 'int' ? new Int32Array(cap) : new Float64Array(cap)));
+  await forEachChunk(con, sql, (vs, m) => {
+    if (vs.length !== kinds.length) throw new RangeError(`readNumericColumns: the query gives ${vs.length} columns, kinds name ${kinds.length}`);
+    if (n + m > cap) {
+      while (n + m > cap) cap *= 2;
+      cols = cols.map((c) => {
+        const g = c instanceof Int32Array ? new Int32Array(cap) : new Float64Array(cap);
+        g.set(c.subarray(0, n));
+        return g;
+      });
+    }
+    vs.forEach((v, j) => {
+      const out = cols[j]!, nul = kinds[j] === 'int' ? 0 : NaN;
+      for (let i = 0; i < m; i++) {
+        const x = v.getItem(i) as number | null;
+        out[n + i] = x === null ? nul : x;
+      }
+    });
+    n += m;
+  });
+  return { n, cols: cols.map((c) => c.subarray(0, n)) };
 }

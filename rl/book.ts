@@ -1,6 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { TradingCalendar } from '../calendar/calendar.ts';
-import { queryRows, sqlString, withDuckDB } from '../lib/duckdb.ts';
+import { queryRows, readNumericColumns, sqlString, withDuckDB } from '../lib/duckdb.ts';
 import { StepError } from '../lib/errors.ts';
 import type { DatasetConfig, EnvConfig } from './config.ts';
 import { splitDates } from './dataset.ts';
@@ -121,10 +121,9 @@ export async function loadBooks(src: BookSources, env: EnvConfig, opts: BookOpti
     );
     const nDays = day.path!.length;
     if (nDays === 0) throw new StepError({ message: 'rl: the portfolio weights and the OHLCV calendar have no decision dates in common', type: 'RlDataError', nonRetryable: true });
-    const wt = await columns(
-      con,
-      `SELECT w.path, c.idx, s.sid, w.weight FROM w JOIN cal c USING (date) JOIN syms s USING (symbol) ORDER BY w.path, c.idx, s.sid`,
-    );
+    // Typed arrays: one row per non-zero weight (≈ paths × dates × symbols), never JS row values.
+    const { cols: wc } = await readNumericColumns(con, `SELECT w.path, c.idx, s.sid, w.weight FROM w JOIN cal c USING (date) JOIN syms s USING (symbol) ORDER BY w.path, c.idx, s.sid`, ['int', 'int', 'int', 'double']);
+    const wt: WeightRows = { path: wc[0]!, idx: wc[1]!, sid: wc[2]!, weight: wc[3]! };
     const nSym = Number((await queryRows<{ n: number }>(con, `SELECT count(*)::INTEGER AS n FROM syms`))[0]!.n);
     const range = (await queryRows<{ d0: Date; d1: Date }>(con, `SELECT min(date) AS d0, max(date) AS d1 FROM pcal`))[0]!;
     const calEnd = opts.dataset ? calibrationEnd(day, opts.dataset) : null;
@@ -143,9 +142,17 @@ export async function loadBooks(src: BookSources, env: EnvConfig, opts: BookOpti
   });
 }
 
+/** The weights rows ordered by (path, calendar idx, symbol id). */
+interface WeightRows {
+  path: ArrayLike<number>;
+  idx: ArrayLike<number>;
+  sid: ArrayLike<number>;
+  weight: ArrayLike<number>;
+}
+
 function assemble(
   day: Record<string, unknown[]>,
-  wt: Record<string, unknown[]>,
+  wt: WeightRows,
   nSym: number,
   bt: Record<string, unknown[]> | null,
   env: EnvConfig,
@@ -167,10 +174,7 @@ function assemble(
     } else spans[spans.length - 1]![1] = i + 1;
   }
   // weights rows grouped by path, then calendar idx
-  const wPath = wt.path as number[];
-  const wIdx = wt.idx as number[];
-  const wSid = wt.sid as number[];
-  const wVal = wt.weight as number[];
+  const { path: wPath, idx: wIdx, sid: wSid, weight: wVal } = wt;
   let wr = 0;
   const books: PathBook[] = [];
   const linCfg = env.costs.linear_bps / 1e4;

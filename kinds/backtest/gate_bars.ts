@@ -5,7 +5,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ArtifactRef, ArtifactStore } from '../../artifacts/store.ts';
-import { forEachChunk, requireColumns } from '../../backtest/io.ts';
+import { requireColumns } from '../../backtest/io.ts';
 import type { TradingCalendar } from '../../calendar/calendar.ts';
 import type { ContractValue, signalsOof, sizingPolicy } from '../../contracts/index.ts';
 import { calibration, type CalibrationResult } from '../../governance/calibration.ts';
@@ -15,7 +15,7 @@ import { deflatedSharpe } from '../../governance/dsr.ts';
 import { makeBar, type GateBar } from '../../governance/gate.ts';
 import type { PboResult } from '../../governance/pbo.ts';
 import { median } from '../../governance/stats.ts';
-import { queryRows, sqlString } from '../../lib/duckdb.ts';
+import { forEachChunk, queryRows, sqlString } from '../../lib/duckdb.ts';
 import { StepError } from '../../lib/errors.ts';
 import type { Input } from '../types.ts';
 

@@ -12,7 +12,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ArtifactStore } from '../../artifacts/store.ts';
-import { forEachChunk, loadPanel, requireColumns } from '../../backtest/io.ts';
+import { loadPanel, requireColumns } from '../../backtest/io.ts';
 import { runPath, type ExecutionTiming } from '../../backtest/engine.ts';
 import { firstActiveDay } from '../../backtest/metrics.ts';
 import type { PricePanel } from '../../backtest/panel.ts';
@@ -20,7 +20,7 @@ import type { TradingCalendar } from '../../calendar/calendar.ts';
 import type { ContractValue, ohlcvDaily, sizingPolicy, trialsLedger } from '../../contracts/index.ts';
 import { costConfigSchema, riskInputs, type CostConfig, type RiskInputs } from '../../execution/cost_models.ts';
 import { loadConfig } from '../../lib/config.ts';
-import { sqlString } from '../../lib/duckdb.ts';
+import { forEachChunk, sqlString } from '../../lib/duckdb.ts';
 import { digestJson } from '../../lib/hash.ts';
 import { portfolioConfigSchema, type PortfolioConfig } from '../../portfolio/config.ts';
 import type { Input } from '../types.ts';
