@@ -1,0 +1,35 @@
+/**
+ * lib/duckdb.ts readNumericColumns and lib/append.ts appendColumns: typed columns in and out of
+ * DuckDB in row order, NULL ↔ NaN (0 for an int column read back), growth past the first buffer.
+ */
+import { describe, expect, it } from 'vitest';
+import { appendColumns } from '../../lib/append.ts';
+import { readNumericColumns, withDuckDB } from '../../lib/duckdb.ts';
+
+describe('typed columns through DuckDB', () => {
+  it('round-trips 200k rows in order; NaN is NULL; an int column reads NULL as 0', async () => {
+    const n = 200_000;
+    const a = Int32Array.from({ length: n }, (_, i) => n - i);
+    const x = Float64Array.from({ length: n }, (_, i) => (i % 10 === 3 ? NaN : i / 7));
+    const k = Float64Array.from({ length: n }, (_, i) => (i % 10 === 5 ? NaN : i % 3));
+    await withDuckDB(async (con) => {
+      await appendColumns(con, 't', [{ name: 'a', type: 'INTEGER', values: a }, { name: 'x', type: 'DOUBLE', values: x }, { name: 'k', type: 'INTEGER', values: k }]);
+      const nulls = await con.runAndReadAll('SELECT count(*) - count(x), count(*) - count(k) FROM t');
+      expect(nulls.getRowsJS()[0]!.map(Number)).toEqual([n / 10, n / 10]);
+      const r = await readNumericColumns(con, 'SELECT a, x, k FROM t', ['int', 'double', 'int']);
+      expect(r.n).toBe(n);
+      expect(r.cols[0]).toBeInstanceOf(Int32Array);
+      expect(Array.from(r.cols[0]!)).toEqual(Array.from(a));
+      expect(Array.from(r.cols[1]!)).toEqual(Array.from(x));
+      expect(Array.from(r.cols[2]!)).toEqual(Array.from(k, (v) => (Number.isNaN(v) ? 0 : v)));
+      await expect(readNumericColumns(con, 'SELECT a FROM t', ['int', 'int'])).rejects.toThrow(/gives 1 columns, kinds name 2/);
+    });
+  });
+
+  it('refuses ragged columns and a fraction in an INTEGER column', async () => {
+    await withDuckDB(async (con) => {
+      await expect(appendColumns(con, 'r', [{ name: 'a', type: 'INTEGER', values: [1, 2] }, { name: 'b', type: 'DOUBLE', values: [1] }])).rejects.toThrow(/column b has 1 values, expected 2/);
+      await expect(appendColumns(con, 'f', [{ name: 'a', type: 'INTEGER', values: [1, 2.5] }])).rejects.toThrow(/row 1: 2.5 is not a 32-bit integer/);
+    });
+  });
+});
