@@ -1,5 +1,5 @@
 import type { DuckDBConnection, DuckDBVector } from '@duckdb/node-api';
-import { appendColumns } from '../lib/append.ts';
+import { ParquetRowStream } from '../lib/parquet_stream.ts';
 import { forEachChunk, sqlString, queryRows } from '../lib/duckdb.ts';
 import { InputError } from '../lib/errors.ts';
 import type { PricePanel } from './panel.ts';
@@ -89,31 +89,31 @@ export async function loadScores(con: DuckDBConnection, file: string, scoreCol: 
  * `path INTEGER, date DATE, symbol VARCHAR, weight DOUBLE`, ordered by path, date, symbol.
  */
 export async function writeWeightsParquet(con: DuckDBConnection, out: string, weights: Map<number, Float64Array>, panel: PricePanel): Promise<number> {
-  const list = [...weights.entries()].sort((a, b) => a[0] - b[0]);
-  let rows = 0;
-  for (const [, W] of list) for (let k = 0; k < W.length; k++) if (W[k] !== 0 && W[k] === W[k]) rows++;
-  const P = new Int32Array(rows);
-  const D = new Int32Array(rows);
-  const S = new Int32Array(rows);
-  const V = new Float64Array(rows);
-  let r = 0;
-  for (const [p, W] of list) {
+  // Cells come in (path, date index, symbol index) order, which is (path, date, symbol): streamed,
+  // no join and no sort (lib/parquet_stream.ts), names looked up from the loaded _dates/_symbols.
+  await con.run(`SET VARIABLE weight_dates = (SELECT list(date ORDER BY di) FROM _dates)`);
+  await con.run(`SET VARIABLE weight_symbols = (SELECT list(symbol ORDER BY si) FROM _symbols)`);
+  const stream = new ParquetRowStream(con, out, [{ name: 'path', type: 'INTEGER' }, { name: 'di', type: 'INTEGER' }, { name: 'si', type: 'INTEGER' }, { name: 'weight', type: 'DOUBLE' }],
+    `path, getvariable('weight_dates')[di + 1] AS date, getvariable('weight_symbols')[si + 1] AS symbol, weight`);
+  const B = 1 << 16;
+  const block = [new Int32Array(B), new Int32Array(B), new Int32Array(B), new Float64Array(B)] as const;
+  let m = 0, rows = 0;
+  for (const [p, W] of [...weights.entries()].sort((a, b) => a[0] - b[0])) {
     for (let k = 0; k < W.length; k++) {
       const w = W[k]!;
-      if (w !== 0 && w === w) {
-        P[r] = p;
-        D[r] = Math.floor(k / panel.N);
-        S[r] = k % panel.N;
-        V[r++] = w;
+      if (w === 0 || w !== w) continue;
+      block[0][m] = p;
+      block[1][m] = Math.floor(k / panel.N);
+      block[2][m] = k % panel.N;
+      block[3][m++] = w;
+      if (m === B) {
+        await stream.write([...block], m);
+        rows += m;
+        m = 0;
       }
     }
   }
-  await appendColumns(con, '_w', [
-    { name: 'path', type: 'INTEGER', values: P },
-    { name: 'di', type: 'INTEGER', values: D },
-    { name: 'si', type: 'INTEGER', values: S },
-    { name: 'weight', type: 'DOUBLE', values: V },
-  ]);
-  await con.run(`COPY (SELECT w.path, d.date, s.symbol, w.weight FROM _w w JOIN _dates d USING (di) JOIN _symbols s USING (si) ORDER BY w.path, d.date, s.symbol) TO ${sqlString(out)} (FORMAT parquet)`);
-  return V.length;
+  await stream.write([...block], m);
+  await stream.close();
+  return rows + m;
 }
