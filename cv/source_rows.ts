@@ -5,6 +5,7 @@
  * stream rows out in the contract's (…, date, symbol) order: no join, no sort, flat memory.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { readNumericColumns } from '../lib/duckdb.ts';
 import { StepError } from '../lib/errors.ts';
 
 /** DuckDB variable holding the table's distinct symbols in VARCHAR order (a 1-based list). */
@@ -34,22 +35,8 @@ export interface SourceRows {
  */
 export async function readSourceRows(con: DuckDBConnection, table: string, withLabel: boolean): Promise<SourceRows> {
   await con.run(`SET VARIABLE ${SYMBOLS_VARIABLE} = (SELECT coalesce(list(symbol ORDER BY symbol), []) FROM (SELECT DISTINCT symbol FROM ${table}))`);
-  const res = await con.run(`SELECT row_id, (date - DATE '1970-01-01')::INTEGER, (dense_rank() OVER (ORDER BY symbol) - 1)::INTEGER,
-      (t1 - DATE '1970-01-01')::INTEGER, ret::DOUBLE${withLabel ? ', label::DOUBLE' : ''} FROM ${table} ORDER BY row_id`);
-  const n = Number((await con.runAndReadAll(`SELECT count(*) FROM ${table}`)).getRows()[0]![0]);
-  const cols = Array.from({ length: withLabel ? 6 : 5 }, () => new Float64Array(n));
-  let off = 0;
-  for (let chunk = await res.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await res.fetchChunk()) {
-    for (let c = 0; c < cols.length; c++) {
-      const v = chunk.getColumnVector(c);
-      const out = cols[c]!;
-      for (let i = 0; i < chunk.rowCount; i++) {
-        const x = v.getItem(i) as number | null;
-        out[off + i] = x === null ? NaN : x;
-      }
-    }
-    off += chunk.rowCount;
-  }
+  const { n, cols } = await readNumericColumns(con, `SELECT row_id, (date - DATE '1970-01-01')::INTEGER, (dense_rank() OVER (ORDER BY symbol) - 1)::INTEGER,
+      (t1 - DATE '1970-01-01')::INTEGER, ret::DOUBLE${withLabel ? ', label::DOUBLE' : ''} FROM ${table} ORDER BY row_id`, Array(withLabel ? 6 : 5).fill('double'));
   const day = Int32Array.from(cols[1]!), sym = Int32Array.from(cols[2]!);
   for (let i = 0; i < n; i++) {
     const bad = cols[0]![i] !== i ? `row_id ${cols[0]![i]} at position ${i} (row_id must be 0..n−1)`
@@ -57,5 +44,6 @@ export async function readSourceRows(con: DuckDBConnection, table: string, withL
       : Number.isNaN(cols[1]![i]) ? `row_id ${i} has no date` : '';
     if (bad) throw new StepError({ message: `OOF source table ${table}: ${bad}; its row_id must number the rows in (date, symbol) order`, type: 'InternalError', nonRetryable: true });
   }
-  return { n, day, sym, t1: cols[3]!, ret: cols[4]!, ...(withLabel ? { label: cols[5]! } : {}) };
+  const f64 = (c: Int32Array | Float64Array): Float64Array => c as Float64Array;
+  return { n, day, sym, t1: f64(cols[3]!), ret: f64(cols[4]!), ...(withLabel ? { label: f64(cols[5]!) } : {}) };
 }

@@ -18,8 +18,8 @@ export interface ColumnData {
 /**
  * Creates (or replaces) temp table `table` and appends equally long `columns`, row order kept.
  * Numbers are set straight into each chunk's vectors; a NaN becomes NULL (SQL has no missing
- * number but NULL). Throws a RangeError on ragged columns and DuckDB's error on a value outside the
- * column's type (e.g. a fraction into INTEGER).
+ * number but NULL). Throws a RangeError on ragged columns and on a number that is not a 32-bit
+ * integer in an INTEGER column.
  */
 export async function appendColumns(con: DuckDBConnection, table: string, columns: ColumnData[]): Promise<void> {
   const n = columns[0]?.values.length ?? 0;
