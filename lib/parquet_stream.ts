@@ -1,9 +1,8 @@
 /**
  * Writes one Parquet file from numeric columns pushed in order, holding at most one part (a few
  * row groups) in DuckDB at a time: the writers of long tables (OOF signals, trial scores,
- * portfolio weights) gather
- * their rows in the contract's order in JS and need neither a join nor a sort, so memory stays
- * flat however many paths and trials there are.
+ * portfolio weights) gather their rows in the contract's order in JS and need neither a join nor a
+ * sort, so memory stays flat however many paths and trials there are.
  *
  * Parts are cut at a multiple of DuckDB's Parquet row-group size and the final file is one COPY of
  * their UNION ALL (order-preserving: duckdb.org/docs/sql/dialect/order_preservation), so it has
