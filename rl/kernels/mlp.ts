@@ -9,7 +9,7 @@
  * WebAssembly SIMD kernel (rl/kernels/wasm.ts) on float32, as tfjs' wasm backend does; rounding
  * to float32 at tfjs' op boundaries (matMul, bias add). Glorot-uniform weights are drawn from
  * rl/rng.ts in TfMlp's order (layer by layer, row-major [in, out]), biases start at zero: the same
- * seed gives the same network. Every width is padded to a multiple of 4 with zeros (and the batch
+ * seed gives the same network. Every width is padded to a multiple of 8 with zeros (and the batch
  * to a multiple of 4 rows) inside the kernel's memory; padded weights get zero gradients and stay 0.
  * Buffers live in one wasm memory per network, allocated once per batch capacity: a step allocates nothing.
  */
@@ -18,6 +18,7 @@ import { Rng } from '../rng.ts';
 import { gemmInstance, type GemmInstance } from './wasm.ts';
 
 const pad4 = (n: number): number => (n + 3) & ~3;
+const pad8 = (n: number): number => (n + 7) & ~7;
 
 /**
  * One dense layer: `wt` [pout, pin] is the master copy (what Adam updates), `w` [pin, pout] its
@@ -36,17 +37,15 @@ interface Layer {
   gb: Float64Array;
 }
 
-/** Views of the per-batch buffers: activations, their transposes, output gradients and scratch. */
+/** Views of the per-batch buffers: activations, output gradients and scratch. */
 interface Buffers {
   rows: number;
   /** acts[l] [rows, pw_l] (acts[0] = x̃); scratch acts for passes that are not kept. */
   acts: Float32Array[];
   other: Float32Array[];
-  actsT: Float32Array[];
   dz: Float32Array[];
-  dzT: Float32Array[];
   /** byte offsets of the above in the memory */
-  at: { acts: number[]; other: number[]; actsT: number[]; dz: number[]; dzT: number[] };
+  at: { acts: number[]; other: number[]; dz: number[] };
 }
 
 /** A trainable MLP on typed arrays and a wasm SIMD kernel. */
@@ -56,6 +55,8 @@ export class KernelMlp {
   private kernel!: GemmInstance;
   private buf!: Buffers;
   private offsets: { wt: number; w: number; gw: number }[] = [];
+  /** Byte offsets of the layers' biases. */
+  private biasAt: number[] = [];
   /** Rows of the kept forward pass (what `backward` differentiates). */
   private keptRows = 0;
 
@@ -65,7 +66,7 @@ export class KernelMlp {
     readonly inputMean: Float32Array,
     readonly inputInvStd: Float32Array,
   ) {
-    this.widths = sizes.map(pad4);
+    this.widths = sizes.map(pad8);
     this.allocate(4, []);
     const rng = new Rng(seed);
     for (const L of this.layers) {
@@ -88,7 +89,8 @@ export class KernelMlp {
     this.offsets = [];
     for (let l = 0; l + 1 < w.length; l++) this.offsets.push({ wt: take(w[l]! * w[l + 1]!), w: take(w[l]! * w[l + 1]!), gw: take(w[l]! * w[l + 1]!) });
     const bias = w.slice(1).map((x) => take(x));
-    const at = { acts: w.map((x) => take(R * x)), other: w.map((x) => take(R * x)), actsT: w.map((x) => take(R * x)), dz: w.map((x) => take(R * x)), dzT: w.map((x) => take(R * x)) };
+    this.biasAt = bias;
+    const at = { acts: w.map((x) => take(R * x)), other: w.map((x) => take(R * x)), dz: w.map((x) => take(R * x)) };
     this.kernel = gemmInstance(bytes);
     const mem = this.kernel.memory.buffer;
     const view = (off: number, n: number) => new Float32Array(mem, off, n);
@@ -104,7 +106,7 @@ export class KernelMlp {
     }
     this.layers.splice(0, this.layers.length, ...layers);
     const views = (offs: number[]) => offs.map((off, l) => view(off, R * w[l]!));
-    this.buf = { rows: R, acts: views(at.acts), other: views(at.other), actsT: views(at.actsT), dz: views(at.dz), dzT: views(at.dzT), at };
+    this.buf = { rows: R, acts: views(at.acts), other: views(at.other), dz: views(at.dz), at };
     this.syncWeights();
   }
 
@@ -150,8 +152,8 @@ export class KernelMlp {
     const nL = this.layers.length;
     for (let l = 0; l < nL; l++) {
       const L = this.layers[l]!;
-      this.kernel.gemm(offs[l]!, this.offsets[l]!.wt, offs[l + 1]!, R, L.pout, L.pin);
-      biasAct(acts[l + 1]!, L.b, n, L.out, L.pout, l < nL - 1);
+      // h' [R, pout] = relu(h [R, pin] · W [pin, pout] + b), no relu after the last layer
+      this.kernel.gemm(offs[l]!, this.offsets[l]!.w, offs[l + 1]!, R, L.pout, L.pin, 4 * L.pin, 4, this.biasAt[l]!, l < nL - 1 ? 3 : 1);
     }
     const last = acts[nL]!, po = this.widths[nL]!, od = this.outDim;
     for (let i = 0; i < n; i++) for (let j = 0; j < od; j++) out[i * od + j] = last[i * po + j]!;
@@ -164,7 +166,7 @@ export class KernelMlp {
    */
   backward(dOut: Float64Array): void {
     const n = this.keptRows, R = this.buf.rows, nL = this.layers.length;
-    const { acts, actsT, dz, dzT, at } = this.buf;
+    const { dz, at } = this.buf;
     const od = this.outDim, po = this.widths[nL]!;
     const top = dz[nL]!;
     top.fill(0);
@@ -172,15 +174,13 @@ export class KernelMlp {
     for (let l = nL - 1; l >= 0; l--) {
       const L = this.layers[l]!;
       const g = dz[l + 1]!;
-      transpose(acts[l]!, R, L.pin, actsT[l]!);
-      transpose(g, R, L.pout, dzT[l + 1]!);
-      this.kernel.gemm(at.dzT[l + 1]!, at.actsT[l]!, this.offsets[l]!.gw, L.pout, L.pin, R);
+      // gW [pout, pin] = dzᵀ · h: A(i, k) = dz[k, i], B = h [R, pin]
+      this.kernel.gemm(at.dz[l + 1]!, at.acts[l]!, this.offsets[l]!.gw, L.pout, L.pin, R, 4, 4 * L.pout, 0, 0);
       L.gb.fill(0);
       for (let i = 0; i < n; i++) for (let j = 0; j < L.out; j++) L.gb[j] += g[i * L.pout + j]!;
       if (l === 0) break;
-      this.kernel.gemm(at.dz[l + 1]!, this.offsets[l]!.w, at.dz[l]!, R, L.pin, L.pout);
-      const h = acts[l]!, dh = dz[l]!;
-      for (let i = 0; i < R * L.pin; i++) if (!(h[i]! > 0)) dh[i] = 0;
+      // dz_l [R, pin] = (dz [R, pout] · Wᵀ) ⊙ [h > 0]  (Wᵀ = wt [pout, pin]; relu's derivative)
+      this.kernel.gemm(at.dz[l + 1]!, this.offsets[l]!.wt, at.dz[l]!, R, L.pin, L.pout, 4 * L.pout, 4, at.acts[l]!, 4);
     }
   }
 
@@ -210,22 +210,6 @@ export class KernelMlp {
       }),
     };
   }
-}
-
-/** z ← fround(z + b) on the true columns of the first n rows, relu on hidden layers; padding stays 0. */
-function biasAct(z: Float32Array, b: Float32Array, n: number, out: number, pout: number, relu: boolean): void {
-  for (let i = 0; i < n; i++) {
-    const o = i * pout;
-    for (let j = 0; j < out; j++) {
-      const v = Math.fround(z[o + j]! + b[j]!);
-      z[o + j] = relu && v < 0 ? 0 : v;
-    }
-  }
-}
-
-/** dst [w, rows] = src [rows, w]ᵀ. */
-function transpose(src: Float32Array, rows: number, w: number, dst: Float32Array): void {
-  for (let i = 0; i < rows; i++) for (let k = 0; k < w; k++) dst[k * rows + i] = src[i * w + k]!;
 }
 
 /**

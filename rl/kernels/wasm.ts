@@ -1,12 +1,18 @@
 /**
  * One WebAssembly SIMD kernel, assembled here byte by byte (no toolchain needed at build or run time):
  *
- *   gemm_nt(a, b, c, M, N, K):  C[i,j] = Σ_k A[i,k] · B[j,k]     (float32, row-major, byte pointers)
+ *   gemm(a, b, c, M, N, K, sI, sK, ep, flags):  C[i,j] = act(Σ_k A(i,k) · B[k,j] + bias[j])
  *
- * A is [M, K], B is [N, K], C is [M, N]; M and N must be even, K a multiple of 4 (callers pad with
- * zeros). 2×2 output blocks, four f32x4 accumulators, lanes summed as (l0 + l1) + (l2 + l3).
- * The three products of an MLP's forward and backward passes are all of this form
- * (rl/kernels/mlp.ts). Each instance owns its memory (exported as `mem`).
+ * (float32, byte pointers). The epilogue operand `ep` is, by flags: 1, a bias vector [N] added after
+ * the sum; 2, act = max(·, 0) (else the identity); 4, a matrix [M, N] whose cells ≤ 0 (or NaN)
+ * zero C's (backpropagation through a relu). Each applied in float32, as separate ops would.
+ *
+ * A(i,k) is the float at byte a + i·sI + k·sK, so one kernel reads A plain (sI = 4K, sK = 4) or
+ * transposed (sI = 4, sK = 4M); B is row-major [K, N], C row-major [M, N] (overwritten). M must be a
+ * multiple of 4 and N of 8 (callers pad with zeros). Blocks of 4 rows × 8 columns in eight f32x4
+ * accumulators: per k, two B vectors and four broadcast A values; each lane sums its k in order
+ * (multiply, then add, in float32). The three products of an MLP's forward and backward passes are
+ * all of this form (rl/kernels/mlp.ts). Each instance owns its memory (exported as `mem`).
  */
 
 /** Unsigned LEB128. */
@@ -39,10 +45,12 @@ const section = (id: number, body: number[]): number[] => [id, ...uleb(body.leng
 const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
 const str = (s: string): number[] => [...uleb(s.length), ...Buffer.from(s, 'utf8')];
 
-// locals: params 0..5 (a, b, c, M, N, K), then i32 6..13, v128 14..21
-const [A, B, C, M, N, K] = [0, 1, 2, 3, 4, 5];
-const [I, J, KK, AR0, AR1, BR0, BR1, KB] = [6, 7, 8, 9, 10, 11, 12, 13];
-const [ACC00, ACC01, ACC10, ACC11, VA0, VA1, VB0, VB1] = [14, 15, 16, 17, 18, 19, 20, 21];
+// locals: params 0..9 (a, b, c, M, N, K, sI, sK, ep, flags), then i32 10..19, v128 20..30
+const [A, B, C, M, N, K, SI, SK, EP, FLAGS] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+const [I, J, KK, P0, P1, P2, P3, PB, NB, PC] = [10, 11, 12, 13, 14, 15, 16, 17, 18, 19];
+const ACC = [20, 21, 22, 23, 24, 25, 26, 27];
+const [VB0, VB1, S] = [28, 29, 30];
+const PA = [P0, P1, P2, P3];
 
 const get = (l: number) => [0x20, ...uleb(l)];
 const set = (l: number) => [0x21, ...uleb(l)];
@@ -50,67 +58,69 @@ const i32 = (v: number) => [0x41, ...sleb(v)];
 const ADD = 0x6a, MUL = 0x6c, GE_U = 0x4f;
 const simd = (op: number) => [0xfd, ...uleb(op)];
 const V_LOAD = (off = 0) => [...simd(0x00), 0x04, ...uleb(off)];
-const F32X4_ADD = simd(0xe4), F32X4_MUL = simd(0xe6);
+const V_STORE = (off = 0) => [...simd(0x0b), 0x04, ...uleb(off)];
+const F32_LOAD = [0x2a, 0x02, 0x00];
+const F32X4_SPLAT = simd(0x13), F32X4_ADD = simd(0xe4), F32X4_MUL = simd(0xe6), F32X4_MAX = simd(0xe9);
+const F32X4_GT = simd(0x44), V_AND = simd(0x4e);
+const AND = 0x71, IF = [0x04, 0x40];
 const V_ZERO = [...simd(0x0c), ...new Array<number>(16).fill(0)];
-const lane = (k: number) => [...simd(0x1f), k];
-const F32_ADD = 0x92;
-const F32_STORE = (off: number) => [0x38, 0x02, ...uleb(off)];
 const BLOCK = [0x02, 0x40], LOOP = [0x03, 0x40], END = 0x0b;
 const BR = (d: number) => [0x0c, d], BR_IF = (d: number) => [0x0d, d];
-
-/** acc ← acc + x·y (f32x4). */
-const fma = (acc: number, x: number, y: number) => [...get(acc), ...get(x), ...get(y), ...F32X4_MUL, ...F32X4_ADD, ...set(acc)];
-/** Pushes (l0 + l1) + (l2 + l3) of a v128 local. */
-const hsum = (v: number) => [...get(v), ...lane(0), ...get(v), ...lane(1), F32_ADD, ...get(v), ...lane(2), ...get(v), ...lane(3), F32_ADD, F32_ADD];
+/** local ← local + by (i32). */
+const inc = (l: number, by: number[]) => [...get(l), ...by, ADD, ...set(l)];
+/** `block loop (exit when local ≥ limit) body; local += step; br loop end end`. */
+const forLoop = (l: number, limit: number, step: number, body: number[]) => [
+  ...BLOCK, ...LOOP, ...get(l), ...get(limit), GE_U, ...BR_IF(1), ...body, ...inc(l, i32(step)), ...BR(0), END, END,
+];
 
 function gemmBody(): number[] {
-  const kLoop = [
-    ...BLOCK, ...LOOP,
-    ...get(KK), ...get(KB), GE_U, ...BR_IF(1),
-    ...get(AR0), ...get(KK), ADD, ...V_LOAD(), ...set(VA0),
-    ...get(AR1), ...get(KK), ADD, ...V_LOAD(), ...set(VA1),
-    ...get(BR0), ...get(KK), ADD, ...V_LOAD(), ...set(VB0),
-    ...get(BR1), ...get(KK), ADD, ...V_LOAD(), ...set(VB1),
-    ...fma(ACC00, VA0, VB0), ...fma(ACC01, VA0, VB1), ...fma(ACC10, VA1, VB0), ...fma(ACC11, VA1, VB1),
-    ...get(KK), ...i32(16), ADD, ...set(KK),
-    ...BR(0), END, END,
+  // one k: two B vectors, then for each of the 4 rows acc[r][h] ← acc[r][h] + splat(A(i+r, k)) · vb_h
+  const kBody = [
+    ...get(PB), ...V_LOAD(0), ...set(VB0), ...get(PB), ...V_LOAD(16), ...set(VB1),
+    ...[0, 1, 2, 3].flatMap((r) => [
+      ...get(PA[r]!), ...F32_LOAD, ...F32X4_SPLAT, ...set(S),
+      ...get(ACC[2 * r]!), ...get(S), ...get(VB0), ...F32X4_MUL, ...F32X4_ADD, ...set(ACC[2 * r]!),
+      ...get(ACC[2 * r + 1]!), ...get(S), ...get(VB1), ...F32X4_MUL, ...F32X4_ADD, ...set(ACC[2 * r + 1]!),
+      ...inc(PA[r]!, get(SK)),
+    ]),
+    ...inc(PB, get(NB)),
   ];
-  // address of C[i, j] = c + (i·N + j)·4 is left on the stack for each store
-  const cij = (di: number) => [...get(C), ...get(I), ...i32(di), ADD, ...get(N), MUL, ...get(J), ADD, ...i32(4), MUL, ADD];
-  const jLoop = [
-    ...BLOCK, ...LOOP,
-    ...get(J), ...get(N), GE_U, ...BR_IF(1),
-    ...get(B), ...get(J), ...get(KB), MUL, ADD, ...set(BR0),
-    ...get(BR0), ...get(KB), ADD, ...set(BR1),
-    ...V_ZERO, ...set(ACC00), ...V_ZERO, ...set(ACC01), ...V_ZERO, ...set(ACC10), ...V_ZERO, ...set(ACC11),
+  const jBody = [
+    ...get(A), ...get(I), ...get(SI), MUL, ADD, ...set(P0),
+    ...get(P0), ...get(SI), ADD, ...set(P1), ...get(P1), ...get(SI), ADD, ...set(P2), ...get(P2), ...get(SI), ADD, ...set(P3),
+    ...get(B), ...get(J), ...i32(4), MUL, ADD, ...set(PB),
+    ...ACC.flatMap((acc) => [...V_ZERO, ...set(acc)]),
     ...i32(0), ...set(KK),
-    ...kLoop,
-    ...cij(0), ...hsum(ACC00), ...F32_STORE(0),
-    ...cij(0), ...hsum(ACC01), ...F32_STORE(4),
-    ...cij(1), ...hsum(ACC10), ...F32_STORE(0),
-    ...cij(1), ...hsum(ACC11), ...F32_STORE(4),
-    ...get(J), ...i32(2), ADD, ...set(J),
-    ...BR(0), END, END,
+    ...forLoop(KK, K, 1, kBody),
+    // epilogue: + ep[j..j+8] (flags & 1: a bias), max(·, 0) (flags & 2: relu), zero where the
+    // same cell of ep is not > 0 (flags & 4: a relu mask of [M, N]); KK and PB are free here
+    ...get(FLAGS), ...i32(1), AND, ...IF,
+    ...get(EP), ...get(J), ...i32(4), MUL, ADD, ...set(KK), ...get(KK), ...V_LOAD(0), ...set(VB0), ...get(KK), ...V_LOAD(16), ...set(VB1),
+    ...ACC.flatMap((acc, q) => [...get(acc), ...get(q % 2 === 0 ? VB0 : VB1), ...F32X4_ADD, ...set(acc)]), END,
+    ...get(FLAGS), ...i32(2), AND, ...IF, ...ACC.flatMap((acc) => [...get(acc), ...V_ZERO, ...F32X4_MAX, ...set(acc)]), END,
+    // PB = (I·N + J)·4, the block's offset in C (and in a mask); rows r at + r·N·4
+    ...get(I), ...get(N), MUL, ...get(J), ADD, ...i32(4), MUL, ...set(PB),
+    ...get(FLAGS), ...i32(4), AND, ...IF,
+    ...get(EP), ...get(PB), ADD, ...set(KK),
+    ...[0, 1, 2, 3].flatMap((r) => [
+      ...[0, 1].flatMap((h) => [...get(ACC[2 * r + h]!), ...get(KK), ...V_LOAD(16 * h), ...V_ZERO, ...F32X4_GT, ...V_AND, ...set(ACC[2 * r + h]!)]),
+      ...inc(KK, get(NB)),
+    ]), END,
+    ...get(C), ...get(PB), ADD, ...set(PC),
+    ...[0, 1, 2, 3].flatMap((r) => [
+      ...get(PC), ...get(ACC[2 * r]!), ...V_STORE(0), ...get(PC), ...get(ACC[2 * r + 1]!), ...V_STORE(16), ...inc(PC, get(NB)),
+    ]),
   ];
-  const iLoop = [
-    ...BLOCK, ...LOOP,
-    ...get(I), ...get(M), GE_U, ...BR_IF(1),
-    ...get(A), ...get(I), ...get(KB), MUL, ADD, ...set(AR0),
-    ...get(AR0), ...get(KB), ADD, ...set(AR1),
-    ...i32(0), ...set(J),
-    ...jLoop,
-    ...get(I), ...i32(2), ADD, ...set(I),
-    ...BR(0), END, END,
-  ];
-  const code = [...get(K), ...i32(4), MUL, ...set(KB), ...i32(0), ...set(I), ...iLoop, END];
-  const locals = vec([[...uleb(8), 0x7f], [...uleb(8), 0x7b]]);
+  const iBody = [...i32(0), ...set(J), ...forLoop(J, N, 8, jBody)];
+  const code = [...get(N), ...i32(4), MUL, ...set(NB), ...i32(0), ...set(I), ...forLoop(I, M, 4, iBody), END];
+  const locals = vec([[...uleb(10), 0x7f], [...uleb(11), 0x7b]]);
   const body = [...locals, ...code];
   return [...uleb(body.length), ...body];
 }
 
 /** The module's bytes: one function `gemm`, one exported memory `mem` of `pages` 64 KiB pages. */
 function moduleBytes(pages: number): Uint8Array {
-  const type = section(1, vec([[0x60, ...vec(new Array(6).fill([0x7f])), 0x00]]));
+  const type = section(1, vec([[0x60, ...vec(new Array(10).fill([0x7f])), 0x00]]));
   const func = section(3, vec([uleb(0)]));
   const mem = section(5, vec([[0x00, ...uleb(pages)]]));
   const exp = section(7, vec([[...str('gemm'), 0x00, ...uleb(0)], [...str('mem'), 0x02, ...uleb(0)]]));
@@ -131,7 +141,7 @@ const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 /** An instance: its memory and the kernel. */
 export interface GemmInstance {
   memory: WasmMemory;
-  gemm(a: number, b: number, c: number, m: number, n: number, k: number): void;
+  gemm(a: number, b: number, c: number, m: number, n: number, k: number, sI: number, sK: number, ep: number, flags: number): void;
 }
 
 const modules = new Map<number, object>();
