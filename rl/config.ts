@@ -31,6 +31,8 @@ const datasetSchema = z.strictObject({
 
 const trainSchema = z.strictObject({
   algo: z.enum(['cql', 'iql', 'bc']).default('iql'),
+  /** 'kernel': the fused typed-array/wasm networks (rl/kernels); 'tfjs': the tfjs-wasm reference networks. */
+  backend: z.enum(['kernel', 'tfjs']).default('kernel'),
   gamma: z.number().min(0).lt(1).default(0.9),
   hidden: z.array(z.number().int().min(1).max(1024)).min(1).max(4).default([64, 64]),
   batch_size: z.number().int().min(1).default(256),

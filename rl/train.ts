@@ -10,6 +10,17 @@ import { loadTf } from './tf.ts';
 
 export type { TrainData } from './learner.ts';
 
+/**
+ * Trains on `cfg.backend`: 'kernel' (rl/kernels/train.ts, the fused networks: same algorithms,
+ * seeded draws and outputs, within float32 rounding of tfjs; ~7× faster a step) or 'tfjs' (the
+ * reference networks of this file). Same contract and errors as {@link trainOffline}.
+ */
+export async function trainOnBackend(data: TrainData, cfg: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult & { stopped: boolean }> {
+  if (cfg.backend === 'tfjs') return trainOffline(data, cfg, hooks);
+  const { trainOfflineKernel } = await import('./kernels/train.ts');
+  return trainOfflineKernel(data, cfg, hooks);
+}
+
 const FACTORIES: Record<TrainConfig['algo'], LearnerFactory> = { cql: createCql, iql: createIql, bc: createBc };
 
 /** Training curves: metric name → values at the logged steps (`step`). */

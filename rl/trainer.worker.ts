@@ -2,7 +2,7 @@
 // Protocol: workerData = { data: TrainData, cfg: TrainConfig }; posts {type:'progress'} messages,
 // then one {type:'result'} or {type:'error'}; a {type:'stop'} message stops training early.
 import { parentPort, workerData } from 'node:worker_threads';
-import { trainOffline, type TrainData } from './train.ts';
+import { trainOnBackend, type TrainData } from './train.ts';
 import type { TrainConfig } from './config.ts';
 
 const { data, cfg } = workerData as { data: TrainData; cfg: TrainConfig };
@@ -11,7 +11,7 @@ parentPort!.on('message', (m: { type: string }) => {
   if (m?.type === 'stop') stop = true;
 });
 try {
-  const result = await trainOffline(data, cfg, {
+  const result = await trainOnBackend(data, cfg, {
     onProgress: (p) => parentPort!.postMessage({ type: 'progress', ...p }),
     shouldStop: () => stop,
   });

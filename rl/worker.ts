@@ -3,7 +3,7 @@ import type { TrainConfig } from './config.ts';
 import type { TrainData, TrainResult } from './train.ts';
 
 /**
- * Runs {@link trainOffline} in a worker thread (rl/trainer.worker.mjs registers tsx, then loads
+ * Runs {@link trainOnBackend} (cfg.backend) in a worker thread (rl/trainer.worker.mjs registers tsx, then loads
  * rl/trainer.worker.ts)
  * so the caller's event loop stays free for heartbeats. Progress messages are forwarded to
  * `onProgress`. When `signal` aborts, the worker is asked to stop and then terminated; the promise

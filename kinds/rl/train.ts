@@ -75,7 +75,7 @@ export const rlTrain = defineStepKind({
   uses: 'rl.train',
   version: '2',
   description:
-    'Offline RL position sizing: discrete CQL, discrete IQL or behaviour cloning (tfjs wasm, seeded) on the rl.dataset training period, in a worker thread; exports the policy to ONNX and logs training curves',
+    'Offline RL position sizing: discrete CQL, discrete IQL or behaviour cloning (seeded; the fused wasm kernels, or tfjs-wasm with train.backend: tfjs) on the rl.dataset training period, in a worker thread; exports the policy to ONNX and logs training curves',
   with: z
     .object({
       ...rlConfigWith,
@@ -92,7 +92,7 @@ export const rlTrain = defineStepKind({
   async run(ctx, w) {
     const { loadRlConfig } = await import('../../rl/config.ts');
     const { readDatasetParquet } = await import('../../rl/dataset.ts');
-    const { inputScale, trainOffline } = await import('../../rl/train.ts');
+    const { inputScale, trainOnBackend } = await import('../../rl/train.ts');
     const { trainInWorker } = await import('../../rl/worker.ts');
     const { mlpToOnnx } = await import('../../models/onnx/mlp.ts');
     const cfg = loadRlConfig(ctx.projectRoot, w.config, w.overrides);
@@ -104,7 +104,7 @@ export const rlTrain = defineStepKind({
     const data = { ...td, ...inputScale(td.s, td.n, td.dim) };
     const onProgress = (p: { step: number; total: number; metrics: Record<string, number> | null }) =>
       ctx.progress({ fraction: 0.1 + 0.85 * (p.step / p.total), current: p.step, total: p.total, message: `${tc.algo} step ${p.step}/${p.total}${p.metrics ? ` loss ${p.metrics.loss!.toFixed(4)}` : ''}` });
-    const res = w.worker ? await trainInWorker(data, tc, { onProgress, signal: ctx.signal }) : await trainOffline(data, tc, { onProgress, shouldStop: () => ctx.signal.aborted });
+    const res = w.worker ? await trainInWorker(data, tc, { onProgress, signal: ctx.signal }) : await trainOnBackend(data, tc, { onProgress, shouldStop: () => ctx.signal.aborted });
     if (ctx.signal.aborted) throw new StepError({ message: 'rl.train: aborted', type: 'Aborted' });
 
     const policy: PolicyArtifact = { algo: res.algo, scores: res.algo === 'cql' ? 'q_values' : 'logits', actions: ds.actions, baseline_action_index: ds.baselineAction, feature_names: ds.featureNames, network: res.policy, q_network: res.q };

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { rlConfigSchema, type TrainConfig } from '../../rl/config.ts';
 import { argmax, mlpForward, TfMlp, type MlpParams } from '../../rl/networks.ts';
 import { Rng } from '../../rl/rng.ts';
-import { inputScale, trainOffline, type TrainData } from '../../rl/train.ts';
+import { inputScale, trainOffline, trainOnBackend, type TrainData } from '../../rl/train.ts';
 import { trainInWorker } from '../../rl/worker.ts';
 import { loadTf } from '../../rl/tf.ts';
 import { mlpToOnnx, scoreOnnx } from '../../models/onnx/mlp.ts';
@@ -64,8 +64,9 @@ const greedy = (p: MlpParams) => {
   return Array.from({ length: nS }, (_, s) => argmax(q, s * nA, nA));
 };
 
-describe('discrete CQL and IQL on a tabular MDP with a logged dataset', () => {
+for (const backend of ['kernel', 'tfjs'] as const) describe(`discrete CQL and IQL on a tabular MDP with a logged dataset (${backend} backend)`, () => {
   const data = loggedData(3000, 5);
+  const train = (c: TrainConfig) => trainOnBackend(data, { ...c, backend });
   const best = inSupportOptimal();
 
   it('the in-support optimum differs from the unconstrained one (the test has teeth)', () => {
@@ -73,10 +74,10 @@ describe('discrete CQL and IQL on a tabular MDP with a logged dataset', () => {
   });
 
   it('CQL: greedy policy = optimal in-support action; out-of-distribution Q pushed below the data', async () => {
-    const cql = await trainOffline(data, cfg({ algo: 'cql', steps: 1200, cql: { alpha: 1.0 } }));
+    const cql = await train(cfg({ algo: 'cql', steps: 1200, cql: { alpha: 1.0 } }));
     expect(greedy(cql.policy)).toEqual(best);
     const q = mlpForward(cql.q!, eye, nS);
-    const dqn = await trainOffline(data, cfg({ algo: 'cql', steps: 1200, cql: { alpha: 0 } }));
+    const dqn = await train(cfg({ algo: 'cql', steps: 1200, cql: { alpha: 0 } }));
     const q0 = mlpForward(dqn.q!, eye, nS);
     let gapCql = 0;
     let gapDqn = 0;
@@ -93,21 +94,21 @@ describe('discrete CQL and IQL on a tabular MDP with a logged dataset', () => {
   });
 
   it('IQL: greedy policy = optimal in-support action; never an unlogged action', async () => {
-    const iql = await trainOffline(data, cfg({ algo: 'iql', steps: 1500, iql: { expectile: 0.8, beta: 5, max_weight: 100 } }));
+    const iql = await train(cfg({ algo: 'iql', steps: 1500, iql: { expectile: 0.8, beta: 5, max_weight: 100 } }));
     expect(greedy(iql.policy)).toEqual(best);
     expect(iql.final.v_loss).toBeGreaterThan(0);
   });
 
   it('BC recovers the behaviour support only', async () => {
-    const bc = await trainOffline(data, cfg({ algo: 'bc', steps: 400 }));
+    const bc = await train(cfg({ algo: 'bc', steps: 400 }));
     greedy(bc.policy).forEach((a, s) => expect(SUPPORT[s]).toContain(a));
   });
 
   it('is reproducible from the seed, also in the worker thread, and depends on it', async () => {
     const c = cfg({ algo: 'iql', steps: 60, log_every: 20 });
-    const a = await trainOffline(data, c);
-    const b = await trainInWorker(data, c);
-    const other = await trainOffline(data, { ...c, seed: c.seed + 1 });
+    const a = await train(c);
+    const b = await trainInWorker(data, { ...c, backend });
+    const other = await train({ ...c, seed: c.seed + 1 });
     expect(b.policy).toEqual(a.policy);
     expect(b.curves).toEqual(a.curves);
     expect(other.policy.layers[0]!.w).not.toEqual(a.policy.layers[0]!.w);
