@@ -188,6 +188,30 @@ export function fitFqe(
   return { model: { horizon: H, nActions: A, dim: d, mu, sd, theta }, qhat, vhat, estimate: weightedStartValue(eps, vhat, w) };
 }
 
+/** ψ(s, a) of every logged state, per (tab, scale, feature map): bootstrap refits share them. */
+const pooledMemo = new WeakMap<PolicyTable, { mu: Float64Array; sd: Float64Array; qf: QFeatures; psi: Float64Array[][] }>();
+
+/**
+ * ψ(s, a) for every logged state and every action: psi[i][h] = [A·k] (action-major), computed once
+ * per table, standardisation and feature map (the bootstrap's resamples reuse the full-data scale).
+ */
+function pooledFeatures(tab: PolicyTable, mu: Float64Array, sd: Float64Array, qf: QFeatures): Float64Array[][] {
+  const memo = pooledMemo.get(tab);
+  if (memo && memo.mu === mu && memo.sd === sd && memo.qf === qf) return memo.psi;
+  const A = tab.nActions, k = qf.dim;
+  const ph = new Float64Array(mu.length + 1), out = new Float64Array(k);
+  const psi = tab.episodes.map((e) =>
+    e.states.map((s) => {
+      phi(s, mu, sd, ph);
+      const row = new Float64Array(A * k);
+      for (let a = 0; a < A; a++) row.set(qf.map(ph, s, a, out), a * k);
+      return row;
+    }),
+  );
+  pooledMemo.set(tab, { mu, sd, qf, psi });
+  return psi;
+}
+
 /** Pooled-features FQE: one ridge regression per step h on ψ(s, a) over all logged actions. */
 function fitPooled(
   tab: PolicyTable,
@@ -202,13 +226,7 @@ function fitPooled(
   const k = qf.dim;
   const eps = tab.episodes;
   const w = (i: number) => (opts.weights ? opts.weights[i]! : 1);
-  // ψ(s, a) for every logged state and every action: psi[i][h][a]
-  const psi = eps.map((e) =>
-    e.states.map((s) => {
-      const ph = phi(s, mu, sd, new Float64Array(d + 1));
-      return Array.from({ length: A }, (_, a) => qf.map(ph, s, a, new Float64Array(k)));
-    }),
-  );
+  const psi = pooledFeatures(tab, mu, sd, qf);
   const qhat = eps.map((e) => e.states.map(() => new Float64Array(A)));
   const vhat = eps.map((e) => new Float64Array(e.states.length));
   const theta: Float64Array[][] = Array.from({ length: H }, () => [new Float64Array(k)]);
@@ -221,11 +239,11 @@ function fitPooled(
       const e = eps[i]!;
       if (c === 0 || h >= e.actions.length) continue;
       const y = e.rewards[h]! + (h + 1 < e.actions.length ? gamma * vhat[i]![h + 1]! : 0);
-      const x = psi[i]![h]![e.actions[h]!]!;
+      const x = psi[i]![h]!, o = e.actions[h]! * k;
       for (let p = 0; p < k; p++) {
-        const cx = c * x[p]!;
+        const cx = c * x[o + p]!;
         v[p] += cx * y;
-        for (let q = 0; q <= p; q++) M[p * k + q] += cx * x[q]!;
+        for (let q = 0; q <= p; q++) M[p * k + q] += cx * x[o + q]!;
       }
       wsum += c;
     }
@@ -242,10 +260,10 @@ function fitPooled(
       const q = qhat[i]![h]!;
       const pr = tab.probs[i]![h]!;
       let val = 0;
+      const x = psi[i]![h]!;
       for (let a = 0; a < A; a++) {
-        const x = psi[i]![h]![a]!;
         let s = 0;
-        for (let p = 0; p < k; p++) s += th[p]! * x[p]!;
+        for (let p = 0; p < k; p++) s += th[p]! * x[a * k + p]!;
         q[a] = s;
         val += pr[a]! * s;
       }
