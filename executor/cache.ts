@@ -1,5 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ArtifactStore } from '../artifacts/store.ts';
 import type { PlanStep } from '../engine/plan.ts';
@@ -56,8 +55,6 @@ function upstreamDigest(u: UpstreamView): string {
 }
 
 const cacheDirs = new Set<string>();
-/** Counter naming partial files uniquely within this process. */
-let partials = 0;
 
 /**
  * Step cache: `<artifact store>/cache/<key>.json` holding a step's outputs. A hit is only valid
@@ -85,9 +82,11 @@ export class StepCache {
     }
   }
 
-  /** Records a deterministic failure under `key` (resolves once the entry is in place). */
-  putFailure(key: string, failure: { message: string; type: string; details?: unknown }, meta: Record<string, string>): Promise<void> {
-    return this.write(key, { key, failure, ...meta, at: new Date().toISOString() });
+  putFailure(key: string, failure: { message: string; type: string; details?: unknown }, meta: Record<string, string>): void {
+    const f = this.file(key);
+    const tmp = `${f}.${process.pid}.${Date.now()}.partial`;
+    writeFileSync(tmp, JSON.stringify({ key, failure, ...meta, at: new Date().toISOString() }));
+    renameSync(tmp, f);
   }
 
   get(key: string): StepOutputs | undefined {
@@ -106,20 +105,11 @@ export class StepCache {
     }
   }
 
-  /** Records a step's outputs under `key` (resolves once the entry is in place). */
-  put(key: string, outputs: StepOutputs, meta: Record<string, string>): Promise<void> {
-    return this.write(key, { key, outputs, ...meta, at: new Date().toISOString() });
-  }
-
-  /**
-   * Writes an entry atomically: a uniquely named partial file, then a rename over the entry. Both
-   * run on libuv's thread pool, so concurrent steps' entries are written in parallel with the loop.
-   */
-  private async write(key: string, entry: object): Promise<void> {
+  put(key: string, outputs: StepOutputs, meta: Record<string, string>): void {
     const f = this.file(key);
-    const tmp = `${f}.${process.pid}.${++partials}.partial`;
-    await writeFile(tmp, JSON.stringify(entry));
-    await rename(tmp, f);
+    const tmp = `${f}.${process.pid}.${Date.now()}.partial`;
+    writeFileSync(tmp, JSON.stringify({ key, outputs, ...meta, at: new Date().toISOString() }));
+    renameSync(tmp, f);
   }
 
   private file(key: string): string {

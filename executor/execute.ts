@@ -120,7 +120,7 @@ export async function executeStep(req: ExecuteRequest, env: ExecuteEnv): Promise
       raw = await Promise.race([kind.run(ctx, withArgs), timeout]);
     } catch (e) {
       if (e instanceof StepError && kind.deterministicFailures?.includes(e.type)) {
-        await cache.putFailure(cacheKey, { message: e.message, type: e.type, details: e.details }, { step: req.step.id, uses: req.step.uses, run: req.runId });
+        cache.putFailure(cacheKey, { message: e.message, type: e.type, details: e.details }, { step: req.step.id, uses: req.step.uses, run: req.runId });
       }
       throw e;
     }
@@ -130,7 +130,7 @@ export async function executeStep(req: ExecuteRequest, env: ExecuteEnv): Promise
       throw new InputError({ message: `step kind ${req.step.uses} returned outputs that break its contract: ${msgs}`, type: 'InvalidOutputs' });
     }
     const outputs = out.data as StepOutputs;
-    await cache.put(cacheKey, outputs, { step: req.step.id, uses: req.step.uses, run: req.runId });
+    cache.put(cacheKey, outputs, { step: req.step.id, uses: req.step.uses, run: req.runId });
     return { outputs, cacheHit: false, cacheKey, durationMs: Date.now() - t0, resolvedWith: withArgs };
   } finally {
     clearTimeout(timer);
