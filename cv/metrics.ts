@@ -8,20 +8,18 @@
  * - Classification: log loss and ROC AUC (Mann–Whitney U statistic).
  * - Long/short stream: the daily return of a dollar-neutral, rank-weighted long/short portfolio.
  */
+import { averageRanksInto } from '../lib/ranks.ts';
 
-/** Average ranks (1-based, ties get their mean rank) of `values`. */
+/**
+ * Average ranks (1-based, ties get their mean rank) of `values` (no NaN: callers skip them; ±0 tie).
+ * The pair sort of lib/ranks.ts, then +1: exact for these half-integers, so the ranks are the same
+ * numbers a comparator sort gives.
+ */
 export function averageRanks(values: ArrayLike<number>): Float64Array {
   const n = values.length;
-  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => values[a]! - values[b]!);
   const ranks = new Float64Array(n);
-  let i = 0;
-  while (i < n) {
-    let j = i;
-    while (j + 1 < n && values[idx[j + 1]!] === values[idx[i]!]) j++;
-    const r = (i + j) / 2 + 1;
-    for (let t = i; t <= j; t++) ranks[idx[t]!] = r;
-    i = j + 1;
-  }
+  averageRanksInto(Float64Array.from(values), n, new Float64Array(n), new Int32Array(n), ranks);
+  for (let i = 0; i < n; i++) ranks[i]! += 1;
   return ranks;
 }
 
@@ -62,25 +60,60 @@ export function dateBlocks(dateIdx: Int32Array, nDates: number): Int32Array {
   return blocks;
 }
 
+/** Scratch buffers of one date's rows for the daily loops (typed, reused across dates). */
+class DayRows {
+  readonly x: Float64Array;
+  readonly y: Float64Array;
+  private readonly rx: Float64Array;
+  private readonly ry: Float64Array;
+  private readonly keys: Float64Array;
+  private readonly order: Int32Array;
+  n = 0;
+
+  constructor(blocks: Int32Array) {
+    let max = 0;
+    for (let d = 0; d + 1 < blocks.length; d++) max = Math.max(max, blocks[d + 1]! - blocks[d]!);
+    [this.x, this.y, this.rx, this.ry, this.keys] = Array.from({ length: 5 }, () => new Float64Array(max));
+    this.order = new Int32Array(max);
+  }
+
+  /** Holds the rows lo..hi-1 where both `a` and `b` are numbers (and `include` is set); returns how many. */
+  collect(lo: number, hi: number, a: ArrayLike<number>, b: ArrayLike<number>, include?: Uint8Array): number {
+    let n = 0;
+    for (let i = lo; i < hi; i++) {
+      if (include && !include[i]) continue;
+      const p = a[i]!, l = b[i]!;
+      if (Number.isNaN(p) || Number.isNaN(l)) continue;
+      this.x[n] = p;
+      this.y[n++] = l;
+    }
+    return (this.n = n);
+  }
+
+  /** 1-based average ranks of the first n values of `v` (as {@link averageRanks}). */
+  ranks(v: Float64Array, out: Float64Array): Float64Array {
+    averageRanksInto(v, this.n, this.keys, this.order, out);
+    for (let i = 0; i < this.n; i++) out[i]! += 1;
+    return out.subarray(0, this.n);
+  }
+
+  /** Spearman of the held rows (Pearson of average ranks, as {@link spearman}). */
+  spearman(): number {
+    return pearson(this.ranks(this.x, this.rx), this.ranks(this.y, this.ry));
+  }
+}
+
 /** Daily IC series: `ic[d]`, `rankIc[d]` (NaN where the date has < 3 usable rows or `rows` excludes it). */
 export function dailyIc(blocks: Int32Array, pred: ArrayLike<number>, label: ArrayLike<number>, include?: Uint8Array): { ic: Float64Array; rankIc: Float64Array } {
   const nDates = blocks.length - 1;
   const ic = new Float64Array(nDates).fill(NaN);
   const rankIc = new Float64Array(nDates).fill(NaN);
-  const xs: number[] = [], ys: number[] = [];
+  const day = new DayRows(blocks);
   for (let d = 0; d < nDates; d++) {
-    xs.length = 0;
-    ys.length = 0;
-    for (let i = blocks[d]!; i < blocks[d + 1]!; i++) {
-      if (include && !include[i]) continue;
-      const p = pred[i]!, l = label[i]!;
-      if (Number.isNaN(p) || Number.isNaN(l)) continue;
-      xs.push(p);
-      ys.push(l);
-    }
-    if (xs.length < 3) continue;
-    ic[d] = pearson(xs, ys);
-    rankIc[d] = spearman(xs, ys);
+    const n = day.collect(blocks[d]!, blocks[d + 1]!, pred, label, include);
+    if (n < 3) continue;
+    ic[d] = pearson(day.x.subarray(0, n), day.y.subarray(0, n));
+    rankIc[d] = day.spearman();
   }
   return { ic, rankIc };
 }
@@ -159,18 +192,12 @@ export function rocAuc(score: ArrayLike<number>, positive: ArrayLike<number>): n
 export function longShortReturns(blocks: Int32Array, pred: ArrayLike<number>, retDaily: ArrayLike<number>): Float64Array {
   const nDates = blocks.length - 1;
   const out = new Float64Array(nDates).fill(NaN);
-  const xs: number[] = [], rs: number[] = [];
+  const day = new DayRows(blocks);
+  const r1 = new Float64Array(day.x.length);
   for (let d = 0; d < nDates; d++) {
-    xs.length = 0;
-    rs.length = 0;
-    for (let i = blocks[d]!; i < blocks[d + 1]!; i++) {
-      const p = pred[i]!, r = retDaily[i]!;
-      if (Number.isNaN(p) || Number.isNaN(r)) continue;
-      xs.push(p);
-      rs.push(r);
-    }
-    if (xs.length < 3) continue;
-    const ranks = averageRanks(xs);
+    if (day.collect(blocks[d]!, blocks[d + 1]!, pred, retDaily) < 3) continue;
+    const ranks = day.ranks(day.x, r1);
+    const rs = day.y;
     const m = (ranks.length + 1) / 2;
     let gross = 0;
     for (let i = 0; i < ranks.length; i++) gross += Math.abs(ranks[i]! - m);
