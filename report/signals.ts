@@ -1,14 +1,15 @@
 /**
  * Figures of an out-of-fold signal (`signals.oof`) computed from its contract tables alone, so any
  * kind that provides OOF signals is reported the same way: daily cross-sectional IC and rank IC per
- * CPCV path and per split, their means and ICIR (cv/metrics.ts definitions), the walk-forward
- * reference, and a calibration table.
+ * CPCV path and per split, their means and ICIR (cv/metrics.ts definitions, report/daily_ic.ts),
+ * the walk-forward reference, and a calibration table.
  */
 import { derivedOnce } from '../artifacts/derived.ts';
 import type { ArtifactStore } from '../artifacts/store.ts';
 import type { ContractValue } from '../contracts/define.ts';
 import type { signalsOof } from '../contracts/research.ts';
 import { queryRows, sqlString, withDuckDB } from '../lib/duckdb.ts';
+import { dailyByGroup, dailyStats, readSignalRows, relabel, statsByGroup, type DailySeries, type DailyStats } from './daily_ic.ts';
 import type { DuckDBConnection } from '@duckdb/node-api';
 
 /** An OOF signal value (contract signals.oof). */
@@ -60,66 +61,34 @@ async function columns(con: DuckDBConnection, file: string): Promise<Set<string>
   return new Set(cols.map((c) => c.column_name));
 }
 
-/**
- * Creates temp table `daily_<name>` (g, date, ic, ric) of daily cross-sectional Pearson and Spearman
- * (average ranks for ties) correlations of `score` with `target`, grouped by column `group`. Dates
- * with fewer than 3 usable rows are dropped, as in cv/metrics.ts `dailyIc`.
- */
-async function dailyTable(con: DuckDBConnection, name: string, file: string, group: string, target: string): Promise<void> {
-  const f = sqlString(file);
-  await con.run(`CREATE OR REPLACE TEMP TABLE daily_${name} AS
-    WITH r AS (
-      SELECT CAST(${group} AS INTEGER) AS g, date, CAST(score AS DOUBLE) AS x, CAST(${target} AS DOUBLE) AS y
-      FROM read_parquet(${f}) WHERE score IS NOT NULL AND ${target} IS NOT NULL AND isfinite(score) AND isfinite(${target})
-    ), k AS (
-      SELECT g, date, x, y,
-        rank() OVER (PARTITION BY g, date ORDER BY x) + (count(*) OVER (PARTITION BY g, date, x) - 1) / 2.0 AS rx,
-        rank() OVER (PARTITION BY g, date ORDER BY y) + (count(*) OVER (PARTITION BY g, date, y) - 1) / 2.0 AS ry
-      FROM r
-    )
-    SELECT g, date, corr(x, y) AS ic, corr(rx, ry) AS ric FROM k GROUP BY g, date HAVING count(*) >= 3`);
-}
-
-const SUMMARY = `avg(ic) FILTER (WHERE isfinite(ic)) AS ic, avg(ric) FILTER (WHERE isfinite(ric)) AS rank_ic,
-  stddev_samp(ric) FILTER (WHERE isfinite(ric)) AS sd, count(*) FILTER (WHERE isfinite(ric)) AS n`;
-
-type SummaryRow = { g?: number; ic: number | null; rank_ic: number | null; sd: number | null; n: bigint | number };
-
-function point(r: SummaryRow): Omit<IcPoint, 'id'> {
+function point(r: DailyStats): Omit<IcPoint, 'id'> {
   const sd = fin(r.sd);
   const ric = fin(r.rank_ic);
-  return { ic: fin(r.ic), rank_ic: ric, icir: ric !== undefined && sd !== undefined && sd > 0 ? ric / sd : undefined, n_dates: Number(r.n) };
+  return { ic: fin(r.ic), rank_ic: ric, icir: ric !== undefined && sd !== undefined && sd > 0 ? ric / sd : undefined, n_dates: r.n };
 }
 
-async function grouped(con: DuckDBConnection, name: string): Promise<IcPoint[]> {
-  const rows = await queryRows<SummaryRow>(con, `SELECT g, ${SUMMARY} FROM daily_${name} GROUP BY g ORDER BY g`);
-  return rows.map((r) => ({ id: Number(r.g), ...point(r) }));
-}
-
-async function pooled(con: DuckDBConnection, name: string): Promise<Omit<IcPoint, 'id'>> {
-  const [r] = await queryRows<SummaryRow>(con, `SELECT ${SUMMARY} FROM daily_${name}`);
-  return point(r!);
-}
+const byGroup = (s: DailySeries): IcPoint[] => statsByGroup(s).map((r) => ({ id: r.group, ...point(r) }));
 
 async function computeSummary(store: ArtifactStore, v: SignalValue): Promise<SignalSummary> {
   const oof = store.path(v.oof);
   const wf = store.has(v.walk_forward) ? store.path(v.walk_forward) : undefined;
   return withDuckDB(async (con) => {
     const target = (await columns(con, oof)).has('label') ? 'label' : 'ret';
-    await dailyTable(con, 'path', oof, 'path', target);
-    await dailyTable(con, 'split', oof, 'split', target);
-    const all = await pooled(con, 'path');
-    const out: SignalSummary = { target, paths: await grouped(con, 'path'), splits: await grouped(con, 'split'), mean_ic: all.ic, mean_rank_ic: all.rank_ic, icir: all.icir, n_dates: all.n_dates };
+    const rows = await readSignalRows(con, oof, ['path', 'split'], target);
+    const byPath = dailyByGroup(rows.groups[0]!, rows.date, rows.x, rows.y);
+    const bySplit = relabel(byPath, { group: rows.groups[0]!, date: rows.date }, rows.groups[1]!) ?? dailyByGroup(rows.groups[1]!, rows.date, rows.x, rows.y);
+    const all = point(dailyStats(byPath));
+    const out: SignalSummary = { target, paths: byGroup(byPath), splits: byGroup(bySplit), mean_ic: all.ic, mean_rank_ic: all.rank_ic, icir: all.icir, n_dates: all.n_dates };
     if (wf) {
-      await dailyTable(con, 'wf', wf, 'path', (await columns(con, wf)).has('label') ? 'label' : 'ret');
-      out.walk_forward = await pooled(con, 'wf');
+      const w = await readSignalRows(con, wf, ['path'], (await columns(con, wf)).has('label') ? 'label' : 'ret');
+      out.walk_forward = point(dailyStats(dailyByGroup(w.groups[0]!, w.date, w.x, w.y)));
     }
     return out;
   });
 }
 
 /** Version of the summary's computation: bump it when computeSummary changes, so saved summaries are not reused. */
-const SUMMARY_VERSION = 2;
+const SUMMARY_VERSION = 3;
 /** Version of the calibration's computation (as SUMMARY_VERSION). */
 const CALIBRATION_VERSION = 1;
 
