@@ -72,10 +72,11 @@ export function dailyByGroup(group: Int32Array, date: Int32Array, x: Float64Arra
 }
 
 /**
- * The daily series of `by` when its (group, date) blocks are exactly `s`'s blocks under other
- * labels (`s` computed from `rows` already in (group, date) order, so each block is a run of rows) (each block of `s` holds one value of `by`, and no (by, date) pair spans two blocks: a
- * CPCV split's test dates each lie on one path), reordered from `s` without ranking again; the
- * same numbers {@link dailyByGroup} computes from the rows. Undefined otherwise.
+ * The daily series grouped by `by` instead of by `s`'s groups, reordered from `s` without ranking
+ * again, when the (by, date) blocks are exactly `s`'s blocks: `s` was computed from `rows` already in
+ * (group, date) order (each block a run of rows), each block holds one value of `by`, and no
+ * (by, date) pair spans two blocks (a CPCV split's test dates each lie on one path). The same
+ * numbers {@link dailyByGroup} computes from the rows; undefined when the layout is otherwise.
  */
 export function relabel(s: DailySeries, rows: { group: Int32Array; date: Int32Array }, by: Int32Array): DailySeries | undefined {
   const nb = s.group.length, n = by.length;
