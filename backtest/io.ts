@@ -1,6 +1,6 @@
-import type { DuckDBConnection, DuckDBVector } from '@duckdb/node-api';
-import { ParquetRowStream } from '../lib/parquet_stream.ts';
-import { forEachChunk, sqlString, queryRows } from '../lib/duckdb.ts';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { ParquetRowStream, wholePart } from '../lib/parquet_stream.ts';
+import { forEachNumericChunk, sqlString, queryRows } from '../lib/duckdb.ts';
 import { InputError } from '../lib/errors.ts';
 import type { PricePanel } from './panel.ts';
 
@@ -31,12 +31,13 @@ export async function loadPanel(con: DuckDBConnection, file: string, symbols?: r
   const open = new Float64Array(T * N).fill(NaN);
   const close = new Float64Array(T * N).fill(NaN);
   const volume = new Float64Array(T * N).fill(NaN);
-  await forEachChunk(con, `SELECT d.di, s.si, p.open, p.close, p.volume FROM _px p JOIN _dates d USING (date) JOIN _symbols s USING (symbol)`, (c, n) => {
+  await forEachNumericChunk(con, `SELECT d.di, s.si, p.open, p.close, p.volume FROM _px p JOIN _dates d USING (date) JOIN _symbols s USING (symbol)`, ['int', 'int', 'double', 'double', 'double'], (c, n) => {
+    const [dc, sc, oc, cc, vc] = c as [Int32Array, Int32Array, Float64Array, Float64Array, Float64Array];
     for (let j = 0; j < n; j++) {
-      const k = (c[0]!.getItem(j) as number) * N + (c[1]!.getItem(j) as number);
-      open[k] = (c[2]!.getItem(j) as number | null) ?? NaN;
-      close[k] = (c[3]!.getItem(j) as number | null) ?? NaN;
-      volume[k] = (c[4]!.getItem(j) as number | null) ?? NaN;
+      const k = dc[j]! * N + sc[j]!;
+      open[k] = oc[j]!;
+      close[k] = cc[j]!;
+      volume[k] = vc[j]!;
     }
   });
   return { dates, symbols: syms, T, N, open, close, volume };
@@ -57,25 +58,30 @@ export async function loadScores(con: DuckDBConnection, file: string, scoreCol: 
   let kept = 0;
   let duplicated = 0;
   let example: string | undefined;
-  await forEachChunk(
+  await forEachNumericChunk(
     con,
     `SELECT CAST(o.path AS INTEGER), d.di, s.si, CAST(o."${scoreCol}" AS DOUBLE) FROM read_parquet(${sqlString(file)}) o
      JOIN _dates d ON d.date = CAST(o.date AS DATE) JOIN _symbols s ON s.symbol = o.symbol`,
+    ['int', 'int', 'int', 'double'],
     (c, n) => {
-      const [pc, dc, sc, vc] = c as [DuckDBVector, DuckDBVector, DuckDBVector, DuckDBVector];
+      const [pc, dc, sc, vc] = c as [Int32Array, Int32Array, Int32Array, Float64Array];
+      let p = NaN;
+      let e: { m: Float64Array; seen: Uint8Array } | undefined;
       for (let j = 0; j < n; j++) {
-        const p = pc.getItem(j) as number;
-        let e = paths.get(p);
-        if (!e) paths.set(p, (e = { m: new Float64Array(T * N).fill(NaN), seen: new Uint8Array(T * N) }));
-        const di = dc.getItem(j) as number;
-        const si = sc.getItem(j) as number;
+        if (pc[j] !== p) {
+          p = pc[j]!;
+          e = paths.get(p);
+          if (!e) paths.set(p, (e = { m: new Float64Array(T * N).fill(NaN), seen: new Uint8Array(T * N) }));
+        }
+        const di = dc[j]!;
+        const si = sc[j]!;
         const k = di * N + si;
-        if (e.seen[k]) {
+        if (e!.seen[k]) {
           duplicated++;
           example ??= `path ${p}, ${panel.dates[di]}, ${panel.symbols[si]}`;
         }
-        e.seen[k] = 1;
-        e.m[k] = (vc.getItem(j) as number | null) ?? NaN;
+        e!.seen[k] = 1;
+        e!.m[k] = vc[j]!;
         kept++;
       }
     },
@@ -87,17 +93,21 @@ export async function loadScores(con: DuckDBConnection, file: string, scoreCol: 
 /**
  * Writes sparse per-path weights (non-zero cells only) as the Portfolio contract Parquet
  * `path INTEGER, date DATE, symbol VARCHAR, weight DOUBLE`, ordered by path, date, symbol.
+ * The rows are bounded by the dense matrices already in memory (20 bytes a row in DuckDB against 8
+ * a cell in JS), so they are staged whole and encoded once: no part files.
  */
 export async function writeWeightsParquet(con: DuckDBConnection, out: string, weights: Map<number, Float64Array>, panel: PricePanel): Promise<number> {
   // Cells come in (path, date index, symbol index) order, which is (path, date, symbol): streamed,
   // no join and no sort (lib/parquet_stream.ts), names looked up from the loaded _dates/_symbols.
+  let rows = 0;
+  for (const W of weights.values()) for (let k = 0; k < W.length; k++) if (W[k] !== 0 && W[k] === W[k]) rows++;
   await con.run(`SET VARIABLE weight_dates = (SELECT list(date ORDER BY di) FROM _dates)`);
   await con.run(`SET VARIABLE weight_symbols = (SELECT list(symbol ORDER BY si) FROM _symbols)`);
   const stream = new ParquetRowStream(con, out, [{ name: 'path', type: 'INTEGER' }, { name: 'di', type: 'INTEGER' }, { name: 'si', type: 'INTEGER' }, { name: 'weight', type: 'DOUBLE' }],
-    `path, getvariable('weight_dates')[di + 1] AS date, getvariable('weight_symbols')[si + 1] AS symbol, weight`);
+    `path, getvariable('weight_dates')[di + 1] AS date, getvariable('weight_symbols')[si + 1] AS symbol, weight`, wholePart(rows));
   const B = 1 << 16;
   const block = [new Int32Array(B), new Int32Array(B), new Int32Array(B), new Float64Array(B)] as const;
-  let m = 0, rows = 0;
+  let m = 0;
   for (const [p, W] of [...weights.entries()].sort((a, b) => a[0] - b[0])) {
     for (let k = 0; k < W.length; k++) {
       const w = W[k]!;
@@ -108,12 +118,10 @@ export async function writeWeightsParquet(con: DuckDBConnection, out: string, we
       block[3][m++] = w;
       if (m === B) {
         await stream.write([...block], m);
-        rows += m;
         m = 0;
       }
     }
   }
   await stream.write([...block], m);
-  await stream.close();
-  return rows + m;
+  return stream.close();
 }

@@ -16,16 +16,17 @@ export interface ColumnData {
 }
 
 /**
- * Creates (or replaces) temp table `table` and appends equally long `columns`, row order kept.
+ * Creates (or replaces) temp table `table` and appends equally long `columns`, row order kept;
+ * with `append`, appends to the existing table instead (same columns, in order).
  * Numbers are set straight into each chunk's vectors; a NaN becomes NULL (SQL has no missing
  * number but NULL). Throws a RangeError on ragged columns and on a number that is not a 32-bit
  * integer in an INTEGER column.
  */
-export async function appendColumns(con: DuckDBConnection, table: string, columns: ColumnData[]): Promise<void> {
+export async function appendColumns(con: DuckDBConnection, table: string, columns: ColumnData[], opts: { append?: boolean } = {}): Promise<void> {
   const n = columns[0]?.values.length ?? 0;
   const ragged = columns.find((c) => c.values.length !== n);
   if (ragged) throw new RangeError(`appendColumns(${table}): column ${ragged.name} has ${ragged.values.length} values, expected ${n}`);
-  await con.run(`CREATE OR REPLACE TEMP TABLE ${q(table)} (${columns.map((c) => `${q(c.name)} ${c.type}`).join(', ')})`);
+  if (!opts.append) await con.run(`CREATE OR REPLACE TEMP TABLE ${q(table)} (${columns.map((c) => `${q(c.name)} ${c.type}`).join(', ')})`);
   const types = columns.map((c) => (c.type === 'INTEGER' ? INTEGER : c.type === 'DOUBLE' ? DOUBLE : VARCHAR));
   const app = await con.createAppender(table);
   const scratch = columns.map((c) => (c.type === 'INTEGER' ? new Int32Array(CHUNK_ROWS) : c.type === 'DOUBLE' ? new Float64Array(CHUNK_ROWS) : null));

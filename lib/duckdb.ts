@@ -36,15 +36,46 @@ export async function forEachChunk(con: DuckDBConnection, sql: string, fn: (cols
   }
 }
 
+/** A column kind of {@link forEachNumericChunk}: `int` reads into an Int32Array (NULL → 0), `double` into a Float64Array (NULL → NaN). */
+export type NumericKind = 'int' | 'double';
+
 /**
- * A query's numeric columns read chunk by chunk into typed arrays (`int`: Int32Array, `double`:
- * Float64Array, NULL → 0 / NaN), never as JS row objects. `kinds` gives each selected column's kind.
+ * Streams a query's numeric columns chunk by chunk as typed arrays: `fn(cols, rowCount)`, with
+ * `cols[j]` of kind `kinds[j]` (NULL → 0 / NaN), valid only during the call (the buffers are reused).
+ * DOUBLE and INTEGER vectors are copied whole; other types item by item. Throws a RangeError when
+ * the query's column count differs from `kinds`.
  */
-export async function readNumericColumns(con: DuckDBConnection, sql: string, kinds: readonly ('int' | 'double')[]): Promise<{ n: number; cols: (Int32Array | Float64Array)[] }> {
+export async function forEachNumericChunk(con: DuckDBConnection, sql: string, kinds: readonly NumericKind[], fn: (cols: (Int32Array | Float64Array)[], n: number) => void): Promise<void> {
+  let cap = 0;
+  let bufs: (Int32Array | Float64Array)[] = [];
+  await forEachChunk(con, sql, (vs, m) => {
+    if (vs.length !== kinds.length) throw new RangeError(`forEachNumericChunk: the query gives ${vs.length} columns, kinds name ${kinds.length}`);
+    if (m > cap) {
+      cap = m;
+      bufs = kinds.map((k) => (k === 'int' ? new Int32Array(cap) : new Float64Array(cap)));
+    }
+    const cols = vs.map((v, j) => {
+      const out = bufs[j]!.subarray(0, m), nul = kinds[j] === 'int' ? 0 : NaN;
+      if (!copyItems(v, out, 0, m, nul)) {
+        for (let i = 0; i < m; i++) {
+          const x = v.getItem(i) as number | null;
+          out[i] = x === null ? nul : x;
+        }
+      }
+      return out;
+    });
+    fn(cols, m);
+  });
+}
+
+/**
+ * A query's numeric columns read chunk by chunk into typed arrays ({@link forEachNumericChunk}),
+ * never as JS row objects. `kinds` gives each selected column's kind.
+ */
+export async function readNumericColumns(con: DuckDBConnection, sql: string, kinds: readonly NumericKind[]): Promise<{ n: number; cols: (Int32Array | Float64Array)[] }> {
   let cap = 1 << 16, n = 0;
   let cols: (Int32Array | Float64Array)[] = kinds.map((k) => (k === 'int' ? new Int32Array(cap) : new Float64Array(cap)));
-  await forEachChunk(con, sql, (vs, m) => {
-    if (vs.length !== kinds.length) throw new RangeError(`readNumericColumns: the query gives ${vs.length} columns, kinds name ${kinds.length}`);
+  await forEachNumericChunk(con, sql, kinds, (vs, m) => {
     if (n + m > cap) {
       while (n + m > cap) cap *= 2;
       cols = cols.map((c) => {
@@ -53,15 +84,7 @@ export async function readNumericColumns(con: DuckDBConnection, sql: string, kin
         return g;
       });
     }
-    vs.forEach((v, j) => {
-      const out = cols[j]!, nul = kinds[j] === 'int' ? 0 : NaN;
-      if (!copyItems(v, out, n, m, nul)) {
-        for (let i = 0; i < m; i++) {
-          const x = v.getItem(i) as number | null;
-          out[n + i] = x === null ? nul : x;
-        }
-      }
-    });
+    vs.forEach((v, j) => cols[j]!.set(v, n));
     n += m;
   });
   return { n, cols: cols.map((c) => c.subarray(0, n)) };

@@ -15,7 +15,7 @@ import { deflatedSharpe } from '../../governance/dsr.ts';
 import { makeBar, type GateBar } from '../../governance/gate.ts';
 import type { PboResult } from '../../governance/pbo.ts';
 import { median } from '../../governance/stats.ts';
-import { forEachChunk, queryRows, sqlString } from '../../lib/duckdb.ts';
+import { forEachChunk, queryRows, sqlString, withDuckDB } from '../../lib/duckdb.ts';
 import { StepError } from '../../lib/errors.ts';
 import type { Input } from '../types.ts';
 
@@ -193,27 +193,41 @@ export async function championBar(con: DuckDBConnection, store: ArtifactStore, c
   }
 }
 
+/** Per CPCV path, the mean daily Spearman rank IC of an OOF signal's score with its label return. */
+export type OofRankIc = { path: number; rank_ic: number }[];
+
 /**
- * Look-ahead plausibility of the candidate's OOF: the mean over CPCV paths of the mean daily
- * Spearman rank IC between the score and the row's realised label return (`ret`). Honest daily
- * cross-sectional rank ICs are a few hundredths; above `oof_leakage.max_abs_rank_ic` (the training
- * configs' leakage ceiling) the score knows its label — a leak, refused whatever the Sharpe says.
- * Not computable (no rows with score and ret) fails the bar.
+ * The mean daily Spearman rank IC (average ranks for ties) of the OOF score with the row's realised
+ * label return (`ret`), per CPCV path (> 0), over (path, date) cross-sections of ≥ 5 rows with a
+ * finite IC; paths without one are left out. Computed on a DuckDB instance of its own with ONE
+ * thread: a parallel aggregation merges float partial sums in varying order, and the verdict must
+ * be byte-stable. Being its own instance, it runs beside the gate's other work (the trial trading
+ * on the JS thread, whose reads keep both threads of the gate's instance): start it early, await it
+ * when the bar is due.
  */
-export async function oofLeakageBar(con: DuckDBConnection, store: ArtifactStore, signal: Input<ContractValue<typeof signalsOof>>, cfg: PromotionConfig, bars: GateBar[]): Promise<{ mean_rank_ic: number | null; per_path: { path: number; rank_ic: number }[] }> {
+export async function oofRankIc(store: ArtifactStore, signal: Input<ContractValue<typeof signalsOof>>): Promise<OofRankIc> {
   const file = sqlString(store.path(signal.value.oof));
-  // one thread: parallel aggregation merges float partial sums in varying order, and the verdict must be byte-stable
-  const threads = (await queryRows<{ t: unknown }>(con, `SELECT current_setting('threads') AS t`))[0]!.t;
-  await con.run('SET threads = 1');
-  const rows = await queryRows<{ path: number; ic: number }>(
-    con,
-    `WITH x AS (SELECT path, date, score, ret FROM read_parquet(${file}) WHERE path > 0 AND score IS NOT NULL AND ret IS NOT NULL AND isfinite(score) AND isfinite(ret)),
-     r AS (SELECT path, date, rank() OVER (PARTITION BY path, date ORDER BY score) + (count(*) OVER (PARTITION BY path, date, score) - 1) / 2.0 AS rs,
-                  rank() OVER (PARTITION BY path, date ORDER BY ret) + (count(*) OVER (PARTITION BY path, date, ret) - 1) / 2.0 AS rr FROM x),
-     d AS (SELECT path, date, corr(rs, rr) AS ic FROM r GROUP BY path, date HAVING count(*) >= 5)
-     SELECT CAST(path AS INTEGER) AS path, avg(ic) AS ic FROM d WHERE ic IS NOT NULL AND isfinite(ic) GROUP BY path ORDER BY path`,
-  ).finally(() => con.run(`SET threads = ${Number(threads)}`));
-  const perPath = rows.map((r) => ({ path: r.path, rank_ic: r.ic }));
+  return withDuckDB(async (con) => {
+    await con.run('SET threads = 1');
+    const rows = await queryRows<{ path: number; ic: number }>(
+      con,
+      `WITH x AS (SELECT path, date, score, ret FROM read_parquet(${file}) WHERE path > 0 AND score IS NOT NULL AND ret IS NOT NULL AND isfinite(score) AND isfinite(ret)),
+       r AS (SELECT path, date, rank() OVER (PARTITION BY path, date ORDER BY score) + (count(*) OVER (PARTITION BY path, date, score) - 1) / 2.0 AS rs,
+                    rank() OVER (PARTITION BY path, date ORDER BY ret) + (count(*) OVER (PARTITION BY path, date, ret) - 1) / 2.0 AS rr FROM x),
+       d AS (SELECT path, date, corr(rs, rr) AS ic FROM r GROUP BY path, date HAVING count(*) >= 5)
+       SELECT CAST(path AS INTEGER) AS path, avg(ic) AS ic FROM d WHERE ic IS NOT NULL AND isfinite(ic) GROUP BY path ORDER BY path`,
+    );
+    return rows.map((r) => ({ path: r.path, rank_ic: r.ic }));
+  });
+}
+
+/**
+ * Look-ahead plausibility of the candidate's OOF: the mean over CPCV paths of {@link oofRankIc}.
+ * Honest daily cross-sectional rank ICs are a few hundredths; above `oof_leakage.max_abs_rank_ic`
+ * (the training configs' leakage ceiling) the score knows its label — a leak, refused whatever the
+ * Sharpe says. Not computable (no rows with score and ret) fails the bar.
+ */
+export function oofLeakageBar(perPath: OofRankIc, signal: Input<ContractValue<typeof signalsOof>>, cfg: PromotionConfig, bars: GateBar[]): { mean_rank_ic: number | null; per_path: OofRankIc } {
   const mean = perPath.length ? perPath.reduce((a, r) => a + r.rank_ic, 0) / perPath.length : null;
   const ceiling = cfg.oof_leakage.max_abs_rank_ic;
   bars.push(

@@ -24,7 +24,7 @@ import { withDuckDB } from '../../lib/duckdb.ts';
 import { InputError } from '../../lib/errors.ts';
 import type { Input, StepContext } from '../types.ts';
 import type { SignalValue } from './run_paths.ts';
-import { aggregate, byPath, calibrationBars, championBar, oofLeakageBar, opeBars, readPathReturns, stackVsSleevesBar } from './gate_bars.ts';
+import { aggregate, byPath, calibrationBars, championBar, oofLeakageBar, oofRankIc, opeBars, readPathReturns, stackVsSleevesBar } from './gate_bars.ts';
 import { familyTrials, type FamilyTrials } from './gate_ledgers.ts';
 import { candidateTrial, ledgerTrials, sizingTrial, tradeSetup, type PathStreams, type TonightTrial, type TradeSetup } from './gate_trials.ts';
 import type { gateConsumes, gateOutputs } from './gate_governance.ts';
@@ -82,6 +82,9 @@ export async function evaluateGate(ctx: Ctx, w: GateWith): Promise<z.input<typeo
     const cpcvPaths = [...all.keys()].filter((p) => p > 0).sort((a, b) => a - b);
     const usedPaths = cpcvPaths.length ? cpcvPaths : [...all.keys()].sort((a, b) => a - b);
     const setup = await tradeSetup(con, ctx.artifacts, { ohlcv: ctx.input('ohlcv').value, metrics: btMetrics, execution: returns.value.execution, cal, projectRoot: ctx.projectRoot, fallback: w });
+    // the leakage query runs on its own DuckDB thread while the trials trade on this one
+    const rankIc = oofRankIc(ctx.artifacts, source);
+    rankIc.catch(() => undefined); // awaited below; an early throw of the ledger must not leave it unhandled
     const cand = candidateStreams(rets, usedPaths);
     const tonight = tonightTrials(con, ctx, setup, family, { source, returnsDigest: returns.value.returns.digest, streams: cand.streams });
     const { openTracker } = await import('../../tracking/index.ts');
@@ -97,7 +100,7 @@ export async function evaluateGate(ctx: Ctx, w: GateWith): Promise<z.input<typeo
     const fig = strategyFigures(all, usedPaths, btMetrics, returns.step, fam, cfg.path_aggregate);
     const pathNote = cpcvPaths.length ? `${cfg.path_aggregate} over ${cpcvPaths.length} CPCV paths` : `no CPCV paths: ${cfg.path_aggregate} over walk-forward path(s) only`;
     const bars = strategyBars(fig, fam, cfg, pathNote, all.has(0) ? (btMetrics.per_path.find((x) => x.path === 0)?.sharpe ?? null) : undefined);
-    const leakage = await oofLeakageBar(con, ctx.artifacts, source, cfg, bars);
+    const leakage = oofLeakageBar(await rankIc, source, cfg, bars);
     const comparison = { hasStack: source.value.components.length > 0, sleeves: btMetrics.sleeve_list ?? [], sleeveReturns: returns.value.sleeve_returns, sharpe: fig.sharpe, dsr: fig.dsr, pbo: fam.pbo?.pbo ?? null, cpcvPaths };
     const sleeveInfo = await stackVsSleevesBar(con, ctx.artifacts, comparison, { nEffective: fam.nEffective, varSr: fam.effective.var_sr, sleevePbo: fam.sleevePbo }, cfg, bars);
     const calib = await calibrationBars(con, ctx.artifacts, signals, cfg, bars);

@@ -20,7 +20,7 @@ import type { TradingCalendar } from '../../calendar/calendar.ts';
 import type { ContractValue, ohlcvDaily, sizingPolicy, trialsLedger } from '../../contracts/index.ts';
 import { costConfigSchema, riskInputs, type CostConfig, type RiskInputs } from '../../execution/cost_models.ts';
 import { loadConfig } from '../../lib/config.ts';
-import { forEachChunk, sqlString } from '../../lib/duckdb.ts';
+import { forEachNumericChunk, sqlString } from '../../lib/duckdb.ts';
 import { digestJson } from '../../lib/hash.ts';
 import { portfolioConfigSchema, type PortfolioConfig } from '../../portfolio/config.ts';
 import type { Input } from '../types.ts';
@@ -138,16 +138,18 @@ async function tradeTrial(con: DuckDBConnection, file: string, trialId: string, 
   await requireColumns(con, file, 'trial scores', ['trial_id', 'path', 'date', 'symbol', 'score']);
   const { T, N, dates } = s.panel;
   const scores = new Map<number, Float64Array>();
-  await forEachChunk(
+  await forEachNumericChunk(
     con,
     `SELECT CAST(o.path AS INTEGER), d.di, y.si, CAST(o.score AS DOUBLE) FROM read_parquet(${sqlString(file)}) o
      JOIN _dates d ON d.date = CAST(o.date AS DATE) JOIN _symbols y ON y.symbol = o.symbol WHERE o.trial_id = ${sqlString(trialId)}`,
+    ['int', 'int', 'int', 'double'],
     (c, n) => {
+      const [pc, dc, sc, vc] = c as [Int32Array, Int32Array, Int32Array, Float64Array];
       for (let j = 0; j < n; j++) {
-        const p = c[0]!.getItem(j) as number;
+        const p = pc[j]!;
         let m = scores.get(p);
         if (!m) scores.set(p, (m = new Float64Array(T * N).fill(NaN)));
-        m[(c[1]!.getItem(j) as number) * N + (c[2]!.getItem(j) as number)] = (c[3]!.getItem(j) as number | null) ?? NaN;
+        m[dc[j]! * N + sc[j]!] = vc[j]!;
       }
     },
   );
