@@ -50,40 +50,88 @@ export interface BuiltWeights {
  */
 export function baseBookRow(score: Float64Array, close: Float64Array, rowOff: number, N: number, cfg: PortfolioConfig, out: Float64Array, scratch: BookScratch): void {
   out.fill(0);
-  const { idx, z } = scratch;
+  const { idx, vals, z } = scratch;
   let n = 0;
   for (let i = 0; i < N; i++) {
     const s = score[rowOff + i]!;
-    if (s === s && Number.isFinite(s) && close[rowOff + i]! > 0) idx[n++] = i;
+    if (Number.isFinite(s) && close[rowOff + i]! > 0) {
+      idx[n] = i;
+      vals[n++] = s;
+    }
   }
   if (n < cfg.min_names) return;
-  const sub = idx.subarray(0, n);
-  // average ranks 0..n-1 (ties averaged), then z-score (mean (n−1)/2, std of ranks)
-  const vals = scratch.vals.subarray(0, n);
-  for (let k = 0; k < n; k++) vals[k] = score[rowOff + sub[k]!]!;
-  averageRanksInto(vals, n, scratch.sorted, scratch.order, scratch.ranks);
-  for (let k = 0; k < n; k++) z[sub[k]!] = scratch.ranks[k]!;
+  // average ranks 0..n-1 (ties averaged), then z-score (mean (n−1)/2, std of ranks). The ranks and
+  // (r − mean) are multiples of ½, so Σ(r − mean)² is exact in any order.
+  const ranks = scratch.ranks;
+  averageRanksInto(vals, n, scratch.sorted, scratch.order, ranks);
   const mean = (n - 1) / 2;
   let ss = 0;
-  for (let k = 0; k < n; k++) ss += (z[sub[k]!]! - mean) ** 2;
+  for (let k = 0; k < n; k++) {
+    const d = ranks[k]! - mean;
+    ss += d * d;
+  }
   const sd = Math.sqrt(ss / n);
   if (!(sd > 0)) return;
-  for (let k = 0; k < n; k++) z[sub[k]!] = (z[sub[k]!]! - mean) / sd;
-  if (cfg.mode === 'long_only') {
-    fillBook(sub, z, 1, cfg.gross, cfg.per_name_cap, out);
-  } else {
-    fillBook(sub, z, 1, (cfg.gross + cfg.net_target) / 2, cfg.per_name_cap, out);
-    fillBook(sub, z, -1, (cfg.gross - cfg.net_target) / 2, cfg.per_name_cap, out);
-  }
+  for (let k = 0; k < n; k++) z[k] = (ranks[k]! - mean) / sd;
+  const longOnly = cfg.mode === 'long_only';
+  const sizeL = longOnly ? cfg.gross : (cfg.gross + cfg.net_target) / 2;
+  const sizeS = longOnly ? 0 : (cfg.gross - cfg.net_target) / 2;
+  if (scaleAll(n, z, sizeL, sizeS, cfg.per_name_cap, idx, out)) return;
+  // z and the book are dense over the n valid names (k order = column order); scattered at the end.
+  const w = vals;
+  w.fill(0, 0, n);
+  fillBook(n, z, 1, sizeL, cfg.per_name_cap, w);
+  fillBook(n, z, -1, sizeS, cfg.per_name_cap, w);
+  for (let k = 0; k < n; k++) out[idx[k]!] = w[k]!;
 }
 
-/** Water-filling: weights ∝ side·z over names with side·z > 0, summing to `size`, each ≤ cap. */
-function fillBook(names: Uint32Array, z: Float64Array, side: 1 | -1, size: number, cap: number, out: Float64Array): void {
+/**
+ * The common case of {@link fillBook} on both sides in one pass: when on each side with a book
+ * (size > 0, some name on it) the cap binds on no name (m·cap > size, and the largest side·z times
+ * size/Σ side·z stays within the cap), every weight is z·size/Σ — exactly what fillBook's first
+ * iteration leaves — written straight into out[idx[k]]. Returns false (out untouched) otherwise.
+ */
+function scaleAll(n: number, z: Float64Array, sizeL: number, sizeS: number, cap: number, idx: Uint32Array, out: Float64Array): boolean {
+  let mL = 0;
+  let mS = 0;
+  let freeL = 0;
+  let freeS = 0;
+  let maxL = 0;
+  let maxS = 0;
+  for (let k = 0; k < n; k++) {
+    const v = z[k]!;
+    const pos = v > 0;
+    const neg = v < 0;
+    mL += pos ? 1 : 0;
+    mS += neg ? 1 : 0;
+    freeL += pos ? v : 0;
+    freeS += neg ? -v : 0;
+    maxL = pos && v > maxL ? v : maxL;
+    maxS = neg && -v > maxS ? -v : maxS;
+  }
+  const scaleL = sizeL > 0 && mL > 0 ? sizeL / freeL : 0;
+  const scaleS = sizeS > 0 && mS > 0 ? sizeS / freeS : 0;
+  if (scaleL > 0 && (mL * cap <= sizeL || maxL * scaleL > cap + 1e-15)) return false;
+  if (scaleS > 0 && (mS * cap <= sizeS || maxS * scaleS > cap + 1e-15)) return false;
+  for (let k = 0; k < n; k++) {
+    const v = z[k]!;
+    if (v > 0) {
+      if (scaleL > 0) out[idx[k]!] = v * scaleL;
+    } else if (v < 0 && scaleS > 0) out[idx[k]!] = v * scaleS;
+  }
+  return true;
+}
+
+/**
+ * Water-filling over z[0..n): weights ∝ side·z over names with side·z > 0, summing to `size`, each
+ * ≤ cap, into w (w[k] = 0 on entry for every name of this side).
+ */
+function fillBook(n: number, z: Float64Array, side: 1 | -1, size: number, cap: number, w: Float64Array): void {
   if (size <= 0) return;
   let m = 0;
   let free = 0;
-  for (let k = 0; k < names.length; k++) {
-    const v = side * z[names[k]!]!;
+  for (let k = 0; k < n; k++) {
+    const v = side * z[k]!;
     if (v > 0) {
       m++;
       free += v;
@@ -91,31 +139,29 @@ function fillBook(names: Uint32Array, z: Float64Array, side: 1 | -1, size: numbe
   }
   if (m === 0) return;
   if (m * cap <= size) {
-    for (let k = 0; k < names.length; k++) if (side * z[names[k]!]! > 0) out[names[k]!] = side * cap;
+    for (let k = 0; k < n; k++) if (side * z[k]! > 0) w[k] = side * cap;
     return;
   }
   // Iterate: scale the uncapped names to fill what the capped ones leave; cap any that exceed.
-  // `out` holds ±cap for capped names and 0 for the others while iterating.
+  // `w` holds ±cap for capped names and 0 for the others while iterating.
   let nCapped = 0;
   for (let iter = 0; iter <= m; iter++) {
     const scale = (size - nCapped * cap) / free;
     let newly = 0;
-    for (let k = 0; k < names.length; k++) {
-      const i = names[k]!;
-      const v = side * z[i]!;
-      if (v <= 0 || out[i] !== 0) continue;
+    for (let k = 0; k < n; k++) {
+      const v = side * z[k]!;
+      if (v <= 0 || w[k] !== 0) continue;
       if (v * scale > cap + 1e-15) {
-        out[i] = side * cap;
+        w[k] = side * cap;
         nCapped++;
         free -= v;
         newly++;
       }
     }
     if (newly === 0 || free <= 0) {
-      for (let k = 0; k < names.length; k++) {
-        const i = names[k]!;
-        const v = side * z[i]!;
-        if (v > 0 && out[i] === 0) out[i] = side * v * scale;
+      for (let k = 0; k < n; k++) {
+        const v = side * z[k]!;
+        if (v > 0 && w[k] === 0) w[k] = side * v * scale;
       }
       return;
     }

@@ -2,9 +2,13 @@
  * Artifacts of the nightly that hold timestamps of their run, by `step.output path`, with the
  * fields that do: they must be equal once those fields are removed; every other artifact is
  * bitwise identical run to run. The trial ledger rows carry `evaluated_at` and `pipeline_run`
- * (the run id, itself a timestamp); the fit metrics also carry the fit's `wall_s`.
+ * (the run id, itself a timestamp); the fit metrics also carry the fit's `wall_s`. The ingest manifest
+ * records the date bound it applied, `bounds.max_date`, which defaults to the ingest's clock date
+ * + `future_days` (data/ingest/ohlcv-rules.ts), so it moves with the day the run happens on.
  */
 export const TIMESTAMPED: Record<string, string[]> = {
+  'ingest.manifest': ['max_date'],
+  'ingest.table.manifest': ['max_date'],
   'fit.model.metrics': ['wall_s', 'evaluated_at', 'pipeline_run'],
   'fit_tb.model.metrics': ['wall_s', 'evaluated_at', 'pipeline_run'],
   'gate.report': ['evaluated_at', 'pipeline_run'],
