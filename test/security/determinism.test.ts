@@ -30,13 +30,14 @@ function lightNightly(): Spec {
   return spec;
 }
 
-/** Every artifact reference in a value, by its path (dotted). */
+/** Every artifact reference in a value, nested ones included, by its path (dotted). */
 function artifactRefs(value: unknown, at: string, out: Record<string, { uri: string; digest: string }>): Record<string, { uri: string; digest: string }> {
   if (Array.isArray(value)) value.forEach((v, i) => artifactRefs(v, `${at}.${i}`, out));
   else if (value && typeof value === 'object') {
     const v = value as Record<string, unknown>;
     if (typeof v.uri === 'string' && v.uri.startsWith('artifact://') && typeof v.digest === 'string') out[at] = { uri: v.uri, digest: v.digest };
-    else for (const [k, x] of Object.entries(v)) artifactRefs(x, `${at}.${k}`, out);
+    // a reference may carry references of its own (the ingest table's manifest): those count too
+    for (const [k, x] of Object.entries(v)) artifactRefs(x, `${at}.${k}`, out);
   }
   return out;
 }
