@@ -23,7 +23,7 @@
  * Sleeve comparisons (stackMetrics) are per path and averaged over paths, like the stack's own.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { sqlString } from '../lib/duckdb.ts';
+import { forEachNumericChunk, sqlString } from '../lib/duckdb.ts';
 import { StepError } from '../lib/errors.ts';
 import { fitRidge, predictRidge } from '../models/ridge.ts';
 import { binomial, cpcvSplits, dateGroups, nPaths, pathTable, splitMasks, walkForwardFolds, type DateGroup, type Split } from './cpcv.ts';
@@ -87,19 +87,18 @@ export async function loadStackBlock(con: DuckDBConnection, table: string, sleev
   const zs = sleeves.map((_, i) => `coalesce((x${i} - avg(x${i}) OVER d) / NULLIF(stddev_samp(x${i}) OVER d, 0), 0)`).join(', ');
   // Streamed chunk by chunk straight into z[q][i] (path q's rows are n consecutive rows).
   const z = paths.map(() => sleeves.map(() => new Float64Array(n)));
-  const zr = await con.run(`SELECT ${zs} FROM ${table}_x x JOIN ${table} t USING (date, symbol)
-    WINDOW d AS (PARTITION BY x.path, x.date) ORDER BY x.path, t.row_id`);
   let off = 0;
-  for (let chunk = await zr.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await zr.fetchChunk()) {
-    for (let i = 0; i < sleeves.length; i++) {
-      const v = chunk.getColumnVector(i);
-      for (let r = 0; r < chunk.rowCount; r++) {
-        const k = off + r, q = Math.floor(k / n);
-        z[q]![i]![k - q * n] = v.getItem(r) as number;
-      }
+  await forEachNumericChunk(con, `SELECT ${zs} FROM ${table}_x x JOIN ${table} t USING (date, symbol)
+    WINDOW d AS (PARTITION BY x.path, x.date) ORDER BY x.path, t.row_id`, sleeves.map(() => 'double'), (cols, m) => {
+    for (let r = 0; r < m; ) {
+      // the rows of this chunk that belong to path q: one copy per (path, sleeve)
+      const k = off + r, q = Math.floor(k / n), end = Math.min(m, r + (q + 1) * n - k);
+      if (q >= paths.length) throw new StepError({ message: `stack: more z-score rows than ${n} rows × ${paths.length} paths`, type: 'InternalError', nonRetryable: true });
+      for (let i = 0; i < sleeves.length; i++) z[q]![i]!.set(cols[i]!.subarray(r, end), k - q * n);
+      r = end;
     }
-    off += chunk.rowCount;
-  }
+    off += m;
+  });
   if (off !== n * paths.length) throw new StepError({ message: `stack: ${off} z-score rows for ${n} rows × ${paths.length} paths`, type: 'InternalError', nonRetryable: true });
   await con.run(`DROP TABLE ${table}_x`);
   return { n, date: Int32Array.from(c[0]!), t1: Int32Array.from(c[1]!), ret: Float64Array.from(c[2]!), y: Float64Array.from(c[3]!), paths, z, dateIdx: new Int32Array(0) };

@@ -26,40 +26,45 @@ export function fitRidge(cols: ArrayLike<number>[], y: ArrayLike<number>, lambda
   if (!(lambda >= 0)) throw new RangeError(`ridge: lambda must be ≥ 0, got ${lambda}`);
   const p = cols.length;
   const nAll = opts.rows ? opts.rows.length : y.length;
-  const rowAt = (k: number): number => (opts.rows ? opts.rows[k]! : k);
-  const ok = (i: number): boolean => {
-    if (!Number.isFinite(y[i]!)) return false;
-    if (opts.w && !(opts.w[i]! > 0)) return false;
-    for (let j = 0; j < p; j++) if (!Number.isFinite(cols[j]![i]!)) return false;
-    return true;
-  };
+  const rowsIdx = opts.rows;
+  const w = opts.w;
+  // the usable rows (finite x and y, positive weight), in order: both passes run over them
+  const use = new Int32Array(nAll);
+  let n = 0;
+  for (let k = 0; k < nAll; k++) {
+    const i = rowsIdx ? rowsIdx[k]! : k;
+    if (!Number.isFinite(y[i]!) || (w && !(w[i]! > 0))) continue;
+    let finite = true;
+    for (let j = 0; j < p && finite; j++) finite = Number.isFinite(cols[j]![i]!);
+    if (finite) use[n++] = i;
+  }
+  if (n === 0) throw new RangeError('ridge: no usable rows (all rows have a NaN/Inf value or zero weight)');
   let sw = 0;
   const mx = new Float64Array(p);
-  let my = 0, n = 0;
-  for (let k = 0; k < nAll; k++) {
-    const i = rowAt(k);
-    if (!ok(i)) continue;
-    const wi = opts.w ? opts.w[i]! : 1;
+  let my = 0;
+  for (let k = 0; k < n; k++) {
+    const i = use[k]!;
+    const wi = w ? w[i]! : 1;
     sw += wi;
-    n++;
     my += wi * y[i]!;
     for (let j = 0; j < p; j++) mx[j] += wi * cols[j]![i]!;
   }
-  if (n === 0) throw new RangeError('ridge: no usable rows (all rows have a NaN/Inf value or zero weight)');
   my /= sw;
   for (let j = 0; j < p; j++) mx[j] /= sw;
   // Normal equations on centred data, scaled by 1/Σw so λ is per unit weight.
   const A = Array.from({ length: p }, () => new Float64Array(p));
   const b = new Float64Array(p);
-  for (let k = 0; k < nAll; k++) {
-    const i = rowAt(k);
-    if (!ok(i)) continue;
-    const wi = (opts.w ? opts.w[i]! : 1) / sw;
+  const xc = new Float64Array(p);
+  for (let k = 0; k < n; k++) {
+    const i = use[k]!;
+    const wi = (w ? w[i]! : 1) / sw;
     const yc = y[i]! - my;
+    for (let j = 0; j < p; j++) xc[j] = cols[j]![i]! - mx[j]!;
     for (let j = 0; j < p; j++) {
-      const xj = cols[j]![i]! - mx[j]!;
+      const xj = xc[j]!;
       b[j] += wi * xj * yc;
-      for (let l = j; l < p; l++) A[j]![l] += wi * xj * (cols[l]![i]! - mx[l]!);
+      const Aj = A[j]!;
+      for (let l = j; l < p; l++) Aj[l] += wi * xj * xc[l]!;
     }
   }
   for (let j = 0; j < p; j++) {
