@@ -13,7 +13,10 @@ export interface BuildOptions {
   risk?: Pick<RiskInputs, 'sigma' | 'adv'>;
 }
 
-/** Reusable buffers of {@link baseBookRow} (all length N). */
+/**
+ * Reusable buffers of {@link baseBookRow} (all length N). `idx` lists the date's valid columns; `vals`,
+ * `ranks` and `z` are dense over those names (`vals` holds their scores, then their book weights).
+ */
 export interface BookScratch {
   idx: Uint32Array;
   z: Float64Array;
