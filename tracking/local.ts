@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { ArtifactStore } from '../artifacts/store.ts';
 import { LocalDb, appendMetrics, checkKey, checkKv, insertRows, normaliseArtifactPath, rows as dbRows, type Row } from './localDb.ts';
-import { TrackerError, VALUE_LIMITS, splitBatch, validateAlias } from './types.ts';
+import { TrackerError, VALUE_LIMITS, validateAlias } from './types.ts';
 import type { ArtifactFile, DatasetInput, Experiment, KeyValue, Metric, ModelVersion, RegisteredModel, RunData, RunInfo, RunStatus, Tracker } from './types.ts';
 
 /**
@@ -14,6 +14,32 @@ import type { ArtifactFile, DatasetInput, Experiment, KeyValue, Metric, ModelVer
  * coming (closed after 300 ms idle), so the CLI (`trademl models list`) can read it while a run is
  * logging; a lock held by another process is retried with backoff for up to ~10 s.
  */
+/** Whether a DuckDB error is a primary-key violation (a row with that key is already held). */
+function isDuplicateKey(err: unknown): boolean {
+  return err instanceof Error && /Duplicate key .* violates primary key constraint/i.test(err.message);
+}
+
+/**
+ * Last metric `seq` committed on a tracker file's connection, shared by every LocalTracker of the
+ * process (they share the file's one connection, localDb.ts). Valid while the connection is open:
+ * DuckDB lets one process at a time open the file read-write, so no one else appends meanwhile; a
+ * new connection (the file reopened) reads max(seq) again.
+ */
+const lastSeq = new WeakMap<DuckDBConnection, number>();
+
+/**
+ * Writes `rows` into `table` as plain INSERTs, and only when the primary key refuses
+ * one already held, as INSERT OR REPLACE: a new key is the common case and costs half as much.
+ */
+async function insertOrReplace(con: DuckDBConnection, table: 'inputs' | 'artifacts', rows: DuckDBValue[][]): Promise<void> {
+  try {
+    await insertRows(con, `INSERT INTO ${table}`, rows);
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+    await insertRows(con, `INSERT OR REPLACE INTO ${table}`, rows);
+  }
+}
+
 export class LocalTracker implements Tracker {
   readonly kind = 'local' as const;
   readonly location: string;
@@ -56,6 +82,8 @@ export class LocalTracker implements Tracker {
     const runId = randomUUID().replace(/-/g, '');
     const start = opts.startTime ?? Date.now();
     const row = { run_id: runId, experiment_id: opts.experimentId, run_name: opts.runName ?? runId, status: 'RUNNING', start_time: start, end_time: null };
+    const tags = Object.entries(opts.tags ?? {});
+    for (const [key, value] of tags) checkKv({ key, value }, VALUE_LIMITS.tagValue, 'tag');
     await this.withDb(async (con) => {
       // Experiments are never deleted: each is looked up once per tracker.
       if (!this.knownExperiments.has(opts.experimentId)) {
@@ -63,12 +91,18 @@ export class LocalTracker implements Tracker {
         if (!e) throw new TrackerError(`experiment ${opts.experimentId} does not exist`, 'RESOURCE_DOES_NOT_EXIST');
         this.knownExperiments.add(opts.experimentId);
       }
-      await con.run('INSERT INTO runs VALUES ($1, $2, $3, $4, $5, NULL)', [runId, opts.experimentId, row.run_name, row.status, start]);
+      // the run and its tags in one transaction
+      await con.run('BEGIN TRANSACTION');
+      try {
+        await con.run('INSERT INTO runs VALUES ($1, $2, $3, $4, $5, NULL)', [runId, opts.experimentId, row.run_name, row.status, start]);
+        await insertRows(con, 'INSERT INTO tags', tags.map(([k, v]) => [runId, k, v]));
+        await con.run('COMMIT');
+      } catch (err) {
+        await con.run('ROLLBACK');
+        throw err;
+      }
       this.known.add(runId);
     });
-    if (opts.tags && Object.keys(opts.tags).length) {
-      await this.logBatch(runId, { tags: Object.entries(opts.tags).map(([key, value]) => ({ key, value })) });
-    }
     return LocalTracker.info(row);
   }
 
@@ -158,38 +192,58 @@ export class LocalTracker implements Tracker {
     }
     for (const p of batch.params ?? []) checkKv(p, VALUE_LIMITS.paramValue, 'param');
     for (const t of batch.tags ?? []) checkKv(t, VALUE_LIMITS.tagValue, 'tag');
+    const params = new Map<string, string>();
+    for (const p of batch.params ?? []) {
+      const old = params.get(p.key);
+      if (old !== undefined && old !== p.value) throw new TrackerError(`param "${p.key}" is given twice in one batch ("${old}", "${p.value}"); params are immutable`, 'INVALID_PARAMETER_VALUE');
+      params.set(p.key, p.value);
+    }
+    // the last value of a tag given twice wins, as with one call per tag
+    const tags = new Map((batch.tags ?? []).map((t) => [t.key, t.value]));
     await this.withDb(async (con) => {
       await this.requireRunExists(con, runId);
-      for (const chunk of splitBatch(batch)) {
-        await con.run('BEGIN TRANSACTION');
-        try {
-          const held = new Map(chunk.params.length ? (await dbRows(con, 'SELECT key, value FROM params WHERE run_id = $1', [runId])).map((r) => [String(r.key), String(r.value)]) : []);
-          const newParams: DuckDBValue[][] = [];
-          for (const p of chunk.params) {
-            const old = held.get(p.key);
-            if (old !== undefined && old !== p.value) {
-              throw new TrackerError(`param "${p.key}" of run ${runId} is already "${old}"; params are immutable (tried "${p.value}")`, 'INVALID_PARAMETER_VALUE');
-            }
-            if (old === undefined) {
-              held.set(p.key, p.value);
-              newParams.push([runId, p.key, p.value]);
-            }
-          }
-          await insertRows(con, 'INSERT INTO params', newParams);
-          // the last value of a tag given twice wins, as with one call per tag
-          const tags = new Map(chunk.tags.map((t) => [t.key, t.value]));
-          await insertRows(con, 'INSERT OR REPLACE INTO tags', [...tags].map(([k, v]) => [runId, k, v]));
-          if (chunk.metrics.length) {
-            const [{ s }] = (await dbRows(con, 'SELECT coalesce(max(seq), 0) AS s FROM metrics')) as [{ s: bigint | number }];
-            await appendMetrics(con, runId, chunk.metrics, Number(s));
-          }
-          await con.run('COMMIT');
-        } catch (err) {
-          await con.run('ROLLBACK');
-          throw err;
-        }
+      // One transaction for the whole batch, first with plain INSERTs (a new key is the common case,
+      // and DuckDB's INSERT OR REPLACE costs about twice as much). When the primary key refuses a row
+      // already held, the batch is written again: the held params read back, to tell a re-log of the
+      // same value (kept) from a change (refused: params are immutable), and the tags replaced.
+      try {
+        await this.writeBatch(con, runId, params, tags, batch.metrics ?? [], false);
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+        await this.writeBatch(con, runId, params, tags, batch.metrics ?? [], true);
       }
     });
+  }
+
+  private async writeBatch(con: DuckDBConnection, runId: string, params: Map<string, string>, tags: Map<string, string>, metrics: Metric[], careful: boolean): Promise<void> {
+    await con.run('BEGIN TRANSACTION');
+    try {
+      let newParams = [...params];
+      if (careful && newParams.length) {
+        const held = new Map((await dbRows(con, 'SELECT key, value FROM params WHERE run_id = $1', [runId])).map((r) => [String(r.key), String(r.value)]));
+        for (const [k, v] of newParams) {
+          const old = held.get(k);
+          if (old !== undefined && old !== v) throw new TrackerError(`param "${k}" of run ${runId} is already "${old}"; params are immutable (tried "${v}")`, 'INVALID_PARAMETER_VALUE');
+        }
+        newParams = newParams.filter(([k]) => !held.has(k));
+      }
+      await insertRows(con, 'INSERT INTO params', newParams.map(([k, v]) => [runId, k, v]));
+      await insertRows(con, careful ? 'INSERT OR REPLACE INTO tags' : 'INSERT INTO tags', [...tags].map(([k, v]) => [runId, k, v]));
+      let seq = lastSeq.get(con);
+      if (metrics.length) {
+        if (seq === undefined) {
+          const [{ s }] = (await dbRows(con, 'SELECT coalesce(max(seq), 0) AS s FROM metrics')) as [{ s: bigint | number }];
+          seq = Number(s);
+        }
+        await appendMetrics(con, runId, metrics, seq);
+        seq += metrics.length;
+      }
+      await con.run('COMMIT');
+      if (seq !== undefined) lastSeq.set(con, seq);
+    } catch (err) {
+      await con.run('ROLLBACK');
+      throw err;
+    }
   }
 
   async getMetricHistory(runId: string, key: string): Promise<Metric[]> {
@@ -204,7 +258,7 @@ export class LocalTracker implements Tracker {
     await this.withDb(async (con) => {
       await this.requireRunExists(con, runId);
       const byKey = new Map(inputs.map((i) => [`${i.name}\0${i.digest}`, [runId, i.name, i.digest, i.sourceType, i.source, JSON.stringify(i.tags ?? {})] as DuckDBValue[]]));
-      await insertRows(con, 'INSERT OR REPLACE INTO inputs', [...byKey.values()]);
+      await insertOrReplace(con, 'inputs', [...byKey.values()]);
     });
   }
 
@@ -213,7 +267,7 @@ export class LocalTracker implements Tracker {
     const ref = await this.store.putFile(localPath, { name: path.posix.basename(rel), move: false });
     await this.withDb(async (con) => {
       await this.requireRunExists(con, runId);
-      await con.run('INSERT OR REPLACE INTO artifacts VALUES ($1, $2, $3, $4)', [runId, rel, ref.uri, ref.bytes]);
+      await insertOrReplace(con, 'artifacts', [[runId, rel, ref.uri, ref.bytes]]);
     });
   }
 

@@ -1,3 +1,4 @@
+import { describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { ArtifactStore } from '../../artifacts/store.ts';
 import { LocalTracker } from '../../tracking/local.ts';
@@ -7,4 +8,32 @@ import { trackerContract } from './support/contract.ts';
 trackerContract('local (DuckDB + artifact store)', async () => {
   const home = tempDir('trademl-local-tracker-');
   return { tracker: new LocalTracker(path.join(home, 'tracking.duckdb'), new ArtifactStore(path.join(home, 'artifacts'))) };
+});
+
+describe('local tracker: metric order across trackers of one file', () => {
+  it('two trackers of one file interleaving same-step metrics keep the logging order (seq shared), also after the file is reopened', async () => {
+    const home = tempDir('trademl-local-seq-');
+    const file = path.join(home, 'tracking.duckdb');
+    const store = new ArtifactStore(path.join(home, 'artifacts'));
+    const a = new LocalTracker(file, store);
+    const b = new LocalTracker(file, store);
+    const exp = await a.getOrCreateExperiment('seq');
+    const run = await a.createRun({ experimentId: exp });
+    const m = (value: number) => ({ metrics: [{ key: 'x', value, timestamp: 1_700_000_000_000, step: 0 }] });
+    await a.logBatch(run.runId, m(1));
+    await b.logBatch(run.runId, m(2));
+    await a.logBatch(run.runId, m(3));
+    await a.close();
+    await b.logBatch(run.runId, m(4));
+    expect((await a.getMetricHistory(run.runId, 'x')).map((h) => h.value)).toEqual([1, 2, 3, 4]);
+    expect((await b.getRun(run.runId)).metrics.find((x) => x.key === 'x')?.value).toBe(4);
+    // a refused batch (a param changed) writes none of its metrics or tags
+    await a.logBatch(run.runId, { params: [{ key: 'p', value: 'one' }] });
+    await expect(a.logBatch(run.runId, { ...m(5), params: [{ key: 'p', value: 'two' }], tags: [{ key: 't', value: 'v' }] })).rejects.toThrow(/immutable/);
+    const data = await a.getRun(run.runId);
+    expect(data.metrics.find((x) => x.key === 'x')?.value).toBe(4);
+    expect(data.tags.find((t) => t.key === 't')).toBeUndefined();
+    await a.logBatch(run.runId, m(6));
+    expect((await a.getMetricHistory(run.runId, 'x')).map((h) => h.value)).toEqual([1, 2, 3, 4, 6]);
+  });
 });
