@@ -55,15 +55,15 @@ const RENDER_VERSION = 1;
 
 /**
  * Builds and renders every chart the data supports (skips sections without data). With `store`,
- * each chart's SVG of the run's figures is rendered once per spec (artifacts/derived.ts, keyed by
- * the spec's digest): a re-run whose figures did not change reads the SVGs back instead of running
- * Vega again. The DAG and step-timing charts (this run's statuses and durations) are always drawn.
+ * each chart's SVG is rendered once per spec (artifacts/derived.ts, keyed by the spec's digest): a
+ * re-run whose figures did not change reads the SVGs back instead of running Vega again. The DAG
+ * labels a cache hit "(cached)" without its (bookkeeping-only) duration and the step timings draw the
+ * steps that ran, so a fully cached re-run's DAG is the previous one's and it has no timings chart.
  */
 export async function buildCharts(data: ReportData, series: ReportSeries, store?: ArtifactStore): Promise<Chart[]> {
   const out: Chart[] = [];
-  const PER_RUN = new Set(['dag', 'timings']);
-  const svgOf = (id: string, spec: Spec) => (store && !PER_RUN.has(id) ? derivedOnce(store, 'chart-svg', RENDER_VERSION, digestJson(spec), () => renderSvg(spec)) : renderSvg(spec));
-  const add = async (id: string, title: string, spec: Spec, caption?: string) => out.push({ id, title, svg: assertStaticSvg(await svgOf(id, spec)), caption });
+  const svgOf = (spec: Spec) => (store ? derivedOnce(store, 'chart-svg', RENDER_VERSION, digestJson(spec), () => renderSvg(spec)) : renderSvg(spec));
+  const add = async (id: string, title: string, spec: Spec, caption?: string) => out.push({ id, title, svg: assertStaticSvg(await svgOf(spec)), caption });
 
   await dagCharts(data, add);
   for (const a of data.data.filter((x) => Object.keys(x.by_status).length)) await auditChart(a, add);
@@ -77,7 +77,7 @@ export async function buildCharts(data: ReportData, series: ReportSeries, store?
 /** The DAG (nodes by layer, edges as rules, colour = status) and the step timings. */
 async function dagCharts(data: ReportData, add: Add): Promise<void> {
   const pos = new Map(data.steps.map((s) => [s.stepId, s]));
-  const nodes = data.steps.map((s) => ({ id: s.stepId, uses: s.uses, status: s.status, x: s.layer, y: s.row, label: `${s.stepId}${s.durationMs !== undefined ? ` · ${fmtMs(s.durationMs)}` : ''}${s.cacheHit ? ' (cached)' : ''}` }));
+  const nodes = data.steps.map((s) => ({ id: s.stepId, uses: s.uses, status: s.status, x: s.layer, y: s.row, label: `${s.stepId}${s.cacheHit ? ' (cached)' : s.durationMs !== undefined ? ` · ${fmtMs(s.durationMs)}` : ''}` }));
   const edges = data.edges.map((e) => ({ x: pos.get(e.from)!.layer, y: pos.get(e.from)!.row, x2: pos.get(e.to)!.layer, y2: pos.get(e.to)!.row }));
   const maxLayer = Math.max(0, ...nodes.map((n) => n.x));
   const maxRow = Math.max(0, ...nodes.map((n) => n.y));
@@ -96,7 +96,9 @@ async function dagCharts(data: ReportData, add: Add): Promise<void> {
     ],
   }, data.edges.length ? 'Edges follow `needs`; columns are DAG depth.' : 'Step dependencies were not recorded for this run; steps are shown in run order.');
 
-  const timed = data.steps.filter((s) => s.offset_ms !== undefined && s.durationMs !== undefined).map((s) => ({ id: s.stepId, status: s.status, start: s.offset_ms! / 1000, end: (s.offset_ms! + Math.max(s.durationMs!, 1)) / 1000, dur: fmtMs(s.durationMs!) }));
+  const ran = data.steps.filter((s) => s.offset_ms !== undefined && s.durationMs !== undefined && !s.cacheHit);
+  const cached = data.steps.filter((s) => s.cacheHit).length;
+  const timed = ran.map((s) => ({ id: s.stepId, status: s.status, start: s.offset_ms! / 1000, end: (s.offset_ms! + Math.max(s.durationMs!, 1)) / 1000, dur: fmtMs(s.durationMs!) }));
   if (timed.length) {
     await add('timings', 'Step timings', {
       width: 640,
@@ -106,7 +108,7 @@ async function dagCharts(data: ReportData, add: Add): Promise<void> {
         { mark: { type: 'bar', cornerRadius: 2 }, encoding: { y: { field: 'id', type: 'nominal', sort: { field: 'start' }, title: null }, x: { field: 'start', type: 'quantitative', title: 'seconds since run start' }, x2: { field: 'end' }, color: { field: 'status', type: 'nominal', scale: STATUS_COLORS, legend: null } } },
         { mark: { type: 'text', align: 'left', dx: 4, fontSize: 10 }, encoding: { y: { field: 'id', type: 'nominal', sort: { field: 'start' } }, x: { field: 'end', type: 'quantitative' }, text: { field: 'dur' } } },
       ],
-    });
+    }, cached ? `The steps that ran; ${cached} cache hit${cached === 1 ? '' : 's'} (no work done) not drawn.` : undefined);
   }
 }
 

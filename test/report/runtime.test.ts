@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../lib/paths.ts';
@@ -52,5 +52,28 @@ describe('tracking observer on a real local run', () => {
     expect(text).toContain(`  ${plan.steps.length - 1} executed, 0 cached, 0 failed, 0 skipped`);
     expect(text).toContain(`report: ${html}`);
     expect(text).not.toContain('headline figures:');
+  });
+
+  it('a fully cached re-run draws no timings chart and reads its DAG chart back instead of rendering it again', async () => {
+    const home = tempDir('trademl-rt-cached-');
+    const file = path.join(home, 'pipelines.yaml');
+    writeFileSync(file, ['version: 1', 'pipelines:', '  consts:', '    steps:', '      a: { uses: noop, with: { outputs: { x: 1 } } }', '      b: { uses: noop, needs: [a], with: { outputs: { y: "${{ steps.a.outputs.x }}" } } }', ''].join('\n'));
+    const plan = compilePlan(loadSpec(file), 'consts');
+    const observer = await createTrackingObserver(home);
+    const rt = new EmbeddedRuntime({ home, observer });
+    const svgDir = path.join(home, 'artifacts', 'derived', 'chart-svg');
+    const chart = (runId: string, id: string): string | undefined => new RegExp(`<figure class="chart" id="chart-${id}"[^]*?</figure>`).exec(readFileSync(path.join(home, 'reports', runId, 'report.html'), 'utf8'))?.[0];
+    const cold = await rt.start(plan);
+    expect(chart(cold.runId, 'timings')).toBeDefined();
+    expect(chart(cold.runId, 'dag')).not.toContain('(cached)');
+    const warm = await rt.start(plan);
+    expect(Object.values(warm.state.steps).map((s) => s.cacheHit)).toEqual([true, true]);
+    const svgs = readdirSync(svgDir).length;
+    const again = await rt.start(plan);
+    expect(readdirSync(svgDir).length).toBe(svgs); // nothing new rendered: the DAG's SVG read back
+    expect(chart(again.runId, 'dag')).toBe(chart(warm.runId, 'dag'));
+    expect(chart(again.runId, 'dag')).toContain('(cached)');
+    expect(chart(again.runId, 'timings')).toBeUndefined();
+    await observer.opts.tracker.close();
   });
 });
