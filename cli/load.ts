@@ -8,6 +8,8 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const COMMANDS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'commands');
+/** `.ts` from source, `.js` in the compiled tree (dist/compiled). */
+const EXT = path.extname(fileURLToPath(import.meta.url));
 
 /** The first argument that is not an option (nor the value of `--home`): the command's name. */
 function commandName(argv: string[]): string | undefined {
@@ -27,11 +29,11 @@ function commandName(argv: string[]): string | undefined {
  * command or an unknown one loads them all (help lists every command, typos get suggestions).
  */
 export function commandFiles(argv: string[], program: Command): string[] {
-  const all = readdirSync(COMMANDS).filter((f) => f.endsWith('.ts')).sort();
+  const all = readdirSync(COMMANDS).filter((f) => f.endsWith(EXT)).sort();
   const name = commandName(argv);
   if (name === undefined || name === 'help') return all;
   if (program.commands.some((c) => c.name() === name)) return [];
-  return all.includes(`${name}.ts`) ? [`${name}.ts`] : all;
+  return all.includes(`${name}${EXT}`) ? [`${name}${EXT}`] : all;
 }
 
 /**

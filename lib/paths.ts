@@ -2,8 +2,18 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Root of this checkout (the folder holding package.json). */
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/**
+ * Root of this checkout: the nearest folder above this module holding package.json (lib/ from
+ * source, dist/compiled/lib/ in the compiled tree).
+ */
+export const PROJECT_ROOT = findRoot(path.dirname(fileURLToPath(import.meta.url)));
+
+function findRoot(dir: string): string {
+  for (let d = dir; ; d = path.dirname(d)) {
+    if (existsSync(path.join(d, 'package.json'))) return d;
+    if (path.dirname(d) === d) throw new Error(`no package.json above ${dir}: TradeML must run inside its checkout`);
+  }
+}
 
 /**
  * Folder of the shared market data (`../shared/data` beside the checkout by default).

@@ -1,11 +1,11 @@
 import { Worker } from 'node:worker_threads';
+import { workerEntryUrl } from '../lib/worker_url.ts';
 import type { TrainConfig } from './config.ts';
 import type { TrainData, TrainResult } from './train.ts';
 
 /**
- * Runs {@link trainOnBackend} (cfg.backend) in a worker thread (rl/trainer.worker.mjs registers tsx, then loads
- * rl/trainer.worker.ts)
- * so the caller's event loop stays free for heartbeats. Progress messages are forwarded to
+ * Runs {@link trainOnBackend} (cfg.backend) in a worker thread (rl/trainer.worker.ts; from source through
+ * the rl/trainer.worker.mjs bootstrap, lib/worker_url.ts) so the caller's event loop stays free for heartbeats. Progress messages are forwarded to
  * `onProgress`. When `signal` aborts, the worker is asked to stop and then terminated; the promise
  * rejects with an "aborted" error. Rejects with the worker's error message when training fails.
  */
@@ -16,7 +16,7 @@ export function trainInWorker(
 ): Promise<TrainResult> {
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted) return reject(new Error('offline RL training aborted before it started'));
-    const worker = new Worker(new URL('./trainer.worker.mjs', import.meta.url), { workerData: { data, cfg } });
+    const worker = new Worker(workerEntryUrl(import.meta.url, 'trainer.worker', 'trainer.worker.mjs'), { workerData: { data, cfg } });
     let settled = false;
     const finish = (fn: () => void) => {
       if (settled) return;

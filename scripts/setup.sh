@@ -24,6 +24,11 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 bash scripts/native.sh
 
+# The CLI's compiled tree (dist/compiled, `npm run build`): a CLI start-up then loads plain
+# JavaScript instead of transpiling every module through tsx; rebuilt only when a source changed
+# (bin/compiled.mjs), and the CLI runs from source whenever it is not current.
+node bin/build.mjs --if-stale
+
 # The real servers (Temporal dev server, MLflow, SeaweedFS S3) the live suites run against, pinned,
 # into the git-ignored .servers/venv (scripts/servers/install.sh; ~2 min the first time, then a
 # no-op). TRADEML_SKIP_SERVERS=1 skips them (the live suites then print one skip line each).

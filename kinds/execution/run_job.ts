@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { StepError } from '../../lib/errors.ts';
+import { workerEntryUrl } from '../../lib/worker_url.ts';
 import type { StepContext } from '../types.ts';
 import type { JobInput, JobName, JobOutput } from './jobs.ts';
 
@@ -26,7 +27,7 @@ export function runJob<K extends JobName>(ctx: StepContext, name: K, input: JobI
     report();
     const tick = setInterval(report, TICK_MS);
     tick.unref();
-    const worker = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: { job: name, input } });
+    const worker = new Worker(workerEntryUrl(import.meta.url, 'worker_entry', 'worker.mjs'), { workerData: { job: name, input } });
     let settled = false;
     const finish = (fn: () => void) => {
       if (settled) return;

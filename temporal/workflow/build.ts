@@ -1,18 +1,19 @@
 /**
  * `npm run build:workflows`: bundles the workflow code with `bundleWorkflowCode` for production
  * workers (they load it with `workflowBundle: { codePath }`, no bundling at start-up).
- * Writes dist/workflow-bundle.js (override with the first argument).
+ * Writes temporal/dist/workflow-bundle.js (override with the first argument).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { PROJECT_ROOT } from '../../lib/paths.ts';
 
-/** Absolute path of the workflow entry module. */
-export const WORKFLOWS_PATH = fileURLToPath(new URL('./index.ts', import.meta.url));
+/** Absolute path of the workflow entry module (index.ts; index.js when running compiled, dist/compiled). */
+export const WORKFLOWS_PATH = fileURLToPath(new URL(`./index${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
 /** Default output of the production bundle. */
-export const DEFAULT_BUNDLE_PATH = path.resolve(path.dirname(WORKFLOWS_PATH), '..', 'dist', 'workflow-bundle.js');
+export const DEFAULT_BUNDLE_PATH = path.join(PROJECT_ROOT, 'temporal', 'dist', 'workflow-bundle.js');
 
 /** Bundles the workflows; returns the bundle's code. Fails on Node-only imports in workflow code. */
 export async function buildWorkflowBundle(): Promise<{ code: string }> {

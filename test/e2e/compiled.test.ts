@@ -1,0 +1,58 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { compiledIsCurrent, sources, writeStamp } from '../../bin/compiled.mjs';
+import { PROJECT_ROOT } from '../../lib/paths.ts';
+import { workerEntryUrl } from '../../lib/worker_url.ts';
+import { tempDir } from '../support/context.ts';
+
+// The CLI runs dist/compiled (npm run build) only when it was built from the sources as they are.
+describe('the compiled tree', () => {
+  it('is current only for the same source files, none modified after the build started', () => {
+    const root = tempDir('trademl-compiled-');
+    const put = (rel: string, at: number) => {
+      mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+      writeFileSync(path.join(root, rel), '// x\n');
+      utimesSync(path.join(root, rel), at / 1000, at / 1000);
+    };
+    const past = Date.now() - 60_000;
+    for (const f of ['package.json', 'tsconfig.json', 'lib/a.ts', 'cli/commands/b.ts', 'test/t.ts', 'node_modules/m/x.ts', 'lib/types.d.ts']) put(f, past);
+    expect(sources(root).map(([p]) => p)).toEqual(['cli/commands/b.ts', 'lib/a.ts', 'package.json', 'tsconfig.json']);
+    expect(compiledIsCurrent(root)).toBe(false); // no build
+    mkdirSync(path.join(root, 'dist', 'compiled'), { recursive: true });
+    const builtAt = Date.now() - 30_000;
+    writeStamp(builtAt, root);
+    expect(compiledIsCurrent(root)).toBe(true);
+    put('lib/a.ts', builtAt + 1); // edited after the build started
+    expect(compiledIsCurrent(root)).toBe(false);
+    put('lib/a.ts', past);
+    expect(compiledIsCurrent(root)).toBe(true);
+    put('lib/new.ts', past); // added (even with an old mtime, e.g. from a checkout)
+    expect(compiledIsCurrent(root)).toBe(false);
+    rmSync(path.join(root, 'lib/new.ts'));
+    rmSync(path.join(root, 'cli/commands/b.ts')); // removed: its compiled command would linger
+    expect(compiledIsCurrent(root)).toBe(false);
+    put('cli/commands/b.ts', past);
+    put('package.json', builtAt + 1); // a build input
+    expect(compiledIsCurrent(root)).toBe(false);
+    put('package.json', past);
+    writeFileSync(path.join(root, 'dist', 'compiled', '.sources.json'), '{not json');
+    expect(compiledIsCurrent(root)).toBe(false);
+  });
+
+  it('starts worker threads from the compiled entry when compiled, from the tsx bootstrap from source', () => {
+    expect(workerEntryUrl('file:///r/rl/worker.ts', 'trainer.worker', 'trainer.worker.mjs').href).toBe('file:///r/rl/trainer.worker.mjs');
+    expect(workerEntryUrl('file:///r/dist/compiled/rl/worker.js', 'trainer.worker', 'trainer.worker.mjs').href).toBe('file:///r/dist/compiled/rl/trainer.worker.js');
+    for (const f of ['rl/trainer.worker.mjs', 'rl/trainer.worker.ts', 'kinds/execution/worker.mjs', 'kinds/execution/worker_entry.ts']) expect(existsSync(path.join(PROJECT_ROOT, f))).toBe(true);
+  });
+
+  // CI builds it in scripts/setup.sh, so there the CLI's end-to-end tests run the compiled tree.
+  it.skipIf(!compiledIsCurrent())('when current, is what `trademl` runs (scripts/setup.sh builds it), with its worker entries', async () => {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [path.join(PROJECT_ROOT, 'bin/trademl.mjs'), 'validate'], { cwd: PROJECT_ROOT, env: { ...process.env, TRADEML_DEBUG: '1' } });
+    expect(stderr).toContain('trademl: running dist/compiled');
+    expect(stdout).toMatch(/pipelines\.yaml: valid/);
+    for (const f of ['rl/trainer.worker.js', 'kinds/execution/worker_entry.js', 'temporal/workflow/index.js', 'cli/commands/report.js']) expect(existsSync(path.join(PROJECT_ROOT, 'dist', 'compiled', f))).toBe(true);
+  }, 60_000);
+});
