@@ -4,10 +4,10 @@
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, compiledIsCurrent, writeStamp } from './compiled.mjs';
+import { ROOT, compiledIsCurrent, snapshot, writeStamp } from './compiled.mjs';
 
 if (process.argv.includes('--if-stale') && compiledIsCurrent()) process.exit(0);
-const startedAt = Date.now();
+const snap = snapshot();
 rmSync(path.join(ROOT, 'dist', 'compiled'), { recursive: true, force: true });
 const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
 if (tsc.status !== 0) {
@@ -16,5 +16,5 @@ if (tsc.status !== 0) {
   process.stderr.write('build failed: dist/compiled removed; the CLI runs from source\n');
   process.exit(tsc.status ?? 1);
 }
-writeStamp(startedAt);
-process.stdout.write(`built dist/compiled in ${((Date.now() - startedAt) / 1000).toFixed(1)} s\n`);
+writeStamp(snap);
+process.stdout.write(`built dist/compiled in ${((Date.now() - snap.builtAt) / 1000).toFixed(1)} s\n`);

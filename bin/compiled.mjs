@@ -1,7 +1,8 @@
 // The compiled tree (dist/compiled: the TypeScript sources emitted as JavaScript by
 // `npm run build`, tsconfig.build.json) and whether it is current. The CLI runs it when it is, so a
 // start-up loads plain JavaScript instead of transpiling every module through tsx's loader hooks;
-// when any source is newer than the build, added or removed, the CLI runs from source instead.
+// when any source differs from the build's, or was added or removed, the CLI runs from source.
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,22 +29,29 @@ export function sources(root = ROOT) {
 }
 
 const stampFile = (root) => path.join(root, 'dist', 'compiled', '.sources.json');
+const digest = (root, p) => createHash('sha256').update(readFileSync(path.join(root, p))).digest('hex');
 
 /**
  * Whether dist/compiled under `root` was built from the sources as they are now: the same files,
- * none modified after the build started. False when there is no build. Never throws.
+ * each either not modified since the build started or (a checkout, a touch) with the same content
+ * as then. False when there is no build. Never throws.
  */
 export function compiledIsCurrent(root = ROOT) {
   try {
     const stamp = JSON.parse(readFileSync(stampFile(root), 'utf8'));
     const now = sources(root);
-    return now.length === stamp.files.length && now.every(([p, m], i) => p === stamp.files[i] && m <= stamp.builtAt);
+    return now.length === stamp.files.length && now.every(([p, m], i) => p === stamp.files[i][0] && (m <= stamp.builtAt || digest(root, p) === stamp.files[i][1]));
   } catch {
     return false;
   }
 }
 
-/** Records that dist/compiled holds a build of the sources as they were at `startedAt` (ms). */
-export function writeStamp(startedAt, root = ROOT) {
-  writeFileSync(stampFile(root), JSON.stringify({ builtAt: startedAt, files: sources(root).map(([p]) => p) }));
+/** The sources as they are now, to stamp a build started now with ({@link writeStamp}). */
+export function snapshot(root = ROOT) {
+  return { builtAt: Date.now(), files: sources(root).map(([p]) => [p, digest(root, p)]) };
+}
+
+/** Records that dist/compiled holds a build of the sources in `snap` ({@link snapshot}, taken before the build). */
+export function writeStamp(snap, root = ROOT) {
+  writeFileSync(stampFile(root), JSON.stringify(snap));
 }

@@ -3,18 +3,18 @@ import { existsSync, mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:f
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { compiledIsCurrent, sources, writeStamp } from '../../bin/compiled.mjs';
+import { compiledIsCurrent, snapshot, sources, writeStamp } from '../../bin/compiled.mjs';
 import { PROJECT_ROOT } from '../../lib/paths.ts';
 import { workerEntryUrl } from '../../lib/worker_url.ts';
 import { tempDir } from '../support/context.ts';
 
 // The CLI runs dist/compiled (npm run build) only when it was built from the sources as they are.
 describe('the compiled tree', () => {
-  it('is current only for the same source files, none modified after the build started', () => {
+  it('is current only for the same source files, each unmodified since the build started or with the same content', () => {
     const root = tempDir('trademl-compiled-');
-    const put = (rel: string, at: number) => {
+    const put = (rel: string, at: number, text = '// x\n') => {
       mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-      writeFileSync(path.join(root, rel), '// x\n');
+      writeFileSync(path.join(root, rel), text);
       utimesSync(path.join(root, rel), at / 1000, at / 1000);
     };
     const past = Date.now() - 60_000;
@@ -22,11 +22,14 @@ describe('the compiled tree', () => {
     expect(sources(root).map(([p]) => p)).toEqual(['cli/commands/b.ts', 'lib/a.ts', 'package.json', 'tsconfig.json']);
     expect(compiledIsCurrent(root)).toBe(false); // no build
     mkdirSync(path.join(root, 'dist', 'compiled'), { recursive: true });
-    const builtAt = Date.now() - 30_000;
-    writeStamp(builtAt, root);
+    const snap = snapshot(root);
+    const builtAt = snap.builtAt;
+    writeStamp(snap, root);
     expect(compiledIsCurrent(root)).toBe(true);
-    put('lib/a.ts', builtAt + 1); // edited after the build started
+    put('lib/a.ts', builtAt + 1, '// edited\n'); // edited after the build started
     expect(compiledIsCurrent(root)).toBe(false);
+    put('lib/a.ts', builtAt + 1); // written again with the content it was built from (a checkout)
+    expect(compiledIsCurrent(root)).toBe(true);
     put('lib/a.ts', past);
     expect(compiledIsCurrent(root)).toBe(true);
     put('lib/new.ts', past); // added (even with an old mtime, e.g. from a checkout)
@@ -35,7 +38,7 @@ describe('the compiled tree', () => {
     rmSync(path.join(root, 'cli/commands/b.ts')); // removed: its compiled command would linger
     expect(compiledIsCurrent(root)).toBe(false);
     put('cli/commands/b.ts', past);
-    put('package.json', builtAt + 1); // a build input
+    put('package.json', builtAt + 1, '{"a":1}'); // a build input
     expect(compiledIsCurrent(root)).toBe(false);
     put('package.json', past);
     writeFileSync(path.join(root, 'dist', 'compiled', '.sources.json'), '{not json');
