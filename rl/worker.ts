@@ -4,8 +4,9 @@ import type { TrainConfig } from './config.ts';
 import type { TrainData, TrainResult } from './train.ts';
 
 /**
- * Runs {@link trainOnBackend} (cfg.backend) in a worker thread (rl/trainer.worker.ts; from source through
- * the rl/trainer.worker.mjs bootstrap, lib/worker_url.ts) so the caller's event loop stays free for heartbeats. Progress messages are forwarded to
+ * Runs {@link trainOnBackend} (cfg.backend) in a worker thread (rl/trainer.worker.ts; from source
+ * through the rl/trainer.worker.mjs bootstrap, lib/worker_url.ts) so the caller's event loop stays
+ * free for heartbeats. Progress messages are forwarded to
  * `onProgress`. When `signal` aborts, the worker is asked to stop and then terminated; the promise
  * rejects with an "aborted" error. Rejects with the worker's error message when training fails.
  */

@@ -7,13 +7,6 @@ import { LocalDb, appendMetrics, checkKey, checkKv, insertRows, normaliseArtifac
 import { TrackerError, VALUE_LIMITS, validateAlias } from './types.ts';
 import type { ArtifactFile, DatasetInput, Experiment, KeyValue, Metric, ModelVersion, RegisteredModel, RunData, RunInfo, RunStatus, Tracker } from './types.ts';
 
-/**
- * The default tracker: DuckDB tables in one file (`stateHome()/tracking.duckdb`, separate from the
- * run-state DB to avoid DuckDB's single-writer file lock) + the content-addressed artifact store for
- * artifact bytes. Calls in a process are serialised; the file stays open only while calls keep
- * coming (closed after 300 ms idle), so the CLI (`trademl models list`) can read it while a run is
- * logging; a lock held by another process is retried with backoff for up to ~10 s.
- */
 /** Whether a DuckDB error is a primary-key violation (a row with that key is already held). */
 function isDuplicateKey(err: unknown): boolean {
   return err instanceof Error && /Duplicate key .* violates primary key constraint/i.test(err.message);
@@ -40,6 +33,13 @@ async function insertOrReplace(con: DuckDBConnection, table: 'inputs' | 'artifac
   }
 }
 
+/**
+ * The default tracker: DuckDB tables in one file (`stateHome()/tracking.duckdb`, separate from the
+ * run-state DB to avoid DuckDB's single-writer file lock) + the content-addressed artifact store for
+ * artifact bytes. Calls in a process are serialised; the file stays open only while calls keep
+ * coming (closed after 300 ms idle), so the CLI (`trademl models list`) can read it while a run is
+ * logging; a lock held by another process is retried with backoff for up to ~10 s.
+ */
 export class LocalTracker implements Tracker {
   readonly kind = 'local' as const;
   readonly location: string;
