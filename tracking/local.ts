@@ -3,35 +3,9 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { ArtifactStore } from '../artifacts/store.ts';
-import { LocalDb, appendMetrics, checkKey, checkKv, insertRows, normaliseArtifactPath, rows as dbRows, type Row } from './localDb.ts';
+import { LocalDb, checkKey, checkKv, insertOrReplace, insertRows, isDuplicateKey, normaliseArtifactPath, rows as dbRows, writeBatch, type Row } from './localDb.ts';
 import { TrackerError, VALUE_LIMITS, validateAlias } from './types.ts';
 import type { ArtifactFile, DatasetInput, Experiment, KeyValue, Metric, ModelVersion, RegisteredModel, RunData, RunInfo, RunStatus, Tracker } from './types.ts';
-
-/** Whether a DuckDB error is a primary-key violation (a row with that key is already held). */
-function isDuplicateKey(err: unknown): boolean {
-  return err instanceof Error && /Duplicate key .* violates primary key constraint/i.test(err.message);
-}
-
-/**
- * Last metric `seq` committed on a tracker file's connection, shared by every LocalTracker of the
- * process (they share the file's one connection, localDb.ts). Valid while the connection is open:
- * DuckDB lets one process at a time open the file read-write, so no one else appends meanwhile; a
- * new connection (the file reopened) reads max(seq) again.
- */
-const lastSeq = new WeakMap<DuckDBConnection, number>();
-
-/**
- * Writes `rows` into `table` as plain INSERTs, and only when the primary key refuses
- * one already held, as INSERT OR REPLACE: a new key is the common case and costs half as much.
- */
-async function insertOrReplace(con: DuckDBConnection, table: 'inputs' | 'artifacts', rows: DuckDBValue[][]): Promise<void> {
-  try {
-    await insertRows(con, `INSERT INTO ${table}`, rows);
-  } catch (err) {
-    if (!isDuplicateKey(err)) throw err;
-    await insertRows(con, `INSERT OR REPLACE INTO ${table}`, rows);
-  }
-}
 
 /**
  * The default tracker: DuckDB tables in one file (`stateHome()/tracking.duckdb`, separate from the
@@ -207,43 +181,12 @@ export class LocalTracker implements Tracker {
       // already held, the batch is written again: the held params read back, to tell a re-log of the
       // same value (kept) from a change (refused: params are immutable), and the tags replaced.
       try {
-        await this.writeBatch(con, runId, params, tags, batch.metrics ?? [], false);
+        await writeBatch(con, runId, params, tags, batch.metrics ?? [], false);
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
-        await this.writeBatch(con, runId, params, tags, batch.metrics ?? [], true);
+        await writeBatch(con, runId, params, tags, batch.metrics ?? [], true);
       }
     });
-  }
-
-  private async writeBatch(con: DuckDBConnection, runId: string, params: Map<string, string>, tags: Map<string, string>, metrics: Metric[], careful: boolean): Promise<void> {
-    await con.run('BEGIN TRANSACTION');
-    try {
-      let newParams = [...params];
-      if (careful && newParams.length) {
-        const held = new Map((await dbRows(con, 'SELECT key, value FROM params WHERE run_id = $1', [runId])).map((r) => [String(r.key), String(r.value)]));
-        for (const [k, v] of newParams) {
-          const old = held.get(k);
-          if (old !== undefined && old !== v) throw new TrackerError(`param "${k}" of run ${runId} is already "${old}"; params are immutable (tried "${v}")`, 'INVALID_PARAMETER_VALUE');
-        }
-        newParams = newParams.filter(([k]) => !held.has(k));
-      }
-      await insertRows(con, 'INSERT INTO params', newParams.map(([k, v]) => [runId, k, v]));
-      await insertRows(con, careful ? 'INSERT OR REPLACE INTO tags' : 'INSERT INTO tags', [...tags].map(([k, v]) => [runId, k, v]));
-      let seq = lastSeq.get(con);
-      if (metrics.length) {
-        if (seq === undefined) {
-          const [{ s }] = (await dbRows(con, 'SELECT coalesce(max(seq), 0) AS s FROM metrics')) as [{ s: bigint | number }];
-          seq = Number(s);
-        }
-        await appendMetrics(con, runId, metrics, seq);
-        seq += metrics.length;
-      }
-      await con.run('COMMIT');
-      if (seq !== undefined) lastSeq.set(con, seq);
-    } catch (err) {
-      await con.run('ROLLBACK');
-      throw err;
-    }
   }
 
   async getMetricHistory(runId: string, key: string): Promise<Metric[]> {
