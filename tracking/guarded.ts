@@ -9,6 +9,7 @@
 import type { ArtifactStore } from '../artifacts/store.ts';
 import { BreakerOpenError, CircuitBreaker, type BreakerChange } from './breaker.ts';
 import { openTracker } from './index.ts';
+import { logRunsByCalls } from './runWrites.ts';
 import { TrackerError, type Tracker } from './types.ts';
 
 export { BreakerOpenError } from './breaker.ts';
@@ -119,6 +120,8 @@ export class GuardedTracker implements Tracker {
   setAlias(...a: Parameters<Tracker['setAlias']>) { return this.call('setAlias', a); }
   getVersionByAlias(...a: Parameters<Tracker['getVersionByAlias']>) { return this.call('getVersionByAlias', a); }
   deleteAlias(...a: Parameters<Tracker['deleteAlias']>) { return this.call('deleteAlias', a); }
+  /** One guarded call when one tracker serves everything; else the single calls, so artifacts go to their own tracker. */
+  logRuns(...a: Parameters<Tracker['logRuns']>) { return this.artifacts === this.inner ? this.call('logRuns', a) : logRunsByCalls(this, ...a); }
 
   /** Closes the underlying tracker(s). */
   async close(): Promise<void> {

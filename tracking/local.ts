@@ -3,9 +3,10 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { ArtifactStore } from '../artifacts/store.ts';
-import { LocalDb, checkKey, checkKv, insertOrReplace, insertRows, isDuplicateKey, normaliseArtifactPath, rows as dbRows, writeBatch, type Row } from './localDb.ts';
+import { LocalDb, checkKey, checkKv, normaliseArtifactPath, rows as dbRows, type Row } from './localDb.ts';
+import { writeRuns, type RunRows } from './localWrites.ts';
 import { TrackerError, VALUE_LIMITS, validateAlias } from './types.ts';
-import type { ArtifactFile, DatasetInput, Experiment, KeyValue, Metric, ModelVersion, RegisteredModel, RunData, RunInfo, RunStatus, Tracker } from './types.ts';
+import type { ArtifactFile, DatasetInput, Experiment, KeyValue, Metric, ModelVersion, RegisteredModel, RunData, RunInfo, RunStatus, RunWrite, Tracker } from './types.ts';
 
 /**
  * The default tracker: DuckDB tables in one file (`stateHome()/tracking.duckdb`, separate from the
@@ -53,31 +54,46 @@ export class LocalTracker implements Tracker {
   }
 
   async createRun(opts: { experimentId: string; runName?: string; startTime?: number; tags?: Record<string, string> }): Promise<RunInfo> {
-    const runId = randomUUID().replace(/-/g, '');
-    const start = opts.startTime ?? Date.now();
-    const row = { run_id: runId, experiment_id: opts.experimentId, run_name: opts.runName ?? runId, status: 'RUNNING', start_time: start, end_time: null };
-    const tags = Object.entries(opts.tags ?? {});
-    for (const [key, value] of tags) checkKv({ key, value }, VALUE_LIMITS.tagValue, 'tag');
+    const [r] = await this.write([{ run: { create: opts } }]);
+    const c = r!.create!;
+    return LocalTracker.info({ run_id: r!.runId, experiment_id: c.experimentId, run_name: c.runName, status: c.status, start_time: c.startTime, end_time: c.endTime });
+  }
+
+  async logRuns(writes: RunWrite[]): Promise<string[]> {
+    return (await this.write(writes)).map((r) => r.runId);
+  }
+
+  /**
+   * Checks and normalises `writes` (keys, values, NaN metrics, params given twice, artifact paths),
+   * stores the artifact bytes (content-addressed: a refused write leaves only unreferenced blobs),
+   * then writes every run in one transaction (tracking/localWrites.ts). Throws a TrackerError for a
+   * bad value, a missing run or experiment, or a changed param; nothing of the write is kept then.
+   */
+  private async write(writes: RunWrite[]): Promise<RunRows[]> {
+    const runs: RunRows[] = [];
+    for (const w of writes) {
+      const r = rowsOf(w);
+      for (const a of w.artifacts ?? []) {
+        const rel = normaliseArtifactPath(a.artifactPath);
+        const ref = await this.store.putFile(a.localPath, { name: path.posix.basename(rel), move: false });
+        r.artifacts = r.artifacts.filter((x) => x[0] !== rel).concat([[rel, ref.uri, ref.bytes]]);
+      }
+      runs.push(r);
+    }
     await this.withDb(async (con) => {
-      // Experiments are never deleted: each is looked up once per tracker.
-      if (!this.knownExperiments.has(opts.experimentId)) {
-        const [e] = await dbRows(con, 'SELECT 1 FROM experiments WHERE experiment_id = $1', [opts.experimentId]);
-        if (!e) throw new TrackerError(`experiment ${opts.experimentId} does not exist`, 'RESOURCE_DOES_NOT_EXIST');
-        this.knownExperiments.add(opts.experimentId);
+      for (const r of runs) {
+        if (!r.create) await this.requireRunExists(con, r.runId);
+        // Experiments are never deleted: each is looked up once per tracker.
+        else if (!this.knownExperiments.has(r.create.experimentId)) {
+          const [e] = await dbRows(con, 'SELECT 1 FROM experiments WHERE experiment_id = $1', [r.create.experimentId]);
+          if (!e) throw new TrackerError(`experiment ${r.create.experimentId} does not exist`, 'RESOURCE_DOES_NOT_EXIST');
+          this.knownExperiments.add(r.create.experimentId);
+        }
       }
-      // the run and its tags in one transaction
-      await con.run('BEGIN TRANSACTION');
-      try {
-        await con.run('INSERT INTO runs VALUES ($1, $2, $3, $4, $5, NULL)', [runId, opts.experimentId, row.run_name, row.status, start]);
-        await insertRows(con, 'INSERT INTO tags', tags.map(([k, v]) => [runId, k, v]));
-        await con.run('COMMIT');
-      } catch (err) {
-        await con.run('ROLLBACK');
-        throw err;
-      }
-      this.known.add(runId);
+      await writeRuns(con, runs);
+      for (const r of runs) this.known.add(r.runId);
     });
-    return LocalTracker.info(row);
+    return runs;
   }
 
   private readonly knownExperiments = new Set<string>();
@@ -160,33 +176,7 @@ export class LocalTracker implements Tracker {
   }
 
   async logBatch(runId: string, batch: { metrics?: Metric[]; params?: KeyValue[]; tags?: KeyValue[] }): Promise<void> {
-    for (const m of batch.metrics ?? []) {
-      checkKey(m.key);
-      if (typeof m.value !== 'number' || Number.isNaN(m.value)) throw new TrackerError(`metric ${m.key} has a non-numeric value`, 'INVALID_PARAMETER_VALUE');
-    }
-    for (const p of batch.params ?? []) checkKv(p, VALUE_LIMITS.paramValue, 'param');
-    for (const t of batch.tags ?? []) checkKv(t, VALUE_LIMITS.tagValue, 'tag');
-    const params = new Map<string, string>();
-    for (const p of batch.params ?? []) {
-      const old = params.get(p.key);
-      if (old !== undefined && old !== p.value) throw new TrackerError(`param "${p.key}" is given twice in one batch ("${old}", "${p.value}"); params are immutable`, 'INVALID_PARAMETER_VALUE');
-      params.set(p.key, p.value);
-    }
-    // the last value of a tag given twice wins, as with one call per tag
-    const tags = new Map((batch.tags ?? []).map((t) => [t.key, t.value]));
-    await this.withDb(async (con) => {
-      await this.requireRunExists(con, runId);
-      // One transaction for the whole batch, first with plain INSERTs (a new key is the common case,
-      // and DuckDB's INSERT OR REPLACE costs about twice as much). When the primary key refuses a row
-      // already held, the batch is written again: the held params read back, to tell a re-log of the
-      // same value (kept) from a change (refused: params are immutable), and the tags replaced.
-      try {
-        await writeBatch(con, runId, params, tags, batch.metrics ?? [], false);
-      } catch (err) {
-        if (!isDuplicateKey(err)) throw err;
-        await writeBatch(con, runId, params, tags, batch.metrics ?? [], true);
-      }
-    });
+    await this.write([{ run: { runId }, ...batch }]);
   }
 
   async getMetricHistory(runId: string, key: string): Promise<Metric[]> {
@@ -198,20 +188,11 @@ export class LocalTracker implements Tracker {
   }
 
   async logInputs(runId: string, inputs: DatasetInput[]): Promise<void> {
-    await this.withDb(async (con) => {
-      await this.requireRunExists(con, runId);
-      const byKey = new Map(inputs.map((i) => [`${i.name}\0${i.digest}`, [runId, i.name, i.digest, i.sourceType, i.source, JSON.stringify(i.tags ?? {})] as DuckDBValue[]]));
-      await insertOrReplace(con, 'inputs', [...byKey.values()]);
-    });
+    await this.write([{ run: { runId }, inputs }]);
   }
 
   async logArtifact(runId: string, localPath: string, artifactPath: string): Promise<void> {
-    const rel = normaliseArtifactPath(artifactPath);
-    const ref = await this.store.putFile(localPath, { name: path.posix.basename(rel), move: false });
-    await this.withDb(async (con) => {
-      await this.requireRunExists(con, runId);
-      await insertOrReplace(con, 'artifacts', [[runId, rel, ref.uri, ref.bytes]]);
-    });
+    await this.write([{ run: { runId }, artifacts: [{ localPath, artifactPath }] }]);
   }
 
   async downloadArtifact(runId: string, artifactPath: string, destPath: string): Promise<void> {
@@ -378,6 +359,40 @@ export class LocalTracker implements Tracker {
   async close(): Promise<void> {
     await this.db.close();
   }
+}
+
+/**
+ * The rows of one write, checked as MLflow would check them: keys, string values within MLflow's
+ * lengths, numeric non-NaN metrics, no param given twice with two values (the last value of a tag
+ * given twice wins, as with one call per tag), inputs unique by (name, digest). Artifacts are added
+ * by the caller once stored. Throws a TrackerError.
+ */
+function rowsOf(w: RunWrite): RunRows {
+  for (const m of w.metrics ?? []) {
+    checkKey(m.key);
+    if (typeof m.value !== 'number' || Number.isNaN(m.value)) throw new TrackerError(`metric ${m.key} has a non-numeric value`, 'INVALID_PARAMETER_VALUE');
+  }
+  for (const p of w.params ?? []) checkKv(p, VALUE_LIMITS.paramValue, 'param');
+  const created = 'create' in w.run ? w.run.create : undefined;
+  const tagList = [...Object.entries(created?.tags ?? {}).map(([key, value]) => ({ key, value })), ...(w.tags ?? [])];
+  for (const t of tagList) checkKv(t, VALUE_LIMITS.tagValue, 'tag');
+  const params = new Map<string, string>();
+  for (const p of w.params ?? []) {
+    const old = params.get(p.key);
+    if (old !== undefined && old !== p.value) throw new TrackerError(`param "${p.key}" is given twice in one batch ("${old}", "${p.value}"); params are immutable`, 'INVALID_PARAMETER_VALUE');
+    params.set(p.key, p.value);
+  }
+  const inputs = new Map((w.inputs ?? []).map((i) => [`${i.name}\0${i.digest}`, [i.name, i.digest, i.sourceType, i.source, JSON.stringify(i.tags ?? {})] as DuckDBValue[]]));
+  const end = w.end ? { status: w.end.status, endTime: w.end.endTime ?? null } : undefined;
+  const runId = 'runId' in w.run ? w.run.runId : randomUUID().replace(/-/g, '');
+  const create = created && {
+    experimentId: created.experimentId,
+    runName: created.runName ?? runId,
+    status: end?.status ?? ('RUNNING' as RunStatus),
+    startTime: created.startTime ?? Date.now(),
+    endTime: end?.endTime ?? null,
+  };
+  return { runId, ...(create ? { create } : {}), ...(end && !create ? { end } : {}), params, tags: new Map(tagList.map((t) => [t.key, t.value])), metrics: w.metrics ?? [], inputs: [...inputs.values()], artifacts: [] };
 }
 
 export { normaliseArtifactPath } from './localDb.ts';

@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
-import { TrackerError, VALUE_LIMITS, type KeyValue, type Metric } from './types.ts';
+import { TrackerError, VALUE_LIMITS, type KeyValue } from './types.ts';
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS experiments (experiment_id VARCHAR PRIMARY KEY, name VARCHAR UNIQUE NOT NULL, created BIGINT NOT NULL);
@@ -59,93 +59,6 @@ export async function insertRows(con: DuckDBConnection, verb: string, rows: Duck
       return `(${r.map((_, j) => `$${b + j + 1}`).join(', ')})`;
     });
     await con.run(`${verb} VALUES ${tuples.join(', ')}`, values);
-  }
-}
-
-/**
- * Appends metric rows (run_id, key, value, ts, step, seq) to the `metrics` table through DuckDB's
- * appender, in the connection's open transaction; seq numbers continue from `lastSeq`. ±Infinity is
- * stored as ±Number.MAX_VALUE (MLflow's convention); callers reject NaN.
- */
-export async function appendMetrics(con: DuckDBConnection, runId: string, metrics: Metric[], lastSeq: number): Promise<void> {
-  const app = await con.createAppender('metrics');
-  try {
-    let seq = lastSeq;
-    for (const m of metrics) {
-      app.appendVarchar(runId);
-      app.appendVarchar(m.key);
-      app.appendDouble(Number.isFinite(m.value) ? m.value : m.value > 0 ? Number.MAX_VALUE : -Number.MAX_VALUE);
-      app.appendBigInt(BigInt(Math.round(m.timestamp)));
-      app.appendBigInt(BigInt(Math.round(m.step)));
-      app.appendBigInt(BigInt(++seq));
-      app.endRow();
-    }
-    app.flushSync();
-  } finally {
-    app.closeSync();
-  }
-}
-
-/** Whether a DuckDB error is a primary-key violation (a row with that key is already held). */
-export function isDuplicateKey(err: unknown): boolean {
-  return err instanceof Error && /Duplicate key .* violates primary key constraint/i.test(err.message);
-}
-
-/**
- * Last metric `seq` committed on a tracker file's connection, shared by every LocalTracker of the
- * process (they share the file's one connection: LocalDb). Valid while the connection is open:
- * DuckDB lets one process at a time open the file read-write, so no one else appends meanwhile; a
- * new connection (the file reopened) reads max(seq) again.
- */
-const lastSeq = new WeakMap<DuckDBConnection, number>();
-
-/**
- * Writes `rows` into `table` as plain INSERTs, and only when the primary key refuses
- * one already held, as INSERT OR REPLACE: a new key is the common case and costs half as much.
- */
-export async function insertOrReplace(con: DuckDBConnection, table: 'inputs' | 'artifacts', rows: DuckDBValue[][]): Promise<void> {
-  try {
-    await insertRows(con, `INSERT INTO ${table}`, rows);
-  } catch (err) {
-    if (!isDuplicateKey(err)) throw err;
-    await insertRows(con, `INSERT OR REPLACE INTO ${table}`, rows);
-  }
-}
-
-/**
- * One transaction writing a batch to run `runId`: params and tags as plain INSERTs, metrics through
- * the appender with `seq` continuing from the last committed one. `careful` (after a duplicate-key
- * refusal): the held params are read back (same value kept, a change refused with a TrackerError)
- * and the tags replaced. Rolls back on any error; nothing of a refused batch is written.
- */
-export async function writeBatch(con: DuckDBConnection, runId: string, params: Map<string, string>, tags: Map<string, string>, metrics: Metric[], careful: boolean): Promise<void> {
-  await con.run('BEGIN TRANSACTION');
-  try {
-    let newParams = [...params];
-    if (careful && newParams.length) {
-      const held = new Map((await rows(con, 'SELECT key, value FROM params WHERE run_id = $1', [runId])).map((r) => [String(r.key), String(r.value)]));
-      for (const [k, v] of newParams) {
-        const old = held.get(k);
-        if (old !== undefined && old !== v) throw new TrackerError(`param "${k}" of run ${runId} is already "${old}"; params are immutable (tried "${v}")`, 'INVALID_PARAMETER_VALUE');
-      }
-      newParams = newParams.filter(([k]) => !held.has(k));
-    }
-    await insertRows(con, 'INSERT INTO params', newParams.map(([k, v]) => [runId, k, v]));
-    await insertRows(con, careful ? 'INSERT OR REPLACE INTO tags' : 'INSERT INTO tags', [...tags].map(([k, v]) => [runId, k, v]));
-    let seq = lastSeq.get(con);
-    if (metrics.length) {
-      if (seq === undefined) {
-        const [{ s }] = (await rows(con, 'SELECT coalesce(max(seq), 0) AS s FROM metrics')) as [{ s: bigint | number }];
-        seq = Number(s);
-      }
-      await appendMetrics(con, runId, metrics, seq);
-      seq += metrics.length;
-    }
-    await con.run('COMMIT');
-    if (seq !== undefined) lastSeq.set(con, seq);
-  } catch (err) {
-    await con.run('ROLLBACK');
-    throw err;
   }
 }
 

@@ -2,6 +2,7 @@ import { MlflowArtifacts } from './mlflowArtifacts.ts';
 import { MlflowRegistry } from './mlflowRegistry.ts';
 import { MlflowRest, type MlflowOptions } from './mlflowRest.ts';
 import { MlflowRuns } from './mlflowRuns.ts';
+import { logRunsByCalls } from './runWrites.ts';
 import type { Tracker } from './types.ts';
 
 export { REQUEST_ID_TAG, mlflowOptionsFromEnv, type MlflowOptions } from './mlflowRest.ts';
@@ -66,6 +67,8 @@ export class MlflowTracker implements Tracker {
   setAlias: Tracker['setAlias'] = (name, alias, version) => this.registry.setAlias(name, alias, version);
   getVersionByAlias: Tracker['getVersionByAlias'] = (name, alias) => this.registry.getVersionByAlias(name, alias);
   deleteAlias: Tracker['deleteAlias'] = (name, alias) => this.registry.deleteAlias(name, alias);
+
+  logRuns: Tracker['logRuns'] = (writes) => logRunsByCalls(this, writes);
 
   async close(): Promise<void> {}
 }

@@ -21,8 +21,8 @@ export interface TrackingObserverOptions {
 
 export interface RunState {
   run: RunRecord;
-  /** The parent tracker run (found by tag `trademl.run_id`, else created), once asked for. */
-  parent?: Promise<{ runId: string; experimentId: string }>;
+  /** The parent tracker run (found by tag `trademl.run_id`, else created: `created`), once asked for. */
+  parent?: Promise<{ runId: string; experimentId: string; created: boolean }>;
   /** Child tracker run ids by step id (found by tags, else created). */
   children: Map<string, string>;
   steps: Map<string, StepRecord>;

@@ -12,9 +12,9 @@ import path from 'node:path';
 import type { ArtifactStore } from '../artifacts/store.ts';
 import { gateVerdict, modelBundle } from '../contracts/index.ts';
 import { artifactRefs, provided } from '../report/provided.ts';
-import { clip, flatten, safeKey } from './logging.ts';
+import { clip, flatten, safeKey, stepInputs } from './logging.ts';
 import type { StepRecord } from './observer.ts';
-import type { KeyValue, Metric, RunStatus } from './types.ts';
+import type { KeyValue, Metric, RunStatus, RunWrite } from './types.ts';
 import { VALUE_LIMITS } from './types.ts';
 
 /** Tag keys of nested runs. */
@@ -75,6 +75,30 @@ export function childTags(step: StepRecord, parentRunId: string, extra: Record<s
     [NEST_TAG.uses]: step.uses,
     'trademl.pipeline': step.pipeline,
     ...extra,
+  };
+}
+
+/**
+ * What a finished step's child run gets, in one {@link RunWrite}: created under `parent` (or the
+ * child `existing` already found), its resolved params, metrics with histories, end tags, lineage
+ * inputs and JSON artifacts, and its end (status and time). Undefined for a skipped step.
+ */
+export async function childWrite(step: StepRecord, store: ArtifactStore, workDir: string, parent: { runId: string; experimentId: string }, existing?: string): Promise<RunWrite | undefined> {
+  const status = childStatus(step);
+  if (!status) return undefined; // skipped: nothing ran, no child run
+  const ts = step.endedAt ? Date.parse(step.endedAt) : Date.now();
+  const start = step.startedAt ? Date.parse(step.startedAt) : NaN;
+  const run: RunWrite['run'] = existing
+    ? { runId: existing }
+    : { create: { experimentId: parent.experimentId, runName: childRunName(step), ...(Number.isFinite(start) ? { startTime: start } : {}), tags: childTags(step, parent.runId, await temporalTags()) } };
+  return {
+    run,
+    params: childParams(step, store),
+    metrics: childMetrics(step, store, ts),
+    tags: childEndTags(step),
+    inputs: stepInputs(step),
+    artifacts: childArtifacts(step, store, workDir).map(([localPath, artifactPath]) => ({ localPath, artifactPath })),
+    end: { status, endTime: ts },
   };
 }
 

@@ -13,7 +13,7 @@ import { BreakerOpenError, GuardedTracker, isTrackerOutage, openObserverTracker 
 import { clip, codeVersion, safeKey, stepInputs, stepMetrics, stepParamsAndTags } from './logging.ts';
 import type { RunObserver, RunRecord, StepFinishedContext, StepRecord } from './observer.ts';
 import { ModelRegistry, TAG } from './registry.ts';
-import { NEST_TAG, childArtifacts, childEndTags, childMetrics, childParams, childRunName, childStatus, childTags, parentRunName, temporalTags } from './stepRuns.ts';
+import { NEST_TAG, childRunName, childStatus, childTags, childWrite, parentRunName, temporalTags } from './stepRuns.ts';
 import type { DatasetInput, KeyValue } from './types.ts';
 import type { RunState, TrackingObserverOptions } from './observerState.ts';
 import { VALUE_LIMITS } from './types.ts';
@@ -121,11 +121,11 @@ export class TrackingObserver implements RunObserver {
    * run, another process), else created as `<pipeline> <run-id>`. Concurrent callers share one
    * lookup; a failed one is forgotten, so the next call tries again.
    */
-  private async parentRun(st: RunState): Promise<{ runId: string; experimentId: string }> {
+  private async parentRun(st: RunState): Promise<{ runId: string; experimentId: string; created: boolean }> {
     st.parent ??= (async () => {
       const experimentId = await this.tracker.getOrCreateExperiment(this.experiment(st.run.pipeline));
       const [found] = await this.tracker.searchRuns(experimentId, { [TAG.runId]: st.run.runId }, 1);
-      if (found) return { runId: found.runId, experimentId };
+      if (found) return { runId: found.runId, experimentId, created: false };
       const start = Date.parse(st.run.startedAt);
       const run = await this.tracker.createRun({
         experimentId,
@@ -133,7 +133,7 @@ export class TrackingObserver implements RunObserver {
         ...(Number.isFinite(start) ? { startTime: start } : {}),
         tags: { [TAG.runId]: st.run.runId, [TAG.pipeline]: st.run.pipeline, ...(st.run.planDigest ? { [TAG.planDigest]: st.run.planDigest } : {}), ...(await temporalTags()) },
       });
-      return { runId: run.runId, experimentId };
+      return { runId: run.runId, experimentId, created: true };
     })();
     try {
       return await st.parent;
@@ -148,37 +148,29 @@ export class TrackingObserver implements RunObserver {
   }
 
   /**
-   * The child tracker run of a step: found by its tags (`trademl.pipeline_run_id`, `trademl.step`;
-   * a retried or re-run step, another process), else created as `<step> (<kind>)` under the parent
-   * (`mlflow.parentRunId`). The create itself is idempotent under retries (request-id tag).
+   * The child tracker run of a step already in the tracker: known here, else found by its tags
+   * (`trademl.pipeline_run_id`, `trademl.step`; a retried or re-run step, another process). Not
+   * searched for a step's first attempt under a parent this observer created outside Temporal (the
+   * embedded host: one process observes the run, so only it could have created the child); in a
+   * Temporal observe activity, which a worker may retry elsewhere, it always is.
    */
-  private async childRun(st: RunState, step: StepRecord): Promise<string> {
+  private async knownChild(st: RunState, step: StepRecord, parent: { experimentId: string; created: boolean }): Promise<string | undefined> {
     const known = st.children.get(step.stepId);
-    if (known) return known;
-    const parent = await this.parentRun(st);
+    if (known || (parent.created && step.attempts <= 1 && !Object.keys(await temporalTags()).length)) return known;
     const [found] = await this.tracker.searchRuns(parent.experimentId, { [NEST_TAG.pipelineRunId]: step.runId, [NEST_TAG.step]: step.stepId }, 1);
-    let id = found?.runId;
+    return found?.runId;
+  }
+
+  /** The child tracker run of a step: {@link knownChild}, else created as `<step> (<kind>)` under the parent (`mlflow.parentRunId`; idempotent under retries: request-id tag). */
+  private async childRun(st: RunState, step: StepRecord): Promise<string> {
+    const parent = await this.parentRun(st);
+    let id = await this.knownChild(st, step, parent);
     if (!id) {
       const start = step.startedAt ? Date.parse(step.startedAt) : NaN;
-      const run = await this.tracker.createRun({ experimentId: parent.experimentId, runName: childRunName(step), ...(Number.isFinite(start) ? { startTime: start } : {}), tags: childTags(step, parent.runId, await temporalTags()) });
-      id = run.runId;
+      id = (await this.tracker.createRun({ experimentId: parent.experimentId, runName: childRunName(step), ...(Number.isFinite(start) ? { startTime: start } : {}), tags: childTags(step, parent.runId, await temporalTags()) })).runId;
     }
     st.children.set(step.stepId, id);
     return id;
-  }
-
-  /** Logs a finished step on its own child run (params, metrics with histories, lineage, artifacts) and ends it. */
-  private async logChild(st: RunState, step: StepRecord): Promise<void> {
-    const status = childStatus(step);
-    if (!status) return; // skipped: nothing ran, no child run
-    const id = await this.childRun(st, step);
-    const ts = step.endedAt ? Date.parse(step.endedAt) : Date.now();
-    await this.tracker.logBatch(id, { params: childParams(step, this.opts.store), metrics: childMetrics(step, this.opts.store, ts), tags: childEndTags(step) });
-    const inputs = stepInputs(step);
-    if (inputs.length) await this.tracker.logInputs(id, inputs);
-    const workDir = path.join(this.opts.store.root, 'tmp', `child-${safeKey(step.runId)}-${safeKey(step.stepId)}`.replace(/[ /]/g, '_'));
-    for (const [local, dest] of childArtifacts(step, this.opts.store, workDir)) await this.tracker.logArtifact(id, local, dest);
-    await this.tracker.updateRun(id, { status, endTime: ts });
   }
 
   /** The run's steps as views see them, in plan order when the plan is known. */
@@ -193,11 +185,15 @@ export class TrackingObserver implements RunObserver {
   async runStarted(run: RunRecord): Promise<void> {
     const st = this.state(run);
     await this.guard(st, 'runStarted', async () => {
-      const id = await this.trackerRun(st);
+      const runId = await this.trackerRun(st);
       const params: KeyValue[] = Object.entries(run.params).map(([k, v]) => ({ key: `params.${safeKey(k)}`, value: clip(typeof v === 'string' ? v : JSON.stringify(v), VALUE_LIMITS.paramValue) }));
       const code = codeVersion();
-      await this.tracker.logBatch(id, {
+      const inputs: DatasetInput[] = [{ name: 'plan', digest: run.planDigest, sourceType: 'plan', source: `pipelines.yaml#${run.pipeline}` }];
+      if (code.commit) inputs.push({ name: 'code', digest: `git:${code.commit}`, sourceType: 'code', source: code.dirty ? 'git (uncommitted changes)' : 'git' });
+      await this.tracker.logRuns([{
+        run: { runId },
         params,
+        inputs,
         tags: [
           { key: TAG.runId, value: run.runId },
           { key: TAG.pipeline, value: run.pipeline },
@@ -207,10 +203,7 @@ export class TrackingObserver implements RunObserver {
           { key: 'trademl.code_version', value: code.version },
           ...Object.entries(await temporalTags()).map(([key, value]) => ({ key, value })),
         ],
-      });
-      const inputs: DatasetInput[] = [{ name: 'plan', digest: run.planDigest, sourceType: 'plan', source: `pipelines.yaml#${run.pipeline}` }];
-      if (code.commit) inputs.push({ name: 'code', digest: `git:${code.commit}`, sourceType: 'code', source: code.dirty ? 'git (uncommitted changes)' : 'git' });
-      await this.tracker.logInputs(id, inputs);
+      }]);
     });
   }
 
@@ -218,15 +211,16 @@ export class TrackingObserver implements RunObserver {
     const st = context.run ? this.state(context.run) : (this.runs.get(step.runId) ?? this.state({ runId: step.runId, pipeline: step.pipeline, planDigest: '', params: {}, status: 'running', startedAt: step.startedAt ?? new Date().toISOString() }));
     for (const s of context.steps ?? []) if (!st.steps.has(s.stepId)) st.steps.set(s.stepId, s);
     st.steps.set(step.stepId, step);
+    // The step on the parent (its metrics, params, lineage) and its own child run, in one write.
     await this.guard(st, `stepFinished ${step.stepId}`, async () => {
-      const id = await this.trackerRun(st);
+      const parent = await this.parentRun(st);
       const ts = step.endedAt ? Date.parse(step.endedAt) : Date.now();
       const { params, tags } = stepParamsAndTags(step);
-      await this.tracker.logBatch(id, { metrics: stepMetrics(step, this.opts.store, ts), params, tags });
-      const inputs = stepInputs(step);
-      if (inputs.length) await this.tracker.logInputs(id, inputs);
+      const workDir = path.join(this.opts.store.root, 'tmp', `child-${safeKey(step.runId)}-${safeKey(step.stepId)}`.replace(/[ /]/g, '_'));
+      const child = await childWrite(step, this.opts.store, workDir, parent, await this.knownChild(st, step, parent));
+      const ids = await this.tracker.logRuns([{ run: { runId: parent.runId }, metrics: stepMetrics(step, this.opts.store, ts), params, tags, inputs: stepInputs(step) }, ...(child ? [child] : [])]);
+      if (child) st.children.set(step.stepId, ids[1]!);
     });
-    await this.guard(st, `step run ${step.stepId}`, () => this.logChild(st, step));
     const verdicts = provided([step], gateVerdict);
     if (verdicts.length && verdicts.every((v) => v.value.passed)) await this.guard(st, `challenger after ${step.stepId}`, () => this.registerChallenger(st, step));
   }
@@ -369,13 +363,12 @@ export class TrackingObserver implements RunObserver {
     if (id) {
       const trackerRun = id;
       await this.guard(st, 'runFinished', async () => {
-        if (rep) {
-          await this.tracker.logArtifact(trackerRun, rep.files!.json, 'report/report.json');
-          await this.tracker.logArtifact(trackerRun, rep.files!.html, 'report/report.html');
-        }
         const status = run.status === 'succeeded' ? 'FINISHED' : run.status === 'cancelled' ? 'KILLED' : run.status === 'failed' ? 'FAILED' : 'RUNNING';
-        if (status !== 'RUNNING') await this.tracker.updateRun(trackerRun, { status, endTime: run.endedAt ? Date.parse(run.endedAt) : Date.now() });
-        else await this.tracker.logBatch(trackerRun, { tags: [{ key: 'trademl.status', value: run.status }] });
+        await this.tracker.logRuns([{
+          run: { runId: trackerRun },
+          artifacts: rep ? [{ localPath: rep.files!.json, artifactPath: 'report/report.json' }, { localPath: rep.files!.html, artifactPath: 'report/report.html' }] : [],
+          ...(status !== 'RUNNING' ? { end: { status, endTime: run.endedAt ? Date.parse(run.endedAt) : Date.now() } } : { tags: [{ key: 'trademl.status', value: run.status }] }),
+        }]);
       });
     }
     if (run.status !== 'waiting_approval' && run.status !== 'running') this.runs.delete(run.runId);

@@ -150,8 +150,30 @@ export interface Tracker {
   /** Removes an alias; a no-op when it is not set. */
   deleteAlias(name: string, alias: string): Promise<void>;
 
+  /**
+   * Writes several runs at once (a finished step: its child run created, filled and ended, and the
+   * parent's step metrics), in order, returning each write's run id (a created run's new id). The
+   * same checks as the single calls (keys, value lengths, immutable params, NaN refused). Local
+   * tracker: one DuckDB transaction with one statement per table, nothing written when anything is
+   * refused; MLflow: the single calls one after another ({@link logRunsByCalls}).
+   */
+  logRuns(writes: RunWrite[]): Promise<string[]>;
+
   /** Releases connections/handles. */
   close(): Promise<void>;
+}
+
+/** One run's part of {@link Tracker.logRuns}: an existing run or one to create, what to log on it, and optionally its end. */
+export interface RunWrite {
+  run: { runId: string } | { create: { experimentId: string; runName?: string; startTime?: number; tags?: Record<string, string> } };
+  metrics?: Metric[];
+  params?: KeyValue[];
+  tags?: KeyValue[];
+  inputs?: DatasetInput[];
+  /** Local files uploaded as `artifactPath` under the run's artifact root. */
+  artifacts?: Array<{ localPath: string; artifactPath: string }>;
+  /** Ends the run: its status and end time (epoch ms). */
+  end?: { status: RunStatus; endTime?: number };
 }
 
 /** A tracker failure, with the backend's error code when it has one (e.g. RESOURCE_DOES_NOT_EXIST). */

@@ -36,4 +36,26 @@ describe('local tracker: metric order across trackers of one file', () => {
     await a.logBatch(run.runId, m(6));
     expect((await a.getMetricHistory(run.runId, 'x')).map((h) => h.value)).toEqual([1, 2, 3, 4, 6]);
   });
+
+  it('logRuns writes all of its runs or none: a refused param leaves the other runs and the new run unwritten', async () => {
+    const home = tempDir('trademl-local-logruns-');
+    const t = new LocalTracker(path.join(home, 'tracking.duckdb'), new ArtifactStore(path.join(home, 'artifacts')));
+    const exp = await t.getOrCreateExperiment('atomic');
+    const parent = await t.createRun({ experimentId: exp, runName: 'parent' });
+    await t.logBatch(parent.runId, { params: [{ key: 'p', value: 'one' }] });
+    const write = (value: string) => t.logRuns([
+      { run: { runId: parent.runId }, params: [{ key: 'p', value }], tags: [{ key: 't', value: 'v' }], metrics: [{ key: 'm', value: 1, timestamp: 1, step: 0 }] },
+      { run: { create: { experimentId: exp, runName: 'child', tags: { k: 'v' } } }, end: { status: 'FINISHED', endTime: 2 } },
+    ]);
+    await expect(write('two')).rejects.toThrow(/immutable/);
+    const data = await t.getRun(parent.runId);
+    expect(data.tags.find((x) => x.key === 't')).toBeUndefined();
+    expect(data.metrics).toEqual([]);
+    expect(await t.searchRuns(exp, { k: 'v' })).toEqual([]);
+    const [, child] = await write('one'); // the held value again: accepted, everything written
+    expect((await t.getRun(child!)).info.status).toBe('FINISHED');
+    expect((await t.getRun(parent.runId)).tags.find((x) => x.key === 't')?.value).toBe('v');
+    await t.close();
+  });
 });
+

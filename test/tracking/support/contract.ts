@@ -130,6 +130,44 @@ export function trackerContract(label: string, setup: () => Promise<{ tracker: T
       await expect(tracker.downloadArtifact(run.runId, 'model/missing.bin', path.join(dir, 'x'))).rejects.toBeInstanceOf(TrackerError);
     });
 
+    it('logs several runs in one logRuns: an existing run filled, a new one created, filled and ended', async () => {
+      const exp = await tracker.getOrCreateExperiment(`contract-logruns-${sfx}`);
+      const parent = await tracker.createRun({ experimentId: exp, runName: 'parent' });
+      const js = path.join(dir, 'child.json');
+      writeFileSync(js, '{"ic":0.01}');
+      const ts = 1_700_000_000_000;
+      const ids = await tracker.logRuns([
+        { run: { runId: parent.runId }, metrics: [{ key: 'steps.fit.ic', value: 0.01, timestamp: ts, step: 0 }], params: [{ key: 'steps.fit.with', value: '{}' }], tags: [{ key: 'steps.fit.status', value: 'succeeded' }] },
+        {
+          run: { create: { experimentId: exp, runName: 'fit (fit.cpcv)', startTime: ts - 5000, tags: { 'mlflow.parentRunId': parent.runId, stage: 'created' } } },
+          params: [{ key: 'lr', value: '0.1' }],
+          metrics: [{ key: 'ic', value: 0.5, timestamp: ts, step: 0 }, { key: 'ic', value: 0.25, timestamp: ts, step: 1 }],
+          tags: [{ key: 'stage', value: 'ended' }],
+          inputs: [{ name: 'features', digest: 'sha256:' + 'ef'.repeat(32), sourceType: 'artifact', source: 'artifact://x' }],
+          artifacts: [{ localPath: js, artifactPath: 'out/metrics.json' }],
+          end: { status: 'FINISHED', endTime: ts },
+        },
+      ]);
+      expect(ids[0]).toBe(parent.runId);
+      const p = await tracker.getRun(parent.runId);
+      expect(p.params.find((x) => x.key === 'steps.fit.with')?.value).toBe('{}');
+      expect(p.metrics.find((x) => x.key === 'steps.fit.ic')?.value).toBeCloseTo(0.01, 12);
+      expect(p.info.status).toBe('RUNNING');
+      const c = await tracker.getRun(ids[1]!);
+      expect(c.info).toMatchObject({ runName: 'fit (fit.cpcv)', status: 'FINISHED', startTime: ts - 5000, endTime: ts });
+      expect(c.tags.find((t) => t.key === 'mlflow.parentRunId')?.value).toBe(parent.runId);
+      expect(c.tags.find((t) => t.key === 'stage')?.value).toBe('ended');
+      expect(c.params).toEqual([{ key: 'lr', value: '0.1' }]);
+      expect((await tracker.getMetricHistory(ids[1]!, 'ic')).map((m) => [m.step, m.value])).toEqual([[0, 0.5], [1, 0.25]]);
+      expect(c.inputs.map((i) => i.name)).toEqual(['features']);
+      expect((await tracker.listArtifacts(ids[1]!, 'out')).map((f) => f.path)).toEqual(['out/metrics.json']);
+      // the same write again on the existing runs: identical params accepted, a changed one refused
+      await tracker.logRuns([{ run: { runId: ids[1]! }, params: [{ key: 'lr', value: '0.1' }], artifacts: [{ localPath: js, artifactPath: 'out/metrics.json' }] }]);
+      const err = await tracker.logRuns([{ run: { runId: ids[1]! }, params: [{ key: 'lr', value: '0.2' }] }]).catch((e: unknown) => e);
+      expect((err as TrackerError).code).toBe('INVALID_PARAMETER_VALUE');
+      await expect(tracker.logRuns([{ run: { runId: '0'.repeat(32) }, tags: [{ key: 'a', value: 'b' }] }])).rejects.toBeInstanceOf(TrackerError);
+    });
+
     it('registers models and versions and moves aliases', async () => {
       const name = `contract_model_${sfx}`;
       const exp = await tracker.getOrCreateExperiment(`contract-reg-${sfx}`);
