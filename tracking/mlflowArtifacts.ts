@@ -54,12 +54,12 @@ export class MlflowArtifacts implements ArtifactsApi {
 
   async logArtifact(runId: string, localPath: string, artifactPath: string): Promise<void> {
     const url = await this.artifactUrl(runId, artifactPath);
-    await this.proxied('PUT', () => this.rest.http.put(url, { body: readFileSync(localPath), headers: { 'content-type': 'application/octet-stream' } }));
+    await this.proxied('PUT', async () => (await this.rest.http()).put(url, { body: readFileSync(localPath), headers: { 'content-type': 'application/octet-stream' } }));
   }
 
   async downloadArtifact(runId: string, artifactPath: string, destPath: string): Promise<void> {
     const url = await this.artifactUrl(runId, artifactPath);
-    const body = await this.proxied('GET', () => this.rest.http.get(url).buffer());
+    const body = await this.proxied('GET', async () => (await this.rest.http()).get(url).buffer());
     mkdirSync(path.dirname(path.resolve(destPath)), { recursive: true });
     writeFileSync(destPath, body);
   }
@@ -67,7 +67,7 @@ export class MlflowArtifacts implements ArtifactsApi {
   async listArtifacts(runId: string, dir = ''): Promise<ArtifactFile[]> {
     const root = await this.artifactRoot(runId);
     const sub = dir ? normaliseArtifactPath(dir) : '';
-    const r = await this.proxied('GET', () => this.rest.http.get(PROXY, { searchParams: { path: sub ? `${root}/${sub}` : root } }).json<{ files?: Array<{ path: string; is_dir?: boolean; file_size?: number | string }> }>());
+    const r = await this.proxied('GET', async () => (await this.rest.http()).get(PROXY, { searchParams: { path: sub ? `${root}/${sub}` : root } }).json<{ files?: Array<{ path: string; is_dir?: boolean; file_size?: number | string }> }>());
     return (r.files ?? []).map((f) => ({
       path: sub ? `${sub}/${path.posix.basename(f.path)}` : path.posix.basename(f.path),
       isDir: Boolean(f.is_dir),

@@ -1,4 +1,4 @@
-import { HTTPError, RequestError } from 'got';
+import { gotErrors } from './gotLazy.ts';
 import { TrackerError } from './types.ts';
 
 /**
@@ -41,7 +41,8 @@ export function isPermanentServerAnswer(err: unknown): boolean {
  */
 export function toTrackerError(err: unknown, method: string, endpoint: string, base: string): TrackerError {
   if (err instanceof TrackerError) return err;
-  if (err instanceof HTTPError) {
+  const g = gotErrors();
+  if (g && err instanceof g.HTTPError) {
     const status = err.response.statusCode;
     const text = bodyText(err);
     if (status === 403 && HOST_REJECTED.test(text)) return hostRejected(base, method, endpoint);
@@ -70,7 +71,7 @@ export function toTrackerError(err: unknown, method: string, endpoint: string, b
     const hint = status === 401 || status === 403 ? ' (check MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD)' : '';
     return new TrackerError(`MLflow ${method} ${endpoint} failed: ${status} ${code}: ${message}${hint}`, code, status);
   }
-  if (err instanceof RequestError) {
+  if (g && err instanceof g.RequestError) {
     const unreachable = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'].includes(err.code ?? '');
     const fix = unreachable ? `; is the MLflow server at ${base} running (bash scripts/servers/up.sh starts a local one) and is MLFLOW_TRACKING_URI right?` : '';
     return new TrackerError(`MLflow ${method} ${endpoint} failed: ${err.code} ${err.message.replace(/https?:\/\/[^@\s]*@/g, 'http://')}${fix}`, err.code ?? 'REQUEST_ERROR');

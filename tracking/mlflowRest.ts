@@ -1,4 +1,5 @@
-import got, { type Got } from 'got';
+import type { Got } from 'got';
+import { loadGot } from './gotLazy.ts';
 import { UserError } from '../lib/errors.ts';
 import { logger } from '../lib/log.ts';
 import { checkServerVersion, isPermanentServerAnswer, toTrackerError } from './mlflowErrors.ts';
@@ -89,8 +90,8 @@ export async function allPages<T>(page: (pageToken: string | undefined, count: n
 export class MlflowRest {
   /** Server base URL without credentials (what messages and `tracker.location` show). */
   readonly location: string;
-  /** The configured `got` client (prefix URL, auth, timeout, retries), for the artifact proxy's raw transfers. */
-  readonly http: Got;
+  private client?: Promise<Got>;
+  private readonly settings: { base: string; headers: Record<string, string>; timeoutMs: number };
   private readonly retries: number;
   private readonly backoffMs: number;
   private server?: Promise<string>;
@@ -115,33 +116,41 @@ export class MlflowRest {
     const backoff = opts.backoffMs ?? 500;
     this.retries = retries;
     this.backoffMs = backoff;
-    this.http = got.extend({
-      prefixUrl: base,
-      headers,
-      timeout: { request: opts.timeoutMs ?? 30_000 },
-      retry: {
-        limit: retries,
-        methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-        statusCodes: RETRY_STATUS,
-        errorCodes: TRANSIENT_CODES,
-        calculateDelay: ({ attemptCount, retryOptions, error, retryAfter }) => {
-          if (attemptCount > retryOptions.limit) return 0;
-          const status = error.response?.statusCode;
-          const retriable = status ? RETRY_STATUS.includes(status) : retryOptions.errorCodes.includes(error.code);
-          if (!retriable || isPermanentServerAnswer(error)) return 0;
-          if (retryAfter !== undefined && retryAfter > 0) return Math.min(retryAfter, 60_000);
-          return this.backoff(attemptCount);
-        },
-      },
-      hooks: {
-        beforeRetry: [
-          (error, retryCount) => {
-            // Method + path + status only: never headers, so credentials stay out of logs.
-            logger.warn({ method: error.options.method, path: new URL(String(error.options.url)).pathname, status: error.response?.statusCode, retry: retryCount }, 'mlflow request retried');
+    this.settings = { base, headers, timeoutMs: opts.timeoutMs ?? 30_000 };
+  }
+
+  /** The configured `got` client (prefix URL, auth, timeout, retries), made on first use; the artifact proxy's raw transfers use it too. */
+  http(): Promise<Got> {
+    return (this.client ??= loadGot().then(({ default: got }) => {
+      const retries = this.retries;
+      return got.extend({
+        prefixUrl: this.settings.base,
+        headers: this.settings.headers,
+        timeout: { request: this.settings.timeoutMs },
+        retry: {
+          limit: retries,
+          methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+          statusCodes: RETRY_STATUS,
+          errorCodes: TRANSIENT_CODES,
+          calculateDelay: ({ attemptCount, retryOptions, error, retryAfter }) => {
+            if (attemptCount > retryOptions.limit) return 0;
+            const status = error.response?.statusCode;
+            const retriable = status ? RETRY_STATUS.includes(status) : retryOptions.errorCodes.includes(error.code);
+            if (!retriable || isPermanentServerAnswer(error)) return 0;
+            if (retryAfter !== undefined && retryAfter > 0) return Math.min(retryAfter, 60_000);
+            return this.backoff(attemptCount);
           },
-        ],
-      },
-    });
+        },
+        hooks: {
+          beforeRetry: [
+            (error, retryCount) => {
+              // Method + path + status only: never headers, so credentials stay out of logs.
+              logger.warn({ method: error.options.method, path: new URL(String(error.options.url)).pathname, status: error.response?.statusCode, retry: retryCount }, 'mlflow request retried');
+            },
+          ],
+        },
+      });
+    }));
   }
 
   /** Exponential backoff with jitter for retry `attempt` (1-based): backoffMs·2^(attempt-1), capped at 30 s, half of it random. */
@@ -159,7 +168,7 @@ export class MlflowRest {
     this.server ??= (async () => {
       let text: string;
       try {
-        text = await this.http.get('version').text();
+        text = await (await this.http()).get('version').text();
       } catch (err) {
         const e = toTrackerError(err, 'GET', 'version', this.location);
         if (e.httpStatus === 404) {
@@ -186,7 +195,7 @@ export class MlflowRest {
       req.searchParams = sp;
     } else if (body) req.json = body;
     try {
-      const res = await this.http(`api/2.0/mlflow/${endpoint}`, req as never);
+      const res = await (await this.http())(`api/2.0/mlflow/${endpoint}`, req as never);
       return (res.body ?? {}) as T;
     } catch (err) {
       throw toTrackerError(err, method, endpoint, this.location);
