@@ -1,6 +1,6 @@
 /**
- * `got` (the MLflow tracker's HTTP client, ~25 modules) imported on the first MLflow request, so a
- * process on the local tracker, the default, never loads it.
+ * `got` (the MLflow tracker's HTTP client, ~25 modules) imported when an MLflow tracker is made
+ * (tracking/mlflowRest.ts), so a process on the local tracker, the default, never loads it.
  */
 type GotModule = typeof import('got');
 let loaded: GotModule | undefined;

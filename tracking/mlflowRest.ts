@@ -117,9 +117,11 @@ export class MlflowRest {
     this.retries = retries;
     this.backoffMs = backoff;
     this.settings = { base, headers, timeoutMs: opts.timeoutMs ?? 30_000 };
+    // start importing got now, so the first request does not wait for it (a failure surfaces there)
+    this.http().catch(() => undefined);
   }
 
-  /** The configured `got` client (prefix URL, auth, timeout, retries), made on first use; the artifact proxy's raw transfers use it too. */
+  /** The configured `got` client (prefix URL, auth, timeout, retries; got imported when the first MlflowRest is made); the artifact proxy's raw transfers use it too. */
   http(): Promise<Got> {
     return (this.client ??= loadGot().then(({ default: got }) => {
       const retries = this.retries;
