@@ -78,6 +78,12 @@ export function childTags(step: StepRecord, parentRunId: string, extra: Record<s
   };
 }
 
+/** How a step's child run is created under `parent`: `<step> (<kind>)`, started when the step started, with {@link childTags}. */
+export async function childCreate(step: StepRecord, parent: { runId: string; experimentId: string }): Promise<{ experimentId: string; runName: string; startTime?: number; tags: Record<string, string> }> {
+  const start = step.startedAt ? Date.parse(step.startedAt) : NaN;
+  return { experimentId: parent.experimentId, runName: childRunName(step), ...(Number.isFinite(start) ? { startTime: start } : {}), tags: childTags(step, parent.runId, await temporalTags()) };
+}
+
 /**
  * What a finished step's child run gets, in one {@link RunWrite}: created under `parent` (or the
  * child `existing` already found), its resolved params, metrics with histories, end tags, lineage
@@ -87,12 +93,8 @@ export async function childWrite(step: StepRecord, store: ArtifactStore, workDir
   const status = childStatus(step);
   if (!status) return undefined; // skipped: nothing ran, no child run
   const ts = step.endedAt ? Date.parse(step.endedAt) : Date.now();
-  const start = step.startedAt ? Date.parse(step.startedAt) : NaN;
-  const run: RunWrite['run'] = existing
-    ? { runId: existing }
-    : { create: { experimentId: parent.experimentId, runName: childRunName(step), ...(Number.isFinite(start) ? { startTime: start } : {}), tags: childTags(step, parent.runId, await temporalTags()) } };
   return {
-    run,
+    run: existing ? { runId: existing } : { create: await childCreate(step, parent) },
     params: childParams(step, store),
     metrics: childMetrics(step, store, ts),
     tags: childEndTags(step),

@@ -13,7 +13,7 @@ import { BreakerOpenError, GuardedTracker, isTrackerOutage, openObserverTracker 
 import { clip, codeVersion, safeKey, stepInputs, stepMetrics, stepParamsAndTags } from './logging.ts';
 import type { RunObserver, RunRecord, StepFinishedContext, StepRecord } from './observer.ts';
 import { ModelRegistry, TAG } from './registry.ts';
-import { NEST_TAG, childRunName, childStatus, childTags, childWrite, parentRunName, temporalTags } from './stepRuns.ts';
+import { NEST_TAG, childCreate, childStatus, childWrite, parentRunName, temporalTags } from './stepRuns.ts';
 import type { DatasetInput, KeyValue } from './types.ts';
 import type { RunState, TrackingObserverOptions } from './observerState.ts';
 import { VALUE_LIMITS } from './types.ts';
@@ -164,11 +164,7 @@ export class TrackingObserver implements RunObserver {
   /** The child tracker run of a step: {@link knownChild}, else created as `<step> (<kind>)` under the parent (`mlflow.parentRunId`; idempotent under retries: request-id tag). */
   private async childRun(st: RunState, step: StepRecord): Promise<string> {
     const parent = await this.parentRun(st);
-    let id = await this.knownChild(st, step, parent);
-    if (!id) {
-      const start = step.startedAt ? Date.parse(step.startedAt) : NaN;
-      id = (await this.tracker.createRun({ experimentId: parent.experimentId, runName: childRunName(step), ...(Number.isFinite(start) ? { startTime: start } : {}), tags: childTags(step, parent.runId, await temporalTags()) })).runId;
-    }
+    const id = (await this.knownChild(st, step, parent)) ?? (await this.tracker.createRun(await childCreate(step, parent))).runId;
     st.children.set(step.stepId, id);
     return id;
   }
