@@ -37,6 +37,10 @@ export class RunLoop {
   private operatorDeadline: number | undefined;
   private operatorWaitExpired = false;
   private interrupted = false;
+  /** When decisions were last polled (host time, ms). */
+  private lastPollAt = -Infinity;
+  /** A poll skipped by the throttle is due then (host time, ms). */
+  private pollDueAt: number | undefined;
   private readonly startedAt: number;
   private endedAt: number | undefined;
 
@@ -64,7 +68,7 @@ export class RunLoop {
     await this.flushObservations();
     for (;;) {
       const now = this.host.now();
-      await this.applyPolledDecisions();
+      await this.applyPolledDecisions(now);
       this.drainCompletions();
       this.expireApprovals(now);
       let d = decide(this.plan, this.state, now);
@@ -82,7 +86,8 @@ export class RunLoop {
 
       const idle = this.running.size === 0 && this.completions.length === 0;
       if (idle && this.interrupted) break;
-      const finished = decide(this.plan, this.state, now).finished;
+      // steps started this tick keep the run going; otherwise only a parked approval changed the state since `d`
+      const finished = start.length ? false : d.awaitApproval.length ? decide(this.plan, this.state, now).finished : d.finished;
       if (idle && finished) {
         if (!this.shouldWaitForOperator()) break;
         this.operatorDeadline ??= now + this.operatorTimeoutMs();
@@ -96,7 +101,7 @@ export class RunLoop {
       }
       if (idle && this.opts.parkOnApproval && runStatus(this.state) === 'waiting_approval') break;
       const seen = (this.host.patched?.(PATCHES.wakeOnDecision) ?? true) ? tickVersion : this.version;
-      const wakeAt = Math.min(d.wakeAt ?? Infinity, this.nextApprovalDeadline() ?? Infinity);
+      const wakeAt = Math.min(d.wakeAt ?? Infinity, this.nextApprovalDeadline() ?? Infinity, this.pollDueAt ?? Infinity);
       await this.wait(() => this.completions.length > 0 || this.version !== seen, wakeAt === Infinity ? undefined : Math.max(0, wakeAt - now));
     }
     const status = this.interrupted ? 'interrupted' : this.runStatus();
@@ -298,8 +303,21 @@ export class RunLoop {
     }
   }
 
-  private async applyPolledDecisions(): Promise<void> {
+  /**
+   * Applies the decisions recorded elsewhere (embedded: other CLI processes). A wide DAG of short
+   * steps ticks every few ms, and each poll is a query of the run store, so they are polled at most
+   * once per poll interval; a skipped poll is made when that interval is up (the tick's wait ends
+   * then), so a decision is never held back longer than the interval by the throttle.
+   */
+  private async applyPolledDecisions(now: number): Promise<void> {
     if (!this.host.pollDecisions) return;
+    const interval = this.host.pollIntervalMs ?? 1000;
+    if (now - this.lastPollAt < interval) {
+      this.pollDueAt = this.lastPollAt + interval;
+      return;
+    }
+    this.lastPollAt = now;
+    this.pollDueAt = undefined;
     const list = await this.host.pollDecisions();
     for (const d of list) {
       try {

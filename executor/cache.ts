@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ArtifactStore } from '../artifacts/store.ts';
 import type { PlanStep } from '../engine/plan.ts';
@@ -7,6 +7,7 @@ import { ConfigError } from '../lib/errors.ts';
 import { digestJson, sha256 } from '../lib/hash.ts';
 import { walkStrings } from '../spec/expressions.ts';
 import type { StepOutputs } from '../kinds/types.ts';
+import { CacheLog, type CacheRecord } from './cache_log.ts';
 
 /**
  * Cache key: sha256 over kind, code version, resolved `with`, the input bindings, upstream outputs
@@ -54,65 +55,54 @@ function upstreamDigest(u: UpstreamView): string {
   return d;
 }
 
-const cacheDirs = new Set<string>();
-
 /**
- * Step cache: `<artifact store>/cache/<key>.json` holding a step's outputs. A hit is only valid
- * when every artifact its outputs reference is still in the store. Writes are atomic (rename).
+ * Step cache under `<artifact store>/cache/`: a step's outputs (or its deterministic failure) by
+ * cache key, in one append-only log (executor/cache_log.ts). Entries of earlier versions, a file
+ * `<key>.json` each, are still read. A hit is only valid when every artifact its outputs reference
+ * is still in the store.
  */
 export class StepCache {
   private readonly dir: string;
+  private readonly log: CacheLog;
 
   constructor(private readonly store: ArtifactStore) {
     this.dir = path.join(store.root, 'cache');
-    if (!cacheDirs.has(this.dir)) {
-      mkdirSync(this.dir, { recursive: true });
-      cacheDirs.add(this.dir);
-    }
+    this.log = CacheLog.of(this.dir);
   }
 
   /** A cached deterministic failure (the kind declared its type in `deterministicFailures`). */
   getFailure(key: string): { message: string; type: string; details?: unknown } | undefined {
-    const f = this.file(key);
-    if (!existsSync(f)) return undefined;
-    try {
-      return (JSON.parse(readFileSync(f, 'utf8')) as { failure?: { message: string; type: string; details?: unknown } }).failure;
-    } catch {
-      return undefined;
-    }
+    return this.entry(key)?.failure;
   }
 
   putFailure(key: string, failure: { message: string; type: string; details?: unknown }, meta: Record<string, string>): void {
-    const f = this.file(key);
-    const tmp = `${f}.${process.pid}.${Date.now()}.partial`;
-    writeFileSync(tmp, JSON.stringify({ key, failure, ...meta, at: new Date().toISOString() }));
-    renameSync(tmp, f);
+    this.log.append({ key, failure, ...meta, at: new Date().toISOString() });
   }
 
   get(key: string): StepOutputs | undefined {
-    const f = this.file(key);
-    if (!existsSync(f)) return undefined;
-    try {
-      const entry = JSON.parse(readFileSync(f, 'utf8')) as { outputs?: StepOutputs };
-      if (!entry.outputs) return undefined;
-      let complete = true;
-      walkStrings(entry.outputs, (s) => {
-        if (s.startsWith('artifact://') && !this.store.has(s)) complete = false;
-      });
-      return complete ? entry.outputs : undefined;
-    } catch {
-      return undefined; // unreadable entry: recompute
-    }
+    const outputs = this.entry(key)?.outputs as StepOutputs | undefined;
+    if (!outputs) return undefined;
+    let complete = true;
+    walkStrings(outputs, (s) => {
+      if (s.startsWith('artifact://') && !this.store.has(s)) complete = false;
+    });
+    return complete ? outputs : undefined;
   }
 
   put(key: string, outputs: StepOutputs, meta: Record<string, string>): void {
-    const f = this.file(key);
-    const tmp = `${f}.${process.pid}.${Date.now()}.partial`;
-    writeFileSync(tmp, JSON.stringify({ key, outputs, ...meta, at: new Date().toISOString() }));
-    renameSync(tmp, f);
+    this.log.append({ key, outputs, ...meta, at: new Date().toISOString() });
   }
 
-  private file(key: string): string {
-    return path.join(this.dir, `${key.replace(/^sha256:/, '')}.json`);
+  /** The log's record of `key`, else an earlier version's `<key>.json` (unreadable: none, recompute). */
+  private entry(key: string): CacheRecord | undefined {
+    const rec = this.log.get(key);
+    if (rec) return rec;
+    const f = path.join(this.dir, `${key.replace(/^sha256:/, '')}.json`);
+    if (!existsSync(f)) return undefined;
+    try {
+      return JSON.parse(readFileSync(f, 'utf8')) as CacheRecord;
+    } catch {
+      return undefined;
+    }
   }
 }
