@@ -22,8 +22,10 @@ const logs = new Map<string, CacheLog>();
  * record is one `write` on an O_APPEND descriptor, and each process reads what the others appended
  * whenever it looks a key up. Every record starts and ends with a newline, so a record torn by a
  * killed process is one unreadable line, skipped (a cache miss, recomputed), never a corrupt entry.
- * The file is not fsynced (neither were the per-entry files before it); a record lost in a machine
- * crash is a recomputation. A replaced or removed file (the home deleted and made again) is noticed
+ * On a shared filesystem without atomic appends (NFS, one TRADEML_HOME for several hosts), two hosts
+ * appending at once can overwrite each other's record: that record is lost (a miss, recomputed),
+ * never mixed into another. The file is not fsynced (neither were the per-entry files before it); a
+ * record lost in a machine crash is a recomputation. A replaced or removed file (the home deleted and made again) is noticed
  * by its inode and read from the start.
  */
 export class CacheLog {
