@@ -1,9 +1,10 @@
-import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Plan } from '../engine/plan.ts';
 import type { RunState, RunStatus, StepState } from '../engine/scheduler.ts';
 import { UserError } from '../lib/errors.ts';
+import { AUTOCOMMIT_ROWS, MIGRATE_TO_JOURNAL, SCHEMA, appendJournal, journalRows, type JournalRow, type TickRecords } from './journal.ts';
 
 /** A run as stored. Times are epoch ms. */
 export interface RunRow {
@@ -46,54 +47,15 @@ export interface AttemptRow {
 }
 
 /** A batch of changes committed in one transaction. */
-export interface StateWrite {
+export interface StateWrite extends TickRecords {
   runId: string;
   runStatus?: RunRow['status'];
-  steps?: Record<string, StepState & { cache_key?: string }>;
-  events?: { at: number; step_id: string | null; type: string; data?: unknown }[];
-  attemptsStarted?: { step_id: string; attempt: number; at: number }[];
-  attemptsEnded?: { step_id: string; attempt: number; at: number; status: string; error?: string }[];
   consumedDecisions?: { step_id: string | null; action: DecisionRow['action'] }[];
   heartbeat?: boolean;
   ended?: boolean;
   /** An ended run is re-opened (operator retry/skip): its end time is cleared. */
   reopen?: boolean;
 }
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS runs (
-  run_id VARCHAR PRIMARY KEY, pipeline VARCHAR, plan_json VARCHAR, plan_digest VARCHAR, status VARCHAR,
-  created_at BIGINT, updated_at BIGINT, ended_at BIGINT, owner_pid INTEGER, heartbeat_at BIGINT);
--- the run journal, append-only (DuckDB's upserts on keyed tables cost several ms each, appends
--- almost nothing). A row records what one tick did to one step, or one run-level event: the event
--- (type, data_json; NULL when the row only records a state or an attempt), the step's state after
--- the tick (status ... skip_reason; NULL when unchanged), and the attempt it started or ended
--- (attempt_no, attempt_status 'running' when started; NULL when none). A step's state is its
--- latest row with a status, by seq.
-CREATE TABLE IF NOT EXISTS journal (
-  run_id VARCHAR, seq BIGINT, ts BIGINT, step_id VARCHAR, type VARCHAR, data_json VARCHAR,
-  status VARCHAR, attempt INTEGER, started_at BIGINT, ended_at BIGINT, retry_at BIGINT, cache_hit BOOLEAN,
-  cache_key VARCHAR, outputs_json VARCHAR, error_json VARCHAR, skip_reason VARCHAR,
-  attempt_no INTEGER, attempt_status VARCHAR, attempt_error VARCHAR);
-CREATE TABLE IF NOT EXISTS decisions (
-  run_id VARCHAR, step_id VARCHAR, action VARCHAR, decided_by VARCHAR, comment VARCHAR, ts BIGINT, consumed BOOLEAN);
-`;
-
-/**
- * Run-state files written before the journal kept step states, attempts and events in three
- * tables (step_states, attempt_events, events): their rows move into the journal, once, in one
- * transaction, the first time such a file is opened.
- */
-const MIGRATE_TO_JOURNAL = `
-BEGIN;
-INSERT INTO journal (run_id, seq, ts, step_id, status, attempt, started_at, ended_at, retry_at, cache_hit, cache_key, outputs_json, error_json, skip_reason)
-  SELECT run_id, seq, seq // 1000, step_id, status, attempt, started_at, ended_at, retry_at, cache_hit, cache_key, outputs_json, error_json, skip_reason FROM step_states;
-INSERT INTO journal (run_id, seq, ts, step_id, attempt_no, attempt_status, attempt_error)
-  SELECT run_id, seq, coalesce(started_at, ended_at), step_id, attempt, status, error FROM attempt_events;
-INSERT INTO journal (run_id, seq, ts, step_id, type, data_json) SELECT run_id, ts * 1000, ts, step_id, type, data_json FROM events;
-DROP TABLE step_states; DROP TABLE attempt_events; DROP TABLE events;
-COMMIT;
-`;
 
 const LOCK_RE = /lock|Conflicting|being used/i;
 
@@ -189,8 +151,8 @@ export class RunStore {
       await c.run('BEGIN');
       try {
         await c.run('INSERT INTO runs VALUES ($1, $2, $3, $4, $5, $6, $6, NULL, $7, $6)', [runId, plan.pipeline, JSON.stringify(plan), plan.digest, 'running', at, process.pid]);
-        const pending: StepState = { status: 'pending', attempt: 0 };
-        await this.appendJournal(c, runId, journalRows({ runId, events: [{ at, step_id: null, type: 'run_created', data: { plan_digest: plan.digest } }], steps: Object.fromEntries(plan.steps.map((s) => [s.id, pending])) }, at));
+        // no state rows: a step without one is pending (getState reads the steps from the plan)
+        await this.appendJournal(c, runId, [{ ts: at, step_id: null, type: 'run_created', data: { plan_digest: plan.digest } }]);
         await c.run('COMMIT');
       } catch (e) {
         await c.run('ROLLBACK');
@@ -238,19 +200,9 @@ export class RunStore {
     }
   }
 
-  /** Appends journal rows (seq numbers assigned here, in order) with DuckDB's appender. */
-  private async appendJournal(c: DuckDBConnection, runId: string, rows: JournalRow[]): Promise<void> {
-    const seq = this.nextSeq(rows.length);
-    await appendRows(c, 'journal', JOURNAL_COLUMNS, rows.map((r, i) => {
-      const s = r.state;
-      const a = r.attempt;
-      return [
-        runId, seq + i, r.ts, r.step_id, r.type ?? null, r.data === undefined ? null : JSON.stringify(r.data),
-        s ? s.status : null, s ? s.attempt : null, s?.startedAt ?? null, s?.endedAt ?? null, s?.retryAt ?? null, s ? (s.cacheHit ?? false) : null, s?.cache_key ?? null,
-        s?.outputs ? JSON.stringify(s.outputs) : null, s?.error ? JSON.stringify(s.error) : null, s?.skipReason ?? null,
-        a ? a.attempt : null, a ? a.status : null, a?.error ?? null,
-      ];
-    }));
+  /** Appends journal rows, numbered here in order. */
+  private appendJournal(c: DuckDBConnection, runId: string, rows: JournalRow[]): Promise<void> {
+    return appendJournal(c, runId, this.nextSeq(rows.length), rows);
   }
 
   async getRun(runId: string): Promise<RunRow> {
@@ -268,13 +220,16 @@ export class RunStore {
     return rows.map(toRun);
   }
 
-  /** The engine state of a run, rebuilt from the steps table. */
+  /** The engine state of a run: each step's latest state in the journal, pending for a step without one (in plan order). */
   async getState(runId: string): Promise<{ state: RunState; cacheKeys: Record<string, string | undefined> }> {
     const rows = await this.use((c) =>
       rowsOf(c, 'SELECT * FROM journal WHERE run_id=$1 AND status IS NOT NULL QUALIFY row_number() OVER (PARTITION BY step_id ORDER BY seq DESC) = 1', [runId]),
     );
+    const run = await this.use((c) => rowsOf(c, 'SELECT status, plan_json FROM runs WHERE run_id=$1', [runId]));
     const steps: Record<string, StepState> = {};
     const cacheKeys: Record<string, string | undefined> = {};
+    const planned = run[0] ? (JSON.parse(run[0].plan_json as string) as { steps: { id: string }[] }).steps : [];
+    for (const s of planned) steps[s.id] = { status: 'pending', attempt: 0 };
     for (const r of rows) {
       steps[r.step_id as string] = {
         status: r.status as StepState['status'],
@@ -289,7 +244,6 @@ export class RunStore {
       };
       cacheKeys[r.step_id as string] = (r.cache_key as string | null) ?? undefined;
     }
-    const run = await this.use((c) => rowsOf(c, 'SELECT status FROM runs WHERE run_id=$1', [runId]));
     return { state: { steps, cancelled: run[0]?.status === 'cancelled' }, cacheKeys };
   }
 
@@ -332,81 +286,6 @@ export class RunStore {
     const rows = await this.use((c) => rowsOf(c, 'SELECT * FROM decisions WHERE run_id=$1 AND NOT consumed ORDER BY ts', [runId]));
     return rows.map((r) => ({ run_id: r.run_id as string, step_id: (r.step_id as string | null) ?? null, action: r.action as DecisionRow['action'], by: r.decided_by as string, comment: r.comment as string, at: Number(r.ts), consumed: false }));
   }
-}
-
-type Cell = string | number | boolean | null;
-type Column = 'varchar' | 'bigint' | 'integer' | 'boolean';
-
-const JOURNAL_COLUMNS: readonly Column[] = [
-  'varchar', 'bigint', 'bigint', 'varchar', 'varchar', 'varchar',
-  'varchar', 'integer', 'bigint', 'bigint', 'bigint', 'boolean', 'varchar', 'varchar', 'varchar', 'varchar',
-  'integer', 'varchar', 'varchar',
-];
-
-/** Up to this many rows a journal-only write is one auto-committed appender flush (DuckDB's appender flushes by itself only far beyond it). */
-const AUTOCOMMIT_ROWS = 10_000;
-
-/** One journal row before its run id and seq: an event, a step's state, an attempt, or several of these for one step. */
-interface JournalRow {
-  ts: number;
-  step_id: string | null;
-  type?: string;
-  data?: unknown;
-  state?: StepState & { cache_key?: string };
-  attempt?: { attempt: number; status: string; error?: string };
-}
-
-/**
- * The rows of one write: a row per event, in order; each attempt started or ended goes on the row
- * of its step's event at the same time (`started`, `succeeded`, `failed`, `interrupted`), each
- * changed step's state on the last row of that step; what finds no such row gets a row of its own.
- * A tick that starts 8 steps and finishes 8 is 16 rows.
- */
-function journalRows(w: Pick<StateWrite, 'runId' | 'steps' | 'events' | 'attemptsStarted' | 'attemptsEnded'>, at: number): JournalRow[] {
-  const rows: JournalRow[] = (w.events ?? []).map((e) => ({ ts: e.at, step_id: e.step_id, type: e.type, ...(e.data === undefined ? {} : { data: e.data }) }));
-  const byStep = new Map<string, number[]>();
-  rows.forEach((r, i) => r.step_id !== null && (byStep.get(r.step_id) ?? byStep.set(r.step_id, []).get(r.step_id)!).push(i));
-  const attach = (stepId: string, ts: number, attempt: NonNullable<JournalRow['attempt']>) => {
-    const i = (byStep.get(stepId) ?? []).find((j) => rows[j]!.ts === ts && !rows[j]!.attempt && (attempt.status === 'running') === (rows[j]!.type === 'started'));
-    if (i !== undefined) rows[i]!.attempt = attempt;
-    else rows.push({ ts, step_id: stepId, attempt });
-  };
-  for (const a of w.attemptsStarted ?? []) attach(a.step_id, a.at, { attempt: a.attempt, status: 'running' });
-  for (const a of w.attemptsEnded ?? []) attach(a.step_id, a.at, { attempt: a.attempt, status: a.status, ...(a.error !== undefined ? { error: a.error } : {}) });
-  for (const [id, state] of Object.entries(w.steps ?? {})) {
-    const own = byStep.get(id);
-    const last = own?.length ? rows[own[own.length - 1]!]! : undefined;
-    if (last && !last.state) last.state = state;
-    else rows.push({ ts: at, step_id: id, state });
-  }
-  return rows;
-}
-
-/**
- * Appends rows to `table` with DuckDB's appender, inside the connection's open transaction (a
- * rollback drops them). Cells are typed by `columns`; a non-finite number is stored as NULL.
- */
-async function appendRows(c: DuckDBConnection, table: string, columns: readonly Column[], rows: readonly (readonly Cell[])[]): Promise<void> {
-  if (!rows.length) return;
-  const ap = await c.createAppender(table);
-  try {
-    for (const row of rows) {
-      if (row.length !== columns.length) throw new Error(`run store: a row for ${table} has ${row.length} values, the table ${columns.length} columns`);
-      row.forEach((v, i) => appendCell(ap, columns[i]!, v));
-      ap.endRow();
-    }
-    ap.flushSync();
-  } finally {
-    ap.closeSync();
-  }
-}
-
-function appendCell(ap: DuckDBAppender, column: Column, v: Cell): void {
-  if (v === null || (typeof v === 'number' && !Number.isFinite(v))) ap.appendNull();
-  else if (column === 'varchar') ap.appendVarchar(String(v));
-  else if (column === 'boolean') ap.appendBoolean(Boolean(v));
-  else if (column === 'integer') ap.appendInteger(Math.trunc(Number(v)));
-  else ap.appendBigInt(BigInt(Math.trunc(Number(v))));
 }
 
 async function rowsOf(c: DuckDBConnection, sql: string, args: (string | number | null)[] = []): Promise<Record<string, unknown>[]> {

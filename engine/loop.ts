@@ -13,6 +13,7 @@ import { upstreamOf } from './upstream.ts';
 import { eventData, formatMs } from './events.ts';
 import { PATCHES, type ApprovalRequest, type LoopHost, type LoopOptions, type LoopOutcome, type ObserveRequest, type OperatorRequest, type StepFailure, type StepRunRequest, type StepRunResult, type Transition } from './loop-types.ts';
 import { approvalContext, approvalTarget, retryTargets, skipTarget } from './operators.ts';
+import { PollThrottle } from './poll_throttle.ts';
 export * from './loop-types.ts';
 
 /** Error types after which a failed run ends at once instead of waiting for an operator. */
@@ -37,10 +38,7 @@ export class RunLoop {
   private operatorDeadline: number | undefined;
   private operatorWaitExpired = false;
   private interrupted = false;
-  /** When decisions were last polled (host time, ms). */
-  private lastPollAt = -Infinity;
-  /** A poll skipped by the throttle is due then (host time, ms). */
-  private pollDueAt: number | undefined;
+  private readonly polls: PollThrottle;
   private readonly startedAt: number;
   private endedAt: number | undefined;
 
@@ -55,6 +53,7 @@ export class RunLoop {
     for (const id of opts.force ?? []) this.force.add(id);
     this.startedAt = opts.startedAt ?? host.now();
     this.tx = this.emptyTx();
+    this.polls = new PollThrottle(host.pollIntervalMs ?? 1000);
     // approvals already waiting (resume): their deadline counts from when they started waiting
     for (const s of plan.steps) {
       const st = this.state.steps[s.id]!;
@@ -76,6 +75,7 @@ export class RunLoop {
         for (const id of d.conditionFalse) this.apply({ type: 'condition_false', stepId: id, at: now });
         d = decide(this.plan, this.state, now);
       }
+      const decidedAt = this.version; // operator actions bump it: `d` stands until one changes the state
       for (const id of d.awaitApproval) this.park(id, now);
       const start = this.interrupted ? [] : this.opts.autoApprove && d.awaitApproval.length ? decide(this.plan, this.state, now).start : d.start;
       for (const id of start) this.apply({ type: 'started', stepId: id, at: now });
@@ -86,8 +86,8 @@ export class RunLoop {
 
       const idle = this.running.size === 0 && this.completions.length === 0;
       if (idle && this.interrupted) break;
-      // steps started this tick keep the run going; otherwise only a parked approval changed the state since `d`
-      const finished = start.length ? false : d.awaitApproval.length ? decide(this.plan, this.state, now).finished : d.finished;
+      // steps started this tick keep the run going; else `d` still holds unless an operator action (auto-approval, Update) changed the state
+      const finished = start.length ? false : this.version === decidedAt ? d.finished : decide(this.plan, this.state, now).finished;
       if (idle && finished) {
         if (!this.shouldWaitForOperator()) break;
         this.operatorDeadline ??= now + this.operatorTimeoutMs();
@@ -101,7 +101,7 @@ export class RunLoop {
       }
       if (idle && this.opts.parkOnApproval && runStatus(this.state) === 'waiting_approval') break;
       const seen = (this.host.patched?.(PATCHES.wakeOnDecision) ?? true) ? tickVersion : this.version;
-      const wakeAt = Math.min(d.wakeAt ?? Infinity, this.nextApprovalDeadline() ?? Infinity, this.pollDueAt ?? Infinity);
+      const wakeAt = Math.min(d.wakeAt ?? Infinity, this.nextApprovalDeadline() ?? Infinity, this.polls.dueAt ?? Infinity);
       await this.wait(() => this.completions.length > 0 || this.version !== seen, wakeAt === Infinity ? undefined : Math.max(0, wakeAt - now));
     }
     const status = this.interrupted ? 'interrupted' : this.runStatus();
@@ -158,12 +158,12 @@ export class RunLoop {
 
   /** Throws unless `skip` is possible now. */
   validateSkip(req: OperatorRequest): void {
-    this.skipTarget(req);
+    skipTarget(this.plan, this.state, this.endedAt !== undefined, req);
   }
 
   /** Operator `skip`: gives up on a failed step and lets its dependents run. */
   skip(req: OperatorRequest): RunStatusView {
-    const id = this.skipTarget(req);
+    const id = skipTarget(this.plan, this.state, this.endedAt !== undefined, req);
     this.apply({ type: 'skip', stepId: id, at: this.host.now() });
     this.operatorAction('skip', [id], req.by, req.reason);
     return this.status();
@@ -185,12 +185,12 @@ export class RunLoop {
 
   /** Throws unless `req` names an approver and a step that waits for approval. */
   validateApproval(req: ApprovalRequest): void {
-    this.approvalTarget(req);
+    approvalTarget(this.plan, this.state, req);
   }
 
   /** Approves or rejects a waiting approval step. */
   decideApproval(req: ApprovalRequest, approved: boolean, at = this.host.now()): RunStatusView {
-    const id = this.approvalTarget(req);
+    const id = approvalTarget(this.plan, this.state, req);
     const by = req.by.trim();
     const comment = req.comment ?? '';
     this.apply(approved ? { type: 'approved', stepId: id, at, by, comment } : { type: 'rejected', stepId: id, at, by, comment });
@@ -303,21 +303,9 @@ export class RunLoop {
     }
   }
 
-  /**
-   * Applies the decisions recorded elsewhere (embedded: other CLI processes). A wide DAG of short
-   * steps ticks every few ms, and each poll is a query of the run store, so they are polled at most
-   * once per poll interval; a skipped poll is made when that interval is up (the tick's wait ends
-   * then), so a decision is never held back longer than the interval by the throttle.
-   */
+  /** Applies the decisions recorded elsewhere (embedded: other CLI processes), polled through {@link PollThrottle}. */
   private async applyPolledDecisions(now: number): Promise<void> {
-    if (!this.host.pollDecisions) return;
-    const interval = this.host.pollIntervalMs ?? 1000;
-    if (now - this.lastPollAt < interval) {
-      this.pollDueAt = this.lastPollAt + interval;
-      return;
-    }
-    this.lastPollAt = now;
-    this.pollDueAt = undefined;
+    if (!this.host.pollDecisions || !this.polls.take(now)) return;
     const list = await this.host.pollDecisions();
     for (const d of list) {
       try {
@@ -393,14 +381,6 @@ export class RunLoop {
 
   private retryTargets(req: OperatorRequest): string[] {
     return retryTargets(this.plan, this.state, this.running, this.endedAt !== undefined, req);
-  }
-
-  private skipTarget(req: OperatorRequest): string {
-    return skipTarget(this.plan, this.state, this.endedAt !== undefined, req);
-  }
-
-  private approvalTarget(req: ApprovalRequest): string {
-    return approvalTarget(this.plan, this.state, req);
   }
 
   private operatorAction(action: OperatorAction['action'], stepIds: string[], by: string | undefined, detail: string | undefined): void {
