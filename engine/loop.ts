@@ -7,7 +7,7 @@
  * operator. Pure: no Node imports (part of the workflow bundle).
  */
 import type { Plan, PlanStep } from './plan.ts';
-import { iso, runRecord, stepRecord, stepView, type OperatorAction, type RunRecord, type RunStatusView, type StepRecord } from './records.ts';
+import { StepRecordCache, iso, runRecord, stepView, type OperatorAction, type RunRecord, type RunStatusView, type StepRecord } from './records.ts';
 import { applyEvent, decide, initialState, runStatus, type EngineEvent, type RunState, type StepError } from './scheduler.ts';
 import { upstreamOf } from './upstream.ts';
 import { eventData, formatMs } from './events.ts';
@@ -39,6 +39,7 @@ export class RunLoop {
   private operatorWaitExpired = false;
   private interrupted = false;
   private readonly polls: PollThrottle;
+  private readonly records: StepRecordCache;
   private readonly startedAt: number;
   private endedAt: number | undefined;
 
@@ -54,6 +55,7 @@ export class RunLoop {
     this.startedAt = opts.startedAt ?? host.now();
     this.tx = this.emptyTx();
     this.polls = new PollThrottle(host.pollIntervalMs ?? 1000);
+    this.records = new StepRecordCache(opts.runId, plan);
     // approvals already waiting (resume): their deadline counts from when they started waiting
     for (const s of plan.steps) {
       const st = this.state.steps[s.id]!;
@@ -244,7 +246,7 @@ export class RunLoop {
   /** A step reached a final state this tick: tell the renderer and the observer. */
   private finished(id: string): void {
     this.host.onStepEvent?.({ type: 'finished', stepId: id, queue: this.byId.get(id)!.queue, state: this.state.steps[id]!, attempt: this.attemptsOf(id) });
-    const rec = (x: string): StepRecord => stepRecord(this.opts.runId, this.plan, this.byId.get(x)!, this.state.steps[x]!, this.attemptsOf(x), this.resolvedWith[x]);
+    const rec = (x: string): StepRecord => this.records.get(this.byId.get(x)!, this.state.steps[x]!, this.attemptsOf(x), this.resolvedWith[x]);
     if (this.opts.observe && (this.host.patched?.(PATCHES.observeStepFinished) ?? true)) this.observations.push({ kind: 'stepFinished', run: this.record('running'), step: rec(id), steps: this.plan.steps.filter((p) => p.id !== id && ['succeeded', 'failed', 'skipped'].includes(this.state.steps[p.id]!.status)).map((p) => rec(p.id)) });
   }
 
@@ -392,6 +394,6 @@ export class RunLoop {
   }
 
   private stepRecords(): StepRecord[] {
-    return this.plan.steps.map((step) => stepRecord(this.opts.runId, this.plan, step, this.state.steps[step.id]!, this.attemptsOf(step.id), this.resolvedWith[step.id]));
+    return this.plan.steps.map((step) => this.records.get(step, this.state.steps[step.id]!, this.attemptsOf(step.id), this.resolvedWith[step.id]));
   }
 }

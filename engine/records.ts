@@ -128,6 +128,27 @@ export function stepRecord(runId: string, plan: Plan, step: PlanStep, s: StepSta
   };
 }
 
+/**
+ * {@link stepRecord}s memoised by what they are built from: a step's state object (the scheduler
+ * replaces states, never mutates them), its attempts and its resolved `with`. The loop sends the
+ * records of every finished step with each step's observation; rebuilding them all each time was
+ * O(steps²) ISO dates (0.8 s of a 1,000-step run).
+ */
+export class StepRecordCache {
+  private readonly memo = new Map<string, { s: StepState; attempts: number; resolvedWith: unknown; rec: StepRecord }>();
+
+  constructor(private readonly runId: string, private readonly plan: Plan) {}
+
+  /** The record of `step` in state `s` (the same object while nothing it shows changed). */
+  get(step: PlanStep, s: StepState, attempts: number, resolvedWith?: unknown): StepRecord {
+    const m = this.memo.get(step.id);
+    if (m && m.s === s && m.attempts === attempts && m.resolvedWith === resolvedWith) return m.rec;
+    const rec = stepRecord(this.runId, this.plan, step, s, attempts, resolvedWith);
+    this.memo.set(step.id, { s, attempts, resolvedWith, rec });
+    return rec;
+  }
+}
+
 /** The `status` view of one step. */
 export function stepView(step: PlanStep, s: StepState, attempts: number): StepView {
   return {
