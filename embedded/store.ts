@@ -147,18 +147,11 @@ export class RunStore {
   }
 
   async createRun(runId: string, plan: Plan, at: number): Promise<void> {
-    await this.use(async (c) => {
-      await c.run('BEGIN');
-      try {
-        await c.run('INSERT INTO runs VALUES ($1, $2, $3, $4, $5, $6, $6, NULL, $7, $6)', [runId, plan.pipeline, JSON.stringify(plan), plan.digest, 'running', at, process.pid]);
-        // no state rows: a step without one is pending (getState reads the steps from the plan)
-        await this.appendJournal(c, runId, [{ ts: at, step_id: null, type: 'run_created', data: { plan_digest: plan.digest } }]);
-        await c.run('COMMIT');
-      } catch (e) {
-        await c.run('ROLLBACK');
-        throw e;
-      }
-    });
+    await this.use((c) => this.inTransaction(c, async () => {
+      await c.run('INSERT INTO runs VALUES ($1, $2, $3, $4, $5, $6, $6, NULL, $7, $6)', [runId, plan.pipeline, JSON.stringify(plan), plan.digest, 'running', at, process.pid]);
+      // no state rows: a step without one is pending (getState reads the steps from the plan)
+      await this.appendJournal(c, runId, [{ ts: at, step_id: null, type: 'run_created', data: { plan_digest: plan.digest } }]);
+    }));
   }
 
   /** Commits a batch of state changes atomically. */
@@ -174,9 +167,8 @@ export class RunStore {
     // the runs row changes only with status, heartbeat or end (not on every step transition)
     const updatesRun = sets.length > 1;
     await this.use(async (c) => {
-      if (!updatesRun && !consumed.length) {
-        if (rows.length && rows.length <= AUTOCOMMIT_ROWS) await this.appendJournal(c, w.runId, rows); // one flush: its own transaction
-        else if (rows.length) await this.inTransaction(c, () => this.appendJournal(c, w.runId, rows));
+      if (!updatesRun && !consumed.length && rows.length <= AUTOCOMMIT_ROWS) {
+        if (rows.length) await this.appendJournal(c, w.runId, rows); // one flush: its own transaction
         return;
       }
       await this.inTransaction(c, async () => {
@@ -268,17 +260,10 @@ export class RunStore {
 
   /** Records an operator decision (approve/reject an approval step, abort the run) for the run loop to pick up. */
   async addDecision(d: Omit<DecisionRow, 'consumed'>): Promise<void> {
-    await this.use(async (c) => {
-      await c.run('BEGIN');
-      try {
-        await c.run('INSERT INTO decisions VALUES ($1, $2, $3, $4, $5, $6, false)', [d.run_id, d.step_id, d.action, d.by, d.comment, d.at]);
-        await this.appendJournal(c, d.run_id, [{ ts: d.at, step_id: d.step_id, type: `${d.action}_recorded`, data: { by: d.by, comment: d.comment } }]);
-        await c.run('COMMIT');
-      } catch (e) {
-        await c.run('ROLLBACK');
-        throw e;
-      }
-    });
+    await this.use((c) => this.inTransaction(c, async () => {
+      await c.run('INSERT INTO decisions VALUES ($1, $2, $3, $4, $5, $6, false)', [d.run_id, d.step_id, d.action, d.by, d.comment, d.at]);
+      await this.appendJournal(c, d.run_id, [{ ts: d.at, step_id: d.step_id, type: `${d.action}_recorded`, data: { by: d.by, comment: d.comment } }]);
+    }));
   }
 
   /** Decisions not yet consumed by the loop, oldest first. */
