@@ -61,47 +61,85 @@ export interface Blend {
 }
 
 /**
- * Creates the temp table `table` (row_id, date, symbol, t1, ret, y) of the (date, symbol) rows that
- * every sleeve scores on every one of `paths` (`which` = oof: paths 1..φ; walkForward: [0]), with
- * ret/t1 of sleeve `target` and y = ret demeaned per date, and reads it with each sleeve's per-path,
- * per-date z-scores (over those rows). `dateIdx` is filled by the caller ({@link indexDates}).
+ * Creates the temp table `table` (row_id, date, symbol, t1, ret) of the (date, symbol) rows that
+ * every sleeve scores on every one of `paths` (`which` = oof: paths 1..φ; walkForward: [0]), row_id
+ * in (date, symbol) order, with ret/t1 of sleeve `target`; reads it with y = ret demeaned per date
+ * and each sleeve's per-path, per-date z-scores over those rows. Each sleeve's scores are streamed
+ * once (joined to `table` for their row_id) and scattered into z[q][j]; the means and deviations are
+ * then summed here in row order ({@link crossSectionalZ}, {@link demeanByDate}), so no figure
+ * depends on DuckDB's thread count, row order or spilling. `dateIdx` is filled by the caller
+ * ({@link indexDates}). Throws StepError(BadInput) when a sleeve repeats a (path, date, symbol) row.
  */
 export async function loadStackBlock(con: DuckDBConnection, table: string, sleeves: StackSleeve[], which: 'oof' | 'walkForward', target: number, paths: number[]): Promise<StackBlock> {
   const inPaths = paths.join(', ');
-  const per = sleeves.map((s, i) => `s${i} AS (SELECT path, date, symbol, score AS x${i}, ret, t1 FROM read_parquet(${sqlString(s[which])}) WHERE score IS NOT NULL AND path IN (${inPaths}))`);
-  const joins = sleeves.map((_, i) => (i === 0 ? 's0' : `JOIN s${i} USING (path, date, symbol)`)).join(' ');
-  const xs = sleeves.map((_, i) => `x${i}`).join(', ');
-  const r = target;
-  await con.run(`CREATE OR REPLACE TEMP TABLE ${table}_x AS
-    WITH ${per.join(', ')}, j AS (SELECT path, date, symbol, s${r}.ret AS ret, s${r}.t1 AS t1, ${xs} FROM ${joins}),
-    keys AS (SELECT date, symbol FROM j GROUP BY date, symbol HAVING count(*) = ${paths.length})
-    SELECT j.* FROM j JOIN keys USING (date, symbol)`);
+  const scored = (s: StackSleeve): string => `(SELECT path, date, symbol, score, ret, t1 FROM read_parquet(${sqlString(s[which])}) WHERE score IS NOT NULL AND path IN (${inPaths}))`;
+  // a sleeve's keys: (date, symbol) scored once on each of the paths
+  const keys = sleeves.map((s, i) => `k${i} AS (SELECT date, symbol${i === target ? ', any_value(ret) AS ret, any_value(t1) AS t1' : ''} FROM ${scored(s)} GROUP BY date, symbol HAVING count(DISTINCT path) = ${paths.length})`);
+  const joins = sleeves.map((_, i) => (i === target ? '' : ` JOIN k${i} USING (date, symbol)`)).join('');
   await con.run(`CREATE OR REPLACE TEMP TABLE ${table} AS
-    WITH k AS (SELECT date, symbol, any_value(ret) AS ret, any_value(t1) AS t1 FROM ${table}_x GROUP BY date, symbol)
-    SELECT (row_number() OVER (ORDER BY date, symbol) - 1)::INTEGER AS row_id, date, symbol, t1, ret,
-           ret - avg(ret) OVER (PARTITION BY date) AS y
-    FROM k`);
-  const rd = await con.runAndReadAll(`SELECT (date - DATE '1970-01-01')::INTEGER, (t1 - DATE '1970-01-01')::INTEGER, ret, y FROM ${table} ORDER BY row_id`);
+    WITH ${keys.join(', ')}
+    SELECT (row_number() OVER (ORDER BY date, symbol) - 1)::INTEGER AS row_id, date, symbol, t1, ret FROM k${target}${joins}`);
+  const rd = await con.runAndReadAll(`SELECT (date - DATE '1970-01-01')::INTEGER, (t1 - DATE '1970-01-01')::INTEGER, ret FROM ${table} ORDER BY row_id`);
   const c = rd.getColumnsJS() as number[][];
   const n = c[0]!.length;
-  const zs = sleeves.map((_, i) => `coalesce((x${i} - avg(x${i}) OVER d) / NULLIF(stddev_samp(x${i}) OVER d, 0), 0)`).join(', ');
-  // Streamed chunk by chunk straight into z[q][i] (path q's rows are n consecutive rows).
   const z = paths.map(() => sleeves.map(() => new Float64Array(n)));
-  let off = 0;
-  await forEachNumericChunk(con, `SELECT ${zs} FROM ${table}_x x JOIN ${table} t USING (date, symbol)
-    WINDOW d AS (PARTITION BY x.path, x.date) ORDER BY x.path, t.row_id`, sleeves.map(() => 'double'), (cols, m) => {
-    for (let r = 0; r < m; ) {
-      // the rows of this chunk that belong to path q: one copy per (path, sleeve)
-      const k = off + r, q = Math.floor(k / n), end = Math.min(m, r + (q + 1) * n - k);
-      if (q >= paths.length) throw new StepError({ message: `stack: more z-score rows than ${n} rows × ${paths.length} paths`, type: 'InternalError', nonRetryable: true });
-      for (let i = 0; i < sleeves.length; i++) z[q]![i]!.set(cols[i]!.subarray(r, end), k - q * n);
-      r = end;
-    }
-    off += m;
-  });
-  if (off !== n * paths.length) throw new StepError({ message: `stack: ${off} z-score rows for ${n} rows × ${paths.length} paths`, type: 'InternalError', nonRetryable: true });
-  await con.run(`DROP TABLE ${table}_x`);
-  return { n, date: Int32Array.from(c[0]!), t1: Int32Array.from(c[1]!), ret: Float64Array.from(c[2]!), y: Float64Array.from(c[3]!), paths, z, dateIdx: new Int32Array(0) };
+  const qOf = new Map(paths.map((p, q) => [p, q]));
+  for (let j = 0; j < sleeves.length; j++) {
+    const written = new Uint8Array(n * paths.length);
+    let seen = 0;
+    await forEachNumericChunk(con, `SELECT s.path::INTEGER, t.row_id, s.score FROM ${scored(sleeves[j]!)} s JOIN ${table} t USING (date, symbol)`, ['int', 'int', 'double'], (cols, m) => {
+      const pathCol = cols[0]!, rowCol = cols[1]!, score = cols[2]!;
+      for (let r = 0; r < m; r++) {
+        const q = qOf.get(pathCol[r]!)!, i = rowCol[r]!;
+        if (written[q * n + i]) throw new StepError({ message: `stack: sleeve ${sleeves[j]!.name} scores path ${pathCol[r]} of row ${i} twice in ${sleeves[j]![which]}; each (path, date, symbol) must appear once`, type: 'BadInput', nonRetryable: true });
+        written[q * n + i] = 1;
+        z[q]![j]![i] = score[r]!;
+      }
+      seen += m;
+    });
+    if (seen !== n * paths.length) throw new StepError({ message: `stack: sleeve ${sleeves[j]!.name} gave ${seen} scores for ${n} rows × ${paths.length} paths`, type: 'InternalError', nonRetryable: true });
+  }
+  const date = Int32Array.from(c[0]!), ret = Float64Array.from(c[2]!);
+  for (const zq of z) for (const zj of zq) crossSectionalZ(zj, date);
+  return { n, date, t1: Int32Array.from(c[1]!), ret, y: demeanByDate(ret, date), paths, z, dateIdx: new Int32Array(0) };
+}
+
+/**
+ * Cross-sectional z-score per date, in place: `x` holds one value per row, rows sorted by `date`
+ * (a date's rows are consecutive). Each date's rows become (x − mean) / sd with the sample standard
+ * deviation (n − 1), both summed in row order (two passes); a date with fewer than 2 rows or sd = 0
+ * gets 0 (no cross-section to compare with). NaN propagates to the date's rows.
+ */
+export function crossSectionalZ(x: Float64Array, date: Int32Array): void {
+  for (let a = 0; a < x.length; ) {
+    let b = a + 1;
+    while (b < x.length && date[b] === date[a]) b++;
+    const m = b - a;
+    let sum = 0;
+    for (let i = a; i < b; i++) sum += x[i]!;
+    const mean = sum / m;
+    let ss = 0;
+    for (let i = a; i < b; i++) ss += (x[i]! - mean) ** 2;
+    const sd = Math.sqrt(ss / (m - 1));
+    if (m < 2 || sd === 0) x.fill(0, a, b);
+    else for (let i = a; i < b; i++) x[i] = (x[i]! - mean) / sd;
+    a = b;
+  }
+}
+
+/** `ret` minus its mean per date (rows sorted by `date`; the mean summed in row order). */
+export function demeanByDate(ret: Float64Array, date: Int32Array): Float64Array {
+  const y = new Float64Array(ret.length);
+  for (let a = 0; a < ret.length; ) {
+    let b = a + 1;
+    while (b < ret.length && date[b] === date[a]) b++;
+    let sum = 0;
+    for (let i = a; i < b; i++) sum += ret[i]!;
+    const mean = sum / (b - a);
+    for (let i = a; i < b; i++) y[i] = ret[i]! - mean;
+    a = b;
+  }
+  return y;
 }
 
 /** Sorted unique dates of the main block; sets `dateIdx` of every block against them. */

@@ -72,10 +72,6 @@ export async function runStack(ctx: StackContext, w: StackWith): Promise<StackOu
   const fallbackFit = fallbackBlend(names, w);
   return withDuckDB(async (con) => {
     ctx.progress({ fraction: 0, message: `stacking ${names.join(', ')}` });
-    // One DuckDB thread: the per-(path, date) window z-scores then sum in one fixed order, so
-    // identical sleeves give identical bytes (with 2 threads the last bits of the stacked scores
-    // changed from run to run, before the contracts too).
-    await con.run('SET threads = 1');
     const paths = Array.from({ length: sleeves[target]!.n_paths }, (_, p) => p + 1);
     const main = await loadStackBlock(con, 'stack_main', sleeves, 'oof', target, paths);
     const wfb = await loadStackBlock(con, 'stack_wf', sleeves, 'walkForward', target, [0]);

@@ -3,9 +3,12 @@
  * audit, features, both labels, both fit sleeves (one trial, 20 rounds: the fit code is not what
  * this guards), the OOF stack, portfolio, backtest and gate — run through the embedded runtime, and
  * every step's outputs (artifact digests, scalars, the gate's verdict) are compared, bit for bit,
- * with test/perf/digests.sp500_subset.json, recorded before the speed work (re-recorded once since,
- * for added fields only: audit survivorship, trials context digest; every number equal). Artifacts
- * holding run timestamps are compared without them.
+ * with test/perf/digests.sp500_subset.json, recorded before the speed work (re-recorded since for
+ * added fields only: audit survivorship, trials context digest; every number equal; and once for the
+ * stack's z-scores, summed in row order in JS instead of by DuckDB's window in the order rows arrived:
+ * the stacked OOF's last bits and the stack's mean IC (0.026563827321329298 → …31) changed, every
+ * weight, backtest and gate figure stayed equal, the gate report differs in the stacked OOF's digest).
+ * Artifacts holding run timestamps are compared without them.
  * `TRADEML_RECORD_DIGESTS=1` rewrites the reference (only for an intended change of outputs).
  * A cached re-run of the same plan must return the very same outputs with every step a cache hit.
  */
