@@ -1,11 +1,26 @@
 import { DuckDBInstance, type DuckDBConnection, type DuckDBVector } from '@duckdb/node-api';
+import os from 'node:os';
+import path from 'node:path';
+
+let instances = 0;
 
 /**
  * Opens an in-memory (or file) DuckDB connection for compute inside a step, runs `fn`, closes it.
- * Threads default to TRADEML_DUCKDB_THREADS or 2 (the CI machine's cores).
+ * Threads default to TRADEML_DUCKDB_THREADS or 2 (the CI machine's cores). DuckDB's memory is
+ * capped at TRADEML_DUCKDB_MEMORY_LIMIT (default 256MB, DuckDB's size syntax): joins, aggregates,
+ * sorts and windows beyond it spill to a temp directory of this instance under the OS temp folder
+ * (created by DuckDB only when it spills, removed when the instance closes). `o.memoryLimit: null`
+ * leaves DuckDB's own default (80% of RAM) for a query whose figures follow the order rows reach a
+ * window or aggregate, which spilling would change (the gate's OOF leakage bar); every other
+ * query's outputs are the same spilled or not (test/perf/digests.test.ts).
  */
-export async function withDuckDB<T>(fn: (con: DuckDBConnection) => Promise<T>, file = ':memory:'): Promise<T> {
-  const db = await DuckDBInstance.create(file, { threads: process.env.TRADEML_DUCKDB_THREADS ?? '2' });
+export async function withDuckDB<T>(fn: (con: DuckDBConnection) => Promise<T>, file = ':memory:', o: { memoryLimit?: string | null } = {}): Promise<T> {
+  const limit: Record<string, string> = o.memoryLimit === null ? {} : { memory_limit: o.memoryLimit ?? process.env.TRADEML_DUCKDB_MEMORY_LIMIT ?? '256MB' };
+  const db = await DuckDBInstance.create(file, {
+    threads: process.env.TRADEML_DUCKDB_THREADS ?? '2',
+    ...limit,
+    temp_directory: path.join(os.tmpdir(), `trademl-duckdb-${process.pid}-${++instances}`),
+  });
   const con = await db.connect();
   try {
     return await fn(con);

@@ -200,8 +200,8 @@ export type OofRankIc = { path: number; rank_ic: number }[];
  * The mean daily Spearman rank IC (average ranks for ties) of the OOF score with the row's realised
  * label return (`ret`), per CPCV path (> 0), over (path, date) cross-sections of ≥ 5 rows with a
  * finite IC; paths without one are left out. Computed on a DuckDB instance of its own with ONE
- * thread: a parallel aggregation merges float partial sums in varying order, and the verdict must
- * be byte-stable. Being its own instance, it runs beside the gate's other work (the trial trading
+ * thread and no memory cap: a parallel aggregation merges float partial sums in varying order, and
+ * a spilled window hands rows on in another order, while the verdict must be byte-stable. Being its own instance, it runs beside the gate's other work (the trial trading
  * on the JS thread, whose reads keep both threads of the gate's instance): start it early, await it
  * when the bar is due.
  */
@@ -218,7 +218,7 @@ export async function oofRankIc(store: ArtifactStore, signal: Input<ContractValu
        SELECT CAST(path AS INTEGER) AS path, avg(ic) AS ic FROM d WHERE ic IS NOT NULL AND isfinite(ic) GROUP BY path ORDER BY path`,
     );
     return rows.map((r) => ({ path: r.path, rank_ic: r.ic }));
-  });
+  }, ':memory:', { memoryLimit: null });
 }
 
 /**
