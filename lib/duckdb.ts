@@ -6,16 +6,19 @@ let instances = 0;
 
 /**
  * Opens an in-memory (or file) DuckDB connection for compute inside a step, runs `fn`, closes it.
- * Threads default to TRADEML_DUCKDB_THREADS or 2 (the CI machine's cores). DuckDB's memory is
- * capped at TRADEML_DUCKDB_MEMORY_LIMIT (default 256MB, DuckDB's size syntax): joins, aggregates,
- * sorts and windows beyond it spill to a temp directory of this instance under the OS temp folder
- * (created by DuckDB only when it spills, removed when the instance closes). `o.memoryLimit: null`
- * leaves DuckDB's own default (80% of RAM) for a query whose figures follow the order rows reach a
- * window or aggregate, which spilling would change (the gate's OOF leakage bar); every other
- * query's outputs are the same spilled or not (test/perf/digests.test.ts).
+ * Threads default to TRADEML_DUCKDB_THREADS or 2 (the CI machine's cores). Memory: `o.memoryLimit`
+ * (DuckDB's size syntax, e.g. '256MB') caps this instance; left out, TRADEML_DUCKDB_MEMORY_LIMIT
+ * caps it when set, else DuckDB's own default (80% of RAM) applies; `null` never caps it. There is
+ * no cap by default because not every operator can spill: an insertion-order-preserving COPY of
+ * one long file ran out of memory under a 256MB cap (the bhav layout's ingest). Capped joins,
+ * aggregates, sorts and windows spill to a temp directory of this instance under the OS temp
+ * folder (created by DuckDB only when it spills, removed when the instance closes). `null` is for
+ * a query whose figures follow the order rows reach a window or aggregate, which spilling would
+ * change (the gate's OOF leakage bar).
  */
 export async function withDuckDB<T>(fn: (con: DuckDBConnection) => Promise<T>, file = ':memory:', o: { memoryLimit?: string | null } = {}): Promise<T> {
-  const limit: Record<string, string> = o.memoryLimit === null ? {} : { memory_limit: o.memoryLimit ?? process.env.TRADEML_DUCKDB_MEMORY_LIMIT ?? '256MB' };
+  const cap = o.memoryLimit === null ? undefined : (o.memoryLimit ?? process.env.TRADEML_DUCKDB_MEMORY_LIMIT);
+  const limit: Record<string, string> = cap ? { memory_limit: cap } : {};
   const db = await DuckDBInstance.create(file, {
     threads: process.env.TRADEML_DUCKDB_THREADS ?? '2',
     ...limit,
