@@ -31,9 +31,13 @@ export async function appendColumns(con: DuckDBConnection, table: string, column
   const app = await con.createAppender(table);
   const scratch = columns.map((c) => (c.type === 'INTEGER' ? new Int32Array(CHUNK_ROWS) : c.type === 'DOUBLE' ? new Float64Array(CHUNK_ROWS) : null));
   const validity = new Uint8Array(CHUNK_ROWS / 8);
+  // One chunk, reset for every 2,048 rows: a chunk's native vectors are freed only when V8 collects
+  // its wrapper, so a chunk per block left a table's worth of them alive until then.
+  const chunk = DuckDBDataChunk.create(types, Math.min(CHUNK_ROWS, n));
   for (let off = 0; off < n; off += CHUNK_ROWS) {
     const m = Math.min(CHUNK_ROWS, n - off);
-    const chunk = DuckDBDataChunk.create(types, m);
+    chunk.reset();
+    chunk.rowCount = m;
     columns.forEach((c, ci) => {
       const buf = scratch[ci];
       if (!buf) chunk.setColumnValues(ci, (c.values as readonly (string | null)[]).slice(off, off + m));

@@ -122,13 +122,19 @@ describe('the OOF writer (signals.oof)', () => {
     const rows = { rowId: [2, 0, 1, 0], path: [1, 2, 1, 1], split: [1, 1, 1, 1], testGroup: [1, 1, 1, 1], score: [0.2, 1.0, 0.1, 0] };
     await withDuckDB(async (con) => {
       await con.run(`CREATE TABLE src AS SELECT (i - 1)::INTEGER AS row_id, DATE '2020-01-01' + i::INTEGER AS date, 'S' AS symbol, DATE '2020-02-01' AS t1, 0.0::DOUBLE AS ret FROM range(1, 4) t(i)`);
-      const ref = await writeOofParquet(con, store, { table: 'src', label: false }, rows, 'oof.parquet');
+      const ref = await writeOofParquet(con, store, { table: 'src', label: false }, [rows], 'oof.parquet');
       const got = await queryRows<{ path: number; date: Date; score: number }>(con, `SELECT path, score FROM read_parquet(${sqlString(store.path(ref))})`);
       expect(got.map((r) => [r.path, r.score])).toEqual([[1, 0], [1, 0.1], [1, 0.2], [2, 1.0]]);
-      await expect(writeOofParquet(con, store, { table: 'src', label: false }, { ...rows, path: [1, 1, 1, 1] }, 'x.parquet')).rejects.toThrow(/repeat \(path 1, row_id 0\)/);
-      await expect(writeOofParquet(con, store, { table: 'src', label: false }, { ...rows, rowId: [5, 0, 1, 0] }, 'x.parquet')).rejects.toThrow(/row_id 5 is outside/);
+      await expect(writeOofParquet(con, store, { table: 'src', label: false }, [{ ...rows, path: [1, 1, 1, 1] }], 'x.parquet')).rejects.toThrow(/repeat \(path 1, row_id 0\)/);
+      await expect(writeOofParquet(con, store, { table: 'src', label: false }, [{ ...rows, rowId: [5, 0, 1, 0] }], 'x.parquet')).rejects.toThrow(/row_id 5 is outside/);
+      // parts are written in turn: each must follow the one before it in (path, row_id) order
+      const part = (path: number, rowId: number[]) => ({ rowId, path: rowId.map(() => path), split: rowId.map(() => 1), testGroup: rowId.map(() => 1), score: rowId.map((r) => path + r / 10) });
+      const two = await writeOofParquet(con, store, { table: 'src', label: false }, [part(1, [2, 0, 1]), part(2, [1, 0])], 'two.parquet');
+      expect((await queryRows<{ score: number }>(con, `SELECT score FROM read_parquet(${sqlString(store.path(two))})`)).map((r) => r.score)).toEqual([1, 1.1, 1.2, 2, 2.1]);
+      await expect(writeOofParquet(con, store, { table: 'src', label: false }, [part(2, [0]), part(1, [1])], 'x.parquet')).rejects.toThrow(/does not follow the previous part's rows/);
+      await expect(writeOofParquet(con, store, { table: 'src', label: false }, [part(1, [0, 1]), part(1, [1, 2])], 'x.parquet')).rejects.toThrow(/\(path 1, row_id 1\) does not follow/);
       await con.run(`CREATE TABLE bad AS SELECT (2 - (i - 1))::INTEGER AS row_id, DATE '2020-01-01' + i::INTEGER AS date, 'S' AS symbol, DATE '2020-02-01' AS t1, 0.0::DOUBLE AS ret FROM range(1, 4) t(i)`);
-      await expect(writeOofParquet(con, store, { table: 'bad', label: false }, rows, 'x.parquet')).rejects.toThrow(/row_id 1 does not follow row_id 0 in \(date, symbol\) order/);
+      await expect(writeOofParquet(con, store, { table: 'bad', label: false }, [rows], 'x.parquet')).rejects.toThrow(/row_id 1 does not follow row_id 0 in \(date, symbol\) order/);
     });
   });
 });
