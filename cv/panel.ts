@@ -5,7 +5,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { NYSE_DAILY, type TradingCalendar } from '../calendar/calendar.ts';
-import { sqlString } from '../lib/duckdb.ts';
+import { resultChunks, sqlString } from '../lib/duckdb.ts';
 import { StepError } from '../lib/errors.ts';
 import { dateBlocks } from './metrics.ts';
 
@@ -75,10 +75,10 @@ export async function loadPanel(con: DuckDBConnection, featuresPath: string, lab
   const label = new Float64Array(n), ret = new Float64Array(n);
   const X = new Float32Array(n * F);
   // Chunked read straight into typed arrays (no per-row JS objects).
-  const res = await con.run(`SELECT (date - DATE '1970-01-01')::INTEGER AS d, (t1 - DATE '1970-01-01')::INTEGER AS t1d, label, ret,
+  const res = await con.stream(`SELECT (date - DATE '1970-01-01')::INTEGER AS d, (t1 - DATE '1970-01-01')::INTEGER AS t1d, label, ret,
       ${featureNames.map((c) => q('f_' + c)).join(', ')} FROM panel ORDER BY row_id`);
   let off = 0;
-  for (let chunk = await res.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await res.fetchChunk()) {
+  for await (const chunk of resultChunks(res)) {
     const m = chunk.rowCount;
     const vd = chunk.getColumnVector(0), vt = chunk.getColumnVector(1), vl = chunk.getColumnVector(2), vr = chunk.getColumnVector(3);
     for (let i = 0; i < m; i++) {

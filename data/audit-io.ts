@@ -1,6 +1,6 @@
 import type { DuckDBConnection, DuckDBDoubleVector, DuckDBIntegerVector } from '@duckdb/node-api';
 import { calendarDates, isoDate, parseIsoDate } from '../calendar/sessions.ts';
-import { queryRows, sqlString } from '../lib/duckdb.ts';
+import { queryRows, resultChunks, sqlString } from '../lib/duckdb.ts';
 import { StepError } from '../lib/errors.ts';
 import type { AuditConfig } from './audit-config.ts';
 import type { AuditCoreResult, PanelColumns } from './audit-core.ts';
@@ -29,9 +29,9 @@ export async function loadPanel(con: DuckDBConnection): Promise<PanelColumns> {
   });
   const day = new Int32Array(total);
   const cols = [new Float64Array(total), new Float64Array(total), new Float64Array(total), new Float64Array(total), new Float64Array(total)];
-  const res = await con.run(`SELECT (date - DATE '1970-01-01')::INTEGER AS d, open, high, low, close, volume FROM t ORDER BY symbol, date`);
+  const res = await con.stream(`SELECT (date - DATE '1970-01-01')::INTEGER AS d, open, high, low, close, volume FROM t ORDER BY symbol, date`);
   let pos = 0;
-  for (let chunk = await res.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await res.fetchChunk()) {
+  for await (const chunk of resultChunks(res)) {
     const m = chunk.rowCount;
     const dv = chunk.getColumnVector(0) as DuckDBIntegerVector;
     for (let i = 0; i < m; i++) day[pos + i] = dv.getItem(i) ?? 0;

@@ -11,6 +11,7 @@ import type { LoopHost, ObserveRequest, PolledDecision, StepFailure, StepRunRequ
 import type { PlanStep } from '../engine/plan.ts';
 import type { StepState } from '../engine/scheduler.ts';
 import { CachedStepFailure, classifyFailure } from '../lib/errors.ts';
+import { releaseAfterStep } from '../lib/native_memory.ts';
 import { PROJECT_ROOT, dataRoot } from '../lib/paths.ts';
 import type { StepProgress } from '../kinds/types.ts';
 import type { RunObserver } from '../tracking/observer.ts';
@@ -88,6 +89,7 @@ export class EmbeddedHost implements LoopHost {
       throw failure;
     } finally {
       this.aborts.delete(step.id);
+      releaseAfterStep();
       setImmediate(() => this.poke());
     }
   }

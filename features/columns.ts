@@ -1,5 +1,6 @@
 import bindings from '@duckdb/node-bindings';
 import { DOUBLE, DuckDBDataChunk, type DuckDBConnection } from '@duckdb/node-api';
+import { resultChunks } from '../lib/duckdb.ts';
 
 /**
  * Bulk transfer of numeric columns between DuckDB and typed arrays, a vector (≤ 2048 rows) at a time.
@@ -22,14 +23,14 @@ export type NumericColumnType = 'DOUBLE' | 'INTEGER';
  */
 export async function readColumns(con: DuckDBConnection, sql: string, types: NumericColumnType[], rows: number): Promise<(Float64Array | Int32Array)[]> {
   const out = types.map((t) => (t === 'DOUBLE' ? new Float64Array(rows) : new Int32Array(rows)));
-  const res = await con.run(sql);
+  const res = await con.stream(sql);
   if (res.columnCount !== types.length) throw new Error(`readColumns: query returns ${res.columnCount} columns, expected ${types.length}`);
   for (let c = 0; c < types.length; c++) {
     const t = res.columnType(c).toString();
     if (t !== types[c]) throw new Error(`readColumns: column ${res.columnName(c)} is ${t}, expected ${types[c]}`);
   }
   let off = 0;
-  for (let ch = await res.fetchChunk(); ch && ch.rowCount > 0; ch = await res.fetchChunk()) {
+  for await (const ch of resultChunks(res)) {
     const rc = ch.rowCount;
     if (off + rc > rows) throw new Error(`readColumns: query returned more than ${rows} rows`);
     for (let c = 0; c < types.length; c++) {
@@ -66,9 +67,12 @@ export async function writeDoubleTable(con: DuckDBConnection, table: string, nam
   const app = await con.createAppender(table);
   const types = arrays.map(() => DOUBLE);
   const CH = 2048;
+  // one chunk reset per block (lib/append.ts): a chunk's native vectors live until V8 collects it
+  const chunk = DuckDBDataChunk.create(types, Math.min(CH, n));
   for (let lo = 0; lo < n; lo += CH) {
     const rc = Math.min(CH, n - lo);
-    const chunk = DuckDBDataChunk.create(types, rc);
+    chunk.reset();
+    chunk.rowCount = rc;
     for (let c = 0; c < arrays.length; c++) {
       const a = arrays[c]!;
       bindings.copy_data_to_vector(bindings.data_chunk_get_vector(chunk.chunk, c), 0, a.buffer as ArrayBuffer, a.byteOffset + lo * 8, rc * 8);

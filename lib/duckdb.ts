@@ -1,6 +1,7 @@
-import { DuckDBInstance, type DuckDBConnection, type DuckDBVector } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBDataChunk, type DuckDBResult, type DuckDBVector } from '@duckdb/node-api';
 import os from 'node:os';
 import path from 'node:path';
+import { noteNativeBytes } from './native_memory.ts';
 
 let instances = 0;
 
@@ -44,10 +45,22 @@ export function sqlString(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
 
-/** Streams a query's result chunk by chunk: `fn(columns, rowCount)`. */
-export async function forEachChunk(con: DuckDBConnection, sql: string, fn: (cols: DuckDBVector[], n: number) => void): Promise<void> {
-  const res = await con.run(sql);
+/**
+ * A result's chunks in order, until the first empty one. Chunks fetched are counted toward the
+ * collection that frees their native vectors (lib/native_memory.ts): every reader of long results
+ * goes through here.
+ */
+export async function* resultChunks(res: DuckDBResult): AsyncGenerator<DuckDBDataChunk> {
   for (let ch = await res.fetchChunk(); ch && ch.rowCount > 0; ch = await res.fetchChunk()) {
+    noteNativeBytes(ch.rowCount * ch.columnCount * 8);
+    yield ch;
+  }
+}
+
+/** Streams a query's result chunk by chunk (never materialized): `fn(columns, rowCount)`. */
+export async function forEachChunk(con: DuckDBConnection, sql: string, fn: (cols: DuckDBVector[], n: number) => void): Promise<void> {
+  const res = await con.stream(sql);
+  for await (const ch of resultChunks(res)) {
     const cols: DuckDBVector[] = [];
     for (let c = 0; c < ch.columnCount; c++) cols.push(ch.getColumnVector(c));
     fn(cols, ch.rowCount);
@@ -64,16 +77,23 @@ export type NumericKind = 'int' | 'double';
  * the query's column count differs from `kinds`.
  */
 export async function forEachNumericChunk(con: DuckDBConnection, sql: string, kinds: readonly NumericKind[], fn: (cols: (Int32Array | Float64Array)[], n: number) => void): Promise<void> {
+  await numericChunks(await con.stream(sql), kinds, fn);
+}
+
+/** {@link forEachNumericChunk} over a result already run. */
+async function numericChunks(res: DuckDBResult, kinds: readonly NumericKind[], fn: (cols: (Int32Array | Float64Array)[], n: number) => void): Promise<void> {
   let cap = 0;
   let bufs: (Int32Array | Float64Array)[] = [];
-  await forEachChunk(con, sql, (vs, m) => {
-    if (vs.length !== kinds.length) throw new RangeError(`forEachNumericChunk: the query gives ${vs.length} columns, kinds name ${kinds.length}`);
+  for await (const ch of resultChunks(res)) {
+    const m = ch.rowCount;
+    if (ch.columnCount !== kinds.length) throw new RangeError(`forEachNumericChunk: the query gives ${ch.columnCount} columns, kinds name ${kinds.length}`);
     if (m > cap) {
       cap = m;
       bufs = kinds.map((k) => (k === 'int' ? new Int32Array(cap) : new Float64Array(cap)));
     }
-    const cols = vs.map((v, j) => {
-      const out = bufs[j]!.subarray(0, m), nul = kinds[j] === 'int' ? 0 : NaN;
+    const cols = kinds.map((kind, j) => {
+      const v = ch.getColumnVector(j);
+      const out = bufs[j]!.subarray(0, m), nul = kind === 'int' ? 0 : NaN;
       if (!copyItems(v, out, 0, m, nul)) {
         for (let i = 0; i < m; i++) {
           const x = v.getItem(i) as number | null;
@@ -83,29 +103,26 @@ export async function forEachNumericChunk(con: DuckDBConnection, sql: string, ki
       return out;
     });
     fn(cols, m);
-  });
+  }
 }
 
 /**
  * A query's numeric columns read chunk by chunk into typed arrays ({@link forEachNumericChunk}),
- * never as JS row objects. `kinds` gives each selected column's kind.
+ * never as JS row objects. `kinds` gives each selected column's kind. The arrays are sized once from
+ * the (materialized) result's row count.
  */
 export async function readNumericColumns(con: DuckDBConnection, sql: string, kinds: readonly NumericKind[]): Promise<{ n: number; cols: (Int32Array | Float64Array)[] }> {
-  let cap = 1 << 16, n = 0;
-  let cols: (Int32Array | Float64Array)[] = kinds.map((k) => (k === 'int' ? new Int32Array(cap) : new Float64Array(cap)));
-  await forEachNumericChunk(con, sql, kinds, (vs, m) => {
-    if (n + m > cap) {
-      while (n + m > cap) cap *= 2;
-      cols = cols.map((c) => {
-        const g = c instanceof Int32Array ? new Int32Array(cap) : new Float64Array(cap);
-        g.set(c.subarray(0, n));
-        return g;
-      });
-    }
-    vs.forEach((v, j) => cols[j]!.set(v, n));
-    n += m;
+  const res = await con.run(sql);
+  const n = res.rowCount;
+  const cols = kinds.map((k) => (k === 'int' ? new Int32Array(n) : new Float64Array(n)));
+  let off = 0;
+  await numericChunks(res, kinds, (vs, m) => {
+    if (off + m > n) throw new RangeError(`readNumericColumns: the result holds more than its ${n} rows`);
+    vs.forEach((v, j) => cols[j]!.set(v, off));
+    off += m;
   });
-  return { n, cols: cols.map((c) => c.subarray(0, n)) };
+  if (off !== n) throw new RangeError(`readNumericColumns: read ${off} of the result's ${n} rows`);
+  return { n, cols };
 }
 
 const ALL_VALID = (1n << 64n) - 1n;

@@ -14,6 +14,7 @@ import type { Plan } from '../engine/plan.ts';
 import { CachedStepFailure, classifyFailure, errorMessage } from '../lib/errors.ts';
 import { digestJson } from '../lib/hash.ts';
 import type { Logger } from '../lib/log.ts';
+import { releaseAfterStep } from '../lib/native_memory.ts';
 import type { RunObserver } from '../tracking/observer.ts';
 import type { ObserveRequest, PipelineActivities, PlanRef, StepActivityRequest, StepActivityResult, StepFailureDetails } from './workflow/api.ts';
 import { executeStep } from '../executor/execute.ts';
@@ -84,6 +85,7 @@ export function createTemporalActivities(deps: TemporalActivityDeps): PipelineAc
         throw failure;
       } finally {
         clearInterval(timer);
+        releaseAfterStep();
       }
     },
 
