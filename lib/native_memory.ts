@@ -32,9 +32,7 @@ function collector(): () => void {
 /** Records `bytes` of native memory fetched (≈ rows × columns × 8); collects when the total since the last collection reaches NATIVE_RELEASE_BYTES. */
 export function noteNativeBytes(bytes: number): void {
   pending += bytes;
-  if (pending < NATIVE_RELEASE_BYTES) return;
-  pending = 0;
-  collector()();
+  if (pending >= NATIVE_RELEASE_BYTES) collectNow();
 }
 
 /**
@@ -43,7 +41,11 @@ export function noteNativeBytes(bytes: number): void {
  * dropped. Cheap when little is held (no collection: a host of many short steps pays nothing).
  */
 export function releaseAfterStep(): void {
-  if (process.memoryUsage().arrayBuffers < NATIVE_RELEASE_BYTES) return;
+  if (process.memoryUsage().arrayBuffers >= NATIVE_RELEASE_BYTES) collectNow();
+}
+
+/** A full collection now; the fetched-bytes count starts again from 0. */
+function collectNow(): void {
   pending = 0;
   collector()();
 }
