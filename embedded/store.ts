@@ -1,4 +1,5 @@
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance } from '../lib/duckdb_api.ts';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Plan } from '../engine/plan.ts';

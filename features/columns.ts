@@ -1,5 +1,6 @@
 import bindings from '@duckdb/node-bindings';
-import { DOUBLE, DuckDBDataChunk, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { DOUBLE, DuckDBDataChunk } from '../lib/duckdb_api.ts';
 import { resultChunks } from '../lib/duckdb.ts';
 
 /**

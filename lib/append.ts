@@ -3,7 +3,8 @@
  * per-row SQL. The one appender of the tree (OOF and trial-score writers, backtest I/O, options
  * tables).
  */
-import { DuckDBDataChunk, DOUBLE, INTEGER, VARCHAR, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBDataChunk, DOUBLE, INTEGER, VARCHAR } from './duckdb_api.ts';
 import duckdb from '@duckdb/node-bindings';
 
 const q = (id: string): string => `"${id.replace(/"/g, '""')}"`;

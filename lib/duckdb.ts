@@ -1,4 +1,5 @@
-import { DuckDBInstance, type DuckDBConnection, type DuckDBDataChunk, type DuckDBResult, type DuckDBVector } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBDataChunk, DuckDBResult, DuckDBVector } from '@duckdb/node-api';
+import { DuckDBInstance } from './duckdb_api.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { noteNativeBytes } from './native_memory.ts';

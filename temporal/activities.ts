@@ -16,9 +16,13 @@ import { digestJson } from '../lib/hash.ts';
 import type { Logger } from '../lib/log.ts';
 import { releaseAfterStep } from '../lib/native_memory.ts';
 import type { RunObserver } from '../tracking/observer.ts';
+import { readActivityInfoFrom } from '../tracking/stepRuns.ts';
 import type { ObserveRequest, PipelineActivities, PlanRef, StepActivityRequest, StepActivityResult, StepFailureDetails } from './workflow/api.ts';
 import { executeStep } from '../executor/execute.ts';
 import type { StepProgress } from '../kinds/types.ts';
+
+// the tracker tags child runs an observe activity writes with this activity's workflow ids
+readActivityInfoFrom(() => Context.current().info);
 
 /** What the activities need from their worker process. */
 export interface TemporalActivityDeps {

@@ -5,7 +5,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { DuckDBInstance } from '../lib/duckdb_api.ts';
 import { TrackerError, VALUE_LIMITS, type KeyValue } from './types.ts';
 
 export const SCHEMA = `

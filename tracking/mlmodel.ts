@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import onnxProto from 'onnx-proto';
+import { createRequire } from 'node:module';
+import type OnnxProto from 'onnx-proto';
 import YAML from 'yaml';
 import { UserError } from '../lib/errors.ts';
 
@@ -14,7 +15,12 @@ import { UserError } from '../lib/errors.ts';
  * signature JSON per `mlflow.models.signature.ModelSignature.to_dict` (tensor-based specs).
  */
 
-const { onnx } = onnxProto;
+/** onnx-proto (protobufjs code for onnx.proto), required on first use: a run that registers no model does not load it (≈ 30 ms of start-up). */
+let onnxApi: typeof OnnxProto.onnx | undefined;
+function onnx(): typeof OnnxProto.onnx {
+  onnxApi ??= (createRequire(import.meta.url)('onnx-proto') as typeof OnnxProto).onnx;
+  return onnxApi;
+}
 
 /** One tensor of a model signature: name, numpy dtype, shape with -1 for a free (batch) dimension. */
 export interface TensorSpec {
@@ -29,21 +35,25 @@ export interface OnnxSignature {
 }
 
 /** ONNX TensorProto.DataType → numpy dtype names MLflow's TensorSpec accepts. */
-const NUMPY_DTYPE: Record<number, string> = {
-  [onnx.TensorProto.DataType.FLOAT]: 'float32',
-  [onnx.TensorProto.DataType.DOUBLE]: 'float64',
-  [onnx.TensorProto.DataType.FLOAT16]: 'float16',
-  [onnx.TensorProto.DataType.INT8]: 'int8',
-  [onnx.TensorProto.DataType.INT16]: 'int16',
-  [onnx.TensorProto.DataType.INT32]: 'int32',
-  [onnx.TensorProto.DataType.INT64]: 'int64',
-  [onnx.TensorProto.DataType.UINT8]: 'uint8',
-  [onnx.TensorProto.DataType.UINT16]: 'uint16',
-  [onnx.TensorProto.DataType.UINT32]: 'uint32',
-  [onnx.TensorProto.DataType.UINT64]: 'uint64',
-  [onnx.TensorProto.DataType.BOOL]: 'bool',
-  [onnx.TensorProto.DataType.STRING]: 'str',
-};
+function numpyDtype(elemType: number): string | undefined {
+  const t = onnx().TensorProto.DataType;
+  const names: Record<number, string> = {
+    [t.FLOAT]: 'float32',
+    [t.DOUBLE]: 'float64',
+    [t.FLOAT16]: 'float16',
+    [t.INT8]: 'int8',
+    [t.INT16]: 'int16',
+    [t.INT32]: 'int32',
+    [t.INT64]: 'int64',
+    [t.UINT8]: 'uint8',
+    [t.UINT16]: 'uint16',
+    [t.UINT32]: 'uint32',
+    [t.UINT64]: 'uint64',
+    [t.BOOL]: 'bool',
+    [t.STRING]: 'str',
+  };
+  return names[elemType];
+}
 
 /**
  * The signature of an ONNX model from its graph: every graph input that is not an initializer,
@@ -51,9 +61,9 @@ const NUMPY_DTYPE: Record<number, string> = {
  * Throws a UserError when the bytes are not an ONNX model or a tensor type is not a plain tensor.
  */
 export function onnxSignature(model: Uint8Array): OnnxSignature {
-  let decoded: ReturnType<typeof onnx.ModelProto.decode>;
+  let decoded: ReturnType<typeof OnnxProto.onnx.ModelProto.decode>;
   try {
-    decoded = onnx.ModelProto.decode(model);
+    decoded = onnx().ModelProto.decode(model);
   } catch (err) {
     throw new UserError(`cannot read the ONNX model for its MLflow signature: ${(err as Error).message}`);
   }
@@ -64,7 +74,7 @@ export function onnxSignature(model: Uint8Array): OnnxSignature {
     const t = vi.type?.tensorType;
     const name = vi.name ?? '';
     if (!t || t.elemType == null) throw new UserError(`ONNX ${role} "${name}" is not a tensor; TradeML's MLflow signature supports tensor inputs/outputs only`);
-    const dtype = NUMPY_DTYPE[t.elemType];
+    const dtype = numpyDtype(t.elemType);
     if (!dtype) throw new UserError(`ONNX ${role} "${name}" has element type ${t.elemType}, which has no numpy dtype for an MLflow signature`);
     const shape = (t.shape?.dim ?? []).map((d) => (d.dimValue != null && Number(d.dimValue) > 0 ? Number(d.dimValue) : -1));
     return { name, dtype, shape };

@@ -50,11 +50,29 @@ export function childStatus(step: StepRecord): RunStatus | undefined {
   return undefined;
 }
 
+/** What {@link temporalTags} reads of a Temporal activity's `Context.current().info`. */
+export interface ActivityInfoLike {
+  workflowExecution?: { workflowId?: string; runId?: string };
+  workflowNamespace?: string;
+  workflowType?: string;
+}
+
+let activityInfo: (() => ActivityInfoLike) | undefined;
+
+/**
+ * Sets how to read the current Temporal activity's info: temporal/activities.ts calls it when a
+ * worker loads it. A process that never loads the worker's activities (an embedded run) neither
+ * imports @temporalio/activity (≈ 22 ms of start-up) nor looks for an activity.
+ */
+export function readActivityInfoFrom(read: () => ActivityInfoLike): void {
+  activityInfo = read;
+}
+
 /** The Temporal workflow and run ids when called inside a Temporal activity (the observe activity); {} elsewhere. */
 export async function temporalTags(): Promise<Record<string, string>> {
+  if (!activityInfo) return {};
   try {
-    const { Context } = await import('@temporalio/activity');
-    const info = Context.current().info;
+    const info = activityInfo();
     const out: Record<string, string> = {};
     if (info.workflowExecution?.workflowId) out['temporal.workflow_id'] = info.workflowExecution.workflowId;
     if (info.workflowExecution?.runId) out['temporal.workflow_run_id'] = info.workflowExecution.runId;
@@ -62,7 +80,7 @@ export async function temporalTags(): Promise<Record<string, string>> {
     if (info.workflowType) out['temporal.workflow_type'] = info.workflowType;
     return out;
   } catch {
-    return {};
+    return {}; // not inside an activity (Context.current() throws)
   }
 }
 

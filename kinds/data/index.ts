@@ -5,13 +5,8 @@ import { UserError } from '../../lib/errors.ts';
 import { loadDatasetContract, type DatasetKind } from '../../data/contract.ts';
 import type { IngestEnv } from '../../data/ingest/common.ts';
 import type { ArtifactRef } from '../../artifacts/store.ts';
-import { ingestOhlcv } from '../../data/ingest/ohlcv.ts';
-import { ingestOptionsChain } from '../../data/ingest/options.ts';
-import { ingestKlines } from '../../data/ingest/klines.ts';
-import { ingestLob } from '../../data/ingest/lob.ts';
-import { ingestIndex } from '../../data/ingest/index-daily.ts';
-import { auditIngested } from '../../data/pipeline.ts';
 import { datasetFingerprint } from '../../data/fingerprint.ts';
+// the ingest and audit code is imported when a step runs: a fully cached run does not load it
 
 /** Cache inputs of an ingest step: its dataset contract file and its source files' fingerprint. */
 const ingestCache = {
@@ -94,7 +89,7 @@ export const ingestOhlcvKind = defineStepKind({
   ...ingestCache,
   run: async (ctx, w) => {
     const c = contractOf(ctx, w.dataset, 'ohlcv', 'ingest.ohlcv');
-    return ingested(await ingestOhlcv(c, envOf(ctx)), calendarName(c.contract.calendar));
+    return ingested(await (await import('../../data/ingest/ohlcv.ts')).ingestOhlcv(c, envOf(ctx)), calendarName(c.contract.calendar));
   },
 });
 
@@ -114,7 +109,7 @@ export const ingestOptionsKind = defineStepKind({
   ...ingestCache,
   run: async (ctx, w) => {
     const c = contractOf(ctx, w.dataset, 'options_chain', 'ingest.options_chain');
-    const r = await ingestOptionsChain(c, envOf(ctx));
+    const r = await (await import('../../data/ingest/options.ts')).ingestOptionsChain(c, envOf(ctx));
     return { ...r, table: { ...r.table, dataset: r.dataset, calendar: calendarName(c.contract.calendar) } };
   },
 });
@@ -138,7 +133,7 @@ export const ingestKlinesKind = defineStepKind({
   ...ingestCache,
   run: async (ctx, w) => {
     const c = contractOf(ctx, w.dataset, 'klines', 'ingest.klines');
-    const r = await ingestKlines(c, envOf(ctx));
+    const r = await (await import('../../data/ingest/klines.ts')).ingestKlines(c, envOf(ctx));
     const interval = String((c.contract as { interval?: unknown }).interval ?? '1h');
     return { ...r, table: { ...r.table, dataset: r.dataset, calendar: calendarName(c.contract.calendar, interval), interval } };
   },
@@ -161,7 +156,7 @@ export const ingestLobKind = defineStepKind({
   provides: { messages: orderbookMessages, book: orderbookSnapshots },
   ...ingestCache,
   run: async (ctx, w) => {
-    const r = await ingestLob(contractOf(ctx, w.dataset, 'lob', 'ingest.lob'), envOf(ctx));
+    const r = await (await import('../../data/ingest/lob.ts')).ingestLob(contractOf(ctx, w.dataset, 'lob', 'ingest.lob'), envOf(ctx));
     return { ...r, messages: { ...r.messages, dataset: r.dataset }, book: { ...r.book, dataset: r.dataset } };
   },
 });
@@ -183,7 +178,7 @@ export const ingestIndexKind = defineStepKind({
   ...ingestCache,
   run: async (ctx, w) => {
     const c = contractOf(ctx, w.dataset, 'index', 'ingest.index');
-    return ingested(await ingestIndex(c, envOf(ctx)), calendarName(c.contract.calendar));
+    return ingested(await (await import('../../data/ingest/index-daily.ts')).ingestIndex(c, envOf(ctx)), calendarName(c.contract.calendar));
   },
 });
 
@@ -235,7 +230,7 @@ export const qcAuditKind = defineStepKind({
   configFiles: () => ['configs/data/audit.yml'],
   run: async (ctx, w) => {
     const src = ctx.input('source').value;
-    const r = await auditIngested(ctx.projectRoot, { dataset: src.dataset, table: src, quarantine: src.quarantine, quarantined_by_rule: src.quarantined_by_rule, manifest: src.manifest }, { store: ctx.artifacts, signal: ctx.signal, progress: (p) => ctx.progress(p) }, w);
+    const r = await (await import('../../data/pipeline.ts')).auditIngested(ctx.projectRoot, { dataset: src.dataset, table: src, quarantine: src.quarantine, quarantined_by_rule: src.quarantined_by_rule, manifest: src.manifest }, { store: ctx.artifacts, signal: ctx.signal, progress: (p) => ctx.progress(p) }, w);
     return {
       ...r,
       curated: { ...r.curated, dataset: src.dataset, calendar: src.calendar },
