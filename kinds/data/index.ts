@@ -89,7 +89,8 @@ export const ingestOhlcvKind = defineStepKind({
   ...ingestCache,
   run: async (ctx, w) => {
     const c = contractOf(ctx, w.dataset, 'ohlcv', 'ingest.ohlcv');
-    return ingested(await (await import('../../data/ingest/ohlcv.ts')).ingestOhlcv(c, envOf(ctx)), calendarName(c.contract.calendar));
+    const { ingestOhlcv } = await import('../../data/ingest/ohlcv.ts');
+    return ingested(await ingestOhlcv(c, envOf(ctx)), calendarName(c.contract.calendar));
   },
 });
 
@@ -109,7 +110,8 @@ export const ingestOptionsKind = defineStepKind({
   ...ingestCache,
   run: async (ctx, w) => {
     const c = contractOf(ctx, w.dataset, 'options_chain', 'ingest.options_chain');
-    const r = await (await import('../../data/ingest/options.ts')).ingestOptionsChain(c, envOf(ctx));
+    const { ingestOptionsChain } = await import('../../data/ingest/options.ts');
+    const r = await ingestOptionsChain(c, envOf(ctx));
     return { ...r, table: { ...r.table, dataset: r.dataset, calendar: calendarName(c.contract.calendar) } };
   },
 });
@@ -133,7 +135,8 @@ export const ingestKlinesKind = defineStepKind({
   ...ingestCache,
   run: async (ctx, w) => {
     const c = contractOf(ctx, w.dataset, 'klines', 'ingest.klines');
-    const r = await (await import('../../data/ingest/klines.ts')).ingestKlines(c, envOf(ctx));
+    const { ingestKlines } = await import('../../data/ingest/klines.ts');
+    const r = await ingestKlines(c, envOf(ctx));
     const interval = String((c.contract as { interval?: unknown }).interval ?? '1h');
     return { ...r, table: { ...r.table, dataset: r.dataset, calendar: calendarName(c.contract.calendar, interval), interval } };
   },
@@ -156,7 +159,8 @@ export const ingestLobKind = defineStepKind({
   provides: { messages: orderbookMessages, book: orderbookSnapshots },
   ...ingestCache,
   run: async (ctx, w) => {
-    const r = await (await import('../../data/ingest/lob.ts')).ingestLob(contractOf(ctx, w.dataset, 'lob', 'ingest.lob'), envOf(ctx));
+    const { ingestLob } = await import('../../data/ingest/lob.ts');
+    const r = await ingestLob(contractOf(ctx, w.dataset, 'lob', 'ingest.lob'), envOf(ctx));
     return { ...r, messages: { ...r.messages, dataset: r.dataset }, book: { ...r.book, dataset: r.dataset } };
   },
 });
@@ -178,7 +182,8 @@ export const ingestIndexKind = defineStepKind({
   ...ingestCache,
   run: async (ctx, w) => {
     const c = contractOf(ctx, w.dataset, 'index', 'ingest.index');
-    return ingested(await (await import('../../data/ingest/index-daily.ts')).ingestIndex(c, envOf(ctx)), calendarName(c.contract.calendar));
+    const { ingestIndex } = await import('../../data/ingest/index-daily.ts');
+    return ingested(await ingestIndex(c, envOf(ctx)), calendarName(c.contract.calendar));
   },
 });
 
@@ -230,7 +235,8 @@ export const qcAuditKind = defineStepKind({
   configFiles: () => ['configs/data/audit.yml'],
   run: async (ctx, w) => {
     const src = ctx.input('source').value;
-    const r = await (await import('../../data/pipeline.ts')).auditIngested(ctx.projectRoot, { dataset: src.dataset, table: src, quarantine: src.quarantine, quarantined_by_rule: src.quarantined_by_rule, manifest: src.manifest }, { store: ctx.artifacts, signal: ctx.signal, progress: (p) => ctx.progress(p) }, w);
+    const { auditIngested } = await import('../../data/pipeline.ts');
+    const r = await auditIngested(ctx.projectRoot, { dataset: src.dataset, table: src, quarantine: src.quarantine, quarantined_by_rule: src.quarantined_by_rule, manifest: src.manifest }, { store: ctx.artifacts, signal: ctx.signal, progress: (p) => ctx.progress(p) }, w);
     return {
       ...r,
       curated: { ...r.curated, dataset: src.dataset, calendar: src.calendar },
