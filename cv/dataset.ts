@@ -5,12 +5,38 @@
 import type { TrainingSet } from '../models/learner.ts';
 import type { Panel } from './panel.ts';
 
-/** The features of `rows` (in the given order) as a row-major `rows.length × nFeatures` matrix. */
+/**
+ * The features of `rows` (in the given order) as a row-major `rows.length × nFeatures` matrix. Runs
+ * of consecutive rows (a training set is a few long runs of the panel) are copied as one block.
+ */
 export function featureRows(panel: Pick<Panel, 'X' | 'nFeatures'>, rows: ArrayLike<number>): Float32Array {
   const F = panel.nFeatures;
-  const x = new Float32Array(rows.length * F);
-  for (let k = 0; k < rows.length; k++) x.set(panel.X.subarray(rows[k]! * F, rows[k]! * F + F), k * F);
+  const X = panel.X;
+  const n = rows.length;
+  const x = new Float32Array(n * F);
+  let k = 0;
+  while (k < n) {
+    const first = rows[k]!;
+    let e = k + 1;
+    while (e < n && rows[e] === first + (e - k)) e++;
+    if (e - k >= 8) x.set(X.subarray(first * F, (first + e - k) * F), k * F);
+    else {
+      for (let r = k; r < e; r++) {
+        const src = rows[r]! * F;
+        const dst = r * F;
+        for (let j = 0; j < F; j++) x[dst + j] = X[src + j]!;
+      }
+    }
+    k = e;
+  }
   return x;
+}
+
+/** `values[rows[k]]` for every k, as a Float32Array. */
+function gather(values: Float32Array, rows: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(rows.length);
+  for (let k = 0; k < rows.length; k++) out[k] = values[rows[k]!]!;
+  return out;
 }
 
 /**
@@ -19,9 +45,9 @@ export function featureRows(panel: Pick<Panel, 'X' | 'nFeatures'>, rows: ArrayLi
  * weights become one per group (the weight of the group's first row): rankers weight queries, not rows.
  */
 export function trainingSet(panel: Panel, rows: number[], target: Float32Array, weights: Float32Array | null, perDateGroups = false): TrainingSet {
-  const set: TrainingSet = { X: featureRows(panel, rows), nRows: rows.length, nFeatures: panel.nFeatures, y: Float32Array.from(rows, (i) => target[i]!) };
+  const set: TrainingSet = { X: featureRows(panel, rows), nRows: rows.length, nFeatures: panel.nFeatures, y: gather(target, rows) };
   if (!perDateGroups) {
-    if (weights) set.weight = Float32Array.from(rows, (i) => weights[i]!);
+    if (weights) set.weight = gather(weights, rows);
     return set;
   }
   const sizes: number[] = [];

@@ -8,7 +8,7 @@ import type { Learner, LearnerParams } from '../models/learner.ts';
 import { splitMasks, validationTail, type DateGroup, type Split } from './cpcv.ts';
 import { decayWeights, featureRows, strided, trainingSet } from './dataset.ts';
 import { dailyIc, rocAuc, summarizeIc, type IcSummary } from './metrics.ts';
-import type { Panel } from './panel.ts';
+import { panelLabelRanks, type Panel } from './panel.ts';
 import type { TaskCodec } from './target.ts';
 
 /** Per-fold sampling and stopping settings (configs/training/*.yml `cv`, `sampling`, engine section). */
@@ -121,7 +121,7 @@ export async function runFold(env: FoldEnv, a: {
 export function foldMetrics(panel: Panel, codec: TaskCodec, testRows: number[], score: Float32Array, loss: Float32Array | null): { ic: IcSummary; logloss?: number; auc?: number } {
   const include = new Uint8Array(panel.n);
   for (const i of testRows) include[i] = 1;
-  const d = dailyIc(panel.blocks, score, panel.label, include);
+  const d = dailyIc(panel.blocks, score, panel.label, include, panelLabelRanks(panel));
   const out: { ic: IcSummary; logloss?: number; auc?: number } = { ic: summarizeIc(d.ic, d.rankIc) };
   if (codec.task === 'classification' && loss && codec.positive) {
     let s = 0;

@@ -9,7 +9,7 @@
  * failure CPCV's purging cannot catch because it lives inside the features themselves.
  */
 import { dailyIc, summarizeIc } from './metrics.ts';
-import type { Panel } from './panel.ts';
+import { panelLabelRanks, type Panel } from './panel.ts';
 
 /** Thresholds of the check (configs/training/*.yml `leakage`). */
 export interface LeakageThresholds {
@@ -57,10 +57,11 @@ const yieldToEventLoop = (): Promise<void> => new Promise((r) => setImmediate(r)
 export async function featureRankIcs(panel: Pick<Panel, 'n' | 'nFeatures' | 'featureNames' | 'X' | 'blocks' | 'label'>): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   const col = new Float32Array(panel.n);
+  const labelRanks = panelLabelRanks(panel);
   for (let j = 0; j < panel.nFeatures; j++) {
     await yieldToEventLoop();
     for (let i = 0; i < panel.n; i++) col[i] = panel.X[i * panel.nFeatures + j]!;
-    out[panel.featureNames[j]!] = summarizeIc(new Float64Array(0), dailyIc(panel.blocks, col, panel.label).rankIc).rank_ic;
+    out[panel.featureNames[j]!] = summarizeIc(new Float64Array(0), dailyIc(panel.blocks, col, panel.label, undefined, labelRanks).rankIc).rank_ic;
   }
   return out;
 }

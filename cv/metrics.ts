@@ -101,10 +101,58 @@ class DayRows {
   spearman(): number {
     return pearson(this.ranks(this.x, this.rx), this.ranks(this.y, this.ry));
   }
+
+  /** {@link spearman} with the held labels' ranks given (`ry`, length n: the ranks of exactly the held y). */
+  spearmanWith(ry: Float64Array): number {
+    return pearson(this.ranks(this.x, this.rx), ry);
+  }
 }
 
-/** Daily IC series: `ic[d]`, `rankIc[d]` (NaN where the date has < 3 usable rows or `rows` excludes it). */
-export function dailyIc(blocks: Int32Array, pred: ArrayLike<number>, label: ArrayLike<number>, include?: Uint8Array): { ic: Float64Array; rankIc: Float64Array } {
+/**
+ * One label's 1-based average ranks on every date (rows `blocks[d]..blocks[d+1]`, NaN labels
+ * skipped), computed once for the many daily ICs taken against it (every fold, path, trial and
+ * feature). {@link dailyIc} given them ranks only the signal on a date whose usable rows are all of
+ * the label's usable rows there (the same count, since they are a subset): the very values the
+ * label's ranks would be computed from, so every IC is bit for bit the one computed without them.
+ * The label must not change after they are built.
+ */
+export class LabelRanks {
+  /** Per date: the rows with a number label. */
+  readonly usable: Int32Array;
+  private readonly start: Int32Array;
+  private readonly values: Float64Array;
+
+  constructor(readonly blocks: Int32Array, readonly label: ArrayLike<number>) {
+    const nDates = blocks.length - 1;
+    this.usable = new Int32Array(nDates);
+    this.start = new Int32Array(nDates + 1);
+    this.values = new Float64Array(blocks[nDates]! - blocks[0]!);
+    const day = new DayRows(blocks);
+    const out = new Float64Array(day.x.length);
+    let off = 0;
+    for (let d = 0; d < nDates; d++) {
+      this.start[d] = off;
+      const n = day.collect(blocks[d]!, blocks[d + 1]!, label, label);
+      this.usable[d] = n;
+      this.values.set(day.ranks(day.y, out), off);
+      off += n;
+    }
+    this.start[nDates] = off;
+  }
+
+  /** The ranks of date d's usable labels, in row order. */
+  of(d: number): Float64Array {
+    return this.values.subarray(this.start[d]!, this.start[d + 1]!);
+  }
+}
+
+/**
+ * Daily IC series: `ic[d]`, `rankIc[d]` (NaN where the date has < 3 usable rows or `rows` excludes it).
+ * `labelRanks`, built from these `blocks` and this `label`, saves ranking the label again (the
+ * figures are the same to the bit); other ones throw an Error.
+ */
+export function dailyIc(blocks: Int32Array, pred: ArrayLike<number>, label: ArrayLike<number>, include?: Uint8Array, labelRanks?: LabelRanks): { ic: Float64Array; rankIc: Float64Array } {
+  if (labelRanks && (labelRanks.blocks !== blocks || labelRanks.label !== label)) throw new Error('dailyIc: labelRanks were built for other date blocks or another label');
   const nDates = blocks.length - 1;
   const ic = new Float64Array(nDates).fill(NaN);
   const rankIc = new Float64Array(nDates).fill(NaN);
@@ -113,7 +161,7 @@ export function dailyIc(blocks: Int32Array, pred: ArrayLike<number>, label: Arra
     const n = day.collect(blocks[d]!, blocks[d + 1]!, pred, label, include);
     if (n < 3) continue;
     ic[d] = pearson(day.x.subarray(0, n), day.y.subarray(0, n));
-    rankIc[d] = day.spearman();
+    rankIc[d] = labelRanks && n === labelRanks.usable[d] ? day.spearmanWith(labelRanks.of(d)) : day.spearman();
   }
   return { ic, rankIc };
 }

@@ -7,7 +7,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { NYSE_DAILY, type TradingCalendar } from '../calendar/calendar.ts';
 import { resultChunks, sqlString } from '../lib/duckdb.ts';
 import { StepError } from '../lib/errors.ts';
-import { dateBlocks } from './metrics.ts';
+import { dateBlocks, LabelRanks } from './metrics.ts';
 
 /**
  * A modelling panel in memory, rows sorted by (date, symbol): features as a row-major float32
@@ -165,3 +165,14 @@ export function lowerBound(arr: Int32Array, v: number): number {
   return lo;
 }
 
+const labelRanksOfPanel = new WeakMap<object, LabelRanks>();
+
+/** The label's ranks on every date of `panel` (cv/metrics.ts LabelRanks), built on first use; a panel's label never changes once loaded. */
+export function panelLabelRanks(panel: Pick<Panel, 'blocks' | 'label'>): LabelRanks {
+  let r = labelRanksOfPanel.get(panel);
+  if (!r || r.blocks !== panel.blocks || r.label !== panel.label) {
+    r = new LabelRanks(panel.blocks, panel.label);
+    labelRanksOfPanel.set(panel, r);
+  }
+  return r;
+}

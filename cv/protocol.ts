@@ -22,7 +22,7 @@ import { checkLeakage, featureRankIcs, type LeakageReport, type LeakageThreshold
 import { ledgerDoc, writeTrialReturns } from './ledger.ts';
 import { dailyIc, summarizeIc, type IcSummary } from './metrics.ts';
 import { cpcvOofRows, walkForwardOofRows, writeSignal } from './oof.ts';
-import type { Panel } from './panel.ts';
+import { panelLabelRanks, type Panel } from './panel.ts';
 import { refitFinal, type Refit } from './refit.ts';
 import { fitMetricsDoc } from './report.ts';
 import { makeCodec, type TargetSpec, type TaskCodec } from './target.ts';
@@ -105,7 +105,7 @@ export async function runCpcvProtocol(env: ProtocolEnv, con: DuckDBConnection, p
   const onnxMeta = { sleeve: spec.sleeve, trial_id: sel.trial_id, task: codec.task };
   const refit = await refitFinal(fold, { panel, codec, params, rounds, settings: spec.settings, onnx: { classScore: codec.classScore, metadata: onnxMeta } });
   onFitDone();
-  const ins = dailyIc(panel.blocks, refit.insample, panel.label);
+  const ins = dailyIc(panel.blocks, refit.insample, panel.label, undefined, panelLabelRanks(panel));
   const insample = summarizeIc(ins.ic, ins.rankIc);
   const featureIc = await featureRankIcs(panel);
   const leakage = checkLeakage(sel.metrics.mean_rank_ic, featureIc, spec.leakage);

@@ -28,7 +28,7 @@ import { StepError } from '../lib/errors.ts';
 import { fitRidge, predictRidge } from '../models/ridge.ts';
 import { binomial, cpcvSplits, dateGroups, nPaths, pathTable, splitMasks, walkForwardFolds, type DateGroup, type Split } from './cpcv.ts';
 import { round6 } from './ledger.ts';
-import { dailyIc, dateBlocks, summarizeIc, type IcSummary } from './metrics.ts';
+import { dailyIc, dateBlocks, LabelRanks, summarizeIc, type IcSummary } from './metrics.ts';
 import { lowerBound } from './panel.ts';
 
 /** A sleeve to blend: its name, task and the local paths of its OOF and walk-forward Parquet. */
@@ -285,13 +285,14 @@ function meanSummary(xs: IcSummary[]): IcSummary {
  */
 export function stackMetrics(main: StackBlock, wfb: StackBlock, nDates: number, score: Float64Array[], wfScore: Float64Array, names: string[]): StackMetrics {
   const blocks = dateBlocks(main.dateIdx, nDates);
+  const retRanks = new LabelRanks(blocks, main.ret);
   const perPath = score.map((sc, p) => {
-    const d = dailyIc(blocks, sc, main.ret);
+    const d = dailyIc(blocks, sc, main.ret, undefined, retRanks);
     return { path: p + 1, ...summarizeIc(d.ic, d.rankIc) };
   });
   const sleevePerPath = Object.fromEntries(
     names.map((nm, j) => [nm, main.z.map((zq, q) => {
-      const d = dailyIc(blocks, zq[j]!, main.ret);
+      const d = dailyIc(blocks, zq[j]!, main.ret, undefined, retRanks);
       return { path: main.paths[q]!, ...summarizeIc(d.ic, d.rankIc) };
     })]),
   );

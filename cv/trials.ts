@@ -10,7 +10,7 @@ import type { LearnerParams } from '../models/learner.ts';
 import type { DateGroup, Split } from './cpcv.ts';
 import { foldMetrics, foldRow, runFold, type FoldEnv, type FoldResult, type FoldSettings } from './fold.ts';
 import { annualizedSharpe, dailyIc, longShortReturns, meanStd, rocAuc, summarizeIc, type IcSummary } from './metrics.ts';
-import type { Panel } from './panel.ts';
+import { panelLabelRanks, type Panel } from './panel.ts';
 import type { TaskCodec } from './target.ts';
 
 /** The CPCV layout of a panel: groups, splits, path table, φ and each row's group. */
@@ -112,7 +112,7 @@ async function pathMetrics(env: FoldEnv, panel: Panel, codec: TaskCodec, run: Cp
     await yieldToEventLoop();
     env.progress(`metrics: trial ${t + 1}/${nTrials}, path ${p + 1}/${run.scores[t]!.length}`);
     const sc = run.scores[t]![p]!;
-    const d = dailyIc(panel.blocks, sc, panel.label);
+    const d = dailyIc(panel.blocks, sc, panel.label, undefined, panelLabelRanks(panel));
     const s = summarizeIc(d.ic, d.rankIc);
     const extra: { logloss?: number; auc?: number } = {};
     if (run.losses && codec.positive) {

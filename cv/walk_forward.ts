@@ -7,7 +7,7 @@ import type { LearnerParams } from '../models/learner.ts';
 import { walkForwardFolds } from './cpcv.ts';
 import { foldMetrics, foldRow, runFold, type FoldEnv, type FoldResult, type FoldSettings } from './fold.ts';
 import { dailyIc, summarizeIc, type IcSummary } from './metrics.ts';
-import type { Panel } from './panel.ts';
+import { panelLabelRanks, type Panel } from './panel.ts';
 import type { TaskCodec } from './target.ts';
 import type { CvLayout } from './trials.ts';
 
@@ -48,6 +48,6 @@ export async function runWalkForward(env: FoldEnv, a: { panel: Panel; codec: Tas
     });
     folds.push(foldRow(fold, run, 0, foldMetrics(panel, codec, rowsSeen, sc, classify ? ls : null)));
   }
-  const d = dailyIc(panel.blocks, score, panel.label);
+  const d = dailyIc(panel.blocks, score, panel.label, undefined, panelLabelRanks(panel));
   return { score, prob, splitOfRow, folds, summary: summarizeIc(d.ic, d.rankIc) };
 }

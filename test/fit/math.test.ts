@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { averageRanks, dateBlocks, dailyIc, longShortReturns, pearson, rocAuc, spearman, summarizeIc } from '../../cv/metrics.ts';
+import { averageRanks, dateBlocks, dailyIc, LabelRanks, longShortReturns, pearson, rocAuc, spearman, summarizeIc } from '../../cv/metrics.ts';
 import { fitRidge, predictRidge } from '../../models/ridge.ts';
 import { checkLeakage } from '../../cv/leakage.ts';
 
@@ -39,6 +39,28 @@ describe('metrics (known answers)', () => {
     const s = summarizeIc(d.ic, d.rankIc);
     expect(s.rank_ic).toBeCloseTo(-0.25, 12); // mean(0.5, −1)
     expect(s.icir).toBeCloseTo(-0.25 / Math.sqrt(((0.5 + 0.25) ** 2 + (-1 + 0.25) ** 2) / 1), 12);
+  });
+
+  it('daily IC with the label ranked once (LabelRanks) is bit for bit the IC without: ties, NaN signals, NaN labels, include masks', () => {
+    // 40 dates of 3..60 rows; labels on a coarse grid (many ties), some NaN; signals with NaN on some dates
+    let s = 7;
+    const rnd = (): number => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const dateIdx: number[] = [];
+    for (let d = 0; d < 40; d++) for (let k = 0, m = 3 + Math.floor(rnd() * 58); k < m; k++) dateIdx.push(d);
+    const n = dateIdx.length;
+    const blocks = dateBlocks(Int32Array.from(dateIdx), 40);
+    const label = Float64Array.from({ length: n }, () => (rnd() < 0.05 ? NaN : Math.round(rnd() * 8) / 8 - 0.5));
+    const ranks = new LabelRanks(blocks, label);
+    for (let trial = 0; trial < 5; trial++) {
+      const pred = Float32Array.from({ length: n }, (_, i) => (dateIdx[i]! % 7 === trial && rnd() < 0.3 ? NaN : Math.round(rnd() * 20) / 20));
+      const include = trial % 2 ? Uint8Array.from({ length: n }, (_, i) => (dateIdx[i]! % 3 === 0 || rnd() < 0.1 ? 1 : 0)) : undefined;
+      const plain = dailyIc(blocks, pred, label, include);
+      const cached = dailyIc(blocks, pred, label, include, ranks);
+      expect(Array.from(cached.rankIc)).toEqual(Array.from(plain.rankIc));
+      expect(Array.from(cached.ic)).toEqual(Array.from(plain.ic));
+      expect(plain.rankIc.some((v) => Number.isFinite(v))).toBe(true);
+    }
+    expect(() => dailyIc(blocks, label, Float64Array.from(label), undefined, ranks)).toThrow(/another label/);
   });
 
   it('long/short stream is dollar-neutral with gross 1: constant returns earn 0; return = Σ w r', () => {
