@@ -236,6 +236,15 @@ export function countLabelOverlaps(times: Pick<SampleTimes, 'date' | 't1'>, trai
   return leaks;
 }
 
+/** The indices i (ascending) where mask[i] is set, in an array allocated once. */
+export function maskRows(mask: Uint8Array): number[] {
+  let count = 0;
+  for (let i = 0; i < mask.length; i++) if (mask[i]) count++;
+  const rows = new Array<number>(count);
+  for (let i = 0, k = 0; k < count; i++) if (mask[i]) rows[k++] = i;
+  return rows;
+}
+
 /**
  * Time-ordered early-stopping split of a training set: the last `fraction` of its distinct dates
  * become the validation tail; earlier training samples whose label reaches into the tail
@@ -252,8 +261,7 @@ export function validationTail(times: SampleTimes, uniqueDates: Int32Array, trai
   const fit: number[] = [];
   const valid: number[] = [];
   if (fraction <= 0 || trainDates.length < 20 || nValid < 1) {
-    for (let i = 0; i < n; i++) if (train[i]) fit.push(i);
-    return { fit, valid };
+    return { fit: maskRows(train), valid };
   }
   const firstValidIdx = trainDates[trainDates.length - nValid]!;
   const firstValidDay = uniqueDates[firstValidIdx]!;

@@ -5,7 +5,7 @@
  */
 import { StepError } from '../lib/errors.ts';
 import type { Learner, LearnerParams } from '../models/learner.ts';
-import { splitMasks, validationTail, type DateGroup, type Split } from './cpcv.ts';
+import { maskRows, splitMasks, validationTail, type DateGroup, type Split } from './cpcv.ts';
 import { decayWeights, featureRows, strided, trainingSet } from './dataset.ts';
 import { dailyIc, rocAuc, summarizeIc, type IcSummary } from './metrics.ts';
 import { panelLabelRanks, type Panel } from './panel.ts';
@@ -89,8 +89,7 @@ export async function runFold(env: FoldEnv, a: {
   const tail = validationTail(panel, panel.uniqueDates, masks.train, s.validationFraction);
   const fitRows = strided(panel, tail.fit, s.dateStride);
   const validRows = strided(panel, tail.valid, s.dateStride);
-  const testRows: number[] = [];
-  for (let i = 0; i < panel.n; i++) if (masks.test[i]) testRows.push(i);
+  const testRows = maskRows(masks.test);
   const train = trainingSet(panel, fitRows, codec.target, decayWeights(panel, fitRows, s.halfLifeBars), s.perDateGroups);
   const valid = validRows.length > 0 ? trainingSet(panel, validRows, codec.target, null, s.perDateGroups) : undefined;
   const xTest = featureRows(panel, testRows);

@@ -49,7 +49,7 @@ describe.skipIf(!hasSharedData())('fit.cpcv + stack.oof on the real S&P chain (f
       { sleeve: 'tb', config: 'configs/training/equities_tb.yml', grid: {}, num_boost_round: 40 },
       makeTestContext({ store, kind: fitCpcv, upstream: upstream(), bind: { labels: 'labels_tb' } }),
     );
-  });
+  }, 900_000); // 7 s alone; over 180 s beside test/perf/digests.test.ts (two native fits on 2 cores)
 
   it('nightly layout: 28 splits, 7 paths, 4 trials; provides signals.oof, trials.ledger, model.bundle', async () => {
     expect(horizon).toMatchObject({ n_splits: 28, n_paths: 7, n_trials: 4, task: 'regression', sleeve: 'horizon', engine: 'xgboost', labels_kind: 'horizon', leakage_suspect: false });
