@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { loadConfig } from '../../lib/config.ts';
-import { DEFAULT_THRESHOLDS, type ChainAuditThresholds } from '../../options/audit/rules.ts';
+import { DEFAULT_THRESHOLDS, type ChainAuditThresholds } from '../../options/audit/thresholds.ts';
 
 const frac = z.number().min(0).max(1);
 const pair = z.tuple([frac, frac]).describe('[amber, red] fraction thresholds');
