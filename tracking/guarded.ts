@@ -42,13 +42,13 @@ export function observerTrackingOptionsFromEnv(env: NodeJS.ProcessEnv = process.
 /** Error codes of a request that never got an answer (transport), or of a server TradeML cannot use at all. */
 const OUTAGE_CODES = new Set([
   'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ENOTFOUND', 'ENETUNREACH', 'EHOSTUNREACH', 'EHOSTDOWN', 'EAI_AGAIN', 'EADDRNOTAVAIL',
-  'ERR_STREAM_PREMATURE_CLOSE', 'REQUEST_ERROR', 'SERVER_TOO_OLD', 'NOT_MLFLOW', 'HOST_NOT_ALLOWED', 'LOCKED',
+  'ERR_STREAM_PREMATURE_CLOSE', 'REQUEST_ERROR', 'SERVER_TOO_OLD', 'NOT_MLFLOW', 'HOST_NOT_ALLOWED', 'LOCKED', 'DB_UNOPENABLE',
 ]);
 
 /**
  * True when a tracker failure means every call would fail for now: no answer (refused, reset,
  * timed out, DNS), 5xx or 429, refused credentials (401/403), a server that is not a usable MLflow,
- * a local tracker DB held by another process. False for a request's own problem (400, 404, 409: a
+ * a local tracker DB held by another process or that cannot be opened at all. False for a request's own problem (400, 404, 409: a
  * bad key, a missing run) and for a server without artifact proxying (metadata still works).
  */
 export function isTrackerOutage(err: unknown): boolean {

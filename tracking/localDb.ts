@@ -118,7 +118,9 @@ export class LocalDb {
           delay = Math.min(delay * 2, 2000);
           continue;
         }
-        throw new TrackerError(`cannot open the local tracker DB ${this.dbFile}: ${(err as Error).message}; another process may hold it (retry when it is done)`, 'LOCKED');
+        const msg = err instanceof Error ? err.message : String(err);
+        if (isLockError(err)) throw new TrackerError(`cannot open the local tracker DB ${this.dbFile}: ${msg}; another process holds it (retry when it is done)`, 'LOCKED');
+        throw new TrackerError(`cannot open the local tracker DB ${this.dbFile}: ${msg}; the file is damaged or not a DuckDB file this version reads: move it aside to start a new tracker (runs, artifacts and reports do not depend on it)`, 'DB_UNOPENABLE');
       }
     }
   }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ArtifactStore } from '../../artifacts/store.ts';
+import { isTrackerOutage } from '../../tracking/guarded.ts';
 import { LocalTracker } from '../../tracking/local.ts';
 import { tempDir } from '../support/context.ts';
 import { trackerContract } from './support/contract.ts';
@@ -59,3 +61,18 @@ describe('local tracker: metric order across trackers of one file', () => {
   });
 });
 
+
+describe('local tracker: a file it cannot open', () => {
+  it('names the file and what to do, without blaming a lock, and counts as an outage (runs go on untracked)', async () => {
+    const home = tempDir('trademl-local-bad-');
+    const file = path.join(home, 'tracking.duckdb');
+    writeFileSync(file, 'not a DuckDB database, just text written over the tracker\n'.repeat(200));
+    const t = new LocalTracker(file, new ArtifactStore(path.join(home, 'artifacts')));
+    const err = await t.getOrCreateExperiment('x').then(() => null, (e: unknown) => e);
+    expect(err).toMatchObject({ name: 'TrackerError', code: 'DB_UNOPENABLE' });
+    expect(String((err as Error).message)).toContain(file);
+    expect(String((err as Error).message)).toMatch(/move it aside/);
+    expect(String((err as Error).message)).not.toMatch(/another process/);
+    expect(isTrackerOutage(err)).toBe(true);
+  });
+});
