@@ -9,9 +9,17 @@ import { buildReportData, type ReportData, type ReportInput } from './model.ts';
 
 export type { ReportData, ReportInput, ReportStep } from './model.ts';
 
-/** Folder where a run's latest report is written: `stateHome()/reports/<run-id>/`. */
+/**
+ * Whether `runId` names a folder of its own under reports/: letters, digits, `_`, `.`, `-` and `:`
+ * (a Temporal Schedule appends its action time, e.g. `…-2026-12-06T01:00:00Z`), and not only dots.
+ */
+export function isReportableRunId(runId: string): boolean {
+  return /^[\w.:\-]+$/.test(runId) && !/^\.+$/.test(runId);
+}
+
+/** Folder where a run's latest report is written: `stateHome()/reports/<run-id>/`. Throws an Error for a run id that {@link isReportableRunId} refuses. */
 export function reportDir(runId: string, home = stateHome()): string {
-  if (!/^[\w.\-]+$/.test(runId)) throw new Error(`bad run id "${runId}"`);
+  if (!isReportableRunId(runId)) throw new Error(`bad run id "${runId}": a report folder name needs letters, digits, '_', '.', '-' or ':'`);
   return path.join(home, 'reports', runId);
 }
 

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UserError } from '../../lib/errors.ts';
-import { reportDir } from '../../report/index.ts';
+import { isReportableRunId, reportDir } from '../../report/index.ts';
 import { homeOption } from './models.ts';
 
 /** `trademl report <run-id> [--open]`: where a run's report is (written when the run finishes), optionally opened. */
@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .option('--open', 'open report.html in the default browser (xdg-open / open)')
     .option('--json', 'print report.json')
     .action(async (runId: string, o: { open?: boolean; json?: boolean }, cmd: Command) => {
-      if (!/^[\w.\-]+$/.test(runId)) throw new UserError({ message: `bad run id "${runId}"; list runs with \`trademl runs\`` });
+      if (!isReportableRunId(runId)) throw new UserError({ message: `bad run id "${runId}"; list runs with \`trademl runs\`` });
       const dir = reportDir(runId, homeOption(cmd));
       const html = `${dir}/report.html`;
       const json = `${dir}/report.json`;

@@ -7,7 +7,7 @@ import { calendarFor } from '../../calendar/calendar.ts';
 import { dailyIc, dateBlocks, summarizeIc } from '../../cv/metrics.ts';
 import { queryRows, sqlString, withDuckDB } from '../../lib/duckdb.ts';
 import { PROJECT_ROOT } from '../../lib/paths.ts';
-import { writeReport, type ReportInput } from '../../report/index.ts';
+import { isReportableRunId, reportDir, writeReport, type ReportInput } from '../../report/index.ts';
 import type { RunRecord, StepRecord } from '../../tracking/observer.ts';
 import { tempDir } from '../support/context.ts';
 import { nightlyRunFixture, type RunFixture } from '../tracking/support/fixtures.ts';
@@ -216,6 +216,18 @@ describe('run report by contract', () => {
       if (process.env.TRADEML_UPDATE_SCREENSHOT === '1') copyFileSync(shot, path.join(PROJECT_ROOT, 'docs', 'report-screenshot.png'));
     } finally {
       await browser.close();
+    }
+  });
+});
+
+describe('report folders', () => {
+  it("a Temporal Schedule's run id (its action time appended, with ':') gets a folder; '..', '.', '/' and spaces do not", () => {
+    const home = tempDir('trademl-report-dir-');
+    expect(reportDir('nightly-schedule-2026-12-06T01:00:00Z', home)).toBe(path.join(home, 'reports', 'nightly-schedule-2026-12-06T01:00:00Z'));
+    expect(reportDir('nightly-20261206-002519-204b', home)).toBe(path.join(home, 'reports', 'nightly-20261206-002519-204b'));
+    for (const bad of ['..', '.', 'a/b', '../x', 'a b', '']) {
+      expect(isReportableRunId(bad), bad).toBe(false);
+      expect(() => reportDir(bad, home), bad).toThrow(/bad run id/);
     }
   });
 });
