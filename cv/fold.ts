@@ -4,7 +4,7 @@
  * time-decay weights, then one model per trial that scores the fold's test rows.
  */
 import { StepError } from '../lib/errors.ts';
-import type { Learner, LearnerParams } from '../models/learner.ts';
+import { NativeDataCache, type Learner, type LearnerParams } from '../models/learner.ts';
 import { maskRows, splitMasks, validationTail, type DateGroup, type Split } from './cpcv.ts';
 import { decayWeights, featureRows, strided, trainingSet } from './dataset.ts';
 import { dailyIc, rocAuc, summarizeIc, type IcSummary } from './metrics.ts';
@@ -94,24 +94,31 @@ export async function runFold(env: FoldEnv, a: {
   const valid = validRows.length > 0 ? trainingSet(panel, validRows, codec.target, null, s.perDateGroups) : undefined;
   const xTest = featureRows(panel, testRows);
   const perTrial: TrialFit[] = [];
-  for (let t = 0; t < a.trials.length; t++) {
-    const model = await env.learner.fit(train, {
-      params: a.trials[t]!,
-      numRounds: s.numRounds,
-      valid,
-      earlyStoppingRounds: s.earlyStoppingRounds,
-      signal: env.signal,
-      onRound: (iter) => {
-        if (iter % 25 === 24) env.progress(`split ${split.split} trial ${t} round ${iter + 1}`);
-      },
-    });
-    try {
-      a.sink(t, testRows, model.predict(xTest, testRows.length));
-      perTrial.push({ best: model.bestIteration, rounds: model.rounds, metric: model.validMetric, score: model.validScore });
-    } finally {
-      model.free();
+  // the trials share the fold's native training data (a DMatrix's histogram index, a Dataset's bins)
+  const reuse = new NativeDataCache();
+  try {
+    for (let t = 0; t < a.trials.length; t++) {
+      const model = await env.learner.fit(train, {
+        params: a.trials[t]!,
+        numRounds: s.numRounds,
+        valid,
+        earlyStoppingRounds: s.earlyStoppingRounds,
+        signal: env.signal,
+        reuse,
+        onRound: (iter) => {
+          if (iter % 25 === 24) env.progress(`split ${split.split} trial ${t} round ${iter + 1}`);
+        },
+      });
+      try {
+        a.sink(t, testRows, model.predict(xTest, testRows.length));
+        perTrial.push({ best: model.bestIteration, rounds: model.rounds, metric: model.validMetric, score: model.validScore });
+      } finally {
+        model.free();
+      }
+      a.onFitDone();
     }
-    a.onFitDone();
+  } finally {
+    reuse.free();
   }
   return { masks, perTrial, nFit: fitRows.length, nValid: validRows.length, testRows };
 }

@@ -39,6 +39,44 @@ export interface FitOptions {
   signal?: AbortSignal;
   /** Called after each round with the validation score when evaluated (progress, curves). */
   onRound?(round: number, score: number | undefined): void;
+  /**
+   * Keeps the native data a learner builds from `train` and `valid` for later fits of the same sets
+   * (the trials of one CPCV fold): XGBoost's DMatrix then keeps its histogram index, LightGBM's
+   * Dataset its bins. The caller frees it when the sets are done.
+   */
+  reuse?: NativeDataCache;
+}
+
+/**
+ * Native training data shared by several fits of the same TrainingSet objects (one CPCV fold's
+ * trials). A learner stores what it built under a key naming the set's role and every parameter
+ * the native data depends on; the cache holds each entry's set and refuses another set under the
+ * same key (a caller's mistake that would train on the wrong rows). {@link free} releases them all.
+ */
+export class NativeDataCache {
+  private readonly entries = new Map<string, { set: TrainingSet; value: unknown; free(): void }>();
+
+  /**
+   * The value stored under `key` for `set`, built by `make` on first use. Throws an Error when `key`
+   * holds the data of another TrainingSet object.
+   */
+  get<T>(key: string, set: TrainingSet, make: () => T, free: (value: T) => void): T {
+    const e = this.entries.get(key);
+    if (e) {
+      if (e.set !== set) throw new Error(`NativeDataCache: "${key}" holds the native data of another training set; use one cache per fold`);
+      return e.value as T;
+    }
+    const value = make();
+    this.entries.set(key, { set, value, free: () => free(value) });
+    return value;
+  }
+
+  /** Frees every entry (in reverse order of creation: a validation set built on its training set goes first). */
+  free(): void {
+    const list = [...this.entries.values()].reverse();
+    this.entries.clear();
+    for (const e of list) e.free();
+  }
 }
 
 /** Extra ONNX export settings. */

@@ -31,6 +31,25 @@ export const LIGHTGBM_DEFAULTS: Readonly<LgbmParams> = {
   verbosity: -1,
 };
 
+/**
+ * Params that only steer the booster (objective, tree shape, regularisation, sampling, threads), never
+ * how a Dataset bins its rows. Every other param is part of a shared Dataset's key
+ * ({@link datasetKey}): max_bin, min_data_in_bin, bin_construct_sample_cnt, seed/data_random_seed,
+ * feature_pre_filter with min_data_in_leaf and min_sum_hessian_in_leaf, use_missing, linear_tree, ….
+ */
+const BOOSTER_ONLY = new Set([
+  'objective', 'metric', 'learning_rate', 'eta', 'num_leaves', 'max_depth', 'lambda_l1', 'lambda_l2', 'reg_alpha', 'reg_lambda',
+  'min_gain_to_split', 'bagging_fraction', 'subsample', 'bagging_freq', 'subsample_freq', 'feature_fraction', 'colsample_bytree',
+  'feature_fraction_bynode', 'extra_trees', 'path_smooth', 'max_delta_step', 'num_threads', 'nthread', 'deterministic',
+  'force_row_wise', 'force_col_wise', 'verbosity', 'verbose', 'num_class', 'is_unbalance', 'scale_pos_weight', 'sigmoid',
+  'alpha', 'huber_delta', 'fair_c', 'label_gain', 'lambdarank_truncation_level', 'eval_at', 'first_metric_only',
+]);
+
+/** The params a Dataset built with them depends on, as a canonical string (sorted key=value). */
+export function datasetKey(params: LgbmParams): string {
+  return Object.keys(params).filter((k) => !BOOSTER_ONLY.has(k)).sort().map((k) => `${k}=${String(params[k])}`).join(' ');
+}
+
 /** LightGBM metrics where larger is better (python-package `_is_higher_better`). */
 const HIGHER_IS_BETTER = /^(auc|ndcg|map|average_precision|auc_mu)(@|$)/;
 
@@ -179,11 +198,16 @@ export class LightgbmLearner implements Learner {
     }
     if (!(opts.numRounds >= 1)) throw new LightGBMError(`lightgbm: numRounds must be ≥ 1, got ${opts.numRounds}`);
     const params = lightgbmParams(opts.params);
-    const dtrain = makeDataset(train, params);
+    const reuse = opts.reuse;
+    const key = reuse ? datasetKey(params) : '';
+    const dtrain = reuse ? reuse.get(`lightgbm:train:${key}`, train, () => makeDataset(train, params), (d) => d.free()) : makeDataset(train, params);
     let dvalid: LgbmDataset | undefined;
     let booster: LgbmBooster | undefined;
     try {
-      dvalid = opts.valid && opts.valid.nRows > 0 ? makeDataset(opts.valid, params, dtrain) : undefined;
+      if (opts.valid && opts.valid.nRows > 0) {
+        const v = opts.valid;
+        dvalid = reuse ? reuse.get(`lightgbm:valid:${key}`, v, () => makeDataset(v, params, dtrain), (d) => d.free()) : makeDataset(v, params, dtrain);
+      }
       booster = LgbmBooster.create(dtrain, params);
       let metric: string | null = null;
       let nMetrics = 0;
@@ -200,8 +224,10 @@ export class LightgbmLearner implements Learner {
       return new LightgbmModel(loaded, text, train.nFeatures, r.best, r.rounds, metric === null ? null : `valid-${metric}`, r.bestScore, Number(params.num_threads));
     } finally {
       booster?.free();
-      dvalid?.free();
-      dtrain.free();
+      if (!reuse) {
+        dvalid?.free();
+        dtrain.free();
+      }
     }
   }
 }

@@ -101,10 +101,14 @@ export class XGBoostLearner implements Learner {
   async fit(train: TrainingSet, opts: FitOptions): Promise<FittedModel> {
     checkSet(train, 'xgboost train set');
     if (opts.valid) checkSet(opts.valid, 'xgboost validation set');
-    const dtrain = trainingDMatrix(train);
+    // a DMatrix holds no booster params (XGBoost rebuilds its histogram index when max_bin changes),
+    // so one per set serves every trial
+    const reuse = opts.reuse;
+    const matrix = (s: TrainingSet, role: string): DMatrix => (reuse ? reuse.get(`xgboost:${role}`, s, () => trainingDMatrix(s), (d) => d.free()) : trainingDMatrix(s));
+    const dtrain = matrix(train, 'train');
     let dvalid: DMatrix | undefined;
     try {
-      dvalid = opts.valid && opts.valid.nRows > 0 ? trainingDMatrix(opts.valid) : undefined;
+      dvalid = opts.valid && opts.valid.nRows > 0 ? matrix(opts.valid, 'valid') : undefined;
       const res = await trainBooster({
         params: opts.params,
         dtrain,
@@ -117,8 +121,10 @@ export class XGBoostLearner implements Learner {
       });
       return new XGBoostModel(res.booster, train.nFeatures, widthOf(opts.params), res.bestIteration, res.rounds, res.metric, res.bestScore);
     } finally {
-      dtrain.free();
-      dvalid?.free();
+      if (!reuse) {
+        dtrain.free();
+        dvalid?.free();
+      }
     }
   }
 }
