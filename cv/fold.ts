@@ -123,12 +123,21 @@ export async function runFold(env: FoldEnv, a: {
   return { masks, perTrial, nFit: fitRows.length, nValid: validRows.length, testRows };
 }
 
+/** A fold's metrics: the IC summary, the daily IC series it summarises, classifier log loss and AUC. */
+export interface FoldMetrics {
+  ic: IcSummary;
+  /** Per date of the panel: IC and rank IC of the fold's test rows (NaN on other dates). */
+  daily: { ic: Float64Array; rankIc: Float64Array };
+  logloss?: number;
+  auc?: number;
+}
+
 /** IC summary of `score` on `testRows` and, for classifiers, their mean log loss and ROC AUC. */
-export function foldMetrics(panel: Panel, codec: TaskCodec, testRows: number[], score: Float32Array, loss: Float32Array | null): { ic: IcSummary; logloss?: number; auc?: number } {
+export function foldMetrics(panel: Panel, codec: TaskCodec, testRows: number[], score: Float32Array, loss: Float32Array | null): FoldMetrics {
   const include = new Uint8Array(panel.n);
   for (const i of testRows) include[i] = 1;
   const d = dailyIc(panel.blocks, score, panel.label, include, panelLabelRanks(panel));
-  const out: { ic: IcSummary; logloss?: number; auc?: number } = { ic: summarizeIc(d.ic, d.rankIc) };
+  const out: FoldMetrics = { ic: summarizeIc(d.ic, d.rankIc), daily: d };
   if (codec.task === 'classification' && loss && codec.positive) {
     let s = 0;
     for (const i of testRows) s += loss[i]!;
@@ -139,7 +148,7 @@ export function foldMetrics(panel: Panel, codec: TaskCodec, testRows: number[], 
 }
 
 /** The per-split table row of a fold's trial. */
-export function foldRow(split: Split, run: FoldRun, t: number, m: { ic: IcSummary; logloss?: number; auc?: number }): FoldResult {
+export function foldRow(split: Split, run: FoldRun, t: number, m: Pick<FoldMetrics, 'ic' | 'logloss' | 'auc'>): FoldResult {
   const pt = run.perTrial[t]!;
   return {
     split: split.split, test_groups: split.testGroups, n_train: run.masks.nTrain, n_fit: run.nFit, n_valid: run.nValid,

@@ -9,8 +9,8 @@ import { StepError } from '../lib/errors.ts';
 import type { LearnerParams } from '../models/learner.ts';
 import type { DateGroup, Split } from './cpcv.ts';
 import { foldMetrics, foldRow, runFold, type FoldEnv, type FoldResult, type FoldSettings } from './fold.ts';
-import { annualizedSharpe, dailyIc, longShortReturns, meanStd, rocAuc, summarizeIc, type IcSummary } from './metrics.ts';
-import { panelLabelRanks, type Panel } from './panel.ts';
+import { annualizedSharpe, longShortReturns, meanStd, rocAuc, summarizeIc, type IcSummary } from './metrics.ts';
+import type { Panel } from './panel.ts';
 import type { TaskCodec } from './target.ts';
 
 /** The CPCV layout of a panel: groups, splits, path table, φ and each row's group. */
@@ -35,6 +35,12 @@ export interface CpcvTrialsRun {
   splitRows: FoldResult[][];
   /** Per split: the purge/embargo layout. */
   cvLayout: Record<string, unknown>[];
+  /**
+   * Per trial × path: the daily IC and rank IC of the path's scores, taken from the split that
+   * predicted each date (a path's date is one split's test date, all its rows, so the split's daily
+   * figure is the path's, to the bit).
+   */
+  pathDaily: { ic: Float64Array; rankIc: Float64Array }[][];
 }
 
 const yieldToEventLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -52,6 +58,8 @@ export async function runCpcvTrials(env: FoldEnv, a: { panel: Panel; codec: Task
   const probs = codec.probUp ? pathArrays(trials.length, layout.phi, panel.n) : null;
   const splitRows: FoldResult[][] = trials.map(() => []);
   const cvLayout: Record<string, unknown>[] = [];
+  const nDates = panel.uniqueDates.length;
+  const pathDaily = trials.map(() => Array.from({ length: layout.phi }, () => ({ ic: new Float64Array(nDates).fill(NaN), rankIc: new Float64Array(nDates).fill(NaN) })));
   for (const split of layout.splits) {
     if (env.signal.aborted) throw new StepError({ message: 'CPCV fit cancelled', type: 'Cancelled', nonRetryable: true });
     const testScore = new Float32Array(panel.n).fill(NaN);
@@ -81,10 +89,21 @@ export async function runCpcvTrials(env: FoldEnv, a: { panel: Panel; codec: Task
         pending.push({ t, rows, score: sc, loss: ls });
       },
     });
-    for (const pnd of pending) splitRows[pnd.t]!.push(foldRow(split, run, pnd.t, foldMetrics(panel, codec, pnd.rows, pnd.score, losses ? pnd.loss : null)));
+    for (const pnd of pending) {
+      const m = foldMetrics(panel, codec, pnd.rows, pnd.score, losses ? pnd.loss : null);
+      splitRows[pnd.t]!.push(foldRow(split, run, pnd.t, m));
+      for (const g of split.testGroups) {
+        const into = pathDaily[pnd.t]![pathOfGroup[g]!]!;
+        const grp = layout.groups[g - 1]!;
+        for (let d = grp.firstIdx; d <= grp.lastIdx; d++) {
+          into.ic[d] = m.daily.ic[d]!;
+          into.rankIc[d] = m.daily.rankIc[d]!;
+        }
+      }
+    }
     cvLayout.push({ split: split.split, test_groups: split.testGroups, n_train: run.masks.nTrain, n_test: run.masks.nTest, n_purged: run.masks.nPurged, n_embargoed: run.masks.nEmbargoed });
   }
-  return { scores, losses, probs, splitRows, cvLayout };
+  return { scores, losses, probs, splitRows, cvLayout, pathDaily };
 }
 
 /** One path's metrics of a trial, with its daily long/short stream `ls`. */
@@ -112,7 +131,7 @@ async function pathMetrics(env: FoldEnv, panel: Panel, codec: TaskCodec, run: Cp
     await yieldToEventLoop();
     env.progress(`metrics: trial ${t + 1}/${nTrials}, path ${p + 1}/${run.scores[t]!.length}`);
     const sc = run.scores[t]![p]!;
-    const d = dailyIc(panel.blocks, sc, panel.label, undefined, panelLabelRanks(panel));
+    const d = run.pathDaily[t]![p]!;
     const s = summarizeIc(d.ic, d.rankIc);
     const extra: { logloss?: number; auc?: number } = {};
     if (run.losses && codec.positive) {
