@@ -18,7 +18,7 @@
  */
 import { StepError } from '../../lib/errors.ts';
 import { SYNC_ROUND_BUDGET_MS } from '../openmp.ts';
-import type { OnnxExportOptions, FitOptions, FittedModel, Learner, TrainingSet } from '../learner.ts';
+import { NativeDataCache, type OnnxExportOptions, type FitOptions, type FittedModel, type Learner, type TrainingSet } from '../learner.ts';
 import { lightgbmToOnnx, type LgbmModelJson } from '../onnx/lightgbm.ts';
 import { LgbmBooster, LgbmDataset, LightGBMError, type LgbmParams } from './binding.ts';
 
@@ -198,16 +198,15 @@ export class LightgbmLearner implements Learner {
     }
     if (!(opts.numRounds >= 1)) throw new LightGBMError(`lightgbm: numRounds must be ≥ 1, got ${opts.numRounds}`);
     const params = lightgbmParams(opts.params);
-    const reuse = opts.reuse;
-    const key = reuse ? datasetKey(params) : '';
-    const dtrain = reuse ? reuse.get(`lightgbm:train:${key}`, train, () => makeDataset(train, params), (d) => d.free()) : makeDataset(train, params);
+    // a fit without a caller's cache gets one of its own, freed when it ends
+    const cache = opts.reuse ?? new NativeDataCache();
+    const key = datasetKey(params);
     let dvalid: LgbmDataset | undefined;
     let booster: LgbmBooster | undefined;
     try {
-      if (opts.valid && opts.valid.nRows > 0) {
-        const v = opts.valid;
-        dvalid = reuse ? reuse.get(`lightgbm:valid:${key}`, v, () => makeDataset(v, params, dtrain), (d) => d.free()) : makeDataset(v, params, dtrain);
-      }
+      const dtrain = cache.get(`lightgbm:train:${key}`, train, () => makeDataset(train, params), (d) => d.free());
+      const v = opts.valid;
+      if (v && v.nRows > 0) dvalid = cache.get(`lightgbm:valid:${key}`, v, () => makeDataset(v, params, dtrain), (d) => d.free());
       booster = LgbmBooster.create(dtrain, params);
       let metric: string | null = null;
       let nMetrics = 0;
@@ -224,10 +223,7 @@ export class LightgbmLearner implements Learner {
       return new LightgbmModel(loaded, text, train.nFeatures, r.best, r.rounds, metric === null ? null : `valid-${metric}`, r.bestScore, Number(params.num_threads));
     } finally {
       booster?.free();
-      if (!reuse) {
-        dvalid?.free();
-        dtrain.free();
-      }
+      if (!opts.reuse) cache.free();
     }
   }
 }

@@ -7,7 +7,7 @@
  * via models/onnx/trees.ts. The libxgboost it binds is the process's (models/xgboost/binding.ts:
  * `debian` by default, `wheel` via useXGBoostLibrary / TRADEML_XGBOOST_LIB).
  */
-import type { FitOptions, FittedModel, Learner, TrainingSet } from '../learner.ts';
+import { NativeDataCache, type FitOptions, type FittedModel, type Learner, type TrainingSet } from '../learner.ts';
 import { xgboostToOnnx, type XgbModelJson } from '../onnx/trees.ts';
 import { type Booster, type BoosterParams, DMatrix, XGBoostError } from './binding.ts';
 import { trainBooster } from './train.ts';
@@ -103,12 +103,12 @@ export class XGBoostLearner implements Learner {
     if (opts.valid) checkSet(opts.valid, 'xgboost validation set');
     // a DMatrix holds no booster params (XGBoost rebuilds its histogram index when max_bin changes),
     // so one per set serves every trial
-    const reuse = opts.reuse;
-    const matrix = (s: TrainingSet, role: string): DMatrix => (reuse ? reuse.get(`xgboost:${role}`, s, () => trainingDMatrix(s), (d) => d.free()) : trainingDMatrix(s));
-    const dtrain = matrix(train, 'train');
-    let dvalid: DMatrix | undefined;
+    // (a fit without a caller's cache gets one of its own, freed when it ends)
+    const cache = opts.reuse ?? new NativeDataCache();
+    const matrix = (s: TrainingSet, role: string): DMatrix => cache.get(`xgboost:${role}`, s, () => trainingDMatrix(s), (d) => d.free());
     try {
-      dvalid = opts.valid && opts.valid.nRows > 0 ? matrix(opts.valid, 'valid') : undefined;
+      const dtrain = matrix(train, 'train');
+      const dvalid = opts.valid && opts.valid.nRows > 0 ? matrix(opts.valid, 'valid') : undefined;
       const res = await trainBooster({
         params: opts.params,
         dtrain,
@@ -121,10 +121,7 @@ export class XGBoostLearner implements Learner {
       });
       return new XGBoostModel(res.booster, train.nFeatures, widthOf(opts.params), res.bestIteration, res.rounds, res.metric, res.bestScore);
     } finally {
-      if (!reuse) {
-        dtrain.free();
-        dvalid?.free();
-      }
+      if (!opts.reuse) cache.free();
     }
   }
 }
