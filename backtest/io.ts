@@ -1,6 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { ParquetRowStream, wholePart } from '../lib/parquet_stream.ts';
-import { forEachNumericChunk, sqlString, queryRows } from '../lib/duckdb.ts';
+import { forEachMaterializedNumericChunk, sqlString, queryRows } from '../lib/duckdb.ts';
 import { InputError } from '../lib/errors.ts';
 import type { PricePanel } from './panel.ts';
 
@@ -31,7 +31,7 @@ export async function loadPanel(con: DuckDBConnection, file: string, symbols?: r
   const open = new Float64Array(T * N).fill(NaN);
   const close = new Float64Array(T * N).fill(NaN);
   const volume = new Float64Array(T * N).fill(NaN);
-  await forEachNumericChunk(con, `SELECT d.di, s.si, p.open, p.close, p.volume FROM _px p JOIN _dates d USING (date) JOIN _symbols s USING (symbol)`, ['int', 'int', 'double', 'double', 'double'], (c, n) => {
+  await forEachMaterializedNumericChunk(con, `SELECT d.di, s.si, p.open, p.close, p.volume FROM _px p JOIN _dates d USING (date) JOIN _symbols s USING (symbol)`, ['int', 'int', 'double', 'double', 'double'], (c, n) => {
     const [dc, sc, oc, cc, vc] = c as [Int32Array, Int32Array, Float64Array, Float64Array, Float64Array];
     for (let j = 0; j < n; j++) {
       const k = dc[j]! * N + sc[j]!;
@@ -48,44 +48,49 @@ export async function loadPanel(con: DuckDBConnection, file: string, symbols?: r
  * `path, date, symbol, <scoreCol>`; needs the `_dates`/`_symbols` tables of {@link loadPanel}.
  * Rows whose date or symbol is not in the price panel are dropped and counted.
  * Throws InputError when two rows fall on one (path, date, symbol) cell of the panel: found while
- * the cells are filled (one pass over the rows, no separate GROUP BY over the file).
+ * the cells are filled (one pass over the rows, no separate GROUP BY over the file); InputError
+ * when a row has no path. Read one path at a time, each materialized (lib/duckdb.ts
+ * forEachMaterializedNumericChunk): 0.3 s instead of 0.7 s for 7 paths × 609k rows.
  */
 export async function loadScores(con: DuckDBConnection, file: string, scoreCol: string, panel: PricePanel, what: string): Promise<{ paths: Map<number, Float64Array>; dropped: number }> {
   await requireColumns(con, file, what, ['path', 'date', 'symbol', scoreCol]);
   const { T, N } = panel;
   const paths = new Map<number, { m: Float64Array; seen: Uint8Array }>();
-  const total = await queryRows<{ n: bigint }>(con, `SELECT count(*) AS n FROM read_parquet(${sqlString(file)})`);
+  const src = `read_parquet(${sqlString(file)})`;
+  const total = await queryRows<{ n: bigint; nulls: bigint }>(con, `SELECT count(*) AS n, count(*) FILTER (WHERE path IS NULL) AS nulls FROM ${src}`);
+  if (total[0]!.nulls > 0n) throw new InputError({ message: `${what}: ${total[0]!.nulls} rows have no path (NULL); the contract requires every row's path (0 = walk-forward, 1..φ = CPCV paths)` });
+  const ids = (await queryRows<{ p: number }>(con, `SELECT DISTINCT CAST(path AS INTEGER) AS p FROM ${src} ORDER BY p`)).map((r) => r.p);
   let kept = 0;
   let duplicated = 0;
   let example: string | undefined;
-  await forEachNumericChunk(
-    con,
-    `SELECT CAST(o.path AS INTEGER), d.di, s.si, CAST(o."${scoreCol}" AS DOUBLE) FROM read_parquet(${sqlString(file)}) o
-     JOIN _dates d ON d.date = CAST(o.date AS DATE) JOIN _symbols s ON s.symbol = o.symbol`,
-    ['int', 'int', 'int', 'double'],
-    (c, n) => {
-      const [pc, dc, sc, vc] = c as [Int32Array, Int32Array, Int32Array, Float64Array];
-      let p = NaN;
-      let e: { m: Float64Array; seen: Uint8Array } | undefined;
-      for (let j = 0; j < n; j++) {
-        if (pc[j] !== p) {
-          p = pc[j]!;
-          e = paths.get(p);
-          if (!e) paths.set(p, (e = { m: new Float64Array(T * N).fill(NaN), seen: new Uint8Array(T * N) }));
+  // One materialized query per path (a path's rows, ≈ 20 bytes each, bounded by the dense matrix
+  // it fills): read without a round trip per chunk, and no more than one path held natively at once.
+  for (const p of ids) {
+    const e = { m: new Float64Array(T * N).fill(NaN), seen: new Uint8Array(T * N) };
+    await forEachMaterializedNumericChunk(
+      con,
+      `SELECT d.di, s.si, CAST(o."${scoreCol}" AS DOUBLE) FROM ${src} o
+       JOIN _dates d ON d.date = CAST(o.date AS DATE) JOIN _symbols s ON s.symbol = o.symbol
+       WHERE o.path = ${p}`,
+      ['int', 'int', 'double'],
+      (c, n) => {
+        const [dc, sc, vc] = c as [Int32Array, Int32Array, Float64Array];
+        for (let j = 0; j < n; j++) {
+          const di = dc[j]!;
+          const si = sc[j]!;
+          const k = di * N + si;
+          if (e.seen[k]) {
+            duplicated++;
+            example ??= `path ${p}, ${panel.dates[di]}, ${panel.symbols[si]}`;
+          }
+          e.seen[k] = 1;
+          e.m[k] = vc[j]!;
+          kept++;
         }
-        const di = dc[j]!;
-        const si = sc[j]!;
-        const k = di * N + si;
-        if (e!.seen[k]) {
-          duplicated++;
-          example ??= `path ${p}, ${panel.dates[di]}, ${panel.symbols[si]}`;
-        }
-        e!.seen[k] = 1;
-        e!.m[k] = vc[j]!;
-        kept++;
-      }
-    },
-  );
+      },
+    );
+    if (e.seen.includes(1)) paths.set(p, e);
+  }
   if (duplicated > 0) throw new InputError({ message: `${what}: ${duplicated} duplicated (path, date, symbol) rows (e.g. ${example}); the contract requires them unique` });
   return { paths: new Map([...paths].map(([p, e]) => [p, e.m])), dropped: Number(total[0]!.n) - kept };
 }

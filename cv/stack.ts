@@ -23,7 +23,7 @@
  * Sleeve comparisons (stackMetrics) are per path and averaged over paths, like the stack's own.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { forEachNumericChunk, sqlString } from '../lib/duckdb.ts';
+import { forEachMaterializedNumericChunk, sqlString } from '../lib/duckdb.ts';
 import { StepError } from '../lib/errors.ts';
 import { fitRidge, predictRidge } from '../models/ridge.ts';
 import { binomial, cpcvSplits, dateGroups, nPaths, pathTable, splitMasks, walkForwardFolds, type DateGroup, type Split } from './cpcv.ts';
@@ -83,20 +83,23 @@ export async function loadStackBlock(con: DuckDBConnection, table: string, sleev
   const c = rd.getColumnsJS() as number[][];
   const n = c[0]!.length;
   const z = paths.map(() => sleeves.map(() => new Float64Array(n)));
-  const qOf = new Map(paths.map((p, q) => [p, q]));
   for (let j = 0; j < sleeves.length; j++) {
     const written = new Uint8Array(n * paths.length);
     let seen = 0;
-    await forEachNumericChunk(con, `SELECT s.path::INTEGER, t.row_id, s.score FROM ${scored(sleeves[j]!)} s JOIN ${table} t USING (date, symbol)`, ['int', 'int', 'double'], (cols, m) => {
-      const pathCol = cols[0]!, rowCol = cols[1]!, score = cols[2]!;
-      for (let r = 0; r < m; r++) {
-        const q = qOf.get(pathCol[r]!)!, i = rowCol[r]!;
-        if (written[q * n + i]) throw new StepError({ message: `stack: sleeve ${sleeves[j]!.name} scores path ${pathCol[r]} of row ${i} twice in ${sleeves[j]![which]}; each (path, date, symbol) must appear once`, type: 'BadInput', nonRetryable: true });
-        written[q * n + i] = 1;
-        z[q]![j]![i] = score[r]!;
-      }
-      seen += m;
-    });
+    // one path at a time, materialized (≈ 16 bytes a row): no round trip per chunk (lib/duckdb.ts)
+    for (const [q, p] of paths.entries()) {
+      const zq = z[q]![j]!;
+      await forEachMaterializedNumericChunk(con, `SELECT t.row_id, s.score FROM ${scored(sleeves[j]!)} s JOIN ${table} t USING (date, symbol) WHERE s.path = ${p}`, ['int', 'double'], (cols, m) => {
+        const rowCol = cols[0]!, score = cols[1]!;
+        for (let r = 0; r < m; r++) {
+          const i = rowCol[r]!;
+          if (written[q * n + i]) throw new StepError({ message: `stack: sleeve ${sleeves[j]!.name} scores path ${p} of row ${i} twice in ${sleeves[j]![which]}; each (path, date, symbol) must appear once`, type: 'BadInput', nonRetryable: true });
+          written[q * n + i] = 1;
+          zq[i] = score[r]!;
+        }
+        seen += m;
+      });
+    }
     if (seen !== n * paths.length) throw new StepError({ message: `stack: sleeve ${sleeves[j]!.name} gave ${seen} scores for ${n} rows × ${paths.length} paths`, type: 'InternalError', nonRetryable: true });
   }
   const date = Int32Array.from(c[0]!), ret = Float64Array.from(c[2]!);

@@ -1,5 +1,5 @@
 import type { DuckDBConnection, DuckDBDataChunk, DuckDBResult, DuckDBVector } from '@duckdb/node-api';
-import { DuckDBInstance } from './duckdb_api.ts';
+import { DuckDBInstance, DuckDBMaterializedResult } from './duckdb_api.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { noteNativeBytes } from './native_memory.ts';
@@ -81,11 +81,37 @@ export async function forEachNumericChunk(con: DuckDBConnection, sql: string, ki
   await numericChunks(await con.stream(sql), kinds, fn);
 }
 
-/** {@link forEachNumericChunk} over a result already run. */
+/**
+ * A materialized result's chunks in order, read synchronously (`getChunk`): DuckDB already holds
+ * them all, so there is no round trip to its thread pool per chunk as `fetchChunk` makes (measured
+ * on 4.3M rows of 4 numeric columns: ≈ 0.15 s against ≈ 0.5 s). Counted toward the collection like
+ * {@link resultChunks}.
+ */
+function* materializedChunks(res: DuckDBMaterializedResult): Generator<DuckDBDataChunk> {
+  for (let i = 0, n = res.chunkCount; i < n; i++) {
+    const ch = res.getChunk(i);
+    if (ch.rowCount === 0) return;
+    noteNativeBytes(ch.rowCount * ch.columnCount * 8);
+    yield ch;
+  }
+}
+
+/**
+ * {@link forEachNumericChunk} on a materialized result: DuckDB runs the query to the end on its
+ * threads and holds the whole result natively (≈ rows × columns × 8 bytes until it is collected),
+ * then the chunks are read without a round trip each. For results bounded by what the caller keeps
+ * anyway (one path's scores, a price panel); an unbounded one streams through forEachNumericChunk.
+ */
+export async function forEachMaterializedNumericChunk(con: DuckDBConnection, sql: string, kinds: readonly NumericKind[], fn: (cols: (Int32Array | Float64Array)[], n: number) => void): Promise<void> {
+  await numericChunks(await con.run(sql), kinds, fn);
+}
+
+/** {@link forEachNumericChunk} over a result already run (streaming, or materialized: read without a round trip per chunk). */
 async function numericChunks(res: DuckDBResult, kinds: readonly NumericKind[], fn: (cols: (Int32Array | Float64Array)[], n: number) => void): Promise<void> {
   let cap = 0;
   let bufs: (Int32Array | Float64Array)[] = [];
-  for await (const ch of resultChunks(res)) {
+  const chunks = res instanceof DuckDBMaterializedResult ? materializedChunks(res) : resultChunks(res);
+  for await (const ch of chunks) {
     const m = ch.rowCount;
     if (ch.columnCount !== kinds.length) throw new RangeError(`forEachNumericChunk: the query gives ${ch.columnCount} columns, kinds name ${kinds.length}`);
     if (m > cap) {

@@ -9,6 +9,7 @@ import type * as NodeApi from '@duckdb/node-api';
 
 const api = createRequire(import.meta.url)('@duckdb/node-api') as typeof NodeApi;
 
-export const { DuckDBInstance, DuckDBDataChunk, DOUBLE, INTEGER, VARCHAR } = api;
+export const { DuckDBInstance, DuckDBDataChunk, DuckDBMaterializedResult, DOUBLE, INTEGER, VARCHAR } = api;
 export type DuckDBInstance = NodeApi.DuckDBInstance;
 export type DuckDBDataChunk = NodeApi.DuckDBDataChunk;
+export type DuckDBMaterializedResult = NodeApi.DuckDBMaterializedResult;

@@ -20,7 +20,7 @@ import type { TradingCalendar } from '../../calendar/calendar.ts';
 import type { ContractValue, ohlcvDaily, sizingPolicy, trialsLedger } from '../../contracts/index.ts';
 import { costConfigSchema, riskInputs, type CostConfig, type RiskInputs } from '../../execution/cost_models.ts';
 import { loadConfig } from '../../lib/config.ts';
-import { forEachNumericChunk, sqlString } from '../../lib/duckdb.ts';
+import { forEachMaterializedNumericChunk, queryRows, sqlString } from '../../lib/duckdb.ts';
 import { digestJson } from '../../lib/hash.ts';
 import { portfolioConfigSchema, type PortfolioConfig } from '../../portfolio/config.ts';
 import type { Input } from '../types.ts';
@@ -138,21 +138,26 @@ async function tradeTrial(con: DuckDBConnection, file: string, trialId: string, 
   await requireColumns(con, file, 'trial scores', ['trial_id', 'path', 'date', 'symbol', 'score']);
   const { T, N, dates } = s.panel;
   const scores = new Map<number, Float64Array>();
-  await forEachNumericChunk(
-    con,
-    `SELECT CAST(o.path AS INTEGER), d.di, y.si, CAST(o.score AS DOUBLE) FROM read_parquet(${sqlString(file)}) o
-     JOIN _dates d ON d.date = CAST(o.date AS DATE) JOIN _symbols y ON y.symbol = o.symbol WHERE o.trial_id = ${sqlString(trialId)}`,
-    ['int', 'int', 'int', 'double'],
-    (c, n) => {
-      const [pc, dc, sc, vc] = c as [Int32Array, Int32Array, Int32Array, Float64Array];
-      for (let j = 0; j < n; j++) {
-        const p = pc[j]!;
-        let m = scores.get(p);
-        if (!m) scores.set(p, (m = new Float64Array(T * N).fill(NaN)));
-        m[dc[j]! * N + sc[j]!] = vc[j]!;
-      }
-    },
-  );
+  const src = `read_parquet(${sqlString(file)}) o`;
+  const trial = `o.trial_id = ${sqlString(trialId)}`;
+  const paths = await queryRows<{ p: number }>(con, `SELECT DISTINCT CAST(o.path AS INTEGER) AS p FROM ${src} WHERE ${trial} ORDER BY p`);
+  // one path at a time, materialized (≈ 20 bytes a row): no round trip per chunk (lib/duckdb.ts)
+  for (const { p } of paths) {
+    const m = new Float64Array(T * N).fill(NaN);
+    let read = 0;
+    await forEachMaterializedNumericChunk(
+      con,
+      `SELECT d.di, y.si, CAST(o.score AS DOUBLE) FROM ${src}
+       JOIN _dates d ON d.date = CAST(o.date AS DATE) JOIN _symbols y ON y.symbol = o.symbol WHERE ${trial} AND o.path = ${p}`,
+      ['int', 'int', 'double'],
+      (c, n) => {
+        const [dc, sc, vc] = c as [Int32Array, Int32Array, Float64Array];
+        for (let j = 0; j < n; j++) m[dc[j]! * N + sc[j]!] = vc[j]!;
+        read += n;
+      },
+    );
+    if (read > 0) scores.set(p, m);
+  }
   const out: PathStreams = new Map();
   const { weights } = weightsFromScores(scores, s.panel, s.risk, s.pcfg, s.cal);
   for (const [p, W] of weights) {

@@ -46,4 +46,24 @@ describe('loadScores', () => {
       expect((err as Error).message).toMatch(/signals\.oof oof of step fit: 1 duplicated \(path, date, symbol\) rows \(e\.g\. path 1, 2020-01-02, AAA\)/);
     });
   });
+
+  it('refuses rows without a path, counting them', async () => {
+    const rows = `(1, DATE '2020-01-02', 'AAA', 0.5), (NULL, DATE '2020-01-03', 'AAA', 0.6), (NULL, DATE '2020-01-03', 'BBB', 0.7)`;
+    await withScores(rows, async (con, panel, oof) => {
+      const err = await loadScores(con, oof, 'score', panel, 'portfolio.weights of step book').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InputError);
+      expect((err as Error).message).toMatch(/portfolio\.weights of step book: 2 rows have no path \(NULL\)/);
+    });
+  });
+
+  it('reads paths in any row order, each whole (the walk-forward path 0 beside CPCV paths)', async () => {
+    const rows = `(3, DATE '2020-01-04', 'BBB', 3.5), (0, DATE '2020-01-01', 'AAA', 0.25), (3, DATE '2020-01-01', 'AAA', 3.25), (0, DATE '2020-01-04', 'BBB', 0.5)`;
+    await withScores(rows, async (con, panel, oof) => {
+      const { paths, dropped } = await loadScores(con, oof, 'score', panel, 'test scores');
+      expect(dropped).toBe(0);
+      expect([...paths.keys()]).toEqual([0, 3]);
+      expect(Array.from(paths.get(0)!)).toEqual([0.25, NaN, NaN, NaN, NaN, NaN, NaN, 0.5]);
+      expect(Array.from(paths.get(3)!)).toEqual([3.25, NaN, NaN, NaN, NaN, NaN, NaN, 3.5]);
+    });
+  });
 });

@@ -1,10 +1,10 @@
 /**
- * lib/duckdb.ts readNumericColumns and lib/append.ts appendColumns: typed columns in and out of
+ * lib/duckdb.ts readNumericColumns, forEachNumericChunk (streamed) and forEachMaterializedNumericChunk, and lib/append.ts appendColumns: typed columns in and out of
  * DuckDB in row order, NULL ↔ NaN (0 for an int column read back), growth past the first buffer.
  */
 import { describe, expect, it } from 'vitest';
 import { appendColumns } from '../../lib/append.ts';
-import { readNumericColumns, withDuckDB } from '../../lib/duckdb.ts';
+import { forEachMaterializedNumericChunk, forEachNumericChunk, readNumericColumns, withDuckDB } from '../../lib/duckdb.ts';
 
 describe('typed columns through DuckDB', () => {
   it('round-trips 200k rows in order; NaN is NULL; an int column reads NULL as 0', async () => {
@@ -23,6 +23,15 @@ describe('typed columns through DuckDB', () => {
       expect(Array.from(r.cols[1]!)).toEqual(Array.from(x));
       expect(Array.from(r.cols[2]!)).toEqual(Array.from(k, (v) => (Number.isNaN(v) ? 0 : v)));
       await expect(readNumericColumns(con, 'SELECT a FROM t', ['int', 'int'])).rejects.toThrow(/gives 1 columns, kinds name 2/);
+      // the same rows, chunk by chunk, streamed and materialized
+      for (const each of [forEachNumericChunk, forEachMaterializedNumericChunk]) {
+        const seen: number[][] = [[], [], []];
+        await each(con, 'SELECT a, x, k FROM t', ['int', 'double', 'int'], (cols, m) => cols.forEach((c, j) => seen[j]!.push(...c.subarray(0, m))));
+        expect(seen.map((c) => c.length)).toEqual([n, n, n]);
+        expect(seen[0]).toEqual(Array.from(r.cols[0]!));
+        expect(seen[1]).toEqual(Array.from(r.cols[1]!));
+        expect(seen[2]).toEqual(Array.from(r.cols[2]!));
+      }
     });
   });
 
