@@ -11,6 +11,9 @@ import type { CostConfig, RiskInputs } from '../execution/cost_models.ts';
  */
 export type ImpactFn = (dw: number, sigmaDaily: number, advUsd: number, cfg: CostConfig) => number;
 
+/** The price leg a day's holdings earn over (runPath): close-to-close, overnight or intraday. */
+type Leg = 'close_to_close' | 'overnight' | 'intraday';
+
 /** When target weights decided at the close of t are traded. */
 export type ExecutionTiming = 'close' | 'next_open';
 
@@ -96,7 +99,7 @@ export function runPath(W: Float64Array, panel: PricePanel, risk: RiskInputs, co
     return b;
   };
   /** Trades holdings h to target row `dec` at prices of day `exec`; returns costs into the arrays at `exec`. */
-  const trade = (dec: number, exec: number, priceOk: (k: number) => boolean): void => {
+  const trade = (dec: number, exec: number, at: 'close' | 'open'): void => {
     if (dec >= exec + (execution === 'close' ? 1 : 0)) {
       throw new StepError({ message: `timing rule violated: targets decided at ${panel.dates[dec]} traded at ${panel.dates[exec]}`, type: 'LookAheadViolation', nonRetryable: true });
     }
@@ -111,7 +114,7 @@ export function runPath(W: Float64Array, panel: PricePanel, risk: RiskInputs, co
     for (let i = 0; i < N; i++) {
       let target = W[wRow + i]!;
       if (target !== target) target = 0;
-      if (!priceOk(rRow + i)) {
+      if (!(at === 'close' ? close[rRow + i]! > 0 : openOk(rRow + i))) {
         // cannot trade this name today: keep what we hold
         if (target !== h[i]) untradeable += Math.abs(target - h[i]!);
         target = h[i]!;
@@ -136,14 +139,29 @@ export function runPath(W: Float64Array, panel: PricePanel, risk: RiskInputs, co
     gExp[exec] = ge;
     nExp[exec] = ne;
   };
-  /** Applies per-name simple returns r(k) to the holdings; returns the portfolio return and drifts h. */
-  const earn = (row: number, r: (k: number) => number): number => {
+  /** A name can trade at the open of its row k: an open print, or a close today and yesterday. */
+  const openOk = (k: number): boolean => open[k]! > 0 || (close[k]! > 0 && k >= N && close[k - N]! > 0);
+  /** Simple return of cell k over the leg: close-to-close, overnight (close_{t−1} → open_t) or intraday (open_t → close_t). */
+  const legReturn = (leg: Leg, k: number): number => {
+    if (leg === 'close_to_close') return ret[k]!;
+    const o = open[k]!;
+    if (leg === 'overnight') {
+      const p = k >= N ? close[k - N]! : NaN;
+      return o > 0 && p > 0 ? o / p - 1 : 0;
+    }
+    const c = close[k]!;
+    if (c > 0 && o > 0) return c / o - 1;
+    const r = ret[k]!;
+    return r === r ? r : 0;
+  };
+  /** Applies each held name's return over `leg` on `row` to the holdings; returns the portfolio return and drifts h. */
+  const earn = (row: number, leg: Leg): number => {
     let g = 0;
     let tot = 1;
     for (let i = 0; i < N; i++) {
       const w = h[i]!;
       if (w === 0) continue;
-      const x = r(row + i);
+      const x = legReturn(leg, row + i);
       if (x === x) {
         g += w * x;
         h[i] = w * (1 + x);
@@ -154,36 +172,20 @@ export function runPath(W: Float64Array, panel: PricePanel, risk: RiskInputs, co
     return g;
   };
 
-  const closeOk = (k: number): boolean => close[k]! > 0;
-  const openOk = (k: number): boolean => open[k]! > 0 || (close[k]! > 0 && k >= N && close[k - N]! > 0);
-  const onRet = (k: number): number => {
-    const o = open[k]!;
-    const p = k >= N ? close[k - N]! : NaN;
-    return o > 0 && p > 0 ? o / p - 1 : 0;
-  };
-  const idRet = (k: number): number => {
-    const o = open[k]!;
-    const c = close[k]!;
-    if (c > 0 && o > 0) return c / o - 1;
-    const r = ret[k]!;
-    return r === r ? r : 0;
-  };
-  const ccRet = (k: number): number => ret[k]!;
-
   for (let d = 0; d < T; d++) {
     const row = d * N;
     if (d > 0) {
       borrow[d] = borrowOf((d - 1) * N);
       if (execution === 'close') {
-        gross[d] = earn(row, ccRet);
+        gross[d] = earn(row, 'close_to_close');
       } else {
-        const gOn = earn(row, onRet);
-        trade(d - 1, d, openOk);
-        const gId = earn(row, idRet);
+        const gOn = earn(row, 'overnight');
+        trade(d - 1, d, 'open');
+        const gId = earn(row, 'intraday');
         gross[d] = (1 + gOn) * (1 + gId) - 1;
       }
     }
-    if (execution === 'close') trade(d, d, closeOk);
+    if (execution === 'close') trade(d, d, 'close');
     net[d] = gross[d]! - fee[d]! - spread[d]! - impact[d]! - borrow[d]!;
   }
   return { gross, fee, spread, impact, borrow, net, turnover, grossExposure: gExp, netExposure: nExp, untradeable };
