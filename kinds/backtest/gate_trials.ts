@@ -12,7 +12,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ArtifactStore } from '../../artifacts/store.ts';
-import { loadPanel, requireColumns } from '../../backtest/io.ts';
+import { loadPanel, loadScores, requireColumns } from '../../backtest/io.ts';
 import { runPath, type ExecutionTiming } from '../../backtest/engine.ts';
 import { firstActiveDay } from '../../backtest/metrics.ts';
 import type { PricePanel } from '../../backtest/panel.ts';
@@ -20,7 +20,7 @@ import type { TradingCalendar } from '../../calendar/calendar.ts';
 import type { ContractValue, ohlcvDaily, sizingPolicy, trialsLedger } from '../../contracts/index.ts';
 import { costConfigSchema, riskInputs, type CostConfig, type RiskInputs } from '../../execution/cost_models.ts';
 import { loadConfig } from '../../lib/config.ts';
-import { forEachMaterializedNumericChunk, queryRows, sqlString } from '../../lib/duckdb.ts';
+import { sqlString } from '../../lib/duckdb.ts';
 import { digestJson } from '../../lib/hash.ts';
 import { portfolioConfigSchema, type PortfolioConfig } from '../../portfolio/config.ts';
 import type { Input } from '../types.ts';
@@ -136,28 +136,8 @@ export function sizingTrial(family: string, candidateKey: string, s: Input<Contr
 /** One trial's scores → per-path target weights (the candidate's construction) → per-path daily net returns from the first active day. */
 async function tradeTrial(con: DuckDBConnection, file: string, trialId: string, s: TradeSetup): Promise<PathStreams> {
   await requireColumns(con, file, 'trial scores', ['trial_id', 'path', 'date', 'symbol', 'score']);
-  const { T, N, dates } = s.panel;
-  const scores = new Map<number, Float64Array>();
-  const src = `read_parquet(${sqlString(file)}) o`;
-  const trial = `o.trial_id = ${sqlString(trialId)}`;
-  const paths = await queryRows<{ p: number }>(con, `SELECT DISTINCT CAST(o.path AS INTEGER) AS p FROM ${src} WHERE ${trial} ORDER BY p`);
-  // one path at a time, materialized (≈ 20 bytes a row): no round trip per chunk (lib/duckdb.ts)
-  for (const { p } of paths) {
-    const m = new Float64Array(T * N).fill(NaN);
-    let read = 0;
-    await forEachMaterializedNumericChunk(
-      con,
-      `SELECT d.di, y.si, CAST(o.score AS DOUBLE) FROM ${src}
-       JOIN _dates d ON d.date = CAST(o.date AS DATE) JOIN _symbols y ON y.symbol = o.symbol WHERE ${trial} AND o.path = ${p}`,
-      ['int', 'int', 'double'],
-      (c, n) => {
-        const [dc, sc, vc] = c as [Int32Array, Int32Array, Float64Array];
-        for (let j = 0; j < n; j++) m[dc[j]! * N + sc[j]!] = vc[j]!;
-        read += n;
-      },
-    );
-    if (read > 0) scores.set(p, m);
-  }
+  const { T, dates } = s.panel;
+  const { paths: scores } = await loadScores(con, file, 'score', s.panel, `trial scores of ${trialId}`, `o.trial_id = ${sqlString(trialId)}`);
   const out: PathStreams = new Map();
   const { weights } = weightsFromScores(scores, s.panel, s.risk, s.pcfg, s.cal);
   for (const [p, W] of weights) {
