@@ -8,7 +8,7 @@
  * - Classification: log loss and ROC AUC (Mann–Whitney U statistic).
  * - Long/short stream: the daily return of a dollar-neutral, rank-weighted long/short portfolio.
  */
-import { averageRanksInto } from '../lib/ranks.ts';
+import { averageRanksInto, sortFloat32 } from '../lib/ranks.ts';
 
 /**
  * Average ranks (1-based, ties get their mean rank) of `values` (no NaN: callers skip them; ±0 tie).
@@ -197,37 +197,58 @@ export function summarizeIc(ic: ArrayLike<number>, rankIc: ArrayLike<number>): I
 }
 
 /**
- * ROC AUC of `score` for the binary target `positive` (1/0) via the Mann–Whitney U statistic with
- * average ranks for ties: AUC = (R₊ − n₊(n₊+1)/2) / (n₊·n₋), R₊ = sum of the positives' ranks.
- * O(n log n) with a native numeric sort and binary searches (no comparator sort). NaN scores are
- * skipped; NaN when a class is empty.
+ * ROC AUC of `score` for the binary target `positive` (1/0): the Mann–Whitney statistic
+ * U = Σ over positives of (#negatives scored below + ½ #negatives tied), AUC = U / (n₊·n₋)
+ * (Mann & Whitney 1947; Hanley & McNeil 1982), which equals (R₊ − n₊(n₊+1)/2) / (n₊·n₋) with average
+ * ranks for ties. Both classes' scores sorted (a radix sort when they are all float32 values, as a
+ * model's predictions are; V8's numeric sort otherwise), then one merge pass over them:
+ * no ranks of all rows and no binary search per row. U is a sum of half-integers below 2⁵³, exact
+ * in any order, so the AUC is the same double as the rank-sum form gives. NaN scores are skipped
+ * (±0 tie); NaN when a class is empty.
  */
 export function rocAuc(score: ArrayLike<number>, positive: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < score.length; i++) if (!Number.isNaN(score[i]!)) m++;
-  const sorted = new Float64Array(m);
-  for (let i = 0, k = 0; i < score.length; i++) if (!Number.isNaN(score[i]!)) sorted[k++] = score[i]!;
-  sorted.sort();
-  const firstAtLeast = (v: number, strict: boolean): number => {
-    let lo = 0, hi = m;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (strict ? sorted[mid]! <= v : sorted[mid]! < v) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
-  let nPos = 0, sumPos = 0;
+  let nPos = 0;
+  let nNeg = 0;
   for (let i = 0; i < score.length; i++) {
-    const v = score[i]!;
-    if (Number.isNaN(v) || !positive[i]) continue;
-    nPos++;
-    // ties occupy sorted positions [lo, hi): their average 1-based rank is (lo + hi + 1) / 2
-    sumPos += (firstAtLeast(v, false) + firstAtLeast(v, true) + 1) / 2;
+    if (Number.isNaN(score[i]!)) continue;
+    if (positive[i]) nPos++;
+    else nNeg++;
   }
-  const nNeg = m - nPos;
   if (nPos === 0 || nNeg === 0) return NaN;
-  return (sumPos - (nPos * (nPos + 1)) / 2) / (nPos * nNeg);
+  // Scores that are all float32 values (a model's predictions) sort by radix; others natively.
+  let f32 = true;
+  for (let i = 0; i < score.length && f32; i++) {
+    const v = score[i]!;
+    f32 = Number.isNaN(v) || Math.fround(v) === v;
+  }
+  const pos = f32 ? new Float32Array(nPos) : new Float64Array(nPos);
+  const neg = f32 ? new Float32Array(nNeg) : new Float64Array(nNeg);
+  for (let i = 0, a = 0, b = 0; i < score.length; i++) {
+    const v = score[i]!;
+    if (Number.isNaN(v)) continue;
+    if (positive[i]) pos[a++] = v;
+    else neg[b++] = v;
+  }
+  if (pos instanceof Float32Array && neg instanceof Float32Array) {
+    sortFloat32(pos);
+    sortFloat32(neg);
+  } else {
+    pos.sort();
+    neg.sort();
+  }
+  let u = 0;
+  let below = 0;
+  for (let a = 0; a < nPos; ) {
+    const v = pos[a]!;
+    let e = a + 1;
+    while (e < nPos && pos[e] === v) e++;
+    while (below < nNeg && neg[below]! < v) below++;
+    let tied = below;
+    while (tied < nNeg && neg[tied] === v) tied++;
+    u += (e - a) * (below + (tied - below) / 2);
+    a = e;
+  }
+  return u / (nPos * nNeg);
 }
 
 /**

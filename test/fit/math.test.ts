@@ -29,6 +29,26 @@ describe('metrics (known answers)', () => {
     expect(rocAuc(sc, pos)).toBeCloseTo(num / den, 12);
   });
 
+  it.each([
+    ['float32 scores (radix-sorted)', (x: number) => Math.fround(x)],
+    ['float64 scores (natively sorted)', (x: number) => x + 1e-12],
+  ])('AUC equals the rank-sum form (R₊ − n₊(n₊+1)/2)/(n₊n₋) to the bit: %s with ties, ±0 and NaN', (_, round) => {
+    const n = 20_000;
+    const sc = new Float64Array(n), pos = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const u = ((i * 2654435761) >>> 0) / 2 ** 32;
+      sc[i] = i % 101 === 0 ? NaN : i % 89 === 0 ? (i % 2 ? -0 : 0) : round(Math.round(u * 3000) / 3000 - 0.5);
+      pos[i] = ((i * 40503) >>> 0) % 1000 < 400 + 400 * u ? 1 : 0;
+    }
+    const keep = [...sc.keys()].filter((i) => !Number.isNaN(sc[i]!));
+    const r = averageRanks(keep.map((i) => sc[i]!));
+    let rPos = 0, nPos = 0;
+    keep.forEach((i, k) => { if (pos[i]) (rPos += r[k]!), nPos++; });
+    const nNeg = keep.length - nPos;
+    expect(Object.is(rocAuc(sc, pos), (rPos - (nPos * (nPos + 1)) / 2) / (nPos * nNeg))).toBe(true);
+    expect(rocAuc([1, 2], [1, 1])).toBeNaN();
+  });
+
   it('daily IC per date block and ICIR', () => {
     const dateIdx = Int32Array.from([0, 0, 0, 1, 1, 1]);
     const blocks = dateBlocks(dateIdx, 2);

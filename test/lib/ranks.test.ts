@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { averageRanks } from '../../cv/metrics.ts';
-import { averageRanksInto, sortPairs } from '../../lib/ranks.ts';
+import { averageRanksInto, sortFloat32, sortPairs } from '../../lib/ranks.ts';
 
 describe('lib/ranks', () => {
   it('sortPairs sorts keys ascending and permutes the index alongside', () => {
@@ -27,5 +27,13 @@ describe('lib/ranks', () => {
       averageRanksInto(v, v.length, new Float64Array(v.length), new Int32Array(v.length), out);
       expect(Array.from(out)).toEqual(Array.from(averageRanks(c), (r) => r - 1));
     }
+  });
+  it('sortFloat32 gives the native sort\'s order bit for bit: negatives, ±0, subnormals, ±Infinity, ties; NaN refused', () => {
+    const special = [-0, 0, -Infinity, Infinity, 1e-45, -1e-45, 3.4e38, -3.4e38, 0.5, 0.5, -0.5];
+    const x = Float32Array.from({ length: 5000 }, (_, i) => (i < special.length ? special[i]! : Math.sin(i * 12.9898) * 10 ** ((i % 13) - 6)));
+    const want = Float32Array.from(x).sort();
+    sortFloat32(x);
+    expect(new Uint32Array(x.buffer)).toEqual(new Uint32Array(want.buffer));
+    expect(() => sortFloat32(Float32Array.from([1, NaN, 2]))).toThrow(/value 1 is NaN/);
   });
 });
