@@ -106,6 +106,34 @@ export async function forEachMaterializedNumericChunk(con: DuckDBConnection, sql
   await numericChunks(await con.run(sql), kinds, fn);
 }
 
+/**
+ * {@link forEachMaterializedNumericChunk} over several bounded queries in turn: `fn(k, cols, n)`
+ * gets query k's chunks, then `after(k)` runs, while DuckDB already runs query k+1 on its threads
+ * (started once result k is in). What JS does with one result (filling a matrix, trading a path)
+ * thus hides the next query's time; at most two results are held natively at once. On a throw the
+ * query in flight is awaited before the error propagates, so the connection is idle again.
+ */
+export async function forEachMaterializedInTurn(
+  con: DuckDBConnection,
+  sqls: readonly string[],
+  kinds: readonly NumericKind[],
+  fn: (k: number, cols: (Int32Array | Float64Array)[], n: number) => void,
+  after: (k: number) => void | Promise<void> = () => undefined,
+): Promise<void> {
+  let next: Promise<DuckDBResult> | undefined = sqls.length ? con.run(sqls[0]!) : undefined;
+  try {
+    for (let k = 0; k < sqls.length; k++) {
+      const res = await next!;
+      next = k + 1 < sqls.length ? con.run(sqls[k + 1]!) : undefined;
+      await numericChunks(res, kinds, (c, n) => fn(k, c, n));
+      await after(k);
+    }
+  } catch (e) {
+    await next?.catch(() => undefined);
+    throw e;
+  }
+}
+
 /** {@link forEachNumericChunk} over a result already run (streaming, or materialized: read without a round trip per chunk). */
 async function numericChunks(res: DuckDBResult, kinds: readonly NumericKind[], fn: (cols: (Int32Array | Float64Array)[], n: number) => void): Promise<void> {
   let cap = 0;

@@ -7,10 +7,15 @@ import { emptySizerState, sizerStep } from './sizing.ts';
 
 export { kellyLeverage, shrunkMean } from './sizing.ts';
 
-/** Optional inputs of {@link buildWeights}: the cost model (and its σ/ADV) for the held book's net returns. */
+/**
+ * Optional inputs of {@link buildWeights}: the cost model (and its σ/ADV) for the held book's net
+ * returns; `out`, a T×N buffer the weights are written into (every cell), for callers that build
+ * many books in turn (the gate's trials) and would otherwise allocate 5 MB a book.
+ */
 export interface BuildOptions {
   costs?: CostConfig;
   risk?: Pick<RiskInputs, 'sigma' | 'adv'>;
+  out?: Float64Array;
 }
 
 /**
@@ -190,7 +195,8 @@ export function buildWeights(scores: Float64Array, panel: PricePanel, ret: Float
   const leverage = new Float64Array(T);
   const kelly = new Float64Array(T);
   const volLeverage = new Float64Array(T);
-  const weights = new Float64Array(T * N);
+  const weights = opts.out ?? new Float64Array(T * N);
+  if (weights.length !== T * N) throw new RangeError(`buildWeights: out has ${weights.length} cells, the panel ${T}×${N}`);
   for (let t = 0; t < T; t++) {
     const o = t * N;
     baseBookRow(scores, close, o, N, cfg, row, scratch);

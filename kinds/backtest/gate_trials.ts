@@ -1,7 +1,7 @@
 /**
  * Tonight's trials as tradable return streams, for the gate's DSR and PBO (Bailey & López de Prado
  * 2014; Bailey et al. 2015): every trial of every bound trial ledger is traded through the SAME
- * portfolio construction (portfolio/construct.ts via run_paths.ts) and costs/engine
+ * portfolio construction (portfolio/construct.ts `buildWeights`) and costs/engine
  * (backtest/engine.ts, execution/cost_models.ts) as the candidate — the settings its backtest
  * recorded — giving per-path daily net returns in the candidate's own units. The candidate (when it
  * is not itself one of the ledgers' trials, e.g. a stack) is a trial too, and so is every sizing
@@ -12,7 +12,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ArtifactStore } from '../../artifacts/store.ts';
-import { loadPanel, loadScores, requireColumns } from '../../backtest/io.ts';
+import { forEachPathScores, loadPanel, requireColumns } from '../../backtest/io.ts';
 import { runPath, type ExecutionTiming } from '../../backtest/engine.ts';
 import { firstActiveDay } from '../../backtest/metrics.ts';
 import type { PricePanel } from '../../backtest/panel.ts';
@@ -23,8 +23,8 @@ import { loadConfig } from '../../lib/config.ts';
 import { sqlString } from '../../lib/duckdb.ts';
 import { digestJson } from '../../lib/hash.ts';
 import { portfolioConfigSchema, type PortfolioConfig } from '../../portfolio/config.ts';
+import { buildWeights } from '../../portfolio/construct.ts';
 import type { Input } from '../types.ts';
-import { weightsFromScores } from './run_paths.ts';
 
 /** Code version of the trial streams (part of every evaluation digest). */
 export const GATE_TRIALS_VERSION = 'gate-trials/1';
@@ -133,18 +133,22 @@ export function sizingTrial(family: string, candidateKey: string, s: Input<Contr
   return { key, evalDigest: digestJson({ key, report: s.value.report.digest, code: GATE_TRIALS_VERSION }), kind: 'sizing', label: `${s.step}: ${notKept} sizing (not kept)`, sleeve: '', config, stream: null };
 }
 
-/** One trial's scores → per-path target weights (the candidate's construction) → per-path daily net returns from the first active day. */
+/**
+ * One trial's scores → per-path target weights (the candidate's construction) → per-path daily net
+ * returns from the first active day. One path at a time through one scores and one weights buffer
+ * (backtest/io.ts forEachPathScores): a trial allocates no T×N matrix per path.
+ */
 async function tradeTrial(con: DuckDBConnection, file: string, trialId: string, s: TradeSetup): Promise<PathStreams> {
   await requireColumns(con, file, 'trial scores', ['trial_id', 'path', 'date', 'symbol', 'score']);
   const { T, dates } = s.panel;
-  const { paths: scores } = await loadScores(con, file, 'score', s.panel, `trial scores of ${trialId}`, `o.trial_id = ${sqlString(trialId)}`);
   const out: PathStreams = new Map();
-  const { weights } = weightsFromScores(scores, s.panel, s.risk, s.pcfg, s.cal);
-  for (const [p, W] of weights) {
+  const W = new Float64Array(T * s.panel.N);
+  await forEachPathScores(con, file, 'score', s.panel, `trial scores of ${trialId}`, (p, scores) => {
+    buildWeights(scores, s.panel, s.risk.ret, s.pcfg, s.cal, { risk: s.risk, out: W });
     const series = runPath(W, s.panel, s.risk, s.costs, s.cal, s.execution);
     const m = new Map<string, number>();
     for (let t = firstActiveDay(series); t < T; t++) m.set(dates[t]!, series.net[t]!);
     out.set(p, m);
-  }
+  }, `o.trial_id = ${sqlString(trialId)}`);
   return out;
 }

@@ -1,10 +1,10 @@
 /**
- * lib/duckdb.ts readNumericColumns, forEachNumericChunk (streamed) and forEachMaterializedNumericChunk, and lib/append.ts appendColumns: typed columns in and out of
+ * lib/duckdb.ts readNumericColumns, forEachNumericChunk (streamed), forEachMaterializedNumericChunk and forEachMaterializedInTurn, and lib/append.ts appendColumns: typed columns in and out of
  * DuckDB in row order, NULL ↔ NaN (0 for an int column read back), growth past the first buffer.
  */
 import { describe, expect, it } from 'vitest';
 import { appendColumns } from '../../lib/append.ts';
-import { forEachMaterializedNumericChunk, forEachNumericChunk, readNumericColumns, withDuckDB } from '../../lib/duckdb.ts';
+import { forEachMaterializedInTurn, forEachMaterializedNumericChunk, forEachNumericChunk, readNumericColumns, withDuckDB } from '../../lib/duckdb.ts';
 
 describe('typed columns through DuckDB', () => {
   it('round-trips 200k rows in order; NaN is NULL; an int column reads NULL as 0', async () => {
@@ -32,6 +32,22 @@ describe('typed columns through DuckDB', () => {
         expect(seen[1]).toEqual(Array.from(r.cols[1]!));
         expect(seen[2]).toEqual(Array.from(r.cols[2]!));
       }
+    });
+  });
+
+  it('forEachMaterializedInTurn: each query\'s rows to its own turn, after(k) in order; a throw waits for the query in flight', async () => {
+    await withDuckDB(async (con) => {
+      const sqls = [0, 1, 2].map((q) => `SELECT CAST(i AS INTEGER), CAST(i AS DOUBLE) * ${q + 0.5} FROM range(${(q + 1) * 3000}) t(i)`);
+      const log: string[] = [];
+      const sums = [0, 0, 0];
+      await forEachMaterializedInTurn(con, sqls, ['int', 'double'], (k, cols, n) => {
+        for (let j = 0; j < n; j++) sums[k]! += cols[1]![j]!;
+      }, async (k) => void log.push(`after ${k}`));
+      expect(log).toEqual(['after 0', 'after 1', 'after 2']);
+      expect(sums).toEqual([0, 1, 2].map((q) => (q + 0.5) * (((q + 1) * 3000 * ((q + 1) * 3000 - 1)) / 2)));
+      await expect(forEachMaterializedInTurn(con, sqls, ['int', 'double'], () => undefined, (k) => { if (k === 0) throw new Error('stop at 0'); })).rejects.toThrow('stop at 0');
+      // the connection is idle again: the next query runs
+      expect(Number((await con.runAndReadAll('SELECT 41 + 1')).getRows()[0]![0])).toBe(42);
     });
   });
 
