@@ -35,8 +35,9 @@ export interface SourceRows {
  */
 export async function readSourceRows(con: DuckDBConnection, table: string, withLabel: boolean): Promise<SourceRows> {
   await con.run(`SET VARIABLE ${SYMBOLS_VARIABLE} = (SELECT coalesce(list(symbol ORDER BY symbol), []) FROM (SELECT DISTINCT symbol FROM ${table}))`);
-  const { n, cols } = await readNumericColumns(con, `SELECT row_id, (date - DATE '1970-01-01')::INTEGER, (dense_rank() OVER (ORDER BY symbol) - 1)::INTEGER,
-      (t1 - DATE '1970-01-01')::INTEGER, ret::DOUBLE${withLabel ? ', label::DOUBLE' : ''} FROM ${table} ORDER BY row_id`, Array(withLabel ? 6 : 5).fill('double'));
+  // every column DOUBLE: copied whole (lib/duckdb.ts), NULL → NaN (a missing date is caught below)
+  const { n, cols } = await readNumericColumns(con, `SELECT row_id::DOUBLE, (date - DATE '1970-01-01')::DOUBLE, (dense_rank() OVER (ORDER BY symbol) - 1)::DOUBLE,
+      (t1 - DATE '1970-01-01')::DOUBLE, ret::DOUBLE${withLabel ? ', label::DOUBLE' : ''} FROM ${table} ORDER BY row_id`, Array(withLabel ? 6 : 5).fill('double'));
   const day = Int32Array.from(cols[1]!), sym = Int32Array.from(cols[2]!);
   for (let i = 0; i < n; i++) {
     const bad = cols[0]![i] !== i ? `row_id ${cols[0]![i]} at position ${i} (row_id must be 0..n−1)`

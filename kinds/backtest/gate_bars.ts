@@ -15,7 +15,7 @@ import { deflatedSharpe } from '../../governance/dsr.ts';
 import { makeBar, type GateBar } from '../../governance/gate.ts';
 import type { PboResult } from '../../governance/pbo.ts';
 import { median } from '../../governance/stats.ts';
-import { forEachChunk, queryRows, sqlString, withDuckDB } from '../../lib/duckdb.ts';
+import { queryRows, readNumericColumns, sqlString, withDuckDB } from '../../lib/duckdb.ts';
 import { StepError } from '../../lib/errors.ts';
 import type { Input } from '../types.ts';
 
@@ -134,17 +134,15 @@ export async function calibrationBars(con: DuckDBConnection, store: ArtifactStor
       bars.push(makeBar(`calibration.brier[${name}]`, `Brier score of ${name}`, null, '<=', null, false, why));
       continue;
     }
-    const p: number[] = [];
-    const y: number[] = [];
-    await forEachChunk(con, `SELECT CAST(prob_up AS DOUBLE), CAST(label AS DOUBLE) FROM read_parquet(${sqlString(file)}) WHERE path > 0 AND prob_up IS NOT NULL AND label IS NOT NULL ORDER BY path, date, symbol`, (c, n) => {
-      for (let j = 0; j < n; j++) {
-        p.push(c[0]!.getItem(j) as number);
-        y.push((c[1]!.getItem(j) as number) === 1 ? 1 : 0);
-      }
-    });
+    // typed columns of a materialized result (no per-value getItem), in the file's row order
+    const { cols: [p, y] } = await readNumericColumns(
+      con,
+      `SELECT CAST(prob_up AS DOUBLE), CAST(CAST(label AS DOUBLE) = 1 AS DOUBLE) FROM read_parquet(${sqlString(file)}) WHERE path > 0 AND prob_up IS NOT NULL AND label IS NOT NULL ORDER BY path, date, symbol`,
+      ['double', 'double'],
+    );
     let res: CalibrationResult;
     try {
-      res = calibration(p, y, cfg.calibration.bins);
+      res = calibration(p!, y!, cfg.calibration.bins);
     } catch (e) {
       throw new StepError({ message: `calibration of sleeve ${name} (${s.step}): ${(e as Error).message}`, type: 'BadUpstream', nonRetryable: true, cause: e });
     }
