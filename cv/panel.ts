@@ -5,7 +5,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { NYSE_DAILY, type TradingCalendar } from '../calendar/calendar.ts';
-import { resultChunks, sqlString } from '../lib/duckdb.ts';
+import { forEachNumericChunk, sqlString } from '../lib/duckdb.ts';
 import { StepError } from '../lib/errors.ts';
 import { dateBlocks, LabelRanks } from './metrics.ts';
 
@@ -74,28 +74,26 @@ export async function loadPanel(con: DuckDBConnection, featuresPath: string, lab
   const date = new Int32Array(n), t1 = new Int32Array(n);
   const label = new Float64Array(n), ret = new Float64Array(n);
   const X = new Float32Array(n * F);
-  // Chunked read straight into typed arrays (no per-row JS objects).
-  const res = await con.stream(`SELECT (date - DATE '1970-01-01')::INTEGER AS d, (t1 - DATE '1970-01-01')::INTEGER AS t1d, label, ret,
-      ${featureNames.map((c) => q('f_' + c)).join(', ')} FROM panel ORDER BY row_id`);
+  // Chunked read straight into typed arrays (no per-row JS objects, no per-value getItem): each
+  // chunk's vectors copied whole (lib/duckdb.ts), the features then interleaved into X.
   let off = 0;
-  for await (const chunk of resultChunks(res)) {
-    const m = chunk.rowCount;
-    const vd = chunk.getColumnVector(0), vt = chunk.getColumnVector(1), vl = chunk.getColumnVector(2), vr = chunk.getColumnVector(3);
-    for (let i = 0; i < m; i++) {
-      date[off + i] = vd.getItem(i) as number;
-      t1[off + i] = vt.getItem(i) as number;
-      label[off + i] = vl.getItem(i) as number;
-      ret[off + i] = vr.getItem(i) as number;
-    }
-    for (let j = 0; j < F; j++) {
-      const v = chunk.getColumnVector(4 + j);
-      for (let i = 0; i < m; i++) {
-        const x = v.getItem(i) as number | null;
-        X[(off + i) * F + j] = x === null ? NaN : x;
+  await forEachNumericChunk(
+    con,
+    `SELECT (date - DATE '1970-01-01')::INTEGER AS d, (t1 - DATE '1970-01-01')::INTEGER AS t1d, label, ret,
+      ${featureNames.map((c) => q('f_' + c)).join(', ')} FROM panel ORDER BY row_id`,
+    ['int', 'int', 'double', 'double', ...featureNames.map(() => 'double' as const)],
+    (cols, m) => {
+      date.set(cols[0]!, off);
+      t1.set(cols[1]!, off);
+      label.set(cols[2]!, off);
+      ret.set(cols[3]!, off);
+      for (let j = 0; j < F; j++) {
+        const v = cols[4 + j]!;
+        for (let i = 0; i < m; i++) X[(off + i) * F + j] = v[i]!;
       }
-    }
-    off += m;
-  }
+      off += m;
+    },
+  );
   if (off !== n) throw new StepError({ message: `panel read ${off} rows, expected ${n}`, type: 'InternalError', nonRetryable: false });
   // The features now live in X: keep only the row columns in DuckDB (the OOF writers' source).
   await con.run('CREATE OR REPLACE TEMP TABLE panel AS SELECT row_id, date, symbol, t1, label, ret FROM panel');
