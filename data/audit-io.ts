@@ -1,6 +1,6 @@
-import type { DuckDBConnection, DuckDBDoubleVector, DuckDBIntegerVector } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { calendarDates, isoDate, parseIsoDate } from '../calendar/sessions.ts';
-import { queryRows, resultChunks, sqlString } from '../lib/duckdb.ts';
+import { forEachNumericChunk, queryRows, sqlString } from '../lib/duckdb.ts';
 import { StepError } from '../lib/errors.ts';
 import type { AuditConfig } from './audit-config.ts';
 import type { AuditCoreResult, PanelColumns } from './audit-core.ts';
@@ -29,19 +29,13 @@ export async function loadPanel(con: DuckDBConnection): Promise<PanelColumns> {
   });
   const day = new Int32Array(total);
   const cols = [new Float64Array(total), new Float64Array(total), new Float64Array(total), new Float64Array(total), new Float64Array(total)];
-  const res = await con.stream(`SELECT (date - DATE '1970-01-01')::INTEGER AS d, open, high, low, close, volume FROM t ORDER BY symbol, date`);
   let pos = 0;
-  for await (const chunk of resultChunks(res)) {
-    const m = chunk.rowCount;
-    const dv = chunk.getColumnVector(0) as DuckDBIntegerVector;
-    for (let i = 0; i < m; i++) day[pos + i] = dv.getItem(i) ?? 0;
-    for (let c = 0; c < 5; c++) {
-      const v = chunk.getColumnVector(c + 1) as DuckDBDoubleVector;
-      const out = cols[c]!;
-      for (let i = 0; i < m; i++) out[pos + i] = v.getItem(i) ?? NaN;
-    }
+  // each chunk's vectors copied whole (lib/duckdb.ts), no getItem per value
+  await forEachNumericChunk(con, `SELECT (date - DATE '1970-01-01')::INTEGER AS d, open, high, low, close, volume FROM t ORDER BY symbol, date`, ['int', 'double', 'double', 'double', 'double', 'double'], (c, m) => {
+    day.set(c[0]!, pos);
+    for (let k = 0; k < 5; k++) cols[k]!.set(c[k + 1]!, pos);
     pos += m;
-  }
+  });
   if (pos !== total) throw new StepError({ message: `audit: read ${pos} rows, expected ${total}`, type: 'AuditError' });
   return { symbols: bounds.map((b) => b.symbol), start, end, day, open: cols[0]!, high: cols[1]!, low: cols[2]!, close: cols[3]!, volume: cols[4]! };
 }
