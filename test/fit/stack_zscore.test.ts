@@ -79,6 +79,24 @@ describe('loadStackBlock', () => {
     expect(maxDiff).toBeLessThan(1e-12);
   });
 
+  it('keeps only the (date, symbol) rows a sleeve scores on every path: one missing on a single path drops the row for all', async () => {
+    await withDuckDB(async (con) => {
+      await con.run(`COPY (SELECT * FROM read_parquet(${sqlString(sleeves('sorted')[0]!.oof)}) WHERE NOT (path = 2 AND symbol = 'S07' AND date = DATE '2020-01-21'))
+        TO ${sqlString(path.join(dir, 'gap_0.parquet'))} (FORMAT parquet)`);
+      await con.run(`COPY (SELECT * FROM read_parquet(${sqlString(sleeves('sorted')[1]!.oof)})) TO ${sqlString(path.join(dir, 'gap_1.parquet'))} (FORMAT parquet)`);
+    });
+    const b = await load('gap', 2);
+    expect(b.n).toBe(40 * 30 - 2);
+    // a path list beyond the bit mask's range (path ids above 62) takes the distinct count: the same rows
+    const wide = await withDuckDB(async (con) => {
+      await con.run(`COPY (SELECT path * 30 AS path, * EXCLUDE (path) FROM read_parquet(${sqlString(path.join(dir, 'gap_0.parquet'))})) TO ${sqlString(path.join(dir, 'wide_0.parquet'))} (FORMAT parquet)`);
+      await con.run(`COPY (SELECT path * 30 AS path, * EXCLUDE (path) FROM read_parquet(${sqlString(path.join(dir, 'gap_1.parquet'))})) TO ${sqlString(path.join(dir, 'wide_1.parquet'))} (FORMAT parquet)`);
+      return loadStackBlock(con, 'b', sleeves('wide'), 'oof', 0, [30, 60, 90]);
+    });
+    expect(wide.n).toBe(b.n);
+    expect(bits(wide)).toEqual(bits(b));
+  });
+
   it('refuses a sleeve that scores a (path, date, symbol) twice, naming the sleeve', async () => {
     await withDuckDB(async (con) => {
       await con.run(`COPY (SELECT * FROM read_parquet(${sqlString(sleeves('sorted')[0]!.oof)}) UNION ALL
