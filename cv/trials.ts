@@ -8,7 +8,7 @@ import type { ArtifactRef } from '../artifacts/store.ts';
 import { StepError } from '../lib/errors.ts';
 import type { LearnerParams } from '../models/learner.ts';
 import type { DateGroup, Split } from './cpcv.ts';
-import { foldMetrics, foldRow, runFold, type FoldEnv, type FoldResult, type FoldSettings } from './fold.ts';
+import { foldMetrics, foldRow, runFold, type FoldEnv, type FoldMetrics, type FoldResult, type FoldSettings } from './fold.ts';
 import { annualizedSharpe, longShortReturns, meanStd, rocAuc, summarizeIc, type IcSummary } from './metrics.ts';
 import type { Panel } from './panel.ts';
 import type { TaskCodec } from './target.ts';
@@ -62,38 +62,38 @@ export async function runCpcvTrials(env: FoldEnv, a: { panel: Panel; codec: Task
   const pathDaily = trials.map(() => Array.from({ length: layout.phi }, () => ({ ic: new Float64Array(nDates).fill(NaN), rankIc: new Float64Array(nDates).fill(NaN) })));
   for (const split of layout.splits) {
     if (env.signal.aborted) throw new StepError({ message: 'CPCV fit cancelled', type: 'Cancelled', nonRetryable: true });
+    // one buffer pair for every trial of the split: a trial's test rows are written, its fold
+    // metrics taken (they read those rows only), and the rows reset, with no panel-sized copy a trial
     const testScore = new Float32Array(panel.n).fill(NaN);
     const testLoss = new Float32Array(panel.n).fill(NaN);
-    const pending: { t: number; rows: number[]; score: Float32Array; loss: Float32Array }[] = [];
+    const pending: { t: number; m: FoldMetrics }[] = [];
     // 0-based path fed by this split's predictions of each of its test groups
     const pathOfGroup = new Int32Array(layout.groups.length + 1).fill(-1);
     for (const g of split.testGroups) pathOfGroup[g] = layout.table[g - 1]!.indexOf(split.split);
     const run = await runFold(env, {
       panel, codec, groups: layout.groups, split, trials, settings: a.settings, onFitDone: a.onFitDone,
       sink: (t, rows, pred) => {
-        const sc = testScore.slice();
-        const ls = testLoss.slice();
         for (let r = 0; r < rows.length; r++) {
           const i = rows[r]!;
           const s = codec.score(pred, r * codec.width);
           const p = pathOfGroup[layout.groupOfRow[i]!]!;
           scores[t]![p]![i] = s;
-          sc[i] = s;
+          testScore[i] = s;
           if (probs) probs[t]![p]![i] = codec.probUp!(pred, r * codec.width);
           if (losses) {
             const l = codec.loss(pred, r * codec.width, i);
             losses[t]![p]![i] = l;
-            ls[i] = l;
+            testLoss[i] = l;
           }
         }
-        pending.push({ t, rows, score: sc, loss: ls });
+        pending.push({ t, m: foldMetrics(panel, codec, rows, testScore, losses ? testLoss : null) });
+        for (const i of rows) testScore[i] = testLoss[i] = NaN;
       },
     });
-    for (const pnd of pending) {
-      const m = foldMetrics(panel, codec, pnd.rows, pnd.score, losses ? pnd.loss : null);
-      splitRows[pnd.t]!.push(foldRow(split, run, pnd.t, m));
+    for (const { t, m } of pending) {
+      splitRows[t]!.push(foldRow(split, run, t, m));
       for (const g of split.testGroups) {
-        const into = pathDaily[pnd.t]![pathOfGroup[g]!]!;
+        const into = pathDaily[t]![pathOfGroup[g]!]!;
         const grp = layout.groups[g - 1]!;
         for (let d = grp.firstIdx; d <= grp.lastIdx; d++) {
           into.ic[d] = m.daily.ic[d]!;
