@@ -15,7 +15,7 @@ import { deflatedSharpe } from '../../governance/dsr.ts';
 import { makeBar, type GateBar } from '../../governance/gate.ts';
 import type { PboResult } from '../../governance/pbo.ts';
 import { median } from '../../governance/stats.ts';
-import { queryRows, readNumericColumns, sqlString, withDuckDB } from '../../lib/duckdb.ts';
+import { forEachNumericChunk, queryRows, sqlString, withDuckDB } from '../../lib/duckdb.ts';
 import { StepError } from '../../lib/errors.ts';
 import type { Input } from '../types.ts';
 
@@ -134,15 +134,21 @@ export async function calibrationBars(con: DuckDBConnection, store: ArtifactStor
       bars.push(makeBar(`calibration.brier[${name}]`, `Brier score of ${name}`, null, '<=', null, false, why));
       continue;
     }
-    // typed columns of a materialized result (no per-value getItem), in the file's row order
-    const { cols: [p, y] } = await readNumericColumns(
-      con,
-      `SELECT CAST(prob_up AS DOUBLE), CAST(CAST(label AS DOUBLE) = 1 AS DOUBLE) FROM read_parquet(${sqlString(file)}) WHERE path > 0 AND prob_up IS NOT NULL AND label IS NOT NULL ORDER BY path, date, symbol`,
-      ['double', 'double'],
-    );
+    // typed columns streamed chunk by chunk into arrays sized by a count (no per-value getItem, no
+    // materialized copy of the 4M rows beside them), in the file's row order
+    const from = `FROM read_parquet(${sqlString(file)}) WHERE path > 0 AND prob_up IS NOT NULL AND label IS NOT NULL`;
+    const n = Number((await queryRows<{ n: bigint }>(con, `SELECT count(*) AS n ${from}`))[0]!.n);
+    const p = new Float64Array(n);
+    const y = new Float64Array(n);
+    let at = 0;
+    await forEachNumericChunk(con, `SELECT CAST(prob_up AS DOUBLE), CAST(CAST(label AS DOUBLE) = 1 AS DOUBLE) ${from} ORDER BY path, date, symbol`, ['double', 'double'], (c, m) => {
+      p.set(c[0]!, at);
+      y.set(c[1]!, at);
+      at += m;
+    });
     let res: CalibrationResult;
     try {
-      res = calibration(p!, y!, cfg.calibration.bins);
+      res = calibration(p, y, cfg.calibration.bins);
     } catch (e) {
       throw new StepError({ message: `calibration of sleeve ${name} (${s.step}): ${(e as Error).message}`, type: 'BadUpstream', nonRetryable: true, cause: e });
     }
