@@ -11,7 +11,7 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 /** Folders of the checkout that hold no product sources. */
 const SKIP = new Set(['node_modules', 'dist', 'test', 'bench', 'scratch', 'fixtures', '.git', '.native', '.servers', '.trademl']);
 
-/** The product's TypeScript sources and build inputs under `root` (relative paths, sorted) with their mtimes (ms). */
+/** The product's TypeScript sources and build inputs (package.json, the lock, the tsconfigs, bin/build.mjs and bin/bundle.mjs) under `root` (relative paths, sorted) with their mtimes (ms). */
 export function sources(root = ROOT) {
   const out = [];
   const walk = (rel) => {
@@ -19,7 +19,7 @@ export function sources(root = ROOT) {
       const p = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) {
         if (!SKIP.has(e.name) && !e.name.startsWith('.')) walk(p);
-      } else if ((e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) || (!rel && /^(package(-lock)?|tsconfig(\.build)?)\.json$/.test(e.name))) {
+      } else if ((e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) || (!rel && /^(package(-lock)?|tsconfig(\.build)?)\.json$/.test(e.name)) || (rel === 'bin' && /^(build|bundle)\.mjs$/.test(e.name))) {
         out.push([p, statSync(path.join(root, p)).mtimeMs]);
       }
     }

@@ -1,10 +1,14 @@
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PROJECT_ROOT, RUNS_COMPILED, productModule } from './paths.ts';
+
 /**
- * URL of a worker thread's entry module beside the calling module (`callerUrl`: its import.meta.url).
- * Run from the compiled tree (dist/compiled, `.js`), the worker loads the compiled `<entry>.js`
- * directly; run from source under tsx, it loads the plain-JS `bootstrap` beside it, which registers
- * tsx in the worker thread and imports `<entry>.ts` (Node 20 does not carry the parent's loader
- * hooks into a worker).
+ * URL of a worker thread's entry module, `module` being its path from the project root without
+ * extension (e.g. `rl/trainer.worker`). Compiled (dist/compiled or the CLI's bundle), the worker
+ * loads the compiled `dist/compiled/<module>.js` directly; from source under tsx, it loads the
+ * plain-JS `bootstrap` beside the entry, which registers tsx in the worker thread and imports
+ * `<module>.ts` (Node 20 does not carry the parent's loader hooks into a worker).
  */
-export function workerEntryUrl(callerUrl: string, entry: string, bootstrap: string): URL {
-  return new URL(callerUrl.endsWith('.js') ? `./${entry}.js` : `./${bootstrap}`, callerUrl);
+export function workerEntryUrl(module: string, bootstrap: string, compiled = RUNS_COMPILED): URL {
+  return pathToFileURL(compiled ? productModule(module, true) : path.join(PROJECT_ROOT, path.dirname(module), bootstrap));
 }

@@ -17,7 +17,7 @@ export function trainInWorker(
 ): Promise<TrainResult> {
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted) return reject(new Error('offline RL training aborted before it started'));
-    const worker = new Worker(workerEntryUrl(import.meta.url, 'trainer.worker', 'trainer.worker.mjs'), { workerData: { data, cfg } });
+    const worker = new Worker(workerEntryUrl('rl/trainer.worker', 'trainer.worker.mjs'), { workerData: { data, cfg } });
     let settled = false;
     const finish = (fn: () => void) => {
       if (settled) return;

@@ -27,7 +27,7 @@ export function runJob<K extends JobName>(ctx: StepContext, name: K, input: JobI
     report();
     const tick = setInterval(report, TICK_MS);
     tick.unref();
-    const worker = new Worker(workerEntryUrl(import.meta.url, 'worker_entry', 'worker.mjs'), { workerData: { job: name, input } });
+    const worker = new Worker(workerEntryUrl('kinds/execution/worker_entry', 'worker.mjs'), { workerData: { job: name, input } });
     let settled = false;
     const finish = (fn: () => void) => {
       if (settled) return;

@@ -7,10 +7,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { PROJECT_ROOT } from '../../lib/paths.ts';
+import { PROJECT_ROOT, productModule } from '../../lib/paths.ts';
 
-/** Absolute path of the workflow entry module (index.ts; index.js when running compiled, dist/compiled). */
-export const WORKFLOWS_PATH = fileURLToPath(new URL(`./index${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+/** Absolute path of the workflow entry module (index.ts; dist/compiled's index.js when running compiled). */
+export const WORKFLOWS_PATH = productModule('temporal/workflow/index');
 
 /** Default output of the production bundle. */
 export const DEFAULT_BUNDLE_PATH = path.join(PROJECT_ROOT, 'temporal', 'dist', 'workflow-bundle.js');

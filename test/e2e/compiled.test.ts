@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { compiledIsCurrent, snapshot, sources, writeStamp } from '../../bin/compiled.mjs';
-import { PROJECT_ROOT } from '../../lib/paths.ts';
+import { PROJECT_ROOT, productModule } from '../../lib/paths.ts';
 import { workerEntryUrl } from '../../lib/worker_url.ts';
 import { tempDir } from '../support/context.ts';
 
@@ -18,8 +19,8 @@ describe('the compiled tree', () => {
       utimesSync(path.join(root, rel), at / 1000, at / 1000);
     };
     const past = Date.now() - 60_000;
-    for (const f of ['package.json', 'tsconfig.json', 'lib/a.ts', 'cli/commands/b.ts', 'test/t.ts', 'node_modules/m/x.ts', 'lib/types.d.ts']) put(f, past);
-    expect(sources(root).map(([p]) => p)).toEqual(['cli/commands/b.ts', 'lib/a.ts', 'package.json', 'tsconfig.json']);
+    for (const f of ['package.json', 'tsconfig.json', 'lib/a.ts', 'cli/commands/b.ts', 'test/t.ts', 'node_modules/m/x.ts', 'lib/types.d.ts', 'bin/bundle.mjs', 'bin/trademl.mjs']) put(f, past);
+    expect(sources(root).map(([p]) => p)).toEqual(['bin/bundle.mjs', 'cli/commands/b.ts', 'lib/a.ts', 'package.json', 'tsconfig.json']);
     expect(compiledIsCurrent(root)).toBe(false); // no build
     mkdirSync(path.join(root, 'dist', 'compiled'), { recursive: true });
     const snap = snapshot(root);
@@ -45,9 +46,11 @@ describe('the compiled tree', () => {
     expect(compiledIsCurrent(root)).toBe(false);
   });
 
-  it('starts worker threads from the compiled entry when compiled, from the tsx bootstrap from source', () => {
-    expect(workerEntryUrl('file:///r/rl/worker.ts', 'trainer.worker', 'trainer.worker.mjs').href).toBe('file:///r/rl/trainer.worker.mjs');
-    expect(workerEntryUrl('file:///r/dist/compiled/rl/worker.js', 'trainer.worker', 'trainer.worker.mjs').href).toBe('file:///r/dist/compiled/rl/trainer.worker.js');
+  it('starts worker threads and the workflow bundle from the compiled tree when compiled (the CLI bundle too), from the tsx bootstrap from source', () => {
+    expect(workerEntryUrl('rl/trainer.worker', 'trainer.worker.mjs', false).href).toBe(pathToFileURL(path.join(PROJECT_ROOT, 'rl/trainer.worker.mjs')).href);
+    expect(workerEntryUrl('rl/trainer.worker', 'trainer.worker.mjs', true).href).toBe(pathToFileURL(path.join(PROJECT_ROOT, 'dist/compiled/rl/trainer.worker.js')).href);
+    expect(productModule('temporal/workflow/index', true)).toBe(path.join(PROJECT_ROOT, 'dist/compiled/temporal/workflow/index.js'));
+    expect(productModule('temporal/workflow/index', false)).toBe(path.join(PROJECT_ROOT, 'temporal/workflow/index.ts'));
     for (const f of ['rl/trainer.worker.mjs', 'rl/trainer.worker.ts', 'kinds/execution/worker.mjs', 'kinds/execution/worker_entry.ts']) expect(existsSync(path.join(PROJECT_ROOT, f))).toBe(true);
   });
 
@@ -56,6 +59,6 @@ describe('the compiled tree', () => {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, [path.join(PROJECT_ROOT, 'bin/trademl.mjs'), 'validate'], { cwd: PROJECT_ROOT, env: { ...process.env, TRADEML_DEBUG: '1' } });
     expect(stderr).toContain('trademl: running dist/compiled');
     expect(stdout).toMatch(/pipelines\.yaml: valid/);
-    for (const f of ['rl/trainer.worker.js', 'kinds/execution/worker_entry.js', 'temporal/workflow/index.js', 'cli/commands/report.js']) expect(existsSync(path.join(PROJECT_ROOT, 'dist', 'compiled', f))).toBe(true);
+    for (const f of ['rl/trainer.worker.js', 'kinds/execution/worker_entry.js', 'temporal/workflow/index.js', 'bundle/cli/main.js', 'bundle/cli/commands/report.js']) expect(existsSync(path.join(PROJECT_ROOT, 'dist', 'compiled', f))).toBe(true);
   }, 60_000);
 });
