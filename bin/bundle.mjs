@@ -6,10 +6,20 @@
 // stay external and load from node_modules as before; worker threads and the Temporal workflow
 // bundle start from the unbundled compiled tree (lib/worker_url.ts, temporal/workflow/build.ts).
 import { readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** Packages bundled in (pure JavaScript, loaded by a CLI start-up); every other import stays external. */
-export const BUNDLED = new Set(['zod', 'yaml', 'commander', 'croner', 'fastest-levenshtein', 'ms', 'cli-progress']);
+export const BUNDLED = new Set(['zod', 'yaml', 'commander', 'croner', 'fastest-levenshtein', 'ms', 'cli-progress', '@duckdb/node-api']);
+
+/**
+ * lib/duckdb_api.js loads the CommonJS @duckdb/node-api through `createRequire` (Node's ESM loader
+ * would lex its ≈ 120 files first). esbuild follows a plain `require` only: in the bundle the call
+ * becomes one, and the package's JavaScript joins the bundle (its native binding,
+ * @duckdb/node-bindings, stays external and loads through the chunk's `require`).
+ */
+const DUCKDB_API = /[\\/]lib[\\/]duckdb_api\.js$/;
+const DUCKDB_REQUIRE = /createRequire\(import\.meta\.url\)\((["'])@duckdb\/node-api\1\)/;
 
 const packageOf = (spec) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
 
@@ -41,6 +51,11 @@ export async function bundleCli(compiled) {
         name: 'external-unless-bundled',
         setup(b) {
           b.onResolve({ filter: /^[^./]/ }, (args) => (args.kind === 'entry-point' || BUNDLED.has(packageOf(args.path)) ? undefined : { path: args.path, external: true }));
+          b.onLoad({ filter: DUCKDB_API }, async (args) => {
+            const src = await readFile(args.path, 'utf8');
+            if (!DUCKDB_REQUIRE.test(src)) throw new Error(`${args.path}: expected createRequire(import.meta.url)('@duckdb/node-api'); update bin/bundle.mjs to match lib/duckdb_api.ts`);
+            return { contents: src.replace(DUCKDB_REQUIRE, "require('@duckdb/node-api')"), loader: 'js' };
+          });
         },
       },
     ],

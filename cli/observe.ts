@@ -23,9 +23,7 @@ export async function observerFor(home: string): Promise<RunObserver> {
  * Control steps (approvals) count neither as executed nor as cached.
  */
 export async function printRunSummary(rt: EmbeddedRuntime, out: RunOutcome, wallMs: number): Promise<void> {
-  const run = await rt.store.getRun(out.runId);
-  rt.store.close();
-  const plan = run.plan;
+  const plan = out.plan;
   const width = Math.max(8, ...plan.steps.map((s) => s.id.length));
   const views = plan.steps.map((s) => {
     const st = out.state.steps[s.id]!;

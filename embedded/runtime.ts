@@ -42,6 +42,8 @@ export interface EmbeddedRuntimeOptions {
 
 export interface RunOutcome {
   runId: string;
+  /** The plan the run executed (its stored plan on resume/retry). */
+  plan: Plan;
   status: RunRow['status'];
   state: RunState;
   failed: string[];
@@ -175,7 +177,7 @@ export class EmbeddedRuntime {
     if (status === 'interrupted') await this.recoverInterrupted(runId, plan);
     this.opts.onEvent?.({ type: 'run_finished', runId, status, state: out.state });
     this.store.close();
-    return { runId, status, state: out.state, failed: plan.steps.filter((s) => out.state.steps[s.id]!.status === 'failed').map((s) => s.id) };
+    return { runId, plan, status, state: out.state, failed: plan.steps.filter((s) => out.state.steps[s.id]!.status === 'failed').map((s) => s.id) };
   }
 
   private async openRun(runId: string): Promise<RunRow> {
