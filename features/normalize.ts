@@ -11,7 +11,7 @@
  * `PARTITION BY date ORDER BY value` window separately (measured ~185 ms per feature on the
  * 619k-row S&P panel, 2 threads), while this sort-per-date-block pass costs ~40 ms per feature.
  */
-import { sortPairs } from '../lib/ranks.ts';
+import { sortPairsFrom } from '../lib/ranks.ts';
 
 /** How a feature is normalised across symbols on each date. */
 export type Normalization = 'rank' | 'zscore' | 'none';
@@ -41,6 +41,8 @@ export function dateBlocks(days: Int32Array): Int32Array {
 export function rankNormalize(values: Float64Array, blockStarts: Int32Array): void {
   let maxBlock = 0;
   for (let b = 0; b + 1 < blockStarts.length; b++) maxBlock = Math.max(maxBlock, blockStarts[b + 1] - blockStarts[b]);
+  const vals = new Float64Array(maxBlock);
+  const rows = new Int32Array(maxBlock);
   const keys = new Float64Array(maxBlock);
   const idx = new Int32Array(maxBlock);
   for (let b = 0; b + 1 < blockStarts.length; b++) {
@@ -50,17 +52,17 @@ export function rankNormalize(values: Float64Array, blockStarts: Int32Array): vo
     for (let i = lo; i < hi; i++) {
       const x = values[i];
       if (x === x) {
-        keys[m] = x;
-        idx[m] = i;
+        vals[m] = x;
+        rows[m] = i;
         m++;
       }
     }
     if (m === 0) continue;
     if (m === 1) {
-      values[idx[0]] = 0;
+      values[rows[0]] = 0;
       continue;
     }
-    sortPairs(keys, idx, 0, m - 1);
+    sortPairsFrom(vals, rows, m, keys, idx);
     const scale = 1 / (m - 1);
     let a = 0;
     while (a < m) {

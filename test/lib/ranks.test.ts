@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { averageRanks } from '../../cv/metrics.ts';
-import { averageRanksInto, sortFloat32, sortPairs } from '../../lib/ranks.ts';
+import { averageRanksInto, sortFloat32, sortPairs, sortPairsFrom } from '../../lib/ranks.ts';
+
+/** Fractional ranking (0-based) by a comparator sort: the reference, independent of lib/ranks. */
+function referenceRanks(c: readonly number[]): number[] {
+  const sorted = [...c].sort((a, b) => a - b);
+  return c.map((x) => (sorted.findIndex((y) => y === x) + sorted.findLastIndex((y) => y === x)) / 2);
+}
 
 describe('lib/ranks', () => {
   it('sortPairs sorts keys ascending and permutes the index alongside', () => {
@@ -13,7 +19,7 @@ describe('lib/ranks', () => {
     for (let i = 0; i < n; i++) expect(orig[ix[i]!]).toBe(k[i]);
   });
 
-  it('averageRanksInto equals the fractional ranking of cv/metrics averageRanks (0-based), ties and −0 included', () => {
+  it('averageRanksInto equals a comparator sort\'s fractional ranking (0-based), ties and −0 included', () => {
     const cases = [
       [3, 1, 2],
       [1, 1, 1, 1],
@@ -25,7 +31,38 @@ describe('lib/ranks', () => {
       const v = Float64Array.from(c);
       const out = new Float64Array(v.length);
       averageRanksInto(v, v.length, new Float64Array(v.length), new Int32Array(v.length), out);
-      expect(Array.from(out)).toEqual(Array.from(averageRanks(c), (r) => r - 1));
+      expect(Array.from(out)).toEqual(referenceRanks(c));
+    }
+  });
+  it('sortPairsFrom sorts with its tags through the distribution pass: heavy tails, ±Infinity, a subnormal range, ties, one value, every size', () => {
+    const cauchy = (i: number) => Math.tan(Math.PI * ((Math.sin(i * 12.9898) * 43758.5453) % 1) * 0.999) * 0.02;
+    const cases: number[][] = [
+      Array.from({ length: 505 }, (_, i) => cauchy(i)),
+      Array.from({ length: 64 }, (_, i) => (i === 3 ? Infinity : i === 9 ? -Infinity : Math.cos(i))),
+      Array.from({ length: 64 }, (_, i) => (i % 2 ? -Infinity : Infinity)),
+      Array.from({ length: 100 }, (_, i) => 5e-324 * (i % 7)),
+      Array.from({ length: 100 }, (_, i) => (i % 3 ? -1.7e308 : 1.7e308)),
+      Array.from({ length: 200 }, () => 0.25),
+      Array.from({ length: 333 }, (_, i) => (i % 5 === 0 ? -0 : Math.round(Math.sin(i) * 8) / 8)),
+      ...[1, 2, 31, 32, 33, 5000].map((n) => Array.from({ length: n }, (_, i) => Math.sin(i * 3.7) * 10 ** (i % 5))),
+    ];
+    for (const c of cases) {
+      const n = c.length;
+      const v = Float64Array.from(c);
+      const tag = Int32Array.from({ length: n }, (_, i) => 1000 + i);
+      const keys = new Float64Array(n);
+      const order = new Int32Array(n);
+      sortPairsFrom(v, tag, n, keys, order);
+      const want = Float64Array.from(c).sort();
+      for (let p = 0; p < n; p++) {
+        expect(keys[p] === want[p]).toBe(true); // −0 and +0 tie
+        expect(v[order[p]! - 1000]).toBe(keys[p]);
+      }
+      expect(new Set(order).size).toBe(n);
+      const out = new Float64Array(n);
+      averageRanksInto(v, n, new Float64Array(n), new Int32Array(n), out);
+      expect(Array.from(out)).toEqual(referenceRanks(c));
+      expect(Array.from(averageRanks(c), (r) => r - 1)).toEqual(referenceRanks(c));
     }
   });
   it('sortFloat32 gives the native sort\'s order bit for bit: negatives, ±0, subnormals, ±Infinity, ties; NaN refused', () => {
