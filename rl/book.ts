@@ -1,6 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { TradingCalendar } from '../calendar/calendar.ts';
-import { queryRows, readNumericColumns, sqlString, withDuckDB } from '../lib/duckdb.ts';
+import { queryRows, sqlString, streamNumericColumns, withDuckDB } from '../lib/duckdb.ts';
 import { StepError } from '../lib/errors.ts';
 import type { DatasetConfig, EnvConfig } from './config.ts';
 import { splitDates } from './dataset.ts';
@@ -127,9 +127,7 @@ export async function loadBooks(src: BookSources, env: EnvConfig, opts: BookOpti
     );
     const nDays = day.path!.length;
     if (nDays === 0) throw new StepError({ message: 'rl: the portfolio weights and the OHLCV calendar have no decision dates in common', type: 'RlDataError', nonRetryable: true });
-    // Typed arrays: one row per non-zero weight (≈ paths × dates × symbols), never JS row values.
-    const { cols: wc } = await readNumericColumns(con, `SELECT w.path, c.idx, s.sid, w.weight FROM w JOIN cal c USING (date) JOIN syms s USING (symbol) ORDER BY w.path, c.idx, s.sid`, ['int', 'int', 'int', 'double']);
-    const wt: WeightRows = { path: wc[0]!, idx: wc[1]!, sid: wc[2]!, weight: wc[3]! };
+    const wt = await weightRows(con);
     const nSym = Number((await queryRows<{ n: number }>(con, `SELECT count(*)::INTEGER AS n FROM syms`))[0]!.n);
     const range = (await queryRows<{ d0: Date; d1: Date }>(con, `SELECT min(date) AS d0, max(date) AS d1 FROM pcal`))[0]!;
     const calEnd = opts.dataset ? calibrationEnd(day, opts.dataset) : null;
@@ -154,6 +152,36 @@ interface WeightRows {
   idx: ArrayLike<number>;
   sid: ArrayLike<number>;
   weight: ArrayLike<number>;
+}
+
+/** Whether the rows are in strictly increasing (path, idx, sid) order. */
+function ordered(w: WeightRows): boolean {
+  for (let i = 1; i < w.path.length; i++) {
+    const dp = w.path[i]! - w.path[i - 1]!;
+    const di = w.idx[i]! - w.idx[i - 1]!;
+    if (dp < 0 || (dp === 0 && (di < 0 || (di === 0 && w.sid[i]! <= w.sid[i - 1]!)))) return false;
+  }
+  return true;
+}
+
+/**
+ * The temp table `w`'s rows as typed arrays (one row per weight, ≈ paths × dates × symbols; never JS
+ * row values), in (path, calendar idx, symbol id) order. The portfolio.weights contract stores its
+ * rows in (path, date, symbol) order, and on this instance's one thread DuckDB's scan and joins keep
+ * it, so the rows are streamed without an ORDER BY (sorting and holding the 4.8M rows of the
+ * nightly's book cost ≈ 200 MB of the step's peak RSS), checked, and read again sorted when they are
+ * not in order.
+ */
+async function weightRows(con: DuckDBConnection): Promise<WeightRows> {
+  const capacity = Number((await queryRows<{ n: number }>(con, `SELECT count(*)::INTEGER AS n FROM w`))[0]!.n);
+  const sql = `SELECT w.path, c.idx, s.sid, w.weight FROM w JOIN cal c USING (date) JOIN syms s USING (symbol)`;
+  const kinds = ['int', 'int', 'int', 'double'] as const;
+  const read = async (q: string): Promise<WeightRows> => {
+    const { cols } = await streamNumericColumns(con, q, kinds, capacity);
+    return { path: cols[0]!, idx: cols[1]!, sid: cols[2]!, weight: cols[3]! };
+  };
+  const wt = await read(sql);
+  return ordered(wt) ? wt : read(`${sql} ORDER BY w.path, c.idx, s.sid`);
 }
 
 function assemble(

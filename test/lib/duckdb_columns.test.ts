@@ -1,10 +1,10 @@
 /**
- * lib/duckdb.ts readNumericColumns, forEachNumericChunk (streamed), forEachMaterializedNumericChunk and forEachMaterializedInTurn, and lib/append.ts appendColumns: typed columns in and out of
+ * lib/duckdb.ts readNumericColumns, streamNumericColumns, forEachNumericChunk (streamed), forEachMaterializedNumericChunk and forEachMaterializedInTurn, and lib/append.ts appendColumns: typed columns in and out of
  * DuckDB in row order, NULL ↔ NaN (0 for an int column read back), growth past the first buffer.
  */
 import { describe, expect, it } from 'vitest';
 import { appendColumns } from '../../lib/append.ts';
-import { forEachMaterializedInTurn, forEachMaterializedNumericChunk, forEachNumericChunk, readNumericColumns, withDuckDB } from '../../lib/duckdb.ts';
+import { forEachMaterializedInTurn, forEachMaterializedNumericChunk, forEachNumericChunk, readNumericColumns, streamNumericColumns, withDuckDB } from '../../lib/duckdb.ts';
 
 describe('typed columns through DuckDB', () => {
   it('round-trips 200k rows in order; NaN is NULL; an int column reads NULL as 0', async () => {
@@ -23,6 +23,12 @@ describe('typed columns through DuckDB', () => {
       expect(Array.from(r.cols[1]!)).toEqual(Array.from(x));
       expect(Array.from(r.cols[2]!)).toEqual(Array.from(k, (v) => (Number.isNaN(v) ? 0 : v)));
       await expect(readNumericColumns(con, 'SELECT a FROM t', ['int', 'int'])).rejects.toThrow(/gives 1 columns, kinds name 2/);
+      // streamed into arrays of a given capacity: views of the rows read; more rows than that refused
+      const st = await streamNumericColumns(con, 'SELECT a, x, k FROM t', ['int', 'double', 'int'], n + 5);
+      expect(st.n).toBe(n);
+      expect(st.cols.map((c) => c.length)).toEqual([n, n, n]);
+      for (let j = 0; j < 3; j++) expect(Array.from(st.cols[j]!)).toEqual(Array.from(r.cols[j]!));
+      await expect(streamNumericColumns(con, 'SELECT a FROM t', ['int'], n - 1)).rejects.toThrow(/more than the 199999 rows given as its capacity/);
       // the same rows, chunk by chunk, streamed and materialized
       for (const each of [forEachNumericChunk, forEachMaterializedNumericChunk]) {
         const seen: number[][] = [[], [], []];
