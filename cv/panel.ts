@@ -47,7 +47,7 @@ const q = (id: string): string => `"${id.replace(/"/g, '""')}"`;
  * panel bars from its date to t1; past the last bar, the calendar converts the remaining calendar
  * days to bars (`barsInCalendarDays`). `calendar` is the inputs' calendar (default NYSE daily, the
  * calendar of the S&P fixtures). Throws a non-retryable StepError naming missing columns, an empty
- * join or a t1 before its date.
+ * join, a repeated (date, symbol) row or a t1 before its date.
  */
 export async function loadPanel(con: DuckDBConnection, featuresPath: string, labelsPath: string, featureNames: string[], calendar: TradingCalendar = NYSE_DAILY): Promise<Panel> {
   const fcols = (await con.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(featuresPath)})`)).getRowObjectsJS().map((r) => String(r.column_name));
@@ -58,45 +58,55 @@ export async function loadPanel(con: DuckDBConnection, featuresPath: string, lab
   if (lmissing.length) throw new StepError({ message: `labels Parquet lacks column(s) ${lmissing.join(', ')} (has ${lcols.join(', ')}); see docs/contracts.md`, type: 'BadInput', nonRetryable: true });
   if (featureNames.length === 0) throw new StepError({ message: 'no features to train on (feature_names is empty)', type: 'BadInput', nonRetryable: true });
   const allNull = featureNames.map((f) => `f.${q(f)} IS NULL`).join(' AND ');
+  const joined = `FROM read_parquet(${sqlString(featuresPath)}) f
+    JOIN read_parquet(${sqlString(labelsPath)}) l ON CAST(l.date AS DATE) = CAST(f.date AS DATE) AND l.symbol = f.symbol
+    WHERE l.label IS NOT NULL AND isfinite(l.label) AND l.ret IS NOT NULL AND isfinite(l.ret) AND l.t1 IS NOT NULL
+      AND NOT (${allNull})`;
   await con.run(`CREATE OR REPLACE TEMP TABLE panel AS
     SELECT (row_number() OVER (ORDER BY f.date, f.symbol) - 1)::INTEGER AS row_id,
            CAST(f.date AS DATE) AS date, f.symbol, CAST(l.t1 AS DATE) AS t1,
-           CAST(l.label AS DOUBLE) AS label, CAST(l.ret AS DOUBLE) AS ret,
-           ${featureNames.map((c) => `CAST(f.${q(c)} AS DOUBLE) AS ${q('f_' + c)}`).join(', ')}
-    FROM read_parquet(${sqlString(featuresPath)}) f
-    JOIN read_parquet(${sqlString(labelsPath)}) l ON CAST(l.date AS DATE) = CAST(f.date AS DATE) AND l.symbol = f.symbol
-    WHERE l.label IS NOT NULL AND isfinite(l.label) AND l.ret IS NOT NULL AND isfinite(l.ret) AND l.t1 IS NOT NULL
-      AND NOT (${allNull})`);
-  const nRows = Number((await con.runAndReadAll('SELECT count(*) FROM panel')).getRows()[0]![0]);
+           CAST(l.label AS DOUBLE) AS label, CAST(l.ret AS DOUBLE) AS ret
+    ${joined}`);
+  const [nRows, nKeys] = (await con.runAndReadAll('SELECT count(*)::INTEGER, count(DISTINCT (date, symbol))::INTEGER FROM panel')).getRows()[0]!.map(Number) as [number, number];
   if (nRows === 0) throw new StepError({ message: 'features ⋈ labels on (date, symbol) is empty: do the two steps cover the same dates and symbols?', type: 'BadInput', nonRetryable: true });
+  if (nKeys !== nRows) throw new StepError({ message: `features ⋈ labels has ${nRows - nKeys} repeated (date, symbol) row(s): the features and the labels must each hold one row per date and symbol`, type: 'BadInput', nonRetryable: true });
   const n = nRows;
   const F = featureNames.length;
   const date = new Int32Array(n), t1 = new Int32Array(n);
   const label = new Float64Array(n), ret = new Float64Array(n);
   const X = new Float32Array(n * F);
-  // Chunked read straight into typed arrays (no per-row JS objects, no per-value getItem): each
-  // chunk's vectors copied whole (lib/duckdb.ts), the features then interleaved into X.
+  // The row columns from the panel table, then the features streamed from the join again in the same
+  // (date, symbol) order (unique keys, so the same rows in the same order): the features never sit in
+  // a DuckDB table, and the window sorts only the row columns (the full S&P panel: peak RSS of the
+  // load ≈ 440 vs ≈ 560 MB, 0.9 vs 1.2 s). Each chunk's vectors are copied whole (lib/duckdb.ts).
   let off = 0;
   await forEachNumericChunk(
     con,
-    `SELECT (date - DATE '1970-01-01')::INTEGER AS d, (t1 - DATE '1970-01-01')::INTEGER AS t1d, label, ret,
-      ${featureNames.map((c) => q('f_' + c)).join(', ')} FROM panel ORDER BY row_id`,
-    ['int', 'int', 'double', 'double', ...featureNames.map(() => 'double' as const)],
+    `SELECT (date - DATE '1970-01-01')::INTEGER AS d, (t1 - DATE '1970-01-01')::INTEGER AS t1d, label, ret FROM panel ORDER BY row_id`,
+    ['int', 'int', 'double', 'double'],
     (cols, m) => {
       date.set(cols[0]!, off);
       t1.set(cols[1]!, off);
       label.set(cols[2]!, off);
       ret.set(cols[3]!, off);
+      off += m;
+    },
+  );
+  if (off !== n) throw new StepError({ message: `panel read ${off} rows, expected ${n}`, type: 'InternalError', nonRetryable: false });
+  off = 0;
+  await forEachNumericChunk(
+    con,
+    `SELECT ${featureNames.map((c) => `CAST(f.${q(c)} AS DOUBLE)`).join(', ')} ${joined} ORDER BY f.date, f.symbol`,
+    featureNames.map(() => 'double' as const),
+    (cols, m) => {
       for (let j = 0; j < F; j++) {
-        const v = cols[4 + j]!;
+        const v = cols[j]!;
         for (let i = 0; i < m; i++) X[(off + i) * F + j] = v[i]!;
       }
       off += m;
     },
   );
-  if (off !== n) throw new StepError({ message: `panel read ${off} rows, expected ${n}`, type: 'InternalError', nonRetryable: false });
-  // The features now live in X: keep only the row columns in DuckDB (the OOF writers' source).
-  await con.run('CREATE OR REPLACE TEMP TABLE panel AS SELECT row_id, date, symbol, t1, label, ret FROM panel');
+  if (off !== n) throw new StepError({ message: `panel read ${off} feature rows, expected ${n}`, type: 'InternalError', nonRetryable: false });
   const { uniqueDates, dateIdx } = barIndex(date);
   const retDaily = perBarReturns(date, t1, ret, uniqueDates, dateIdx, calendar);
   return { n, nFeatures: F, featureNames, uniqueDates, dateIdx, date, t1, label, ret, retDaily, X, blocks: dateBlocks(dateIdx, uniqueDates.length), calendar };

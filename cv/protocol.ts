@@ -26,7 +26,7 @@ import { panelLabelRanks, type Panel } from './panel.ts';
 import { refitFinal, type Refit } from './refit.ts';
 import { fitMetricsDoc } from './report.ts';
 import { makeCodec, type TargetSpec, type TaskCodec } from './target.ts';
-import { runCpcvTrials, selectTrial, summarizeTrials, type CvLayout, type Selection, type TrialSummary } from './trials.ts';
+import { releaseSummarized, runCpcvTrials, selectTrial, summarizeTrials, type CvLayout, type Selection, type TrialSummary } from './trials.ts';
 import type { WalkForwardRun } from './walk_forward.ts';
 import { runWalkForward } from './walk_forward.ts';
 
@@ -98,6 +98,7 @@ export async function runCpcvProtocol(env: ProtocolEnv, con: DuckDBConnection, p
   const run = await runCpcvTrials(fold, { ...base, trials: spec.trials });
   const summaries = await summarizeTrials(fold, { panel, codec, run, trials: spec.trials, trialIds });
   const best = selectTrial(summaries, spec.selection);
+  releaseSummarized(run, best);
   const sel = summaries[best]!;
   const params = spec.trials[best]!;
   const walkForward = await runWalkForward(fold, { ...base, params });

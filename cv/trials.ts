@@ -188,6 +188,18 @@ export async function summarizeTrials(env: FoldEnv, a: { panel: Panel; codec: Ta
   return out;
 }
 
+/**
+ * Drops what the run holds only for the trial summaries once they are taken: every trial's per-path
+ * log losses, and P(up) of every trial but the selected one (`best`), which the OOF signal and its
+ * calibration table still read. For a classifier sleeve of 4 trials on the S&P panel that is 5 of
+ * its 12 panel-sized arrays per path (≈ 120 MB), no longer held while the walk-forward folds, the
+ * refit and the artifact writes run. The trials' scores stay: the trial ledger writes them all.
+ */
+export function releaseSummarized(run: CpcvTrialsRun, best: number): void {
+  run.losses = null;
+  if (run.probs) run.probs = run.probs.map((p, t) => (t === best ? p : []));
+}
+
 /** How the selected trial is chosen. */
 export type Selection = 'rank_ic' | 'ic' | 'icir' | 'sharpe';
 
