@@ -4,6 +4,7 @@ import { contractId } from '../contracts/define.ts';
 import { STEP_KINDS, getStepKind } from '../kinds/registry.ts';
 import type { AnyStepKind } from '../kinds/types.ts';
 import { bindInputs } from './bindings.ts';
+import { COMPILED_SPEC_CACHE, readCachedSpec, writeCachedSpec, type SpecCacheLocation } from './cache.ts';
 import { topoSort } from '../engine/graph.ts';
 import { PLAN_FORMAT, type Plan, type PlanCondition, type PlanControl, type PlanStep, type RetryPolicy } from '../engine/plan.ts';
 import { parseDuration } from '../lib/duration.ts';
@@ -39,10 +40,22 @@ export function loadSpec(file: string): Spec {
   } catch (e) {
     throw new UserError(`${rel}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? errorMessage(e)}) — check the path`);
   }
+  return validSpec(text, rel);
+}
+
+/**
+ * The validated spec of pipelines.yaml `text` (`rel` names it in diagnostics), through the build's
+ * spec cache when `cache` is given (spec/cache.ts; the compiled tree's by default, none from
+ * source). Throws the UserError of {@link loadSpec} when the text is invalid (never cached).
+ */
+export function validSpec(text: string, rel: string, cache: SpecCacheLocation | undefined = COMPILED_SPEC_CACHE): Spec {
+  const kept = cache ? readCachedSpec(cache, text) : undefined;
+  if (kept) return kept;
   const r = validateSpecText(text, rel);
   if (r.diagnostics.length) {
     throw new UserError(`${r.diagnostics.length} problem(s) in ${rel}:\n${r.diagnostics.map(formatDiagnostic).join('\n')}`);
   }
+  if (cache) writeCachedSpec(cache, text, r.spec!);
   return r.spec!;
 }
 

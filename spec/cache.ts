@@ -1,0 +1,61 @@
+/**
+ * Validated specs kept by the digest of their text, so that a run of an unchanged pipelines.yaml
+ * skips the YAML parse and the validation (≈ 0.1 s of a fully cached re-run of ≈ 1 s).
+ *
+ * Only the compiled tree keeps them (`RUNS_COMPILED`), in `dist/compiled/spec-cache`: `npm run
+ * build` removes that folder with the rest of the tree, and an entry's name also carries the build's
+ * stamp time as this process loaded it, so an entry is only ever read by the build whose validation
+ * wrote it. From source (tsx) the code may change between runs with no build to key on, so nothing
+ * is kept there. Only valid specs are kept; an invalid file is validated (and its every problem
+ * reported) each time. A missing, unreadable or corrupt entry only means the text is validated again;
+ * a failed write is ignored (a read-only checkout runs as before).
+ */
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { sha256 } from '../lib/hash.ts';
+import { PROJECT_ROOT, RUNS_COMPILED } from '../lib/paths.ts';
+import type { Spec } from './schema.ts';
+
+/** Where a build keeps its validated specs, and the build's identity (its stamp's mtime, ms). */
+export interface SpecCacheLocation {
+  dir: string;
+  build: string;
+}
+
+/** The compiled tree's spec cache, fixed when this module loads; undefined from source or without a stamp. */
+export const COMPILED_SPEC_CACHE: SpecCacheLocation | undefined = RUNS_COMPILED ? compiledLocation() : undefined;
+
+function compiledLocation(): SpecCacheLocation | undefined {
+  const compiled = path.join(PROJECT_ROOT, 'dist', 'compiled');
+  try {
+    return { dir: path.join(compiled, 'spec-cache'), build: String(Math.trunc(statSync(path.join(compiled, '.sources.json')).mtimeMs)) };
+  } catch {
+    return undefined;
+  }
+}
+
+const entryPath = (at: SpecCacheLocation, text: string): string => path.join(at.dir, `${at.build}-${sha256(text).slice(7)}.json`);
+
+/** The spec validated earlier from exactly `text` by this build, or undefined (not kept, unreadable, corrupt). */
+export function readCachedSpec(at: SpecCacheLocation, text: string): Spec | undefined {
+  try {
+    const v = JSON.parse(readFileSync(entryPath(at, text), 'utf8')) as { text_length?: unknown; spec?: unknown };
+    if (v.text_length !== text.length || !v.spec || typeof v.spec !== 'object') return undefined;
+    return v.spec as Spec;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Keeps `spec`, the validation of `text` (write to a temporary name, then rename: a reader never sees half an entry). */
+export function writeCachedSpec(at: SpecCacheLocation, text: string, spec: Spec): void {
+  const file = entryPath(at, text);
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    mkdirSync(at.dir, { recursive: true });
+    writeFileSync(tmp, JSON.stringify({ text_length: text.length, spec }));
+    renameSync(tmp, file);
+  } catch {
+    // an optimisation only: the next run validates again
+  }
+}
