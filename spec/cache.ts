@@ -8,9 +8,11 @@
  * wrote it. From source (tsx) the code may change between runs with no build to key on, so nothing
  * is kept there. Only valid specs are kept; an invalid file is validated (and its every problem
  * reported) each time. A missing, unreadable or corrupt entry only means the text is validated again;
- * a failed write is ignored (a read-only checkout runs as before).
+ * a failed write is ignored (a read-only checkout runs as before). At most {@link MAX_SPEC_ENTRIES}
+ * entries are kept (≈ 11 KB each for this repository's spec): a write beyond that removes the
+ * least recently written.
  */
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { sha256 } from '../lib/hash.ts';
 import { PROJECT_ROOT, RUNS_COMPILED } from '../lib/paths.ts';
@@ -47,7 +49,13 @@ export function readCachedSpec(at: SpecCacheLocation, text: string): Spec | unde
   }
 }
 
-/** Keeps `spec`, the validation of `text` (write to a temporary name, then rename: a reader never sees half an entry). */
+/** How many validated specs a build keeps (each edit of pipelines.yaml between builds adds one). */
+export const MAX_SPEC_ENTRIES = 32;
+
+/**
+ * Keeps `spec`, the validation of `text` (written to a temporary name, then renamed: a reader never
+ * sees half an entry), then removes the least recently written entries beyond {@link MAX_SPEC_ENTRIES}.
+ */
 export function writeCachedSpec(at: SpecCacheLocation, text: string, spec: Spec): void {
   const file = entryPath(at, text);
   const tmp = `${file}.${process.pid}.tmp`;
@@ -55,6 +63,10 @@ export function writeCachedSpec(at: SpecCacheLocation, text: string, spec: Spec)
     mkdirSync(at.dir, { recursive: true });
     writeFileSync(tmp, JSON.stringify({ text_length: text.length, spec }));
     renameSync(tmp, file);
+    const entries = readdirSync(at.dir).filter((f) => f.endsWith('.json'));
+    if (entries.length <= MAX_SPEC_ENTRIES) return;
+    const byAge = entries.map((f) => ({ f, m: statSync(path.join(at.dir, f)).mtimeMs })).sort((a, b) => a.m - b.m || (a.f < b.f ? -1 : 1));
+    for (const { f } of byAge.slice(0, entries.length - MAX_SPEC_ENTRIES)) if (path.join(at.dir, f) !== file) rmSync(path.join(at.dir, f), { force: true });
   } catch {
     // an optimisation only: the next run validates again
   }

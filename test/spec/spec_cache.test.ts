@@ -3,10 +3,11 @@
  * pipelines.yaml to the very plan a fresh validation does; an edited text, another build or a
  * corrupt entry is validated again; an invalid text is never kept and reports every problem.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readCachedSpec, type SpecCacheLocation } from '../../spec/cache.ts';
+import { MAX_SPEC_ENTRIES, readCachedSpec, type SpecCacheLocation } from '../../spec/cache.ts';
 import { compilePlan, validSpec } from '../../spec/compile.ts';
 import { PROJECT_ROOT } from '../../lib/paths.ts';
 import { tempDir } from '../support/context.ts';
@@ -47,6 +48,22 @@ describe('the spec cache', () => {
     const bad = TEXT.replace('version: 1', 'version: 2');
     for (let i = 0; i < 2; i++) expect(() => validSpec(bad, 'pipelines.yaml', loc)).toThrow(/unsupported version 2/);
     expect(readCachedSpec(loc, bad)).toBeUndefined();
+  });
+
+  it('keeps at most MAX_SPEC_ENTRIES entries, removing the least recently written', () => {
+    const loc = at();
+    const texts = Array.from({ length: MAX_SPEC_ENTRIES + 3 }, (_, i) => `${TEXT}\n# edit ${i}\n`);
+    for (const [i, t] of texts.entries()) {
+      validSpec(t, 'pipelines.yaml', loc);
+      // distinct mtimes, oldest first
+      const [f] = readdirSync(loc.dir).filter((x) => x.includes(createHash('sha256').update(t).digest('hex')));
+      utimesSync(path.join(loc.dir, f!), 1_000 + i, 1_000 + i);
+    }
+    validSpec(`${TEXT}\n# newest\n`, 'pipelines.yaml', loc);
+    expect(readdirSync(loc.dir).filter((f) => f.endsWith('.json')).length).toBe(MAX_SPEC_ENTRIES);
+    for (const t of texts.slice(0, 4)) expect(readCachedSpec(loc, t)).toBeUndefined();
+    for (const t of texts.slice(4)) expect(readCachedSpec(loc, t)).toBeDefined();
+    expect(readCachedSpec(loc, `${TEXT}\n# newest\n`)).toBeDefined();
   });
 
   it('a folder that cannot be written only means no entry is kept', () => {
