@@ -12,10 +12,11 @@
  * entries are kept (≈ 11 KB each for this repository's spec): a write beyond that removes the
  * least recently written.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { sha256 } from '../lib/hash.ts';
 import { PROJECT_ROOT, RUNS_COMPILED } from '../lib/paths.ts';
+import { writeFileAtomic } from '../report/atomic.ts';
 import type { Spec } from './schema.ts';
 
 /** Where a build keeps its validated specs, and the build's identity (its stamp's mtime, ms). */
@@ -41,9 +42,8 @@ const entryPath = (at: SpecCacheLocation, text: string): string => path.join(at.
 /** The spec validated earlier from exactly `text` by this build, or undefined (not kept, unreadable, corrupt). */
 export function readCachedSpec(at: SpecCacheLocation, text: string): Spec | undefined {
   try {
-    const v = JSON.parse(readFileSync(entryPath(at, text), 'utf8')) as { text_length?: unknown; spec?: unknown };
-    if (v.text_length !== text.length || !v.spec || typeof v.spec !== 'object') return undefined;
-    return v.spec as Spec;
+    const v = JSON.parse(readFileSync(entryPath(at, text), 'utf8')) as { spec?: unknown };
+    return v.spec && typeof v.spec === 'object' ? (v.spec as Spec) : undefined;
   } catch {
     return undefined;
   }
@@ -53,16 +53,13 @@ export function readCachedSpec(at: SpecCacheLocation, text: string): Spec | unde
 export const MAX_SPEC_ENTRIES = 32;
 
 /**
- * Keeps `spec`, the validation of `text` (written to a temporary name, then renamed: a reader never
- * sees half an entry), then removes the least recently written entries beyond {@link MAX_SPEC_ENTRIES}.
+ * Keeps `spec`, the validation of `text` (report/atomic.ts: a reader never sees half an entry), then
+ * removes the least recently written entries beyond {@link MAX_SPEC_ENTRIES}.
  */
 export function writeCachedSpec(at: SpecCacheLocation, text: string, spec: Spec): void {
   const file = entryPath(at, text);
-  const tmp = `${file}.${process.pid}.tmp`;
   try {
-    mkdirSync(at.dir, { recursive: true });
-    writeFileSync(tmp, JSON.stringify({ text_length: text.length, spec }));
-    renameSync(tmp, file);
+    writeFileAtomic(file, JSON.stringify({ spec }));
     const entries = readdirSync(at.dir).filter((f) => f.endsWith('.json'));
     if (entries.length <= MAX_SPEC_ENTRIES) return;
     const byAge = entries.map((f) => ({ f, m: statSync(path.join(at.dir, f)).mtimeMs })).sort((a, b) => a.m - b.m || (a.f < b.f ? -1 : 1));
