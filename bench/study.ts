@@ -1,6 +1,7 @@
 /**
  * The equal-work study of issue 18 (run: `npx tsx bench/study.ts [--engines lightgbm,xgboost]
- * [--peer] [--dataset sp500_all_stocks_5yr] [--rounds 200]`; prints one JSON object).
+ * [--peer] [--dataset sp500_all_stocks_5yr] [--rounds 200]`; prints one JSON object; a child run
+ * `--child <engine> --home <dir>` keeps its state in <dir> to retry a stage from).
  *
  * TradeML side: a pipeline of the real step kinds run by the embedded runtime, cache off, one step
  * at a time (concurrency 1, as the peer runs): ingest.ohlcv → qc.audit → features.equities →
@@ -51,7 +52,9 @@ async function studyPlan(engine: string, dataset: string, rounds: number) {
 /** Child: runs the study pipeline once with `engine` in a fresh state home; prints one JSON line. */
 async function child(engine: string, dataset: string, rounds: number): Promise<void> {
   const { EmbeddedRuntime } = await import('../embedded/runtime.ts');
-  const home = mkdtempSync(path.join(os.tmpdir(), `trademl-study-${engine}-`));
+  // `--home <dir>` keeps the run's state there (to retry a stage from it); otherwise a temporary home, removed.
+  const kept = arg('home', '');
+  const home = kept || mkdtempSync(path.join(os.tmpdir(), `trademl-study-${engine}-`));
   try {
     const plan = await studyPlan(engine, dataset, rounds);
     const t0 = performance.now();
@@ -72,7 +75,7 @@ async function child(engine: string, dataset: string, rounds: number): Promise<v
       }) + '\n',
     );
   } finally {
-    rmSync(home, { recursive: true, force: true });
+    if (!kept) rmSync(home, { recursive: true, force: true });
   }
 }
 

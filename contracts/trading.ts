@@ -117,15 +117,36 @@ export const gateVerdict = defineContract({
 /** The offline-RL behaviour dataset logged on the baseline book. */
 export const rlDataset = defineContract({
   name: 'rl.dataset',
-  version: 1,
+  version: 2,
   description: 'Offline-RL transitions logged by the behaviour policy on the baseline book, split by time into train and OPE episodes',
   schema: z
     .object({
       dataset: artifactRefSchema.describe('transitions Parquet'),
       meta: artifactRefSchema.describe('dataset meta JSON (actions, behaviour, split, env)'),
+      books: artifactRefSchema.describe('the baseline books the transitions were logged on, one Parquet row per (path, decision date): what an exact replay of any sizing policy needs (rl/book_io.ts)'),
       calendar: calendarField,
     })
     .describe('RL dataset'),
+  tables: [
+    {
+      at: 'books',
+      columns: [
+        { name: 'path', type: 'INTEGER', unit: '1..φ', description: 'CPCV path of the baseline book' },
+        { name: 't', type: 'INTEGER', unit: 'bars', description: 'decision-date index within the path (0, 1, …)' },
+        { name: 'date', type: 'VARCHAR', unit: 'ISO date', description: 'decision date (it has a next trading date)' },
+        { name: 'gross_next', type: 'DOUBLE', unit: 'fraction of capital', description: 'gross return of the multiplier-1 book from this close to the next' },
+        { name: 'short_exp', type: 'DOUBLE', unit: 'fraction of capital', description: 'short exposure Σ max(−w, 0) of the target weights' },
+        { name: 'cost_linear', type: 'DOUBLE', unit: 'per unit traded', description: "fee + half-spread rate of the path's environment" },
+        { name: 'cost_impact', type: 'DOUBLE', unit: 'per unit traded^1.5', description: "impact coefficient of the path's environment" },
+        { name: 'cost_borrow', type: 'DOUBLE', unit: 'per bar per unit short', description: "borrow rate of the path's environment" },
+        { name: 'cost_source', type: 'VARCHAR', unit: 'backtest | config', description: 'where the cost rates came from' },
+        { name: 'exo_<feature>', type: 'DOUBLE', unit: 'feature units', description: 'one column per exogenous state feature, rl/env.ts EXO_FEATURES in order' },
+        { name: 'turn_<j>_<k>', type: 'DOUBLE', unit: 'fraction of capital', description: 'traded notional Σ_i |m_k w_t,i − m_j w_t−1,i| from action j yesterday to action k today' },
+      ],
+      order: ['path', 't'],
+      unique: ['path', 't'],
+    },
+  ],
 });
 
 /** A trained (not yet evaluated) RL sizing policy. */

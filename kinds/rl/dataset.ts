@@ -62,12 +62,13 @@ export interface DatasetMeta {
 
 /**
  * Builds the behaviour dataset: loads the OOF-based CPCV baseline books from the bound inputs
- * (rl/book.ts), logs the behaviour policy with MarketEnv (rl/dataset.ts), stores the Parquet and its
- * metadata. Throws InputError (shared calendar) or StepError('RlDataError') from the domain modules.
+ * (rl/book.ts), logs the behaviour policy with MarketEnv (rl/dataset.ts), stores the Parquet, its
+ * metadata and the books themselves (rl/book_io.ts: OPE replays policies on them). Throws InputError (shared calendar) or StepError('RlDataError') from the domain modules.
  */
 export async function buildDataset(ctx: StepContext<typeof consumes>, cfg: RlConfig): Promise<DatasetOutputs> {
   const { loadBooks } = await import('../../rl/book.ts');
   const { logBehaviour, writeDatasetParquet } = await import('../../rl/dataset.ts');
+  const { writeBooksParquet } = await import('../../rl/book_io.ts');
   const { sharedCalendar } = await import('../backtest/run_paths.ts');
   const weights = ctx.input('weights');
   const ohlcv = ctx.input('ohlcv');
@@ -91,6 +92,9 @@ export async function buildDataset(ctx: StepContext<typeof consumes>, cfg: RlCon
   const file = ctx.artifacts.tempPath('rl_dataset.parquet');
   await writeDatasetParquet(ds, file, ctx.artifacts.tempPath('rl_dataset.csv'));
   const dataset = await ctx.artifacts.putFile(file, { name: 'rl_dataset.parquet' });
+  const booksFile = ctx.artifacts.tempPath('rl_books.parquet');
+  await writeBooksParquet(books, cfg.env.actions.length, booksFile);
+  const booksRef = await ctx.artifacts.putFile(booksFile, { name: 'rl_books.parquet' });
   const meta: DatasetMeta = {
     actions: ds.actions,
     baseline_action: cfg.env.baseline_action,
@@ -110,7 +114,7 @@ export async function buildDataset(ctx: StepContext<typeof consumes>, cfg: RlCon
   const metaRef = await ctx.artifacts.putJson(meta, 'rl_dataset_meta.json');
   ctx.progress({ fraction: 1, message: `${nTrain} train / ${nEval} eval transitions` });
   return {
-    dataset: { dataset, meta: metaRef, calendar: cal.name },
+    dataset: { dataset, meta: metaRef, books: booksRef, calendar: cal.name },
     n_train: nTrain,
     n_eval: nEval,
     n_episodes: nEpisodes,
@@ -138,7 +142,7 @@ export function bookPaths(ctx: Pick<StepContext, 'artifacts'>, refs: BookSourceR
 /** `rl.dataset`: the logged behaviour dataset offline RL trains on and OPE evaluates on. */
 export const rlDataset = defineStepKind({
   uses: 'rl.dataset',
-  version: '3',
+  version: '4',
   description:
     'Offline-RL behaviour dataset: MarketEnv over the OOF-based CPCV baseline books (target weights, daily OHLCV, OOF score dispersion, backtest costs), logged with a softmax-around-baseline exploration policy and its propensities, split by time into train / evaluation',
   with: z.object(rlConfigWith).strict(),

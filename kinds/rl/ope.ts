@@ -156,7 +156,7 @@ export const rlOpe = defineStepKind({
     const gamma = cfg.ope.gamma;
     const { H, norm } = discountNorm(episodes, gamma);
     ctx.progress({ fraction: 0.01, message: 'replaying both policies in MarketEnv' });
-    const replay = await replayValues(ctx, meta, ds, { learned: chooseLearned, baseline: () => pol.baseline_action_index }, gamma);
+    const replay = await replayValues(ctx, input.books, meta, ds, { learned: chooseLearned, baseline: () => pol.baseline_action_index }, gamma);
     const { learned, baseline } = await estimateBoth(ctx, cfg, pol, ds, episodes, chooseLearned, replay.baseline!.episodes);
     const est = perBar4(learned, norm);
     const best = perBar4(baseline, norm);

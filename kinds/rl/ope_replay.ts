@@ -1,15 +1,13 @@
 /**
  * Exact replay side of rl.ope: policies replayed in MarketEnv on the baseline books the dataset was
- * logged on (rebuilt from the dataset meta's sources with the recorded cost rates), per evaluation
- * episode. For the baseline (a fixed multiplier) this is its exact value on the logged dates, the
+ * logged on (the rl.dataset contract's `books` Parquet, rl/book_io.ts), per evaluation episode. For the baseline (a fixed multiplier) this is its exact value on the logged dates, the
  * V(baseline) the decision's paired difference DR(π) − V(baseline) subtracts.
  */
-import { calendarFor } from '../../calendar/calendar.ts';
+import type { ArtifactRef } from '../../artifacts/store.ts';
 import type { RlDataset } from '../../rl/dataset.ts';
-import type { CostRates } from '../../rl/env.ts';
 import { StepError } from '../../lib/errors.ts';
 import type { StepContext } from '../types.ts';
-import { bookPaths, type DatasetMeta } from './dataset.ts';
+import type { DatasetMeta } from './dataset.ts';
 
 /** Replay of one policy: the discounted return of each evaluation episode (episode order) and the per-bar mean. */
 export interface ReplayResult {
@@ -24,19 +22,14 @@ export interface ReplayResult {
  * episode (same start state — date, previous multiplier, drawdown — and length as the logged episode;
  * the env is scale-invariant in equity, so this is exact) and returns per-episode discounted returns
  * in the order of rl/ope `episodesFromDataset`. The env assumes prices do not react to the scaled
- * trades. Throws StepError('RlReplayUnavailable') when the meta does not record its book sources.
+ * trades. `books` is the dataset's books Parquet. Throws StepError('RlReplayUnavailable') when a
+ * dataset path has no book, StepError('RlDataError') from rl/book_io.ts on a malformed books file.
  */
-export async function replayValues(ctx: Pick<StepContext, 'artifacts'>, meta: DatasetMeta, ds: RlDataset, choose: Record<string, (s: Float64Array) => number>, gamma: number): Promise<Record<string, ReplayResult>> {
-  if (!meta.sources || !meta.calendar) {
-    throw new StepError({ message: 'rl.ope: the dataset meta does not record its book sources; the baseline cannot be replayed exactly (rebuild the dataset)', type: 'RlReplayUnavailable', nonRetryable: true });
-  }
-  const { loadBooks } = await import('../../rl/book.ts');
+export async function replayValues(ctx: Pick<StepContext, 'artifacts'>, books: ArtifactRef, meta: DatasetMeta, ds: RlDataset, choose: Record<string, (s: Float64Array) => number>, gamma: number): Promise<Record<string, ReplayResult>> {
+  const { readBooksParquet } = await import('../../rl/book_io.ts');
   const { MarketEnv } = await import('../../rl/env.ts');
-  const refs = meta.sources;
-  await ctx.artifacts.materialize([refs.weights, refs.ohlcv, refs.oof, refs.returns].flatMap((r) => (r ? [r.uri] : [])));
-  const costs = (meta.diagnostics as { costs?: Record<string, CostRates> } | undefined)?.costs;
-  const { books } = await loadBooks(bookPaths(ctx, refs), meta.env, { maxPaths: meta.dataset.max_paths, calendar: calendarFor(meta.calendar), dataset: meta.dataset, costs });
-  const byPath = new Map(books.map((b) => [b.path, b]));
+  const stored = await readBooksParquet(ctx.artifacts.path(books), meta.actions.length);
+  const byPath = new Map(stored.map((b) => [b.path, b]));
   const F = ds.featureNames.length;
   const out: Record<string, ReplayResult> = {};
   for (const [name, fn] of Object.entries(choose)) {

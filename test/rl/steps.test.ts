@@ -2,12 +2,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { ArtifactRef } from '../../artifacts/store.ts';
 import type { StepOutputs } from '../../kinds/types.ts';
 import { getStepKind as kind } from '../../kinds/registry.ts';
-import type { DatasetMeta } from '../../kinds/rl/dataset.ts';
+import { bookPaths, type DatasetMeta } from '../../kinds/rl/dataset.ts';
 import { NYSE_DAILY } from '../../calendar/calendar.ts';
 import { rlDataset, rlPolicy, sizingPolicy } from '../../contracts/index.ts';
 import type { PolicyArtifact } from '../../kinds/rl/train.ts';
 import { queryRows, sqlString, withDuckDB } from '../../lib/duckdb.ts';
 import { loadBooks } from '../../rl/book.ts';
+import { readBooksParquet } from '../../rl/book_io.ts';
 import { loadRlConfig } from '../../rl/config.ts';
 import { readDatasetParquet } from '../../rl/dataset.ts';
 import { MarketEnv } from '../../rl/env.ts';
@@ -102,6 +103,24 @@ describe('rl.dataset / rl.train / rl.ope on a real S&P slice', () => {
     for (const b of trained.books) expect(b.costs.linear).toBeCloseTo(FIXTURE_COSTS.fee + FIXTURE_COSTS.spread, 9);
     const leaky = await loadBooks(src, cfg.env, { maxPaths: 3, calendar: NYSE_DAILY });
     for (const b of leaky.books) expect(b.costs.linear).toBeGreaterThan(2 * (FIXTURE_COSTS.fee + FIXTURE_COSTS.spread));
+  });
+
+  it('rl.dataset stores the books it logged on: read back, bit for bit the books its sources and recorded cost rates rebuild (what rl.ope replays)', async () => {
+    const meta = up.store.readJson<DatasetMeta>(ref(dsOut, 'dataset', 'meta'));
+    const file = up.store.path(ref(dsOut, 'dataset', 'books'));
+    const stored = await readBooksParquet(file, meta.actions.length);
+    const costs = (meta.diagnostics as { costs: Record<string, CostRates> }).costs;
+    const { books } = await loadBooks(bookPaths({ artifacts: up.store }, meta.sources), meta.env, { maxPaths: meta.dataset.max_paths, calendar: NYSE_DAILY, dataset: meta.dataset, costs });
+    expect(stored.map((b) => b.path)).toEqual(books.map((b) => b.path));
+    const bits = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+    stored.forEach((b, k) => {
+      const a = books[k]!;
+      expect(b.dates).toEqual(a.dates);
+      expect(b.costs).toEqual(a.costs);
+      for (const key of ['grossNext', 'shortExp', 'turn', 'exo'] as const) expect(bits(b[key]).equals(bits(a[key]))).toBe(true);
+    });
+    // a books file read with another action set is refused by name, not misread
+    await expect(readBooksParquet(file, meta.actions.length + 1)).rejects.toThrow(/lacks turn_.*another action count/);
   });
 
   it('the books do not depend on the order of the weights file\'s rows (the streamed read falls back to a sorted one)', async () => {
