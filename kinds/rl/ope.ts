@@ -64,27 +64,49 @@ async function episodeDateGroups(ds: RlDataset, blockDays: number) {
 /**
  * Both policies' OPE estimates (learned, then the baseline bucket) with date-block bootstrap intervals;
  * the learned policy's also with the paired difference DR(π) − V(baseline) against `baselineValues`.
+ * The baseline's bootstrap runs in a worker thread (rl/ope/worker.ts) while this thread runs the
+ * learned policy's: the same estimates as one after the other, on two cores.
  */
 async function estimateBoth(ctx: StepContext, cfg: RlConfig, pol: PolicyArtifact, ds: RlDataset, episodes: OpeEpisode[], chooseLearned: (s: Float64Array) => number, baselineValues: Float64Array) {
-  const { deterministic, evaluatePolicy, sizingQFeatures } = await import('../../rl/ope/index.ts');
+  const { deterministic, evaluatePolicy, sizingQFeatures, tabulatePolicy } = await import('../../rl/ope/index.ts');
+  const { evaluateInWorker } = await import('../../rl/ope/worker.ts');
   const groups = await episodeDateGroups(ds, cfg.ope.block_days);
   if (groups.of.length !== episodes.length) throw new StepError({ message: `rl.ope: ${groups.of.length} episode start dates for ${episodes.length} episodes`, type: 'RlDataError', nonRetryable: true });
   const A = pol.actions.length;
-  const opts = (p0: number, p1: number) => ({
-    gamma: cfg.ope.gamma,
-    ridge: cfg.ope.ridge,
-    bootstrap: cfg.ope.bootstrap,
-    ciLevel: cfg.ope.ci_level,
-    seed: cfg.ope.seed,
-    groups,
-    qFeatures: cfg.ope.fqe_features === 'sizing' ? sizingQFeatures(pol.actions, ds.featureNames.length - 1, ds.featureNames.length) : undefined,
-    signal: ctx.signal,
-    onProgress: (f: number) => ctx.progress({ fraction: p0 + (p1 - p0) * f, message: 'bootstrap' }),
-  });
-  ctx.progress({ fraction: 0.02, message: `evaluating the learned ${pol.algo} policy on ${episodes.length} episodes` });
-  const learned = evaluatePolicy(episodes, deterministic(A, chooseLearned), A, { ...opts(0.02, 0.45), baselineValues });
-  ctx.progress({ fraction: 0.45, message: 'evaluating the baseline policy' });
-  const baseline = evaluatePolicy(episodes, deterministic(A, () => pol.baseline_action_index), A, opts(0.45, 0.85));
+  const F = ds.featureNames.length;
+  const sizingQ = cfg.ope.fqe_features === 'sizing' ? { actions: pol.actions, prevIndex: F - 1, stateDim: F } : null;
+  const options = { gamma: cfg.ope.gamma, ridge: cfg.ope.ridge, bootstrap: cfg.ope.bootstrap, ciLevel: cfg.ope.ci_level, seed: cfg.ope.seed, groups };
+  const fractions = { learned: 0, baseline: 0 };
+  const progress = (which: keyof typeof fractions, f: number) => {
+    fractions[which] = f;
+    ctx.progress({ fraction: 0.02 + 0.83 * Math.min(fractions.learned, fractions.baseline), message: `bootstrap: learned ${Math.round(fractions.learned * 100)}%, baseline ${Math.round(fractions.baseline * 100)}%` });
+  };
+  ctx.progress({ fraction: 0.02, message: `evaluating the learned ${pol.algo} policy and the baseline on ${episodes.length} episodes` });
+  const baselineJob = { table: tabulatePolicy(episodes, deterministic(A, () => pol.baseline_action_index), A), options, sizingQ };
+  // the worker stops with the step (ctx.signal) or when this thread's evaluation fails
+  const local = new AbortController();
+  const baselineRun = evaluateInWorker(baselineJob, { signal: AbortSignal.any([ctx.signal, local.signal]), onProgress: (f) => progress('baseline', f) });
+  // a rejection is awaited below; until then it must not count as unhandled
+  baselineRun.catch(() => undefined);
+  let learned;
+  try {
+    learned = evaluatePolicy(episodes, deterministic(A, chooseLearned), A, {
+      ...options,
+      qFeatures: sizingQ ? sizingQFeatures(sizingQ.actions, sizingQ.prevIndex, sizingQ.stateDim) : undefined,
+      baselineValues,
+      signal: ctx.signal,
+      onProgress: (f) => progress('learned', f),
+    });
+  } catch (e) {
+    local.abort();
+    throw e;
+  }
+  let baseline;
+  try {
+    baseline = await baselineRun;
+  } catch (e) {
+    throw new StepError({ message: `rl.ope: the baseline policy's evaluation failed: ${(e as Error).message}`, cause: e });
+  }
   return { learned, baseline };
 }
 

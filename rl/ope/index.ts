@@ -1,6 +1,6 @@
 import { percentileInterval, bootstrapDateBlocks, bootstrapEpisodes, type DateGroups, type Interval } from './bootstrap.ts';
 import { doublyRobust } from './dr.ts';
-import { tabulatePolicy, type OpeEpisode, type PolicyFn } from './episodes.ts';
+import { tabulatePolicy, type OpeEpisode, type PolicyFn, type PolicyTable } from './episodes.ts';
 import { featureScale, fitFqe, type QFeatures } from './fqe.ts';
 import { cumulativeRatios, perDecisionIS, weightedPerDecisionIS } from './is.ts';
 
@@ -70,7 +70,17 @@ function weightedMean(v: ArrayLike<number>, w?: ArrayLike<number>): number {
  */
 export function evaluatePolicy(episodes: OpeEpisode[], pi: PolicyFn, nActions: number, o: OpeOptions): OpeEstimates {
   if (episodes.length === 0) throw new Error('off-policy evaluation needs at least one episode');
-  const tab = tabulatePolicy(episodes, pi, nActions);
+  return evaluateTable(tabulatePolicy(episodes, pi, nActions), o);
+}
+
+/**
+ * {@link evaluatePolicy} of a policy already tabulated on the episodes (episodes.ts
+ * `tabulatePolicy`): plain data, so it also runs in a worker thread (rl/ope/worker.ts). Throws as
+ * evaluatePolicy does.
+ */
+export function evaluateTable(tab: PolicyTable, o: OpeOptions): OpeEstimates {
+  const episodes = tab.episodes;
+  if (episodes.length === 0) throw new Error('off-policy evaluation needs at least one episode');
   const rho = cumulativeRatios(tab);
   const scale = featureScale(tab);
   const all = (w?: Float64Array) => {

@@ -51,7 +51,7 @@ describe('the compiled tree', () => {
     expect(workerEntryUrl('rl/trainer.worker', 'trainer.worker.mjs', true).href).toBe(pathToFileURL(path.join(PROJECT_ROOT, 'dist/compiled/rl/trainer.worker.js')).href);
     expect(productModule('temporal/workflow/index', true)).toBe(path.join(PROJECT_ROOT, 'dist/compiled/temporal/workflow/index.js'));
     expect(productModule('temporal/workflow/index', false)).toBe(path.join(PROJECT_ROOT, 'temporal/workflow/index.ts'));
-    for (const f of ['rl/trainer.worker.mjs', 'rl/trainer.worker.ts', 'kinds/execution/worker.mjs', 'kinds/execution/worker_entry.ts']) expect(existsSync(path.join(PROJECT_ROOT, f))).toBe(true);
+    for (const f of ['rl/trainer.worker.mjs', 'rl/trainer.worker.ts', 'kinds/execution/worker.mjs', 'kinds/execution/worker_entry.ts', 'rl/ope/evaluate.worker.mjs', 'rl/ope/evaluate.worker.ts']) expect(existsSync(path.join(PROJECT_ROOT, f))).toBe(true);
   });
 
   // CI builds it in scripts/setup.sh, so there the CLI's end-to-end tests run the compiled tree.

@@ -10,7 +10,11 @@ import {
   weightedPerDecisionIS,
   type OpeEpisode,
   type PolicyFn,
+  dateGroups,
+  evaluateTable,
+  sizingQFeatures,
 } from '../../rl/ope/index.ts';
+import { evaluateInWorker } from '../../rl/ope/worker.ts';
 
 const oneHot = (k: number, n: number) => {
   const v = new Float64Array(n);
@@ -217,4 +221,22 @@ describe('OPE known answers: tabular MDP (H = 4, γ = 0.9)', () => {
     eps[0]!.propensities[0] = 0;
     expect(() => cumulativeRatios(tabulatePolicy(eps, tablePolicy(mdpTarget), 2))).toThrow(/propensity/);
   });
+
+  it('a worker thread evaluates a tabulated policy to the same bits as this thread (date blocks, sizing Q features); an abort stops it', async () => {
+    const eps = simulate(mdp, mdpBeh, 400, 9);
+    const table = tabulatePolicy(eps, tablePolicy(mdpTarget), mdp.nA);
+    const groups = dateGroups(eps.map((_, i) => `d${String(Math.floor(i / 4)).padStart(4, '0')}`), 5, (d) => Number(d.slice(1)));
+    const options = { gamma: mdp.gamma, ridge: 1e-6, bootstrap: 40, ciLevel: 0.9, seed: 5, groups };
+    const sizingQ = { actions: [0.5, 1], prevIndex: 1, stateDim: mdp.nS };
+    const here = evaluateTable(table, { ...options, qFeatures: sizingQFeatures(sizingQ.actions, sizingQ.prevIndex, sizingQ.stateDim) });
+    const progress: number[] = [];
+    const there = await evaluateInWorker({ table, options, sizingQ }, { onProgress: (f) => progress.push(f) });
+    expect(there).toEqual(here);
+    expect(progress.at(-1)).toBe(1);
+    const stop = new AbortController();
+    const run = evaluateInWorker({ table, options: { ...options, bootstrap: 100000 }, sizingQ: null }, { signal: stop.signal });
+    stop.abort();
+    await expect(run).rejects.toThrow(/off-policy evaluation aborted/);
+  });
 });
+
