@@ -8,7 +8,9 @@
  * stack's z-scores, summed in row order in JS instead of by DuckDB's window in the order rows arrived:
  * the stacked OOF's last bits and the stack's mean IC (0.026563827321329298 → …31) changed, every
  * weight, backtest and gate figure stayed equal, the gate report differs in the stacked OOF's digest).
- * Artifacts holding run timestamps are compared without them.
+ * Artifacts holding run timestamps are compared without them, and a step's own wall time (rl.train's
+ * `train_seconds`) not at all. The RL chain (rl.dataset → rl.train → rl.ope) was added to the
+ * reference in the seventeenth session, recorded from outputs checked equal to the earlier code's.
  * `TRADEML_RECORD_DIGESTS=1` rewrites the reference (only for an intended change of outputs).
  * A cached re-run of the same plan must return the very same outputs with every step a cache hit.
  */
@@ -23,7 +25,7 @@ import { canonicalJson } from '../../lib/canonical.ts';
 import { hasSharedData, PROJECT_ROOT } from '../../lib/paths.ts';
 import { compilePlan } from '../../spec/compile.ts';
 import { specSchema } from '../../spec/schema.ts';
-import { TIMESTAMPED, without } from '../support/timestamped.ts';
+import { TIMESTAMPED, TIMING_OUTPUTS, without } from '../support/timestamped.ts';
 
 const REF = path.join(PROJECT_ROOT, 'test/perf/digests.sp500_subset.json');
 const small = { grid: {}, num_boost_round: 20 };
@@ -39,11 +41,16 @@ const steps = {
   portfolio: { uses: 'portfolio.build', needs: ['stack'] },
   backtest: { uses: 'backtest.cpcv_paths', needs: ['portfolio'] },
   gate: { uses: 'gate.governance', needs: ['backtest'], with: { bars: 'configs/promotion.yml' } },
+  // the RL chain beside the gate (the gate does not bind its sizing): dataset, books, policy, OPE
+  rl_data: { uses: 'rl.dataset', needs: ['backtest'] },
+  rl_train: { uses: 'rl.train', needs: ['rl_data'] },
+  ope: { uses: 'rl.ope', needs: ['rl_train'] },
 };
 
 
 /** `value` with each timestamped artifact reference replaced by the digest of its content without timestamps. */
 function untimed(value: unknown, at: string, store: ArtifactStore): unknown {
+  if (TIMING_OUTPUTS.includes(at)) return '<wall time>';
   if (Array.isArray(value)) return value.map((v, i) => untimed(v, `${at}.${i}`, store));
   if (!value || typeof value !== 'object') return value;
   const v = value as Record<string, unknown>;

@@ -21,3 +21,6 @@ export function without(value: unknown, keys: readonly string[]): unknown {
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).filter(([k]) => !keys.includes(k)).map(([k, v]) => [k, without(v, keys)]));
   return value;
 }
+
+/** Scalar step outputs, by `step.output path`, that are the step's own wall time: never compared. */
+export const TIMING_OUTPUTS: readonly string[] = ['rl_train.train_seconds'];
