@@ -63,7 +63,8 @@ export interface DatasetMeta {
 /**
  * Builds the behaviour dataset: loads the OOF-based CPCV baseline books from the bound inputs
  * (rl/book.ts), logs the behaviour policy with MarketEnv (rl/dataset.ts), stores the Parquet, its
- * metadata and the books themselves (rl/book_io.ts: OPE replays policies on them). Throws InputError (shared calendar) or StepError('RlDataError') from the domain modules.
+ * metadata and the books themselves (rl/book_io.ts: OPE replays policies on them). Throws
+ * InputError (shared calendar) or StepError('RlDataError') from the domain modules.
  */
 export async function buildDataset(ctx: StepContext<typeof consumes>, cfg: RlConfig): Promise<DatasetOutputs> {
   const { loadBooks } = await import('../../rl/book.ts');

@@ -1,7 +1,8 @@
 /**
  * Exact replay side of rl.ope: policies replayed in MarketEnv on the baseline books the dataset was
- * logged on (the rl.dataset contract's `books` Parquet, rl/book_io.ts), per evaluation episode. For the baseline (a fixed multiplier) this is its exact value on the logged dates, the
- * V(baseline) the decision's paired difference DR(π) − V(baseline) subtracts.
+ * logged on (the rl.dataset contract's `books` Parquet, rl/book_io.ts), per evaluation episode.
+ * For the baseline (a fixed multiplier) this is its exact value on the logged dates, the V(baseline)
+ * the decision's paired difference DR(π) − V(baseline) subtracts.
  */
 import type { ArtifactRef } from '../../artifacts/store.ts';
 import type { RlDataset } from '../../rl/dataset.ts';
