@@ -66,6 +66,11 @@ export class CircuitBreaker {
     return this.probing || this.now() >= this.retryAt ? 'half-open' : 'open';
   }
 
+  /** Milliseconds until the next probe may go through (0 while closed or when a probe is due). */
+  get msToProbe(): number {
+    return this.open ? Math.max(0, this.retryAt - this.now()) : 0;
+  }
+
   /** Message of the failure that last opened the breaker ('' when it never opened). */
   get reason(): string {
     return this.lastReason;

@@ -2,7 +2,6 @@ import path from 'node:path';
 import { gateVerdict, modelBundle, signalsOof } from '../contracts/index.ts';
 import type { Logger } from '../lib/log.ts';
 import { logger as rootLogger } from '../lib/log.ts';
-import { writeFileAtomic } from '../report/atomic.ts';
 import { reportDir, writeReport, type WrittenReport } from '../report/index.ts';
 import type { Registration, ReportStep } from '../report/model.ts';
 import { provided, upstreamIds, type ViewStep } from '../report/provided.ts';
@@ -13,6 +12,8 @@ import { BreakerOpenError, GuardedTracker, isTrackerOutage, openObserverTracker 
 import { clip, codeVersion, safeKey, stepInputs, stepMetrics, stepParamsAndTags } from './logging.ts';
 import type { RunObserver, RunRecord, StepFinishedContext, StepRecord } from './observer.ts';
 import { ModelRegistry, TAG } from './registry.ts';
+import { PendingRunEnds } from './pendingEnds.ts';
+import { runEndWrite, writeTrackerJson } from './runEnd.ts';
 import { NEST_TAG, childCreate, childStatus, childWrite, parentRunName, temporalTags } from './stepRuns.ts';
 import type { DatasetInput, KeyValue } from './types.ts';
 import type { RunState, TrackingObserverOptions } from './observerState.ts';
@@ -40,7 +41,9 @@ export type { TrackingObserverOptions } from './observerState.ts';
  * tracker call passes a circuit breaker (tracking/guarded.ts): the first outage (server unreachable,
  * timing out, refusing credentials) turns tracking off with one warning line saying why, later
  * calls return at once without I/O, and a probe after the cooldown turns it back on. The report is
- * written whether tracking is on or off. Other failures are logged once per distinct message and run.
+ * written whether tracking is on or off. A run's end that an outage kept from the tracker is kept and
+ * written once tracking is back (a timer at the end of the cooldown, while the process runs: a worker),
+ * so its tracker run does not stay RUNNING. Other failures are logged once per distinct message and run.
  */
 export class TrackingObserver implements RunObserver {
   private readonly runs = new Map<string, RunState>();
@@ -49,11 +52,14 @@ export class TrackingObserver implements RunObserver {
   readonly tracker: GuardedTracker;
   private readonly log: Logger;
   private readonly warned = new Set<string>();
+  /** Run ends not tracked because tracking was off (written when it is back). */
+  private readonly pendingEnds: PendingRunEnds;
 
   constructor(readonly opts: TrackingObserverOptions) {
     this.tracker = opts.tracker instanceof GuardedTracker ? opts.tracker : new GuardedTracker(opts.tracker);
     this.registry = new ModelRegistry(this.tracker);
     this.log = opts.log ?? rootLogger;
+    this.pendingEnds = new PendingRunEnds(this.tracker.breaker, this.log);
     this.tracker.onChange((c) => this.trackingChanged(c));
   }
 
@@ -352,22 +358,28 @@ export class TrackingObserver implements RunObserver {
       id = await this.trackerRun(st);
     });
     const rep = await this.runReport(st, id);
-    if (rep) {
-      const info = { tracker: this.tracker.kind, location: this.tracker.location, run_id: id ?? null, ...(id ? {} : { tracking_off: this.tracker.breaker.reason || 'no tracker run' }), report_json: rep.refs.json, report_html: rep.refs.html };
-      writeFileAtomic(path.join(path.dirname(rep.files!.json), 'tracker.json'), JSON.stringify(info, null, 2));
-    }
-    if (id) {
-      const trackerRun = id;
-      await this.guard(st, 'runFinished', async () => {
-        const status = run.status === 'succeeded' ? 'FINISHED' : run.status === 'cancelled' ? 'KILLED' : run.status === 'failed' ? 'FAILED' : 'RUNNING';
-        await this.tracker.logRuns([{
-          run: { runId: trackerRun },
-          artifacts: rep ? [{ localPath: rep.files!.json, artifactPath: 'report/report.json' }, { localPath: rep.files!.html, artifactPath: 'report/report.html' }] : [],
-          ...(status !== 'RUNNING' ? { end: { status, endTime: run.endedAt ? Date.parse(run.endedAt) : Date.now() } } : { tags: [{ key: 'trademl.status', value: run.status }] }),
-        }]);
-      });
-    }
+    if (rep) writeTrackerJson(rep, this.tracker, id, this.tracker.breaker.reason);
+    const end = () => this.writeRunEnd(st, run, rep);
+    const ended = id !== undefined && (await end());
+    // A run's end lost to an outage would leave its tracker run RUNNING for good: write it when tracking is back.
+    if (!ended && this.tracker.off) this.pendingEnds.defer(run.runId, end);
     if (run.status !== 'waiting_approval' && run.status !== 'running') this.runs.delete(run.runId);
+  }
+
+  /** The tracking part of a run's end ({@link runEndWrite}, then tracker.json); returns whether it was written. */
+  private async writeRunEnd(st: RunState, run: RunRecord, rep: WrittenReport | undefined): Promise<boolean> {
+    let trackerRun: string | undefined;
+    const written = await this.guard(st, 'runFinished', async () => {
+      trackerRun = await this.trackerRun(st);
+      await this.tracker.logRuns([runEndWrite(run, trackerRun, rep)]);
+    });
+    if (written && rep) writeTrackerJson(rep, this.tracker, trackerRun, this.tracker.breaker.reason);
+    return written;
+  }
+
+  /** Writes the run ends that tracking being off kept from the tracker ({@link PendingRunEnds.flush}); returns how many are still pending. */
+  flushPendingEnds(): Promise<number> {
+    return this.pendingEnds.flush();
   }
 }
 

@@ -124,7 +124,11 @@ describe.skipIf(!HAS_SERVERS)('nightly on Temporal: two worker processes, S3 art
     const tracked = await eventually(async () => {
       const r = await mlflowRun('nightly', h.workflowId);
       return r && r.status !== 'RUNNING' && r;
-    }, 120_000, 'MLflow run ended');
+    }, 120_000, 'MLflow run ended').catch((e: unknown) => {
+      // say what the workers' observers logged about tracking (an outage defers the run's end)
+      const said = workers.flatMap((w) => w.output().split('\n')).filter((l) => /tracking|run end|observ/i.test(l));
+      throw new Error(`${String(e)}; the workers logged:\n${said.slice(-20).join('\n')}`);
+    });
     expect(tracked.status).toBe(done.status === 'succeeded' ? 'FINISHED' : 'KILLED');
 
     const logs = workers.map((w) => w.output()).join('\n');
