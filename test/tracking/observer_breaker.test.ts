@@ -90,37 +90,43 @@ describe('tracking observer behind the breaker', () => {
   });
 });
 
+/** An observer on a LocalTracker that `fault` fails while `down` holds, behind a breaker (30 s cooldown) on the fake clock `clock.t`. */
+function outageRig(fault: () => Error, down: { now: boolean }) {
+  const home = tempDir('trademl-obs-breaker-');
+  const store = new ArtifactStore(path.join(home, 'artifacts'));
+  const local = new LocalTracker(path.join(home, 'tracking.duckdb'), store);
+  const clock = { t: 0 };
+  const { tracker } = switchable(local, () => down.now, fault);
+  const { log, lines } = capturingLogger();
+  const observer = new TrackingObserver({ tracker: new GuardedTracker(tracker, { cooldownMs: 30_000, now: () => clock.t }), store, home, log });
+  const trackerJson = () => JSON.parse(readFileSync(path.join(home, 'reports', run.runId, 'tracker.json'), 'utf8')) as { run_id: string | null; tracking_off?: string };
+  return { local, clock, lines, observer, trackerJson };
+}
+
 describe('a run end that an outage kept from the tracker', () => {
   it('is kept, refused while tracking stays off, and written (run ended, report attached, tracker.json) once it is back', async () => {
-    const home = tempDir('trademl-obs-breaker-');
-    const store = new ArtifactStore(path.join(home, 'artifacts'));
-    const local = new LocalTracker(path.join(home, 'tracking.duckdb'), store);
-    let down = false;
-    let t = 0;
-    const { tracker } = switchable(local, () => down, () => new TrackerError('MLflow POST runs/update failed: ETIMEDOUT', 'ETIMEDOUT'));
-    const { log, lines } = capturingLogger();
-    const observer = new TrackingObserver({ tracker: new GuardedTracker(tracker, { cooldownMs: 30_000, now: () => t }), store, home, log });
+    const down = { now: false };
+    const { local, clock, lines, observer, trackerJson } = outageRig(() => new TrackerError('MLflow POST runs/update failed: ETIMEDOUT', 'ETIMEDOUT'), down);
     await observer.runStarted(run);
     await observer.stepFinished(step('a'));
     const exp = await local.getOrCreateExperiment('trademl/demo');
     const [tr] = await local.searchRuns(exp, { 'trademl.run_id': run.runId });
 
-    down = true; // the server stops answering just as the run ends
+    down.now = true; // the server stops answering just as the run ends
     await observer.runFinished({ ...run, status: 'cancelled', endedAt: '2024-03-01T00:00:09.000Z' }, [step('a')]);
     expect((await local.getRun(tr!.runId)).info.status).toBe('RUNNING');
-    const trackerJson = () => JSON.parse(readFileSync(path.join(home, 'reports', run.runId, 'tracker.json'), 'utf8')) as { run_id: string | null };
     expect(trackerJson().run_id).toBe(tr!.runId); // the run it is on (known before the outage)
     expect(lines.map((l) => l.msg)).toContain('run end not tracked while tracking is off; written when it is back (while this process runs)');
 
     // the cooldown passes but the server is still down: the probe fails and the end stays pending
-    t += 30_000;
+    clock.t += 30_000;
     expect(await observer.flushPendingEnds()).toBe(1);
     // still within the doubled cooldown: refused without I/O
-    down = false;
-    t += 30_000;
+    down.now = false;
+    clock.t += 30_000;
     expect(await observer.flushPendingEnds()).toBe(1);
     expect((await local.getRun(tr!.runId)).info.status).toBe('RUNNING');
-    t += 30_000;
+    clock.t += 30_000;
     expect(await observer.flushPendingEnds()).toBe(0);
     const ended = await local.getRun(tr!.runId);
     expect(ended.info.status).toBe('KILLED');
@@ -133,20 +139,13 @@ describe('a run end that an outage kept from the tracker', () => {
 
 describe('a run whose tracking was off from its start', () => {
   it('gets its parent run created and ended once tracking is back, and tracker.json names it', async () => {
-    const home = tempDir('trademl-obs-breaker-');
-    const store = new ArtifactStore(path.join(home, 'artifacts'));
-    const local = new LocalTracker(path.join(home, 'tracking.duckdb'), store);
-    let down = true;
-    let t = 0;
-    const { tracker } = switchable(local, () => down, () => new TrackerError('MLflow GET version failed: ECONNREFUSED', 'ECONNREFUSED'));
-    const { log } = capturingLogger();
-    const observer = new TrackingObserver({ tracker: new GuardedTracker(tracker, { cooldownMs: 30_000, now: () => t }), store, home, log });
+    const down = { now: true };
+    const { local, clock, observer, trackerJson } = outageRig(() => new TrackerError('MLflow GET version failed: ECONNREFUSED', 'ECONNREFUSED'), down);
     await observer.runStarted(run);
     await observer.runFinished({ ...run, status: 'succeeded', endedAt: '2024-03-01T00:00:09.000Z' }, [step('a')]);
-    const trackerJson = () => JSON.parse(readFileSync(path.join(home, 'reports', run.runId, 'tracker.json'), 'utf8')) as { run_id: string | null; tracking_off?: string };
     expect(trackerJson()).toMatchObject({ run_id: null, tracking_off: expect.stringContaining('ECONNREFUSED') });
-    down = false;
-    t += 30_000;
+    down.now = false;
+    clock.t += 30_000;
     expect(await observer.flushPendingEnds()).toBe(0);
     const exp = await local.getOrCreateExperiment('trademl/demo');
     const [tr] = await local.searchRuns(exp, { 'trademl.run_id': run.runId });
